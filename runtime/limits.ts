@@ -1,0 +1,70 @@
+/**
+ * Per-job resource limits: the one place that defines their units, defaults and server maxima.
+ * The API validates requests against MAX_LIMITS (above → 422); the worker fills gaps from
+ * DEFAULT_LIMITS; the launcher enforces what it is given.
+ */
+export interface Limits {
+  /** Wall-clock time of the job, measured by the launcher, in milliseconds. */
+  wallTimeMs: number;
+  /** CPU time (user+system) of the job's whole process tree, from its cgroup, in milliseconds. */
+  cpuTimeMs: number;
+  /** Memory of the job's cgroup (swap off), in bytes. Files the job writes to its tmpfs count too. */
+  memoryBytes: number;
+  /** Processes and threads alive at once (pids cgroup). */
+  pids: number;
+  /** stdout and stderr together, in bytes; the job is killed when it writes more. */
+  outputBytes: number;
+  /** Size of the sandbox's writable layer (tmpfs), in bytes. */
+  diskBytes: number;
+  /** Open file descriptors per process (RLIMIT_NOFILE). */
+  openFiles: number;
+  /** Largest file a process may write (RLIMIT_FSIZE), in bytes. */
+  fileSizeBytes: number;
+}
+
+const MiB = 1024 * 1024;
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  wallTimeMs: 10_000,
+  cpuTimeMs: 5_000,
+  memoryBytes: 256 * MiB,
+  pids: 64,
+  outputBytes: 1 * MiB,
+  diskBytes: 64 * MiB,
+  openFiles: 256,
+  fileSizeBytes: 64 * MiB,
+});
+
+export const MAX_LIMITS: Readonly<Limits> = Object.freeze({
+  wallTimeMs: 300_000,
+  cpuTimeMs: 300_000,
+  memoryBytes: 4096 * MiB,
+  pids: 1024,
+  outputBytes: 64 * MiB,
+  diskBytes: 4096 * MiB,
+  openFiles: 4096,
+  fileSizeBytes: 4096 * MiB,
+});
+
+/** The smallest values that still let a process start; below them a request is rejected with 422. */
+export const MIN_LIMITS: Readonly<Limits> = Object.freeze({
+  wallTimeMs: 1,
+  cpuTimeMs: 1,
+  memoryBytes: 4 * MiB,
+  pids: 1,
+  outputBytes: 0,
+  diskBytes: 1 * MiB,
+  openFiles: 8,
+  fileSizeBytes: 0,
+});
+
+export const LIMIT_NAMES = Object.keys(DEFAULT_LIMITS) as (keyof Limits)[];
+
+/** Fills the limits a request left out with the defaults. */
+export function withDefaults(partial: Partial<Limits> | undefined): Limits {
+  return { ...DEFAULT_LIMITS, ...stripUndefined(partial ?? {}) };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
