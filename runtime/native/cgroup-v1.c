@@ -1,0 +1,82 @@
+/* cgroup v1: one hierarchy per controller (memory, pids, cpuacct), as on these hybrid hosts. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "log.h"
+
+static int v1_create(const struct setup_spec *s)
+{
+	if (!s->cgroup_memory || !s->cgroup_pids || !s->cgroup_cpuacct) {
+		LOG("cgroup v1 needs cgroup_memory, cgroup_pids and cgroup_cpuacct");
+		return -1;
+	}
+	TRY(cgroup_mkdir(s->cgroup_memory));
+	TRY(cgroup_mkdir(s->cgroup_pids));
+	TRY(cgroup_mkdir(s->cgroup_cpuacct));
+	/* Swap would let a job exceed its memory limit; 0 keeps its pages in RAM. */
+	cgroup_write(s->cgroup_memory, "memory.swappiness", "0");
+	return 0;
+}
+
+static int v1_join_self(const struct setup_spec *s)
+{
+	TRY(cgroup_write(s->cgroup_memory, "cgroup.procs", "0"));
+	TRY(cgroup_write(s->cgroup_pids, "cgroup.procs", "0"));
+	TRY(cgroup_write(s->cgroup_cpuacct, "cgroup.procs", "0"));
+	return 0;
+}
+
+/* memory.limit_in_bytes may never exceed memory.memsw.limit_in_bytes: order the writes. */
+static int v1_set_memory(const char *dir, uint64_t bytes)
+{
+	char memsw[4096];
+	snprintf(memsw, sizeof(memsw), "%s/memory.memsw.limit_in_bytes", dir);
+	if (access(memsw, F_OK) != 0) /* no swap accounting on this host */
+		return cgroup_write_u64(dir, "memory.limit_in_bytes", bytes);
+	uint64_t current = 0;
+	TRY(cgroup_read_u64(dir, "memory.limit_in_bytes", &current));
+	if (bytes > current) {
+		TRY(cgroup_write_u64(dir, "memory.memsw.limit_in_bytes", bytes));
+		return cgroup_write_u64(dir, "memory.limit_in_bytes", bytes);
+	}
+	TRY(cgroup_write_u64(dir, "memory.limit_in_bytes", bytes));
+	return cgroup_write_u64(dir, "memory.memsw.limit_in_bytes", bytes);
+}
+
+static int v1_set_limits(const struct setup_spec *s, uint64_t memory_bytes, uint64_t pids)
+{
+	TRY(v1_set_memory(s->cgroup_memory, memory_bytes));
+	TRY(cgroup_write_u64(s->cgroup_pids, "pids.max", pids));
+	return 0;
+}
+
+static int v1_cpu_us(const struct setup_spec *s, uint64_t *out)
+{
+	uint64_t ns;
+	TRY(cgroup_read_u64(s->cgroup_cpuacct, "cpuacct.usage", &ns));
+	*out = ns / 1000;
+	return 0;
+}
+
+static int v1_usage(const struct setup_spec *s, struct cgroup_usage *u)
+{
+	memset(u, 0, sizeof(*u));
+	TRY(v1_cpu_us(s, &u->cpu_us));
+	TRY(cgroup_read_u64(s->cgroup_memory, "memory.max_usage_in_bytes", &u->memory_peak_bytes));
+	/* `oom_kill` in memory.oom_control exists since Linux 4.13 (FACTS.md gotcha 10). */
+	TRY(cgroup_read_keyed(s->cgroup_memory, "memory.oom_control", "oom_kill", &u->oom_kills));
+	return 0;
+}
+
+static void v1_destroy(const struct setup_spec *s)
+{
+	cgroup_rmdir(s->cgroup_memory);
+	cgroup_rmdir(s->cgroup_pids);
+	cgroup_rmdir(s->cgroup_cpuacct);
+}
+
+const struct cgroup_driver cgroup_v1_driver = {
+	v1_create, v1_join_self, v1_set_limits, v1_cpu_us, v1_usage, v1_destroy,
+};

@@ -1,0 +1,212 @@
+/*
+ * warmbox-launcher: makes one single-use sandbox, parks it, runs one command in it, reports.
+ *
+ *   supervisor (this process, root, host namespaces)
+ *     └─ init (PID 1 of fresh mount/pid/net/ipc/uts/cgroup namespaces, unprivileged, seccomp)
+ *          └─ the job
+ *
+ * Policy (paths, limits, ids) comes from the TypeScript side in the setup and run messages
+ * (spec.h); this program only carries it out, failing fast with the failing call named.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "init.h"
+#include "log.h"
+#include "report.h"
+#include "spec.h"
+#include "supervise.h"
+
+#define NAMESPACES (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+
+static void event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void event(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0 && write(FD_EVENTS, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
+		PLOG("write(events)");
+}
+
+/* Moves the pipe ends the init needs to fixed numbers (init.h) and closes everything else. */
+static void child_fds(int fds[INIT_FD_COUNT])
+{
+	int devnull = open("/dev/null", O_RDWR);
+	fds[0] = fds[1] = devnull; /* the control and event sockets are the supervisor's alone */
+	fds[2] = FD_LOG;
+	int tmp[INIT_FD_COUNT];
+	for (int i = 0; i < INIT_FD_COUNT; i++)
+		tmp[i] = fcntl(fds[i], F_DUPFD, 100);
+	for (int i = 0; i < INIT_FD_COUNT; i++)
+		if (dup2(tmp[i], i) < 0)
+			_exit(112);
+	close_range(INIT_FD_COUNT, ~0U, 0);
+}
+
+struct pipes {
+	int in[2], out[2], err[2], report[2], run[2];
+};
+
+static int make_pipes(struct pipes *p)
+{
+	int *all[] = { p->in, p->out, p->err, p->report, p->run };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (pipe2(all[i], O_CLOEXEC) < 0)
+			return PLOG("pipe2"), -1;
+	return 0;
+}
+
+static pid_t start_init(const struct setup_spec *s, struct pipes *p)
+{
+	pid_t pid = syscall(SYS_clone, NAMESPACES | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid < 0) {
+		PLOG("clone(namespaces)");
+		return -1;
+	}
+	if (pid == 0) {
+		int fds[INIT_FD_COUNT] = { 0, 0, 0, p->in[0], p->out[1], p->err[1], p->report[1], p->run[0] };
+		child_fds(fds);
+		init_main(s);
+	}
+	close(p->in[0]);
+	close(p->out[1]);
+	close(p->err[1]);
+	close(p->report[1]);
+	close(p->run[0]);
+	return pid;
+}
+
+/* Waits for the init's first report: parked, or why it could not be. */
+static int wait_ready(int report_fd)
+{
+	struct report r;
+	ssize_t n;
+	do
+		n = read(report_fd, &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	if (n > 0 && r.kind == REPORT_READY)
+		return 0;
+	if (n == sizeof(r) && r.kind == REPORT_ERROR)
+		event("error setup: %.*s failed (see the launcher's log)\n", (int)strnlen(r.error, sizeof(r.error)), r.error);
+	else
+		event("error setup: the sandbox's init died during setup\n");
+	return -1;
+}
+
+static int forward(int fd, const struct message *m)
+{
+	const char *b = m->buf;
+	size_t len = m->len;
+	while (len) {
+		ssize_t n = write(fd, b, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return PLOG("write(run message)"), -1;
+		b += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static const char *hit_name(enum limit_hit h)
+{
+	static const char *const names[] = { "none", "wall", "cpu", "output", "cancel" };
+	return names[h];
+}
+
+static void report_result(const struct setup_spec *s, const struct outcome *o)
+{
+	struct cgroup_usage u = { 0 };
+	cgroup_driver_for(s->cgroup)->usage(s, &u);
+	const char *status = !o->exited_report ? "killed" : WIFSIGNALED(o->wait_status) ? "signaled" : "exited";
+	int code = o->exited_report && WIFEXITED(o->wait_status) ? WEXITSTATUS(o->wait_status) : -1;
+	int sig = o->exited_report && WIFSIGNALED(o->wait_status) ? WTERMSIG(o->wait_status) : 0;
+	event("result status=%s code=%d signal=%d exec_errno=%d wall_us=%" PRIu64 " cpu_us=%" PRIu64
+	      " memory_peak_bytes=%" PRIu64 " oom_kills=%" PRIu64 " limit=%s output_bytes=%" PRIu64
+	      " truncated=%s\n",
+	      status, code, sig, o->exec_errno, o->wall_us, u.cpu_us, u.memory_peak_bytes, u.oom_kills,
+	      hit_name(o->hit), o->output_bytes, o->truncated);
+}
+
+/* Kills the whole sandbox: SIGKILL to its PID 1 takes every process of the namespace with it. */
+static void destroy(const struct setup_spec *s, pid_t init)
+{
+	if (init > 0) {
+		kill(init, SIGKILL);
+		while (waitpid(init, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	cgroup_driver_for(s->cgroup)->destroy(s);
+}
+
+static int run(const struct setup_spec *s, pid_t init, struct pipes *p)
+{
+	static struct message msg;
+	static struct run_spec r;
+	if (message_read(FD_CONTROL, &msg) < 0)
+		return errno ? -1 : 0; /* EOF while parked: destroyed unused */
+	if (run_spec_parse(&msg, &r) < 0) {
+		event("error run: bad run message (see the launcher's log)\n");
+		return -1;
+	}
+	if (cgroup_driver_for(s->cgroup)->set_limits(s, r.memory_bytes, r.pids + 1 /* the init */) < 0) {
+		event("error run: setting cgroup limits failed\n");
+		return -1;
+	}
+	if (forward(p->run[1], &msg) < 0) {
+		event("error run: the sandbox's init is gone\n");
+		return -1;
+	}
+	close(p->run[1]);
+	struct sandbox_pipes sp = { p->in[1], p->out[0], p->err[0], p->report[0] };
+	struct outcome o = { .truncated = "none" };
+	supervise(s, &r, init, &sp, &o);
+	kill(init, SIGKILL); /* daemons the job left behind die now, not after the report */
+	drain_output(&r, &sp, &o);
+	report_result(s, &o);
+	close(FD_STDOUT);
+	close(FD_STDERR);
+	return 0;
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	close_range(FD_STDERR + 1, ~0U, 0); /* FACTS.md gotcha 7: inherit nothing by accident */
+	static struct message msg;
+	static struct setup_spec s;
+	struct pipes p;
+	if (message_read(FD_CONTROL, &msg) < 0 || setup_spec_parse(&msg, &s) < 0) {
+		event("error setup: bad setup message (see the launcher's log)\n");
+		return 2;
+	}
+	const struct cgroup_driver *cg = cgroup_driver_for(s.cgroup);
+	if (cg->create(&s) < 0 || cg->set_limits(&s, s.memory_bytes, s.pids) < 0) {
+		event("error setup: creating cgroups failed (see the launcher's log)\n");
+		cg->destroy(&s);
+		return 1;
+	}
+	pid_t init = make_pipes(&p) < 0 ? -1 : start_init(&s, &p);
+	if (init < 0 || wait_ready(p.report[0]) < 0) {
+		destroy(&s, init);
+		return 1;
+	}
+	event("ready\n");
+	int rc = run(&s, init, &p);
+	destroy(&s, init);
+	return rc < 0 ? 1 : 0;
+}

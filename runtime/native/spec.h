@@ -1,0 +1,60 @@
+/*
+ * The launcher's input, defined once (TypeScript side: runtime/launcher-protocol.ts).
+ *
+ * A message is a list of records `key=value\0`, ended by an empty record `\0`.
+ * A `file` record carries raw bytes after it: `file=<mode octal>:<size>:<relative path>\0<size bytes>`.
+ * Fd 0 carries the setup message, then the run message, then (optional) any byte = kill.
+ */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAX_LOWER 128
+#define MAX_ARGS 4096
+#define MAX_ENV 4096
+#define MAX_FILES 1024
+
+enum cgroup_version { CGROUP_NONE, CGROUP_V1, CGROUP_V2 };
+
+struct setup_spec {
+	const char *lower[MAX_LOWER]; /* image layer dirs, bottom-most first */
+	int nlower;
+	const char *mnt;         /* an empty host dir the sandbox tmpfs is mounted on (private mount ns) */
+	uint64_t disk_bytes;     /* size of the tmpfs holding the writable layer */
+	unsigned uid, gid;       /* the unprivileged identity of the job */
+	const char *hostname;
+	const char *workdir;     /* absolute path inside the image; created and given to uid:gid */
+	enum cgroup_version cgroup;
+	const char *cgroup_memory, *cgroup_pids, *cgroup_cpuacct; /* v1: one dir per controller */
+	const char *cgroup_unified;                                  /* v2: the sandbox's cgroup dir */
+	uint64_t memory_bytes;   /* limits while parked, replaced by the run's */
+	uint64_t pids;
+};
+
+struct file_spec {
+	const char *path;
+	const char *data;
+	size_t size;
+	unsigned mode;
+};
+
+struct run_spec {
+	const char *argv[MAX_ARGS + 1];
+	int argc;
+	const char *envp[MAX_ENV + 1];
+	int envc;
+	struct file_spec files[MAX_FILES];
+	int nfiles;
+	uint64_t wall_ms, cpu_ms, memory_bytes, pids, output_bytes, nofile, fsize_bytes;
+};
+
+/* A message as read: its raw bytes (to forward verbatim) and a parse of them. */
+struct message {
+	char *buf;
+	size_t len, cap;
+};
+
+/* Reads one message from fd; returns 0, or -1 on EOF before any byte (errno 0) or error. */
+int message_read(int fd, struct message *m);
+int setup_spec_parse(const struct message *m, struct setup_spec *s);
+int run_spec_parse(const struct message *m, struct run_spec *r);

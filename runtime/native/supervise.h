@@ -1,0 +1,42 @@
+#pragma once
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "spec.h"
+
+/* The fds the launcher is started with (runtime/launcher-protocol.ts spawns it so). */
+enum {
+	FD_CONTROL = 0, /* setup message, run message, then any byte or EOF = kill */
+	FD_EVENTS = 1,  /* lines: ready, result ..., error ... */
+	FD_LOG = 2,     /* diagnostics for the operator */
+	FD_STDIN = 3,   /* bytes for the job's stdin; EOF closes it */
+	FD_STDOUT = 4,  /* the job's stdout, cut at the output limit */
+	FD_STDERR = 5,  /* the job's stderr, same limit (shared with stdout) */
+};
+
+enum limit_hit { HIT_NONE, HIT_WALL, HIT_CPU, HIT_OUTPUT, HIT_CANCEL };
+
+/* The supervisor's ends of the pipes into and out of the sandbox. */
+struct sandbox_pipes {
+	int job_stdin;  /* write end */
+	int job_stdout; /* read end */
+	int job_stderr; /* read end */
+	int report;     /* read end */
+};
+
+struct outcome {
+	enum limit_hit hit;
+	int exited_report; /* the init reported the job's end */
+	int32_t wait_status, exec_errno;
+	uint64_t wall_us;
+	uint64_t output_bytes;
+	const char *truncated; /* "stdout", "stderr" or "none" */
+};
+
+/* Relays stdio, watches the limits, and returns when the job ended or a limit was hit. */
+void supervise(const struct setup_spec *s, const struct run_spec *r, pid_t init, struct sandbox_pipes *p,
+	       struct outcome *o);
+
+/* After the end: reads what the job wrote before it, without waiting for stragglers. */
+void drain_output(const struct run_spec *r, struct sandbox_pipes *p, struct outcome *o);

@@ -1,0 +1,190 @@
+/**
+ * One single-use sandbox: a native launcher process that builds the sandbox and parks it
+ * (`create`), runs exactly one command in it (`run`), and is gone afterwards. A parked sandbox
+ * that is never used is torn down by `destroy`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import {
+  encodeRun,
+  encodeSetup,
+  parseEvent,
+  type LauncherEvent,
+  type LauncherResult,
+  type RunMessage,
+  type SetupMessage,
+} from './launcher-protocol.js';
+import type { Verdict } from './verdict.js';
+import { verdictOf } from './verdict-of.js';
+
+export class SandboxError extends Error {
+  override name = 'SandboxError';
+}
+
+export interface RunRequest extends Omit<RunMessage, 'files'> {
+  files: RunMessage['files'];
+  stdin: Buffer;
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  verdict: Verdict;
+  exitCode: number | null;
+  signal: string | null;
+  stdout: Buffer;
+  stderr: Buffer;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  usage: { cpuTimeMs: number; wallTimeMs: number; memoryPeakBytes: number };
+  /** The launcher's raw report, for diagnostics. */
+  launcher: LauncherResult;
+}
+
+const DIAGNOSTICS_CAP = 16 * 1024;
+
+export class Sandbox {
+  private used = false;
+  private readonly events: AsyncIterator<LauncherEvent>;
+  private diagnostics = '';
+  /** Resolves when the launcher has exited: namespaces gone, cgroups removed. */
+  readonly closed: Promise<void>;
+
+  private constructor(private readonly child: ChildProcess) {
+    const lines = createInterface({ input: child.stdout as Readable, crlfDelay: Infinity });
+    this.events = (async function* () {
+      for await (const line of lines) yield parseEvent(line);
+    })();
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      if (this.diagnostics.length < DIAGNOSTICS_CAP) this.diagnostics += d;
+    });
+    // Ignore EPIPE on our write ends: a launcher that died is reported through its events.
+    for (const fd of [0, 3]) (child.stdio[fd] as Writable).on('error', () => {});
+    this.closed = new Promise((resolve) => child.once('close', () => resolve()));
+  }
+
+  /** Builds a sandbox and waits until it is parked, ready for a command. */
+  static async create(launcherPath: string, setup: SetupMessage): Promise<Sandbox> {
+    const child = spawn(launcherPath, [], {
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+      env: {}, // nothing of the worker's environment reaches the launcher or the job
+    });
+    const spawned = new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (e) => reject(new SandboxError(`cannot start the launcher ${launcherPath}: ${e.message}`)));
+    });
+    await spawned;
+    const box = new Sandbox(child);
+    (child.stdin as Writable).write(encodeSetup(setup));
+    const first = await box.nextEvent();
+    if (first.type !== 'ready') {
+      await box.closed;
+      throw box.failure(first);
+    }
+    return box;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Runs one command; a sandbox runs at most one. */
+  async run(req: RunRequest): Promise<RunResult> {
+    if (this.used) throw new SandboxError('a sandbox runs one command only');
+    this.used = true;
+    const stdout = new CappedSink(req.outputBytes, req.onStdout);
+    const stderr = new CappedSink(req.outputBytes, req.onStderr);
+    const outputsDone = Promise.all([stdout.consume(this.stdio(4)), stderr.consume(this.stdio(5))]);
+    const cancel = (): void => void (this.child.stdin as Writable).write('k');
+    req.signal?.addEventListener('abort', cancel, { once: true });
+    (this.child.stdin as Writable).write(encodeRun(req));
+    (this.child.stdio[3] as Writable).end(req.stdin);
+    try {
+      const ev = await this.nextEvent();
+      if (ev.type !== 'result') throw this.failure(ev);
+      await outputsDone;
+      return toRunResult(ev.result, stdout.bytes(), stderr.bytes());
+    } finally {
+      req.signal?.removeEventListener('abort', cancel);
+      (this.child.stdin as Writable).end();
+    }
+  }
+
+  /** Tears down a sandbox that will not be used (or is being abandoned). */
+  async destroy(): Promise<void> {
+    this.used = true;
+    (this.child.stdin as Writable).end();
+    await this.closed;
+  }
+
+  private stdio(fd: number): Readable {
+    return this.child.stdio[fd] as Readable;
+  }
+
+  private async nextEvent(): Promise<LauncherEvent> {
+    const next = await this.events.next();
+    if (next.done) {
+      await this.closed;
+      return { type: 'error', stage: 'launcher', message: `exited without a report (${this.exitDescription()})` };
+    }
+    return next.value;
+  }
+
+  private exitDescription(): string {
+    const { exitCode, signalCode } = this.child;
+    return signalCode ? `killed by ${signalCode}` : `exit code ${exitCode}`;
+  }
+
+  private failure(ev: LauncherEvent): SandboxError {
+    const detail = ev.type === 'error' ? `${ev.stage}: ${ev.message}` : `unexpected event ${ev.type}`;
+    const log = this.diagnostics.trim();
+    return new SandboxError(`sandbox failed: ${detail}${log ? `\n${log}` : ''}`);
+  }
+}
+
+/** Collects a stream up to a byte cap (the launcher enforces the limit; this keeps Node bounded too). */
+class CappedSink {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  constructor(
+    private readonly cap: number,
+    private readonly onChunk?: (chunk: Buffer) => void,
+  ) {}
+
+  async consume(stream: Readable): Promise<void> {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const room = this.cap - this.size;
+      if (room <= 0) continue;
+      const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      this.chunks.push(kept);
+      this.size += kept.length;
+      this.onChunk?.(kept);
+    }
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks, this.size);
+  }
+}
+
+function toRunResult(r: LauncherResult, stdout: Buffer, stderr: Buffer): RunResult {
+  return {
+    verdict: verdictOf(r),
+    exitCode: r.status === 'exited' ? r.code : null,
+    signal: r.status === 'signaled' ? signalName(r.signal) : r.status === 'killed' ? 'SIGKILL' : null,
+    stdout,
+    stderr,
+    stdoutTruncated: r.truncated === 'stdout',
+    stderrTruncated: r.truncated === 'stderr',
+    usage: { cpuTimeMs: r.cpuUs / 1000, wallTimeMs: r.wallUs / 1000, memoryPeakBytes: r.memoryPeakBytes },
+    launcher: r,
+  };
+}
+
+function signalName(n: number): string {
+  const entry = Object.entries(osConstants.signals).find(([, v]) => v === n);
+  return entry ? entry[0] : `SIG${n}`;
+}
