@@ -1,0 +1,44 @@
+/**
+ * The HTTP API: createApp(deps) builds it from parts the server process owns. Validation errors,
+ * thrown ApiErrors and anything unexpected all become JSON errors in errors.ts.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppDeps } from './deps.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { limitBodySize } from './middleware/body-limit.js';
+import { registerOpenApiDocument } from './openapi.js';
+import { REQUEST_BOUNDS } from './request-bounds.js';
+import { registerCreateJob } from './routes/create-job.js';
+import { registerGetJob } from './routes/get-job.js';
+import { registerHealth } from './routes/health.js';
+import { registerJobEvents } from './routes/job-events.js';
+import { validationHook } from './validation-errors.js';
+
+export type { AppDeps, ApiConfig } from './deps.js';
+
+export function createApp(deps: AppDeps): OpenAPIHono {
+  checkConfig(deps);
+  const app = new OpenAPIHono({ defaultHook: validationHook });
+  app.onError(errorHandler(deps.logger));
+  app.notFound(notFoundHandler);
+  app.use('/v1/*', limitBodySize(deps.config.maxBodyBytes ?? REQUEST_BOUNDS.bodyBytes));
+
+  registerHealth(app, deps);
+  registerCreateJob(app, deps);
+  registerGetJob(app, deps);
+  registerJobEvents(app, deps);
+  registerOpenApiDocument(app);
+  return app;
+}
+
+function checkConfig({ config }: AppDeps): void {
+  const { maxWaitMs, defaultWaitMs, maxBodyBytes, sseKeepAliveMs } = config;
+  const problems = [
+    !(Number.isInteger(maxWaitMs) && maxWaitMs >= 0) && `maxWaitMs must be an integer >= 0 (got ${maxWaitMs})`,
+    !(Number.isInteger(defaultWaitMs) && defaultWaitMs >= 0 && defaultWaitMs <= maxWaitMs) &&
+      `defaultWaitMs must be an integer between 0 and maxWaitMs ${maxWaitMs} (got ${defaultWaitMs})`,
+    maxBodyBytes !== undefined && !(Number.isInteger(maxBodyBytes) && maxBodyBytes > 0) && `maxBodyBytes must be a positive integer (got ${maxBodyBytes})`,
+    sseKeepAliveMs !== undefined && !(Number.isInteger(sseKeepAliveMs) && sseKeepAliveMs > 0) && `sseKeepAliveMs must be a positive integer (got ${sseKeepAliveMs})`,
+  ].filter((p): p is string => typeof p === 'string');
+  if (problems.length > 0) throw new Error(`invalid API config: ${problems.join('; ')}`);
+}

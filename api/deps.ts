@@ -1,0 +1,29 @@
+/** What the HTTP layer is built from; the server process owns (opens and closes) all of it. */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { WarmboxDb } from '../db/client.js';
+import type { FinishedNotifier } from '../worker/finished-notifier.js';
+import type { JobQueue } from '../worker/job-queue.js';
+
+export interface ApiConfig {
+  /** Longest `?wait=true` hold a client may ask for (`timeout` above it → 422), in milliseconds. */
+  maxWaitMs: number;
+  /** The hold when `?wait=true` comes without `timeout`, in milliseconds. */
+  defaultWaitMs: number;
+  /** Largest request body (413 above). Default REQUEST_BOUNDS.bodyBytes. */
+  maxBodyBytes?: number;
+  /** How long an SSE stream may stay silent before a keep-alive comment, in milliseconds. Default 15000. */
+  sseKeepAliveMs?: number;
+}
+
+export interface AppDeps {
+  db: WarmboxDb;
+  queue: JobQueue;
+  notifier: FinishedNotifier;
+  /** A connection the API may use for short commands; SSE streams duplicate it for their blocking reads. */
+  redis: Redis;
+  /** Whether a normalized reference can run. Default: it is in the db's `images` table. */
+  imageExists?: (reference: string) => boolean | Promise<boolean>;
+  config: ApiConfig;
+  logger: Logger;
+}

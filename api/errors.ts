@@ -1,0 +1,62 @@
+/**
+ * The one error type of the HTTP layer, and its mapping to `{ "error": { "code", "message", ... } }`.
+ * Everything a handler throws ends here (app.onError); nothing else writes an error body.
+ */
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Logger } from 'pino';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    /** Extra members of the error object, e.g. `{ field: 'limits.memoryBytes', maximum: 4294967296 }`. */
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; [detail: string]: unknown };
+}
+
+export function errorBody(err: ApiError): ErrorBody {
+  return { error: { ...err.details, code: err.code, message: err.message } };
+}
+
+/** Errors hono and its middleware raise themselves (e.g. 415 from the body's media type check). */
+const HTTP_EXCEPTION_CODES: Partial<Record<number, string>> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+export function toApiError(err: unknown): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  if (err instanceof HTTPException) {
+    const code = HTTP_EXCEPTION_CODES[err.status] ?? 'http_error';
+    return new ApiError(err.status, code, err.message || code.replaceAll('_', ' '));
+  }
+  return undefined;
+}
+
+/** app.onError: known errors as they are; anything else is logged and answered with a bare 500. */
+export function errorHandler(logger: Logger) {
+  return function onError(err: Error, c: Context): Response {
+    const apiError = toApiError(err);
+    if (apiError !== undefined) return c.json(errorBody(apiError), apiError.status);
+    logger.error({ err, method: c.req.method, path: c.req.path }, 'unhandled error in request');
+    return c.json(errorBody(new ApiError(500, 'internal_error', 'internal server error')), 500);
+  };
+}
+
+export function notFoundHandler(c: Context): Response {
+  return c.json(errorBody(new ApiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)), 404);
+}

@@ -1,0 +1,29 @@
+/**
+ * Server bounds on the parts of a job request that are not resource limits (those are
+ * runtime/limits.ts). Above a bound a request is rejected with 422; the whole body with 413.
+ */
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+export const REQUEST_BOUNDS = Object.freeze({
+  /** The HTTP body as sent (base64 file contents count at their encoded size). */
+  bodyBytes: 16 * MiB,
+  imageChars: 1024,
+  cmdArgs: 4096,
+  /** One argument; Linux refuses longer ones (MAX_ARG_STRLEN). */
+  cmdArgChars: 128 * KiB,
+  stdinBytes: 4 * MiB,
+  envVars: 256,
+  envNameChars: 256,
+  envValueChars: 32 * KiB,
+  files: 256,
+  /** All files' decoded contents together. */
+  filesBytes: 8 * MiB,
+  filePathChars: 1024,
+  /** One path component (NAME_MAX). */
+  fileNameBytes: 255,
+  labels: 64,
+  labelKeyChars: 128,
+  labelValueChars: 1024,
+  webhookUrlChars: 2048,
+});

@@ -1,0 +1,79 @@
+/** POST /v1/jobs: validate, record (queued), enqueue; with ?wait=true hold until the job ends. */
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { createJob, deleteJob } from '../../db/jobs.js';
+import type { JobPayload } from '../../worker/job-payload.js';
+import type { AppDeps } from '../deps.js';
+import { ApiError } from '../errors.js';
+import { imageInDb, resolveImage } from '../image-lookup.js';
+import { newJobId } from '../job-id.js';
+import { toJobPayload } from '../job-payload-from-request.js';
+import { jobLocation, toJobView } from '../job-view.js';
+import { JobWaiter } from '../job-waiter.js';
+import { parseJsonBody } from '../middleware/json-body.js';
+import { errorResponse } from '../schemas/error.js';
+import { jobRequestSchema, waitQuerySchema } from '../schemas/job-request.js';
+import { jobViewSchema } from '../schemas/job-view.js';
+
+export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
+  const { db, notifier, config } = deps;
+  const imageExists = deps.imageExists ?? imageInDb(deps);
+  const route = createRoute({
+    method: 'post',
+    path: '/v1/jobs',
+    tags: ['jobs'],
+    summary: 'Run a command in a sandbox of an image',
+    description:
+      'Records the job and queues it. Without `wait`: 202 at once. With `wait=true`: the request is held ' +
+      'until the job finishes (200 with the finished job) or until `timeout` passes (202 with the job as ' +
+      'it is then, queued or running: follow it with GET /v1/jobs/{id} or its events).',
+    middleware: [parseJsonBody] as const,
+    request: {
+      query: waitQuerySchema(config.maxWaitMs, config.defaultWaitMs),
+      body: { required: true, content: { 'application/json': { schema: jobRequestSchema } } },
+    },
+    responses: {
+      200: { description: 'With wait=true: the finished job.', content: { 'application/json': { schema: jobViewSchema } } },
+      202: {
+        description: 'Queued (or, with wait=true, still unfinished when the wait timed out).',
+        headers: { Location: { schema: { type: 'string' }, description: 'The job: /v1/jobs/{id}' } },
+        content: { 'application/json': { schema: jobViewSchema } },
+      },
+      400: errorResponse('Malformed JSON or a field of the wrong shape (error.field names it).'),
+      404: errorResponse('The image is not in the store (image_not_found).'),
+      413: errorResponse('The body is larger than the server accepts.'),
+      415: errorResponse('The body is not application/json.'),
+      422: errorResponse('A value beyond a server bound: a limit above its maximum or below its minimum, too many files, ...'),
+      503: errorResponse('The queue is unavailable.'),
+    },
+  });
+
+  app.openapi(route, async (c) => {
+    const request = c.req.valid('json');
+    const query = c.req.valid('query');
+    const image = await resolveImage(request.image, imageExists);
+    const id = newJobId();
+    const createdAt = Date.now();
+    const payload = toJobPayload(request, id, image, createdAt);
+    const queued = createJob(db, { id, image, request: payload, labels: request.labels ?? {}, webhookUrl: request.webhook?.url, createdAt });
+    const waiter =
+      query.wait === 'true' ? JobWaiter.start(db, notifier, id, query.timeout ?? config.defaultWaitMs, c.req.raw.signal) : undefined;
+    await enqueue(deps, payload, waiter);
+
+    c.header('Location', jobLocation(id));
+    if (waiter === undefined) return c.json(toJobView(queued), 202);
+    const job = (await waiter.result()) ?? queued;
+    return job.status === 'finished' ? c.json(toJobView(job), 200) : c.json(toJobView(job), 202);
+  });
+}
+
+/** A job that could not be queued never runs: its row goes, and the client gets a 503 to retry. */
+async function enqueue(deps: AppDeps, payload: JobPayload, waiter: JobWaiter | undefined): Promise<void> {
+  try {
+    await deps.queue.add(payload);
+  } catch (err) {
+    waiter?.cancel();
+    deleteJob(deps.db, payload.id);
+    deps.logger.error({ err, jobId: payload.id }, 'enqueue failed: is Redis reachable?');
+    throw new ApiError(503, 'queue_unavailable', 'the job queue is unavailable; retry later');
+  }
+}

@@ -1,0 +1,36 @@
+/** GET /v1/jobs/{id}: the job as recorded. */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { WarmboxDb } from '../../db/client.js';
+import { getJob } from '../../db/jobs.js';
+import type { JobRow } from '../../db/schema.js';
+import type { AppDeps } from '../deps.js';
+import { ApiError } from '../errors.js';
+import { toJobView } from '../job-view.js';
+import { errorResponse } from '../schemas/error.js';
+import { jobViewSchema } from '../schemas/job-view.js';
+
+export const jobIdParams = z.object({
+  id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: '01JD3Z8Q8V6W7X9Y0Z1A2B3C4D' }),
+});
+
+export function findJobOr404(db: WarmboxDb, id: string): JobRow {
+  const job = getJob(db, id);
+  if (job === undefined) throw new ApiError(404, 'job_not_found', `job ${JSON.stringify(id)} not found`);
+  return job;
+}
+
+export function registerGetJob(app: OpenAPIHono, deps: AppDeps): void {
+  const route = createRoute({
+    method: 'get',
+    path: '/v1/jobs/{id}',
+    tags: ['jobs'],
+    summary: 'A job: its status and, once finished, its result',
+    request: { params: jobIdParams },
+    responses: {
+      200: { description: 'The job.', content: { 'application/json': { schema: jobViewSchema } } },
+      404: errorResponse('No such job (job_not_found).'),
+    },
+  });
+
+  app.openapi(route, (c) => c.json(toJobView(findJobOr404(deps.db, c.req.valid('param').id)), 200));
+}

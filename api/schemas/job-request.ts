@@ -1,0 +1,161 @@
+/**
+ * The body of POST /v1/jobs (DESIGN.md contract). This schema validates requests and generates
+ * their OpenAPI description; bounds come from runtime/limits.ts and api/request-bounds.ts.
+ */
+import { z } from '@hono/zod-openapi';
+import { DEFAULT_LIMITS, MAX_LIMITS, MIN_LIMITS, type Limits } from '../../runtime/limits.js';
+import { filePathProblem, normalizeFilePath } from '../file-path.js';
+import { REQUEST_BOUNDS as B } from '../request-bounds.js';
+
+const noNul = (s: string) => !s.includes('\0');
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+export const isBase64 = (s: string) => s.length % 4 === 0 && BASE64_RE.test(s);
+
+/** A 422-class issue for a bound zod has no built-in check for (bytes, entries of a record). */
+function tooBig(ctx: z.RefinementCtx, maximum: number, message: string, path: PropertyKey[] = []): void {
+  ctx.addIssue({ code: 'too_big', origin: 'bytes', maximum, inclusive: true, message, path });
+}
+
+function maxEntries<T extends z.ZodType<Record<string, string>>>(record: T, maximum: number) {
+  return record.superRefine((value, ctx) => {
+    const n = Object.keys(value).length;
+    if (n > maximum) tooBig(ctx, maximum, `${n} entries, above the maximum ${maximum}`);
+  });
+}
+
+function limit(name: keyof Limits, description: string) {
+  return z
+    .number()
+    .int()
+    .min(MIN_LIMITS[name])
+    .max(MAX_LIMITS[name])
+    .optional()
+    .openapi({ description: `${description} Default ${DEFAULT_LIMITS[name]}; at least ${MIN_LIMITS[name]}, at most ${MAX_LIMITS[name]} (above → 422).` });
+}
+
+export const limitsSchema = z
+  .strictObject({
+    wallTimeMs: limit('wallTimeMs', 'Wall-clock time, in milliseconds.'),
+    cpuTimeMs: limit('cpuTimeMs', 'CPU time of the whole process tree, in milliseconds.'),
+    memoryBytes: limit('memoryBytes', 'Memory (files written to the sandbox count too), in bytes.'),
+    pids: limit('pids', 'Processes and threads alive at once.'),
+    outputBytes: limit('outputBytes', 'stdout and stderr together, in bytes; the job is killed beyond it.'),
+    diskBytes: limit('diskBytes', 'Size of the writable layer, in bytes.'),
+    openFiles: limit('openFiles', 'Open file descriptors per process.'),
+    fileSizeBytes: limit('fileSizeBytes', 'Largest file a process may write, in bytes.'),
+  } satisfies Record<keyof Limits, unknown>)
+  .openapi('Limits');
+
+const stdinSchema = z
+  .union([z.string(), z.strictObject({ base64: z.base64() })], {
+    error: 'must be a string or { "base64": "..." }',
+  })
+  .superRefine((stdin, ctx) => {
+    const bytes = typeof stdin === 'string' ? Buffer.byteLength(stdin) : Buffer.byteLength(stdin.base64, 'base64');
+    if (bytes > B.stdinBytes) tooBig(ctx, B.stdinBytes, `${bytes} bytes, above the maximum ${B.stdinBytes}`);
+  })
+  .openapi({ description: `Bytes on the job's standard input: text, or { "base64" } for binary. At most ${B.stdinBytes} bytes.` });
+
+const cmdSchema = z
+  .array(z.string().max(B.cmdArgChars).refine(noNul, 'must not contain NUL'))
+  .min(1)
+  .max(B.cmdArgs)
+  .refine((argv) => argv[0] !== '', { message: 'the program (first element) must not be empty', path: [0] })
+  .openapi({ description: "argv. Absent: the image's Entrypoint + Cmd.", example: ['sh', '-c', 'echo hi'] });
+
+const envSchema = maxEntries(
+  z.record(
+    z.string().max(B.envNameChars).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name: letters, digits and _, not starting with a digit'),
+    z.string().max(B.envValueChars).refine(noNul, 'must not contain NUL'),
+  ),
+  B.envVars,
+).openapi({ description: "The job's environment, added to the image's Env (the worker's own is never passed)." });
+
+const fileSchema = z
+  .strictObject({
+    path: z
+      .string()
+      .max(B.filePathChars)
+      .superRefine((path, ctx) => {
+        const problem = filePathProblem(path);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .openapi({ description: "Relative to the job's working directory; no '..', no absolute paths.", example: 'main.py' }),
+    content: z.string(),
+    encoding: z.enum(['utf8', 'base64']).default('utf8'),
+    mode: z
+      .number()
+      .int()
+      .refine((m) => m >= 0 && m <= 0o777, 'must be permission bits, 0 to 0o777 (511)')
+      .default(0o644)
+      .openapi({ description: 'Unix permission bits, as a number (0o755 is 493).' }),
+  })
+  .superRefine((file, ctx) => {
+    if (file.encoding === 'base64' && !isBase64(file.content)) {
+      ctx.addIssue({ code: 'custom', message: 'is not valid base64', path: ['content'] });
+    }
+  });
+
+export function fileContentBytes(file: { content: string; encoding: 'utf8' | 'base64' }): number {
+  return Buffer.byteLength(file.content, file.encoding === 'base64' ? 'base64' : 'utf8');
+}
+
+const filesSchema = z
+  .array(fileSchema)
+  .max(B.files)
+  .superRefine((files, ctx) => {
+    const total = files.reduce((sum, f) => sum + fileContentBytes(f), 0);
+    if (total > B.filesBytes) tooBig(ctx, B.filesBytes, `${total} bytes of contents in all, above the maximum ${B.filesBytes}`);
+    const seen = new Set<string>();
+    files.forEach((f, i) => {
+      const path = normalizeFilePath(f.path);
+      if (seen.has(path)) ctx.addIssue({ code: 'custom', message: `names ${path} twice`, path: [i, 'path'] });
+      seen.add(path);
+    });
+  })
+  .openapi({ description: `Placed in the working directory before the command runs. At most ${B.files} files, ${B.filesBytes} bytes in all.` });
+
+const labelsSchema = maxEntries(
+  z.record(z.string().min(1).max(B.labelKeyChars), z.string().max(B.labelValueChars)),
+  B.labels,
+).openapi({ description: 'Free-form tags, stored with the job and returned with it.' });
+
+export const jobRequestSchema = z
+  .strictObject({
+    image: z
+      .string()
+      .min(1)
+      .max(B.imageChars)
+      .openapi({ description: 'Image reference, normalized like Docker does (busybox → docker.io/library/busybox:latest).', example: 'busybox' }),
+    cmd: cmdSchema.optional(),
+    stdin: stdinSchema.optional(),
+    env: envSchema.optional(),
+    files: filesSchema.optional(),
+    limits: limitsSchema.optional(),
+    network: z.literal('none').default('none').openapi({ description: 'Only "none" (no network) for now.' }),
+    webhook: z
+      .strictObject({ url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(B.webhookUrlChars) })
+      .optional()
+      .openapi({ description: 'Where the finished job is POSTed (stored; delivery comes with the webhook worker).' }),
+    labels: labelsSchema.optional(),
+  })
+  .openapi('JobRequest');
+
+export type JobRequest = z.infer<typeof jobRequestSchema>;
+
+/** ?wait=true&timeout=MS on POST /v1/jobs; the bound is the server's configured maximum wait. */
+export function waitQuerySchema(maxWaitMs: number, defaultWaitMs: number) {
+  return z.object({
+    wait: z
+      .enum(['true', 'false'])
+      .optional()
+      .openapi({ description: 'true: hold the request until the job finishes (200), or until the timeout (then 202).' }),
+    timeout: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(maxWaitMs)
+      .optional()
+      .openapi({ type: 'integer', description: `How long to wait, in milliseconds. Default ${defaultWaitMs}, at most ${maxWaitMs} (above → 422).` }),
+  });
+}

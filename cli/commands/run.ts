@@ -1,0 +1,195 @@
+/** `warmbox run [OPTIONS] IMAGE [--] [COMMAND] [ARG...]`: like `docker run`, through the API. */
+import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ApiClient, ApiError } from '../api-client.js';
+import { parseDuration, parseSize, UsageError } from '../units.js';
+
+export const RUN_HELP = `Usage: warmbox run [OPTIONS] IMAGE [--] [COMMAND] [ARG...]
+
+Run a command in a new sandbox of IMAGE, stream its output, and exit with its exit status.
+Without COMMAND, the image's default command runs.
+
+Options:
+  -e, --env KEY=VALUE      Set an environment variable (repeatable)
+  -i, --interactive        Send this process's standard input to the job
+      --file SRC[:DEST]    Copy a local file into the job's working directory (repeatable)
+  -m, --memory SIZE        Memory limit, e.g. 256m, 1g
+      --timeout DURATION   Wall-clock limit, e.g. 10s, 500ms, 2m (plain number: seconds)
+      --cpu-time DURATION  CPU time limit of the whole process tree
+      --pids-limit N       Processes and threads at once
+      --output-limit SIZE  stdout+stderr bytes kept; the job is killed past it
+      --disk SIZE          Size of the writable layer
+  -l, --label KEY=VALUE    Attach a label to the job (repeatable)
+  -d, --detach             Print the job id and exit without waiting
+      --json               Print the finished job as JSON instead of its output
+      --url URL            warmbox server (default: $WARMBOX_URL or http://127.0.0.1:8080)
+  -h, --help               Show this help
+
+Exit status: the job's own; 128+N when a signal N ended it; 137 when a limit killed it;
+125 when warmbox itself failed (unknown image, server unreachable, bad option).`;
+
+const OPTIONS = {
+  env: { type: 'string', short: 'e', multiple: true },
+  interactive: { type: 'boolean', short: 'i' },
+  file: { type: 'string', multiple: true },
+  memory: { type: 'string', short: 'm' },
+  timeout: { type: 'string' },
+  'cpu-time': { type: 'string' },
+  'pids-limit': { type: 'string' },
+  'output-limit': { type: 'string' },
+  disk: { type: 'string' },
+  label: { type: 'string', short: 'l', multiple: true },
+  detach: { type: 'boolean', short: 'd' },
+  json: { type: 'boolean' },
+  url: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Options end at IMAGE, as with docker: everything after it belongs to the command. */
+export function splitAtImage(args: string[]): { options: string[]; image?: string; command: string[] } {
+  const takesValue = new Set(
+    Object.entries(OPTIONS)
+      .filter(([, o]) => o.type === 'string')
+      .flatMap(([name, o]) => [`--${name}`, ...('short' in o ? [`-${o.short}`] : [])]),
+  );
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return { options: args.slice(0, i), image: args[i + 1], command: args.slice(i + 2) };
+    if (!a.startsWith('-') || a === '-') {
+      const rest = args.slice(i + 1);
+      return { options: args.slice(0, i), image: a, command: rest[0] === '--' ? rest.slice(1) : rest };
+    }
+    if (takesValue.has(a)) i++;
+  }
+  return { options: args, command: [] };
+}
+
+interface JobView {
+  id: string;
+  status: string;
+  result?: {
+    verdict: string;
+    exitCode: number | null;
+    signal: string | null;
+    error?: string;
+  };
+}
+
+export async function runCommand(args: string[]): Promise<number> {
+  const split = splitAtImage(args);
+  const { values } = parseArgs({ args: split.options, options: OPTIONS, allowPositionals: false });
+  if (values.help) {
+    console.log(RUN_HELP);
+    return 0;
+  }
+  if (!split.image) throw new UsageError('"warmbox run" requires an IMAGE (see warmbox run --help)');
+  const client = new ApiClient(values.url);
+  const body = await requestBody(split.image, split.command, values);
+  let job: JobView;
+  try {
+    job = await client.request<JobView>('POST', '/v1/jobs', body);
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'image_not_found') {
+      throw new ApiError(err.status, err.code, `Unable to find image '${split.image}': ${err.message}`);
+    }
+    throw err;
+  }
+  if (values.detach) {
+    console.log(job.id);
+    return 0;
+  }
+  const finished = await follow(client, job.id, !values.json);
+  if (values.json) console.log(JSON.stringify(finished, null, 2));
+  return exitStatus(finished);
+}
+
+async function requestBody(image: string, command: string[], v: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const limits: Record<string, number> = {};
+  if (typeof v.memory === 'string') limits.memoryBytes = parseSize(v.memory, '--memory');
+  if (typeof v.timeout === 'string') limits.wallTimeMs = parseDuration(v.timeout, '--timeout');
+  if (typeof v['cpu-time'] === 'string') limits.cpuTimeMs = parseDuration(v['cpu-time'], '--cpu-time');
+  if (typeof v['pids-limit'] === 'string') limits.pids = Number.parseInt(v['pids-limit'], 10);
+  if (typeof v['output-limit'] === 'string') limits.outputBytes = parseSize(v['output-limit'], '--output-limit');
+  if (typeof v.disk === 'string') limits.diskBytes = parseSize(v.disk, '--disk');
+  const body: Record<string, unknown> = { image, limits };
+  if (command.length) body.cmd = command;
+  if (Array.isArray(v.env)) body.env = keyValues(v.env as string[], '--env', process.env);
+  if (Array.isArray(v.label)) body.labels = keyValues(v.label as string[], '--label');
+  if (Array.isArray(v.file)) body.files = (v.file as string[]).map(localFile);
+  if (v.interactive) body.stdin = { base64: (await readAll(process.stdin)).toString('base64') };
+  return body;
+}
+
+/** `KEY=VALUE`; a bare `KEY` takes this process's value (docker's `-e KEY`). */
+function keyValues(items: string[], flag: string, inherit?: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq === 0) throw new UsageError(`${flag}: expected KEY=VALUE, got ${JSON.stringify(item)}`);
+    if (eq < 0) {
+      const value = inherit?.[item];
+      if (value === undefined) throw new UsageError(`${flag}: expected KEY=VALUE, got ${JSON.stringify(item)}`);
+      out[item] = value;
+    } else {
+      out[item.slice(0, eq)] = item.slice(eq + 1);
+    }
+  }
+  return out;
+}
+
+function localFile(spec: string): Record<string, unknown> {
+  const colon = spec.indexOf(':');
+  const src = colon < 0 ? spec : spec.slice(0, colon);
+  const dest = colon < 0 ? basename(spec) : spec.slice(colon + 1);
+  return { path: dest, content: readFileSync(src).toString('base64'), encoding: 'base64', mode: 0o755 };
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
+  return Buffer.concat(chunks);
+}
+
+/** Streams the job's output to this terminal as it comes; returns the finished job. */
+async function follow(client: ApiClient, id: string, print: boolean): Promise<JobView> {
+  for await (const ev of client.events(`/v1/jobs/${encodeURIComponent(id)}/events`)) {
+    if (ev.event === 'end') return JSON.parse(ev.data) as JobView;
+    if (!print || (ev.event !== 'stdout' && ev.event !== 'stderr')) continue;
+    const chunk = JSON.parse(ev.data) as { data: string; encoding?: string };
+    const bytes = Buffer.from(chunk.data, chunk.encoding === 'base64' ? 'base64' : 'utf8');
+    (ev.event === 'stdout' ? process.stdout : process.stderr).write(bytes);
+  }
+  return client.request<JobView>('GET', `/v1/jobs/${encodeURIComponent(id)}`);
+}
+
+const LIMIT_MESSAGES: Record<string, string> = {
+  time_limit: 'wall-clock time limit exceeded',
+  cpu_time_limit: 'CPU time limit exceeded',
+  memory_limit: 'memory limit exceeded',
+  output_limit: 'output limit exceeded',
+  cancelled: 'cancelled',
+};
+
+/** Like docker: the job's status, 128+signal, 137 when killed for a limit, 125 for warmbox's own failure. */
+export function exitStatus(job: JobView): number {
+  const r = job.result;
+  if (!r) return 125;
+  if (r.verdict === 'internal_error') {
+    process.stderr.write(`warmbox: job ${job.id} failed inside warmbox: ${r.error ?? 'unknown error'}\n`);
+    return 125;
+  }
+  const limit = LIMIT_MESSAGES[r.verdict];
+  if (limit) {
+    process.stderr.write(`warmbox: job ${job.id} killed: ${limit}\n`);
+    return 137;
+  }
+  if (r.exitCode !== null) return r.exitCode;
+  const signo = r.signal ? signalNumber(r.signal) : 9;
+  return 128 + signo;
+}
+
+function signalNumber(name: string): number {
+  return (constants.signals as Record<string, number>)[name] ?? 9;
+}

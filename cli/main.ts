@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+/** The `warmbox` command: a client of the warmbox API, and the way to start its server. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../runtime/paths.js';
+import { ApiError } from './api-client.js';
+import { imagesCommand } from './commands/images.js';
+import { runCommand } from './commands/run.js';
+import { serverCommand } from './commands/server.js';
+import { UsageError } from './units.js';
+
+const HELP = `Usage: warmbox COMMAND [OPTIONS]
+
+Run OCI images in pre-warmed Linux sandboxes, through the warmbox HTTP API.
+
+Commands:
+  run      Run a command in a new sandbox (like docker run)
+  server   Start the API and a worker
+  images   Manage the local snapshot store
+  version  Show the version
+
+Run 'warmbox COMMAND --help' for more on a command.`;
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  run: runCommand,
+  server: serverCommand,
+  images: imagesCommand,
+  version: async () => {
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+    console.log(`warmbox ${pkg.version}`);
+    return 0;
+  },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === '-h' || name === '--help' || name === 'help') {
+    console.log(HELP);
+    return name ? 0 : 1;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)} (see warmbox --help)`);
+  return command(args);
+}
+
+/** Errors warmbox expects (bad usage, unreachable server, bad configuration) are one line, no stack. */
+function report(err: unknown): number {
+  const e = err as Error & { code?: string };
+  const expected = err instanceof UsageError || err instanceof ApiError || e.code?.startsWith('ERR_PARSE_ARGS') || /Error$/.test(e.name) && e.name !== 'Error' && e.name !== 'TypeError';
+  process.stderr.write(`warmbox: ${e.message}\n`);
+  if (!expected || process.env.WARMBOX_DEBUG) process.stderr.write(`${e.stack}\n`);
+  return 125;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => process.exit(report(err)),
+);

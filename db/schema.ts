@@ -1,0 +1,57 @@
+/**
+ * The db's tables (drizzle, SQLite). Timestamps are epoch milliseconds; JSON columns hold the
+ * shapes the API and worker already define. Generate a migration after any change here:
+ * `npm run db:generate` (drizzle-kit writes db/migrations/, which is checked in).
+ */
+import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import type { JobPayload, JobResult } from '../worker/job-payload.js';
+import type { Verdict } from '../runtime/verdict.js';
+
+export const JOB_STATUSES = ['queued', 'running', 'finished'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const jobs = sqliteTable(
+  'jobs',
+  {
+    id: text('id').primaryKey(),
+    status: text('status', { enum: JOB_STATUSES }).notNull(),
+    /** Normalized reference, e.g. `docker.io/library/busybox:latest`. */
+    image: text('image').notNull(),
+    /** Content digest the reference resolved to when the job ran; null until then. */
+    digest: text('digest'),
+    /** The request as it was enqueued, every default filled. */
+    request: text('request', { mode: 'json' }).$type<JobPayload>().notNull(),
+    labels: text('labels', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    /** Where the result is delivered; delivery rows will live in their own table. */
+    webhookUrl: text('webhook_url'),
+    createdAt: integer('created_at').notNull(),
+    startedAt: integer('started_at'),
+    finishedAt: integer('finished_at'),
+    result: text('result', { mode: 'json' }).$type<JobResult>(),
+    /** Copied out of `result` so that jobs can be filtered and counted by outcome. */
+    verdict: text('verdict').$type<Verdict>(),
+    exitCode: integer('exit_code'),
+  },
+  (t) => [
+    index('jobs_created_at_idx').on(t.createdAt),
+    index('jobs_status_idx').on(t.status),
+    index('jobs_verdict_idx').on(t.verdict),
+  ],
+);
+
+export const images = sqliteTable('images', {
+  /** Normalized reference, e.g. `docker.io/library/busybox:latest`. */
+  reference: text('reference').primaryKey(),
+  /** Manifest digest, `sha256:...`. */
+  digest: text('digest').notNull(),
+  /** The OCI image config (Entrypoint, Cmd, Env, WorkingDir, ...), as pulled. */
+  config: text('config', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+  /** Unpacked size of all layers, in bytes. */
+  sizeBytes: integer('size_bytes').notNull(),
+  createdAt: integer('created_at').notNull(),
+});
+
+export type JobRow = typeof jobs.$inferSelect;
+export type NewJobRow = typeof jobs.$inferInsert;
+export type ImageRow = typeof images.$inferSelect;
+export type NewImageRow = typeof images.$inferInsert;

@@ -1,0 +1,88 @@
+/**
+ * The runtime as a library (like libcontainer under runc): makes sandboxes of stored images.
+ * It knows nothing of HTTP, Redis or the db.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { reapStaleCgroups, setUpCgroups, type CgroupLayout } from './cgroups.js';
+import type { StoredImage } from './image-store.js';
+import { Sandbox, SandboxError } from './sandbox.js';
+
+export interface RuntimeOptions {
+  /** Holds the sandboxes' (empty) mount point; `<WARMBOX_DATA>/run`. */
+  runDir: string;
+  launcherPath: string;
+  /** The unprivileged identity jobs run as. */
+  uid: number;
+  gid: number;
+  cgroupRoot?: string;
+}
+
+/** Memory and processes a parked sandbox may use before its job's own limits are applied. */
+const PARKED_MEMORY_BYTES = 64 * 1024 * 1024;
+const PARKED_PIDS = 4;
+
+/** Image working directories that would point into kernel or device trees (runc CVE-2024-21626). */
+const FORBIDDEN_WORKDIR_ROOTS = ['/proc', '/sys', '/dev'];
+
+export class SandboxRuntime {
+  private seq = 0;
+  private readonly mountDir: string;
+
+  private constructor(
+    private readonly opts: RuntimeOptions,
+    readonly cgroups: CgroupLayout,
+  ) {
+    this.mountDir = join(opts.runDir, 'mnt');
+  }
+
+  /** Checks the launcher is built, prepares cgroups and reaps what a crashed worker left. */
+  static open(opts: RuntimeOptions): SandboxRuntime {
+    if (!existsSync(opts.launcherPath)) {
+      throw new SandboxError(`the sandbox launcher is not built (${opts.launcherPath} is missing): run \`npm run setup\``);
+    }
+    if (opts.uid === 0 || opts.gid === 0) throw new SandboxError('jobs must not run as root: set a non-zero sandbox uid and gid');
+    const cgroups = setUpCgroups(opts.cgroupRoot);
+    reapStaleCgroups(cgroups, isAlive);
+    const runtime = new SandboxRuntime(opts, cgroups);
+    mkdirSync(runtime.mountDir, { recursive: true, mode: 0o700 });
+    return runtime;
+  }
+
+  /** Builds a sandbox of the image and waits until it is parked. */
+  async create(image: StoredImage, opts: { diskBytes: number }): Promise<Sandbox> {
+    const name = `w${process.pid}-${++this.seq}`;
+    return Sandbox.create(this.opts.launcherPath, {
+      lowerDirs: image.layerDirs,
+      mountDir: this.mountDir,
+      diskBytes: opts.diskBytes,
+      uid: this.opts.uid,
+      gid: this.opts.gid,
+      hostname: 'warmbox',
+      workdir: workdirOf(image),
+      cgroup: this.cgroups.placementFor(name),
+      parkedMemoryBytes: PARKED_MEMORY_BYTES,
+      parkedPids: PARKED_PIDS,
+    });
+  }
+}
+
+/** The image's WorkingDir, checked: absolute, without `..`, and not inside /proc, /sys or /dev. */
+export function workdirOf(image: StoredImage): string {
+  const dir = image.config.workingDir || '/';
+  const normal = posix.normalize(dir);
+  const forbidden = FORBIDDEN_WORKDIR_ROOTS.some((root) => normal === root || normal.startsWith(`${root}/`));
+  if (!posix.isAbsolute(dir) || dir.split('/').includes('..') || dir.includes('\0') || forbidden) {
+    throw new SandboxError(`image ${image.reference} has an unusable WorkingDir ${JSON.stringify(dir)}`);
+  }
+  return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Writes layer tars, byte for byte reproducible: the same tree gives the same diff_id. Headers are
+ * encoded by tar's Header and Pax; entries come in a fixed order (sorted by name, parents first) with
+ * nothing from the host that varies between runs (no atime, ctime, device or inode numbers, and one
+ * mtime for all). Used for the built-in images; the writer does not sanitize, so tests use it to make
+ * hostile layers too.
+ */
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Header, Pax } from 'tar';
+
+const BLOCK = 512;
+
+export type TarEntryType = 'File' | 'Directory' | 'SymbolicLink' | 'Link' | 'CharacterDevice' | 'BlockDevice' | 'FIFO';
+
+export interface TarEntry {
+  /** Relative path, as it goes into the archive ('bin/sh'); directories without the trailing '/'. */
+  path: string;
+  type: TarEntryType;
+  /** Permission bits with setuid/setgid/sticky (0o7777). */
+  mode: number;
+  uid?: number;
+  gid?: number;
+  mtime?: Date;
+  /** Target of a symlink, or archive path of a hard link's file. */
+  linkpath?: string;
+  /** Content of a File. */
+  data?: Buffer;
+  devmaj?: number;
+  devmin?: number;
+}
+
+export function encodeTar(entries: Iterable<TarEntry>): Buffer {
+  const blocks: Buffer[] = [];
+  for (const e of entries) {
+    const data = e.type === 'File' ? (e.data ?? Buffer.alloc(0)) : Buffer.alloc(0);
+    const path = e.type === 'Directory' && !e.path.endsWith('/') ? `${e.path}/` : e.path;
+    const header = new Header({
+      path,
+      type: e.type,
+      mode: e.mode,
+      uid: e.uid ?? 0,
+      gid: e.gid ?? 0,
+      size: data.length,
+      mtime: e.mtime ?? new Date(0),
+      linkpath: e.linkpath ?? '',
+      uname: '',
+      gname: '',
+      devmaj: e.devmaj ?? 0,
+      devmin: e.devmin ?? 0,
+    });
+    if (header.encode()) {
+      // Too long for ustar's fields: the full values go into a PAX header before it.
+      blocks.push(new Pax({ path, linkpath: e.linkpath, size: data.length }).encode());
+    }
+    if (!header.block) throw new Error(`tar header for ${e.path} was not encoded`);
+    blocks.push(header.block, data, Buffer.alloc(padding(data.length)));
+  }
+  blocks.push(Buffer.alloc(2 * BLOCK));
+  return Buffer.concat(blocks);
+}
+
+/**
+ * The entries of a directory tree, sorted, with ownership and modes as on disk, hard links as links
+ * to their first name, and one mtime for everything. Device nodes, FIFOs and sockets are left out.
+ */
+export async function tarEntriesOfDir(dir: string, mtime: Date): Promise<TarEntry[]> {
+  const entries: TarEntry[] = [];
+  const firstNameOfInode = new Map<string, string>();
+
+  async function walk(rel: string): Promise<void> {
+    const names = (await readdir(rel === '' ? dir : join(dir, rel))).sort();
+    for (const name of names) {
+      const path = rel === '' ? name : `${rel}/${name}`;
+      const abs = join(dir, path);
+      const st = await lstat(abs);
+      const base = { path, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime };
+      if (st.isDirectory()) {
+        entries.push({ ...base, type: 'Directory' });
+        await walk(path);
+      } else if (st.isSymbolicLink()) {
+        entries.push({ ...base, type: 'SymbolicLink', linkpath: await readlink(abs) });
+      } else if (st.isFile()) {
+        const inode = `${st.dev}:${st.ino}`;
+        const first = st.nlink > 1 ? firstNameOfInode.get(inode) : undefined;
+        if (first !== undefined) {
+          entries.push({ ...base, type: 'Link', linkpath: first });
+        } else {
+          firstNameOfInode.set(inode, path);
+          entries.push({ ...base, type: 'File', data: await readFile(abs) });
+        }
+      }
+    }
+  }
+  await walk('');
+  return entries;
+}
+
+function padding(size: number): number {
+  return (BLOCK - (size % BLOCK)) % BLOCK;
+}

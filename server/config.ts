@@ -1,0 +1,82 @@
+/**
+ * Server configuration: environment variables (overridable by `warmbox server` flags), checked
+ * once at start with messages that name the variable and what it takes.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+const listenAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:8080')
+  .transform((s) => {
+    const i = s.lastIndexOf(':');
+    return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
+  })
+  .refine((a) => a.port <= 65535, 'port must be at most 65535');
+
+const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  WARMBOX_DATA: z.string().min(1),
+  WARMBOX_LISTEN: listenAddress,
+  WARMBOX_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/|^unix:\/\//, 'expected redis://HOST:PORT, rediss://… or unix:///path/to/socket')
+    .optional(),
+  WARMBOX_CONCURRENCY: intIn(1, 1024),
+  WARMBOX_SANDBOX_UID: intIn(1, 2 ** 31 - 1),
+  WARMBOX_SANDBOX_GID: intIn(1, 2 ** 31 - 1),
+  WARMBOX_MAX_WAIT_MS: intIn(1, 3_600_000),
+  WARMBOX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+});
+
+export interface ServerConfig {
+  dataDir: string;
+  listen: { host: string; port: number };
+  /** Absent: `warmbox server` starts a private redis-server of its own under dataDir. */
+  redisUrl?: string;
+  concurrency: number;
+  sandboxUid: number;
+  sandboxGid: number;
+  maxWaitMs: number;
+  logLevel: string;
+}
+
+export const CONFIG_DEFAULTS = {
+  WARMBOX_DATA: process.getuid?.() === 0 ? '/var/lib/warmbox' : join(homedir(), '.local/share/warmbox'),
+  WARMBOX_LISTEN: '127.0.0.1:8080',
+  WARMBOX_CONCURRENCY: '8',
+  WARMBOX_SANDBOX_UID: '65534',
+  WARMBOX_SANDBOX_GID: '65534',
+  WARMBOX_MAX_WAIT_MS: '300000',
+  WARMBOX_LOG_LEVEL: 'info',
+} as const;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const values = { ...CONFIG_DEFAULTS, ...definedOnly(env) };
+  const parsed = schema.safeParse(values);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}=${JSON.stringify(values[i.path[0] as keyof typeof values])}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const c = parsed.data;
+  return {
+    dataDir: c.WARMBOX_DATA,
+    listen: c.WARMBOX_LISTEN,
+    redisUrl: c.WARMBOX_REDIS_URL,
+    concurrency: c.WARMBOX_CONCURRENCY,
+    sandboxUid: c.WARMBOX_SANDBOX_UID,
+    sandboxGid: c.WARMBOX_SANDBOX_GID,
+    maxWaitMs: c.WARMBOX_MAX_WAIT_MS,
+    logLevel: c.WARMBOX_LOG_LEVEL,
+  };
+}
+
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('WARMBOX_') && e[1] !== undefined && e[1] !== ''));
+}

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { openDatabase, type DatabaseHandle } from '../../db/client.js';
+import { deleteImage, findImage, listImages, upsertImage } from '../../db/images.js';
+import { createJob, deleteJob, finishJob, getJob, listJobs, markRunning } from '../../db/jobs.js';
+import { DEFAULT_LIMITS } from '../../runtime/limits.js';
+import type { JobPayload, JobResult } from '../../worker/job-payload.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'warmbox-db-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function payload(id: string, createdAt: number): JobPayload {
+  return {
+    id,
+    image: 'docker.io/library/busybox:latest',
+    cmd: ['echo', 'hi'],
+    stdinBase64: '',
+    env: {},
+    files: [{ path: 'main.py', contentBase64: Buffer.from('print(1)').toString('base64'), mode: 0o644 }],
+    limits: { ...DEFAULT_LIMITS },
+    network: 'none',
+    createdAt,
+  };
+}
+
+const result: JobResult = {
+  verdict: 'nonzero_exit',
+  exitCode: 3,
+  signal: null,
+  stdout: 'hi\n',
+  stderr: '',
+  stdoutTruncated: false,
+  stderrTruncated: false,
+  usage: { cpuTimeMs: 1, wallTimeMs: 2, memoryPeakBytes: 1024 },
+  start: 'warm',
+  timings: { queuedMs: 1, pullMs: 0, acquireMs: 0, runMs: 2, totalMs: 3 },
+};
+
+describe('openDatabase', () => {
+  it('applies the migrations to a fresh file, in WAL mode', () => {
+    const file = join(dir, 'fresh.db');
+    const handle = openDatabase(file);
+    handle.close();
+
+    const raw = new Database(file, { readonly: true });
+    const tables = raw.prepare(`select name from sqlite_master where type = 'table'`).pluck().all();
+    assert.ok(tables.includes('jobs'), `tables: ${tables.join(', ')}`);
+    assert.ok(tables.includes('images'));
+    assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
+    const indexes = raw.prepare(`select name from sqlite_master where type = 'index' and tbl_name = 'jobs'`).pluck().all();
+    assert.ok(indexes.includes('jobs_verdict_idx'));
+    raw.close();
+  });
+
+  it('opens an existing file again without re-applying migrations, also beside another open handle', () => {
+    const file = join(dir, 'shared.db');
+    const first = openDatabase(file);
+    const second = openDatabase(file);
+    createJob(first.db, { id: 'J1', image: 'x', request: payload('J1', 1), labels: {}, createdAt: 1 });
+    assert.equal(getJob(second.db, 'J1')?.id, 'J1');
+    first.close();
+    second.close();
+    const third = openDatabase(file);
+    assert.equal(getJob(third.db, 'J1')?.id, 'J1');
+    third.close();
+  });
+});
+
+describe('jobs queries', () => {
+  let handle: DatabaseHandle;
+  before(() => {
+    handle = openDatabase(join(dir, 'jobs.db'));
+  });
+  after(() => handle.close());
+
+  it('round-trips a job through queued, running and finished', () => {
+    const { db } = handle;
+    const created = createJob(db, {
+      id: 'A1',
+      image: 'docker.io/library/busybox:latest',
+      request: payload('A1', 1000),
+      labels: { team: 'judge' },
+      webhookUrl: 'https://example.com/hook',
+      createdAt: 1000,
+    });
+    assert.equal(created.status, 'queued');
+    assert.deepEqual(getJob(db, 'A1'), created);
+    assert.deepEqual(created.request, payload('A1', 1000));
+    assert.deepEqual(created.labels, { team: 'judge' });
+    assert.equal(created.result, null);
+
+    assert.equal(markRunning(db, 'A1', 1005, 'sha256:abc'), true);
+    assert.equal(markRunning(db, 'A1', 1006, 'sha256:abc'), false, 'only a queued job starts');
+    const running = getJob(db, 'A1');
+    assert.equal(running?.status, 'running');
+    assert.equal(running?.startedAt, 1005);
+    assert.equal(running?.digest, 'sha256:abc');
+
+    assert.equal(finishJob(db, 'A1', result, 1010), true);
+    const finished = getJob(db, 'A1');
+    assert.equal(finished?.status, 'finished');
+    assert.deepEqual(finished?.result, result);
+    assert.equal(finished?.verdict, 'nonzero_exit');
+    assert.equal(finished?.exitCode, 3);
+    assert.equal(finished?.finishedAt, 1010);
+
+    assert.equal(finishJob(db, 'A1', { ...result, verdict: 'ok' }, 2000), false, 'a finished job stays as it finished');
+    assert.equal(markRunning(db, 'A1', 2000, 'sha256:def'), false, 'a finished job does not go back to running');
+    assert.equal(getJob(db, 'A1')?.verdict, 'nonzero_exit');
+  });
+
+  it('answers undefined and false for unknown ids', () => {
+    assert.equal(getJob(handle.db, 'nope'), undefined);
+    assert.equal(markRunning(handle.db, 'nope', 1, 'd'), false);
+    assert.equal(finishJob(handle.db, 'nope', result, 1), false);
+    assert.equal(deleteJob(handle.db, 'nope'), false);
+  });
+
+  it('lists newest first, by status, and pages back by id', () => {
+    const { db } = handle;
+    for (const id of ['L1', 'L2', 'L3']) createJob(db, { id, image: 'i', request: payload(id, 1), labels: {}, createdAt: 1 });
+    finishJob(db, 'L2', result, 5);
+    const ids = (rows: { id: string }[]) => rows.map((r) => r.id).filter((id) => id.startsWith('L'));
+    assert.deepEqual(ids(listJobs(db)), ['L3', 'L2', 'L1']);
+    assert.deepEqual(ids(listJobs(db, { status: 'queued' })), ['L3', 'L1']);
+    assert.deepEqual(ids(listJobs(db, { beforeId: 'L3', limit: 1 })), ['L2']);
+    assert.equal(deleteJob(db, 'L1'), true);
+    assert.equal(getJob(db, 'L1'), undefined);
+  });
+});
+
+describe('images queries', () => {
+  let handle: DatabaseHandle;
+  before(() => {
+    handle = openDatabase(join(dir, 'images.db'));
+  });
+  after(() => handle.close());
+
+  it('upserts, finds and lists images by reference', () => {
+    const { db } = handle;
+    const busybox = {
+      reference: 'docker.io/library/busybox:latest',
+      digest: 'sha256:1111',
+      config: { Cmd: ['sh'] },
+      sizeBytes: 4_000_000,
+      createdAt: 1,
+    };
+    upsertImage(db, busybox);
+    assert.deepEqual(findImage(db, busybox.reference), busybox);
+
+    upsertImage(db, { ...busybox, digest: 'sha256:2222', createdAt: 2 });
+    assert.equal(findImage(db, busybox.reference)?.digest, 'sha256:2222');
+
+    upsertImage(db, { ...busybox, reference: 'docker.io/library/alpine:latest' });
+    assert.deepEqual(listImages(db).map((i) => i.reference), ['docker.io/library/alpine:latest', busybox.reference]);
+    assert.equal(findImage(db, 'docker.io/library/nope:latest'), undefined);
+    assert.equal(deleteImage(db, busybox.reference), true);
+    assert.equal(findImage(db, busybox.reference), undefined);
+  });
+});

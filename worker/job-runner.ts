@@ -1,0 +1,142 @@
+/**
+ * Runs one job from the queue to its recorded result: image → sandbox → command → result in the
+ * db → the waiting request told. Every failure becomes a result (internal_error), never a lost job.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { finishJob, markRunning } from '../db/jobs.js';
+import type { WarmboxDb } from '../db/client.js';
+import type { SnapshotStore, StoredImage } from '../runtime/image-store.js';
+import type { RunResult, Sandbox } from '../runtime/sandbox.js';
+import type { SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import { publishFinished } from './finished-notifier.js';
+import { argvOf, envOf } from './job-command.js';
+import type { JobPayload, JobResult } from './job-payload.js';
+import { encodeBytes } from './output-encoding.js';
+import { appendOutput, endOutput, type OutputChannel } from './output-stream.js';
+
+export interface JobRunnerDeps {
+  store: SnapshotStore;
+  runtime: SandboxRuntime;
+  db: WarmboxDb;
+  redis: Redis;
+  log: Logger;
+}
+
+interface Timings {
+  queuedMs: number;
+  pullMs: number;
+  acquireMs: number;
+  runMs: number;
+}
+
+export class JobRunner {
+  constructor(private readonly deps: JobRunnerDeps) {}
+
+  async run(job: JobPayload, signal?: AbortSignal): Promise<JobResult> {
+    const started = Date.now();
+    const timings: Timings = { queuedMs: Math.max(0, started - job.createdAt), pullMs: 0, acquireMs: 0, runMs: 0 };
+    let result: JobResult;
+    try {
+      const image = await this.resolveImage(job, timings);
+      markRunning(this.deps.db, job.id, Date.now(), image.digest);
+      const sandbox = await this.acquire(image, job, timings);
+      const run = await this.execute(sandbox, image, job, timings, signal);
+      result = toJobResult(run, timings, started);
+    } catch (err) {
+      this.deps.log.error({ err, job: job.id }, 'job failed inside warmbox');
+      result = internalError(err, timings, started);
+    }
+    await this.record(job.id, result);
+    return result;
+  }
+
+  private async resolveImage(job: JobPayload, timings: Timings): Promise<StoredImage> {
+    const t0 = performance.now();
+    const image = await this.deps.store.resolve(job.image);
+    timings.pullMs = performance.now() - t0;
+    if (!image) throw new Error(`image ${job.image} is not in the snapshot store`);
+    return image;
+  }
+
+  private async acquire(image: StoredImage, job: JobPayload, timings: Timings): Promise<Sandbox> {
+    const t0 = performance.now();
+    const sandbox = await this.deps.runtime.create(image, { diskBytes: job.limits.diskBytes });
+    timings.acquireMs = performance.now() - t0;
+    return sandbox;
+  }
+
+  private async execute(sandbox: Sandbox, image: StoredImage, job: JobPayload, timings: Timings, signal?: AbortSignal): Promise<RunResult> {
+    const t0 = performance.now();
+    try {
+      return await sandbox.run({
+        argv: argvOf(job, image.config),
+        env: envOf(job, image.config),
+        files: job.files.map((f) => ({ path: f.path, content: Buffer.from(f.contentBase64, 'base64'), mode: f.mode })),
+        stdin: Buffer.from(job.stdinBase64, 'base64'),
+        ...job.limits,
+        onStdout: (chunk) => this.stream(job.id, 'stdout', chunk),
+        onStderr: (chunk) => this.stream(job.id, 'stderr', chunk),
+        signal,
+      });
+    } catch (err) {
+      void sandbox.destroy();
+      throw err;
+    } finally {
+      timings.runMs = performance.now() - t0;
+    }
+  }
+
+  /** Live output is best effort: the result in the db is the record. */
+  private stream(id: string, channel: OutputChannel, chunk: Buffer): void {
+    appendOutput(this.deps.redis, id, channel, chunk).catch((err) => this.deps.log.warn({ err, job: id }, 'output stream append failed'));
+  }
+
+  private async record(id: string, result: JobResult): Promise<void> {
+    finishJob(this.deps.db, id, result, Date.now());
+    await Promise.all([publishFinished(this.deps.redis, id), endOutput(this.deps.redis, id)]);
+  }
+}
+
+function toJobResult(run: RunResult, timings: Timings, started: number): JobResult {
+  const stdout = encodeBytes(run.stdout);
+  const stderr = encodeBytes(run.stderr);
+  return {
+    verdict: run.verdict,
+    exitCode: run.exitCode,
+    signal: run.signal,
+    stdout: stdout.text,
+    stderr: stderr.text,
+    ...(stdout.encoding && { stdoutEncoding: stdout.encoding }),
+    ...(stderr.encoding && { stderrEncoding: stderr.encoding }),
+    stdoutTruncated: run.stdoutTruncated,
+    stderrTruncated: run.stderrTruncated,
+    usage: run.usage,
+    start: 'cold',
+    timings: { ...roundTimings(timings), totalMs: round(timings.queuedMs + Date.now() - started) },
+  };
+}
+
+function internalError(err: unknown, timings: Timings, started: number): JobResult {
+  return {
+    verdict: 'internal_error',
+    exitCode: null,
+    signal: null,
+    stdout: '',
+    stderr: '',
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    usage: { cpuTimeMs: 0, wallTimeMs: 0, memoryPeakBytes: 0 },
+    start: 'cold',
+    timings: { ...roundTimings(timings), totalMs: round(timings.queuedMs + Date.now() - started) },
+    error: err instanceof Error ? err.message : String(err),
+  };
+}
+
+function roundTimings(t: Timings): Timings {
+  return { queuedMs: round(t.queuedMs), pullMs: round(t.pullMs), acquireMs: round(t.acquireMs), runMs: round(t.runMs) };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
