@@ -4,9 +4,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../runtime/paths.js';
 import { ApiError } from './api-client.js';
-import { imagesCommand } from './commands/images.js';
-import { runCommand } from './commands/run.js';
-import { serverCommand } from './commands/server.js';
 import { UsageError } from './units.js';
 
 const HELP = `Usage: warmbox COMMAND [OPTIONS]
@@ -21,10 +18,11 @@ Commands:
 
 Run 'warmbox COMMAND --help' for more on a command.`;
 
+/** Loaded on demand: `warmbox run` should not pay for the server's modules at start-up. */
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
-  run: runCommand,
-  server: serverCommand,
-  images: imagesCommand,
+  run: async (args) => (await import('./commands/run.js')).runCommand(args),
+  server: async (args) => (await import('./commands/server.js')).serverCommand(args),
+  images: async (args) => (await import('./commands/images.js')).imagesCommand(args),
   version: async () => {
     const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
     console.log(`warmbox ${pkg.version}`);

@@ -60,11 +60,13 @@ fi
 command -v node >/dev/null || die "node is not installed (warmbox needs Node >= 20)"
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 ((node_major >= 20)) || die "node $(node --version) is too old: warmbox needs Node >= 20"
-if [[ ! -d node_modules ]] || { [[ -f package-lock.json ]] && [[ package-lock.json -nt node_modules ]]; }; then
+# npm rewrites node_modules/.package-lock.json at every install: it dates what node_modules holds.
+INSTALLED_LOCK=node_modules/.package-lock.json
+if [[ ! -f "$INSTALLED_LOCK" ]] || { [[ -f package-lock.json ]] && [[ package-lock.json -nt "$INSTALLED_LOCK" ]]; }; then
   if [[ -f package-lock.json ]]; then step "npm ci"; quietly npm ci
   else step "npm install"; quietly npm install
   fi
-  touch node_modules
+  [[ -f "$INSTALLED_LOCK" ]] && touch "$INSTALLED_LOCK"
 else
   step "node_modules up to date"
 fi

@@ -188,9 +188,10 @@ void init_main(const struct setup_spec *s)
 	send_report(&ready);
 
 	/* Parked: everything is ready; only the command is missing. */
+	static struct reader in = { .fd = INIT_FD_RUN };
 	static struct message msg;
 	static struct run_spec run;
-	if (message_read(INIT_FD_RUN, &msg) < 0 || run_spec_parse(&msg, &run) < 0)
+	if (message_read(&in, &msg) < 0 || run_spec_parse(&msg, &run) < 0)
 		_exit(0); /* destroyed while parked, or a bad message (the supervisor parsed it first) */
 	close(INIT_FD_RUN);
 	run_job(&run);

@@ -153,11 +153,14 @@ static void destroy(const struct setup_spec *s, pid_t init)
 	cgroup_driver_for(s->cgroup)->destroy(s);
 }
 
+/* The control fd's reader: the setup and run messages may arrive in one read. */
+static struct reader control = { .fd = FD_CONTROL };
+
 static int run(const struct setup_spec *s, pid_t init, struct pipes *p)
 {
 	static struct message msg;
 	static struct run_spec r;
-	if (message_read(FD_CONTROL, &msg) < 0)
+	if (message_read(&control, &msg) < 0)
 		return errno ? -1 : 0; /* EOF while parked: destroyed unused */
 	if (run_spec_parse(&msg, &r) < 0) {
 		event("error run: bad run message (see the launcher's log)\n");
@@ -174,7 +177,10 @@ static int run(const struct setup_spec *s, pid_t init, struct pipes *p)
 	close(p->run[1]);
 	struct sandbox_pipes sp = { p->in[1], p->out[0], p->err[0], p->report[0] };
 	struct outcome o = { .truncated = "none" };
-	supervise(s, &r, init, &sp, &o);
+	if (control.start < control.end)
+		o.hit = HIT_CANCEL; /* a kill byte arrived together with the run message */
+	else
+		supervise(s, &r, init, &sp, &o);
 	kill(init, SIGKILL); /* daemons the job left behind die now, not after the report */
 	drain_output(&r, &sp, &o);
 	report_result(s, &o);
@@ -190,7 +196,7 @@ int main(void)
 	static struct message msg;
 	static struct setup_spec s;
 	struct pipes p;
-	if (message_read(FD_CONTROL, &msg) < 0 || setup_spec_parse(&msg, &s) < 0) {
+	if (message_read(&control, &msg) < 0 || setup_spec_parse(&msg, &s) < 0) {
 		event("error setup: bad setup message (see the launcher's log)\n");
 		return 2;
 	}

@@ -31,12 +31,20 @@ static int grow(struct message *m, size_t need)
 }
 
 /* Reads exactly n bytes into m; returns bytes read (short only at EOF) or -1. */
-static ssize_t read_n(int fd, struct message *m, size_t n)
+static ssize_t read_n(struct reader *in, struct message *m, size_t n)
 {
 	TRY(grow(m, n + 1));
 	size_t got = 0;
 	while (got < n) {
-		ssize_t r = read(fd, m->buf + m->len, n - got);
+		if (in->start < in->end) {
+			size_t take = in->end - in->start < n - got ? in->end - in->start : n - got;
+			memcpy(m->buf + m->len, in->buf + in->start, take);
+			in->start += take;
+			m->len += take;
+			got += take;
+			continue;
+		}
+		ssize_t r = read(in->fd, in->buf, sizeof(in->buf));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -45,8 +53,8 @@ static ssize_t read_n(int fd, struct message *m, size_t n)
 		}
 		if (r == 0)
 			break;
-		m->len += r;
-		got += r;
+		in->start = 0;
+		in->end = r;
 	}
 	m->buf[m->len] = '\0';
 	return got;
@@ -65,12 +73,12 @@ static int parse_file_header(const char *v, unsigned *mode, size_t *size, const 
 	return 0;
 }
 
-int message_read(int fd, struct message *m)
+int message_read(struct reader *in, struct message *m)
 {
 	m->len = 0;
 	size_t record_start = 0;
 	for (;;) {
-		ssize_t r = read_n(fd, m, 1);
+		ssize_t r = read_n(in, m, 1);
 		if (r < 0)
 			return -1;
 		if (r == 0) {
@@ -92,7 +100,7 @@ int message_read(int fd, struct message *m)
 				LOG("bad file record '%s'", rec);
 				return -1;
 			}
-			if (size > MAX_MESSAGE || read_n(fd, m, size) != (ssize_t)size) {
+			if (size > MAX_MESSAGE || read_n(in, m, size) != (ssize_t)size) {
 				LOG("file record '%s': data missing", rec);
 				return -1;
 			}

@@ -54,7 +54,14 @@ struct message {
 	size_t len, cap;
 };
 
-/* Reads one message from fd; returns 0, or -1 on EOF before any byte (errno 0) or error. */
-int message_read(int fd, struct message *m);
+/* Buffers reads from one fd: messages arrive back to back, so bytes past one are kept for the next. */
+struct reader {
+	int fd;
+	size_t start, end;
+	char buf[16384];
+};
+
+/* Reads one message; returns 0, or -1 on EOF (errno 0) or error. */
+int message_read(struct reader *in, struct message *m);
 int setup_spec_parse(const struct message *m, struct setup_spec *s);
 int run_spec_parse(const struct message *m, struct run_spec *r);

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openDatabase, type DatabaseHandle } from '../../db/client.js';
@@ -67,6 +70,17 @@ describe('openDatabase', () => {
     const third = openDatabase(file);
     assert.equal(getJob(third.db, 'J1')?.id, 'J1');
     third.close();
+  });
+
+  it('lets several processes open (and migrate) the same fresh file at once', async () => {
+    const file = join(dir, 'race.db');
+    const client = fileURLToPath(new URL('../../db/client.js', import.meta.url));
+    const script = `import(${JSON.stringify(client)}).then((m) => m.openDatabase(${JSON.stringify(file)}).close())`;
+    const run = () => promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+    await Promise.all([run(), run(), run(), run()]);
+    const handle = openDatabase(file);
+    createJob(handle.db, { id: 'R1', image: 'x', request: payload('R1', 1), labels: {}, createdAt: 1 });
+    handle.close();
   });
 });
 
