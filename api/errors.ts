@@ -12,7 +12,7 @@ export class ApiError extends Error {
     readonly status: ContentfulStatusCode,
     readonly code: string,
     message: string,
-    /** Extra members of the error object, e.g. `{ field: 'limits.memoryBytes', maximum: 4294967296 }`. */
+    /** Extra members of the error object (not code or message), e.g. `{ field: 'limits.memoryBytes', maximum: 4294967296 }`. */
     readonly details: Record<string, unknown> = {},
   ) {
     super(message);
@@ -25,7 +25,7 @@ export interface ErrorBody {
 }
 
 export function errorBody(err: ApiError): ErrorBody {
-  return { error: { ...err.details, code: err.code, message: err.message } };
+  return { error: { code: err.code, message: err.message, ...err.details } };
 }
 
 /** Errors hono and its middleware raise themselves (e.g. 415 from the body's media type check). */

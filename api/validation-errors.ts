@@ -73,7 +73,9 @@ function issueField(issue: Issue): string {
 }
 
 function issueMessage(issue: Issue): string {
-  return issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message;
+  if (issue.code === 'unrecognized_keys') return 'unknown field';
+  if (issue.code === 'invalid_key') return `invalid name: ${issue.issues[0]?.message ?? issue.message}`;
+  return issue.message;
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {

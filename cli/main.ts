@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../runtime/paths.js';
-import { ApiError } from './api-client.js';
 import { UsageError } from './units.js';
 
 const HELP = `Usage: warmbox COMMAND [OPTIONS]
@@ -41,12 +40,11 @@ async function main(argv: string[]): Promise<number> {
   return command(args);
 }
 
-/** Errors warmbox expects (bad usage, unreachable server, bad configuration) are one line, no stack. */
+/** One line on stderr, never a stack trace (WARMBOX_DEBUG=1 adds it); 125 like docker's own failures. */
 function report(err: unknown): number {
-  const e = err as Error & { code?: string };
-  const expected = err instanceof UsageError || err instanceof ApiError || e.code?.startsWith('ERR_PARSE_ARGS') || /Error$/.test(e.name) && e.name !== 'Error' && e.name !== 'TypeError';
+  const e = err instanceof Error ? err : new Error(String(err));
   process.stderr.write(`warmbox: ${e.message}\n`);
-  if (!expected || process.env.WARMBOX_DEBUG) process.stderr.write(`${e.stack}\n`);
+  if (process.env.WARMBOX_DEBUG) process.stderr.write(`${e.stack}\n`);
   return 125;
 }
 

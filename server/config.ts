@@ -28,6 +28,7 @@ const schema = z.object({
   WARMBOX_SANDBOX_UID: intIn(1, 2 ** 31 - 1),
   WARMBOX_SANDBOX_GID: intIn(1, 2 ** 31 - 1),
   WARMBOX_MAX_WAIT_MS: intIn(1, 3_600_000),
+  WARMBOX_LAUNCHER: z.string().min(1).optional(),
   WARMBOX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 });
 
@@ -41,6 +42,8 @@ export interface ServerConfig {
   sandboxGid: number;
   maxWaitMs: number;
   logLevel: string;
+  /** The native launcher; default: the one `npm run setup` builds in runtime/native/build/. */
+  launcherPath?: string;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -74,6 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     sandboxGid: c.WARMBOX_SANDBOX_GID,
     maxWaitMs: c.WARMBOX_MAX_WAIT_MS,
     logLevel: c.WARMBOX_LOG_LEVEL,
+    launcherPath: c.WARMBOX_LAUNCHER,
   };
 }
 

@@ -156,6 +156,7 @@ export function waitQuerySchema(maxWaitMs: number, defaultWaitMs: number) {
       .min(0)
       .max(maxWaitMs)
       .optional()
-      .openapi({ type: 'integer', description: `How long to wait, in milliseconds. Default ${defaultWaitMs}, at most ${maxWaitMs} (above → 422).` }),
+      
+      .openapi({ description: `How long to wait, in milliseconds. Default ${defaultWaitMs}, at most ${maxWaitMs} (above → 422).` }),
   });
 }
