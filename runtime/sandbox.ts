@@ -87,6 +87,11 @@ export class Sandbox {
     return box;
   }
 
+  /** False once the launcher has exited (a parked sandbox can die, e.g. killed by an operator). */
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   get pid(): number | undefined {
     return this.child.pid;
   }

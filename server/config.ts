@@ -29,6 +29,13 @@ const schema = z.object({
   WARMBOX_SANDBOX_GID: intIn(1, 2 ** 31 - 1),
   WARMBOX_MAX_WAIT_MS: intIn(1, 3_600_000),
   WARMBOX_LAUNCHER: z.string().min(1).optional(),
+  WARMBOX_POOL_MIN: intIn(0, 1024),
+  WARMBOX_POOL_MAX: intIn(0, 4096),
+  WARMBOX_POOL_MAX_TOTAL: intIn(0, 65536),
+  WARMBOX_PREWARM: z
+    .string()
+    .regex(/^$|^[^=,\s]+=\d+(,[^=,\s]+=\d+)*$/, 'expected IMAGE=N[,IMAGE=N...], e.g. busybox=4,python:3.12=2')
+    .transform((s) => (s ? s.split(',').map((pair) => ({ image: pair.slice(0, pair.lastIndexOf('=')), min: Number(pair.slice(pair.lastIndexOf('=') + 1)) })) : [])),
   WARMBOX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 });
 
@@ -42,6 +49,7 @@ export interface ServerConfig {
   sandboxGid: number;
   maxWaitMs: number;
   logLevel: string;
+  pools: { min: number; max: number; maxTotal: number; prewarm: { image: string; min: number }[] };
   /** The native launcher; default: the one `npm run setup` builds in runtime/native/build/. */
   launcherPath?: string;
 }
@@ -54,6 +62,10 @@ export const CONFIG_DEFAULTS = {
   WARMBOX_SANDBOX_GID: '65534',
   WARMBOX_MAX_WAIT_MS: '300000',
   WARMBOX_LOG_LEVEL: 'info',
+  WARMBOX_POOL_MIN: '0',
+  WARMBOX_POOL_MAX: '16',
+  WARMBOX_POOL_MAX_TOTAL: '512',
+  WARMBOX_PREWARM: 'busybox=1',
 } as const;
 
 export class ConfigError extends Error {
@@ -78,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     maxWaitMs: c.WARMBOX_MAX_WAIT_MS,
     logLevel: c.WARMBOX_LOG_LEVEL,
     launcherPath: c.WARMBOX_LAUNCHER,
+    pools: { min: c.WARMBOX_POOL_MIN, max: c.WARMBOX_POOL_MAX, maxTotal: c.WARMBOX_POOL_MAX_TOTAL, prewarm: c.WARMBOX_PREWARM },
   };
 }
 

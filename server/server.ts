@@ -15,6 +15,8 @@ import { upsertImage } from '../db/images.js';
 import { ensureBuiltinImages } from '../runtime/builtin-images.js';
 import { SnapshotStore } from '../runtime/image-store.js';
 import { launcherPath } from '../runtime/paths.js';
+import { DEFAULT_LIMITS } from '../runtime/limits.js';
+import { SandboxPools } from '../runtime/sandbox-pools.js';
 import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
 import { FinishedNotifier } from '../worker/finished-notifier.js';
 import { JobQueue } from '../worker/job-queue.js';
@@ -46,7 +48,9 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     closers.push(() => dbHandle.close());
     const store = await openStore(config.dataDir, dbHandle);
     const runtime = SandboxRuntime.open({ runDir: join(config.dataDir, 'run'), launcherPath: config.launcherPath ?? launcherPath(), uid: config.sandboxUid, gid: config.sandboxGid });
-    const runner = new JobRunner({ store, runtime, db: dbHandle.db, redis, log });
+    const pools = await startPools(config, runtime, store, log);
+    closers.push(() => pools.close());
+    const runner = new JobRunner({ store, pools, db: dbHandle.db, redis, log });
     const worker = startJobWorker({ connection: redisOptions(redisUrl) as ConnectionOptions, concurrency: config.concurrency, runner });
     worker.on('error', (err) => log.error({ err }, 'job worker error'));
     closers.push(() => worker.close());
@@ -58,6 +62,24 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     await close();
     throw err;
   }
+}
+
+/** Warm pools, with the configured images pre-warmed. */
+async function startPools(config: ServerConfig, runtime: SandboxRuntime, store: SnapshotStore, log: Logger): Promise<SandboxPools> {
+  const pools = new SandboxPools(
+    runtime,
+    { defaultBounds: { min: config.pools.min, max: config.pools.max }, maxParkedTotal: config.pools.maxTotal, defaultDiskBytes: DEFAULT_LIMITS.diskBytes },
+    (err) => log.warn({ err }, 'making a parked sandbox failed'),
+  );
+  for (const { image: reference, min } of config.pools.prewarm) {
+    const image = await store.resolve(reference);
+    if (!image) {
+      log.warn({ image: reference }, 'WARMBOX_PREWARM names an image that is not in the store; skipped');
+      continue;
+    }
+    pools.configure(image, { min, max: Math.max(min, config.pools.max) });
+  }
+  return pools;
 }
 
 async function startPrivateRedis(dataDir: string, closers: Closer[], log: Logger): Promise<string> {

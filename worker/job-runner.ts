@@ -8,7 +8,7 @@ import { finishJob, markRunning } from '../db/jobs.js';
 import type { WarmboxDb } from '../db/client.js';
 import type { SnapshotStore, StoredImage } from '../runtime/image-store.js';
 import type { RunResult, Sandbox } from '../runtime/sandbox.js';
-import type { SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import type { SandboxPools } from '../runtime/sandbox-pools.js';
 import { publishFinished } from './finished-notifier.js';
 import { argvOf, envOf } from './job-command.js';
 import type { JobPayload, JobResult } from './job-payload.js';
@@ -17,13 +17,14 @@ import { appendOutput, endOutput, type OutputChannel } from './output-stream.js'
 
 export interface JobRunnerDeps {
   store: SnapshotStore;
-  runtime: SandboxRuntime;
+  pools: SandboxPools;
   db: WarmboxDb;
   redis: Redis;
   log: Logger;
 }
 
 interface Timings {
+  start: 'warm' | 'cold';
   queuedMs: number;
   pullMs: number;
   acquireMs: number;
@@ -35,7 +36,7 @@ export class JobRunner {
 
   async run(job: JobPayload, signal?: AbortSignal): Promise<JobResult> {
     const started = Date.now();
-    const timings: Timings = { queuedMs: Math.max(0, started - job.createdAt), pullMs: 0, acquireMs: 0, runMs: 0 };
+    const timings: Timings = { start: 'cold', queuedMs: Math.max(0, started - job.createdAt), pullMs: 0, acquireMs: 0, runMs: 0 };
     let result: JobResult;
     try {
       const image = await this.resolveImage(job, timings);
@@ -61,8 +62,9 @@ export class JobRunner {
 
   private async acquire(image: StoredImage, job: JobPayload, timings: Timings): Promise<Sandbox> {
     const t0 = performance.now();
-    const sandbox = await this.deps.runtime.create(image, { diskBytes: job.limits.diskBytes });
+    const { sandbox, start } = await this.deps.pools.acquire(image, job.limits.diskBytes);
     timings.acquireMs = performance.now() - t0;
+    timings.start = start;
     return sandbox;
   }
 
@@ -112,7 +114,7 @@ function toJobResult(run: RunResult, timings: Timings, started: number): JobResu
     stdoutTruncated: run.stdoutTruncated,
     stderrTruncated: run.stderrTruncated,
     usage: run.usage,
-    start: 'cold',
+    start: timings.start,
     timings: { ...roundTimings(timings), totalMs: round(timings.queuedMs + Date.now() - started) },
   };
 }
@@ -127,13 +129,13 @@ function internalError(err: unknown, timings: Timings, started: number): JobResu
     stdoutTruncated: false,
     stderrTruncated: false,
     usage: { cpuTimeMs: 0, wallTimeMs: 0, memoryPeakBytes: 0 },
-    start: 'cold',
+    start: timings.start,
     timings: { ...roundTimings(timings), totalMs: round(timings.queuedMs + Date.now() - started) },
     error: err instanceof Error ? err.message : String(err),
   };
 }
 
-function roundTimings(t: Timings): Timings {
+function roundTimings(t: Timings): Omit<Timings, 'start'> {
   return { queuedMs: round(t.queuedMs), pullMs: round(t.pullMs), acquireMs: round(t.acquireMs), runMs: round(t.runMs) };
 }
 

@@ -156,7 +156,11 @@ export function waitQuerySchema(maxWaitMs: number, defaultWaitMs: number) {
       .min(0)
       .max(maxWaitMs)
       .optional()
-      
-      .openapi({ description: `How long to wait, in milliseconds. Default ${defaultWaitMs}, at most ${maxWaitMs} (above → 422).` }),
+      .openapi({
+        type: 'integer',
+        minimum: 0,
+        maximum: maxWaitMs,
+        description: `How long to wait, in milliseconds. Default ${defaultWaitMs}, at most ${maxWaitMs} (above → 422).`,
+      }),
   });
 }

@@ -50,6 +50,12 @@ export async function unpackLayer(blobPath: string, dest: string): Promise<Unpac
   const tap = new DigestingStream();
   try {
     await pipeline([...(await openLayerTar(blobPath)), tap, feeder.sink]);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (/^Z(STD)?_/.test(code)) {
+      throw new ImageStoreError('invalid_layer', `layer ${blobPath} does not decompress: ${(err as Error).message} (${code})`, { cause: err });
+    }
+    throw err;
   } finally {
     await feeder.settled(); // nothing may still write into dest when the caller removes it
   }

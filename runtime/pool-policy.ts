@@ -1,0 +1,60 @@
+/**
+ * How many parked sandboxes a pool should hold. Little's law: sandboxes needed while one is
+ * being made = claim rate × time to make one; a pool holding that many (times a safety factor,
+ * plus a burst allowance) rarely meets a claim empty-handed. The rate is an exponentially
+ * weighted moving average, so a pool follows its traffic up quickly and back down slowly.
+ */
+export interface PoolBounds {
+  /** Kept parked even when idle (pre-warmed at start for configured images). */
+  min: number;
+  /** Never more than this parked for one image. */
+  max: number;
+}
+
+export interface PolicySettings {
+  /** Multiplies the Little's-law figure: headroom for jitter in arrivals and creation time. */
+  safety: number;
+  /** Added to the target while the pool is in use: absorbs a burst before the rate catches up. */
+  burst: number;
+  /** Half-life of the arrival-rate average, in milliseconds. */
+  rateHalfLifeMs: number;
+  /** A pool without claims for this long shrinks back to its minimum. */
+  idleMs: number;
+}
+
+export const DEFAULT_POLICY: PolicySettings = { safety: 2, burst: 2, rateHalfLifeMs: 5_000, idleMs: 60_000 };
+
+export class PoolDemand {
+  private ratePerMs = 0;
+  private lastClaimAt = -Infinity;
+  private createMsAvg = 3;
+
+  constructor(private readonly settings: PolicySettings = DEFAULT_POLICY) {}
+
+  /** Records a claim at `now` (ms). */
+  claim(now: number): void {
+    const gap = Math.max(now - this.lastClaimAt, 0.001);
+    const decay = Math.pow(0.5, gap / this.settings.rateHalfLifeMs);
+    // One arrival after `gap` ms: blend its instantaneous rate into the average.
+    this.ratePerMs = Number.isFinite(gap) ? this.ratePerMs * decay + (1 - decay) / gap : 1 / this.settings.rateHalfLifeMs;
+    this.lastClaimAt = now;
+  }
+
+  /** Records how long making one sandbox took. */
+  created(ms: number): void {
+    this.createMsAvg = 0.8 * this.createMsAvg + 0.2 * ms;
+  }
+
+  /** Claims per second, as averaged. */
+  rate(now: number): number {
+    const idle = now - this.lastClaimAt;
+    return this.ratePerMs * Math.pow(0.5, Math.max(idle, 0) / this.settings.rateHalfLifeMs) * 1000;
+  }
+
+  target(bounds: PoolBounds, now: number): number {
+    if (now - this.lastClaimAt > this.settings.idleMs) return bounds.min;
+    const littles = (this.rate(now) / 1000) * this.createMsAvg * this.settings.safety;
+    const want = Math.ceil(littles) + this.settings.burst;
+    return Math.max(bounds.min, Math.min(bounds.max, want));
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The warm pools of one worker: one WarmPool per (image digest, disk size), a global cap on parked
+ * sandboxes (each costs ~400 KiB of kernel memory, FACTS.md), and a tick that lets idle pools
+ * shrink and configured ones fill. `acquire` is the only way a job gets a sandbox.
+ */
+import type { StoredImage } from './image-store.js';
+import type { PoolBounds, PolicySettings } from './pool-policy.js';
+import type { Sandbox } from './sandbox.js';
+import type { SandboxRuntime } from './sandbox-runtime.js';
+import { WarmPool, type PoolStats } from './warm-pool.js';
+
+export interface PoolsConfig {
+  /** Bounds of a pool nobody configured; `max: 0` turns warm pools off. */
+  defaultBounds: PoolBounds;
+  /** Parked sandboxes of all pools together. */
+  maxParkedTotal: number;
+  /** The disk size pools are pre-warmed with (the default diskBytes limit). */
+  defaultDiskBytes: number;
+  policy?: PolicySettings;
+  tickMs?: number;
+}
+
+export interface Acquired {
+  sandbox: Sandbox;
+  start: 'warm' | 'cold';
+}
+
+export class SandboxPools {
+  private readonly pools = new Map<string, WarmPool>();
+  /** Bounds set per image digest (PUT /v1/pools/{image}, or the pre-warm list). */
+  private readonly bounds = new Map<string, PoolBounds>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly runtime: SandboxRuntime,
+    private readonly config: PoolsConfig,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {
+    this.timer = setInterval(() => this.tick(), config.tickMs ?? 1000).unref();
+  }
+
+  async acquire(image: StoredImage, diskBytes: number): Promise<Acquired> {
+    const pool = this.poolFor(image, diskBytes);
+    let sandbox = pool.claim();
+    while (sandbox && !sandbox.alive) sandbox = pool.claim();
+    if (sandbox) return { sandbox, start: 'warm' };
+    const t0 = performance.now();
+    sandbox = await this.runtime.create(image, { diskBytes });
+    pool.recordCreation(performance.now() - t0);
+    return { sandbox, start: 'cold' };
+  }
+
+  /** Sets an image's pool bounds (every disk size) and fills or trims it now. */
+  configure(image: StoredImage, bounds: PoolBounds): void {
+    this.bounds.set(image.digest, bounds);
+    this.poolFor(image, this.config.defaultDiskBytes);
+    for (const pool of this.pools.values()) {
+      if (pool.image.digest !== image.digest) continue;
+      pool.bounds = bounds;
+      pool.refill();
+    }
+  }
+
+  boundsOf(digest: string): PoolBounds {
+    return this.bounds.get(digest) ?? this.config.defaultBounds;
+  }
+
+  stats(): PoolStats[] {
+    return [...this.pools.values()].map((p) => p.stats());
+  }
+
+  parkedTotal(): number {
+    let n = 0;
+    for (const p of this.pools.values()) n += p.size;
+    return n;
+  }
+
+  /** Destroys every parked sandbox; leaves nothing behind. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.all([...this.pools.values()].map((p) => p.close()));
+    this.pools.clear();
+  }
+
+  private poolFor(image: StoredImage, diskBytes: number): WarmPool {
+    const key = `${image.digest}:${diskBytes}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = new WarmPool(image, diskBytes, this.boundsOf(image.digest), {
+        create: (img, disk) => this.runtime.create(img, { diskBytes: disk }),
+        mayPark: () => this.parkedTotal() < this.config.maxParkedTotal,
+        onError: this.onError,
+      }, this.config.policy);
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  private tick(): void {
+    for (const pool of this.pools.values()) pool.refill();
+  }
+}

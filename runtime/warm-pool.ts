@@ -1,0 +1,140 @@
+/**
+ * Parked sandboxes of one image (and one disk size: the tmpfs is sized when a sandbox is built).
+ * A claim takes one in O(1); a claimed sandbox is never given back — it is destroyed after its
+ * job, and the pool refills in the background towards the target its PoolDemand computes.
+ */
+import type { StoredImage } from './image-store.js';
+import { PoolDemand, type PoolBounds, type PolicySettings } from './pool-policy.js';
+import type { Sandbox } from './sandbox.js';
+
+export interface PoolStats {
+  image: string;
+  digest: string;
+  diskBytes: number;
+  parked: number;
+  creating: number;
+  target: number;
+  min: number;
+  max: number;
+  claims: number;
+  warmClaims: number;
+  coldStarts: number;
+  created: number;
+  createFailures: number;
+  /** Claims per second (moving average). */
+  claimRate: number;
+  /** Sandboxes made per second over the pool's life. */
+  refillRate: number;
+}
+
+export interface PoolHooks {
+  /** Builds one parked sandbox. */
+  create(image: StoredImage, diskBytes: number): Promise<Sandbox>;
+  /** Whether the global cap on parked sandboxes lets this pool add one more. */
+  mayPark(): boolean;
+  onError(err: unknown): void;
+}
+
+export class WarmPool {
+  private readonly parked: Sandbox[] = [];
+  private creating = 0;
+  private closed = false;
+  private readonly demand: PoolDemand;
+  private readonly startedAt = Date.now();
+  private counts = { claims: 0, warmClaims: 0, coldStarts: 0, created: 0, createFailures: 0 };
+
+  constructor(
+    readonly image: StoredImage,
+    readonly diskBytes: number,
+    public bounds: PoolBounds,
+    private readonly hooks: PoolHooks,
+    policy?: PolicySettings,
+  ) {
+    this.demand = new PoolDemand(policy);
+  }
+
+  get size(): number {
+    return this.parked.length + this.creating;
+  }
+
+  /** A parked sandbox, or undefined (the caller then makes one: a cold start). Refills either way. */
+  claim(): Sandbox | undefined {
+    this.counts.claims++;
+    this.demand.claim(Date.now());
+    const sandbox = this.parked.pop();
+    if (sandbox) this.counts.warmClaims++;
+    else this.counts.coldStarts++;
+    this.refill();
+    return sandbox;
+  }
+
+  /** Starts as many creations as the target asks for (bounded by the global cap). */
+  refill(): void {
+    const target = this.target();
+    while (!this.closed && this.size < target && this.hooks.mayPark()) {
+      this.creating++;
+      void this.createOne();
+    }
+    this.trimTo(target);
+  }
+
+  target(now = Date.now()): number {
+    return this.demand.target(this.bounds, now);
+  }
+
+  /** Records a cold creation made outside the pool, so the policy learns the creation time. */
+  recordCreation(ms: number): void {
+    this.demand.created(ms);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = this.parked.splice(0);
+    await Promise.all(all.map((s) => s.destroy()));
+  }
+
+  stats(): PoolStats {
+    const now = Date.now();
+    const lifeS = Math.max((now - this.startedAt) / 1000, 0.001);
+    return {
+      image: this.image.reference,
+      digest: this.image.digest,
+      diskBytes: this.diskBytes,
+      parked: this.parked.length,
+      creating: this.creating,
+      target: this.target(now),
+      min: this.bounds.min,
+      max: this.bounds.max,
+      ...this.counts,
+      claimRate: round(this.demand.rate(now)),
+      refillRate: round(this.counts.created / lifeS),
+    };
+  }
+
+  private async createOne(): Promise<void> {
+    const t0 = performance.now();
+    try {
+      const sandbox = await this.hooks.create(this.image, this.diskBytes);
+      this.demand.created(performance.now() - t0);
+      this.counts.created++;
+      if (this.closed) await sandbox.destroy();
+      else this.parked.push(sandbox);
+    } catch (err) {
+      this.counts.createFailures++;
+      this.hooks.onError(err);
+      this.creating--;
+      return; // no retry loop: the next claim tries again
+    }
+    this.creating--;
+    this.refill();
+  }
+
+  /** Idle pools shrink back: the oldest parked sandboxes go first. */
+  private trimTo(target: number): void {
+    while (this.parked.length > target) void this.parked.shift()!.destroy();
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}

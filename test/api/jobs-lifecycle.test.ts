@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createApp } from '../../api/app.js';
+import type { JobView } from '../../api/schemas/job-view.js';
+import { getJob } from '../../db/jobs.js';
+import type { JobPayload } from '../../worker/job-payload.js';
+import { JobQueue } from '../../worker/job-queue.js';
+import { BULL_PREFIX, QUEUE_JOBS } from '../../worker/redis-keys.js';
+import { startRedis } from '../helpers/redis.js';
+import { finish, okResult, postJob, startApiHarness, type ApiHarness, type ErrorJson } from './harness.js';
+
+let h: ApiHarness;
+before(async () => {
+  h = await startApiHarness();
+});
+after(() => h.close());
+
+async function submit(body: unknown = { image: 'busybox', cmd: ['echo', 'hi'] }, query = ''): Promise<{ res: Response; job: JobView }> {
+  const res = await postJob(h.app, body, query);
+  return { res, job: (await res.json()) as JobView };
+}
+
+async function clientCount(): Promise<number> {
+  const list = (await h.redis.client('LIST')) as string;
+  return list.split('\n').filter((line) => line.trim() !== '').length;
+}
+
+describe('GET /v1/jobs/{id}', () => {
+  it('is 404 job_not_found for an unknown id', async () => {
+    const res = await h.app.request('/v1/jobs/01NOSUCHJOB000000000000000');
+    assert.equal(res.status, 404);
+    assert.equal(((await res.json()) as ErrorJson).error.code, 'job_not_found');
+  });
+
+  it('shows the job queued, then finished with its result', async () => {
+    const { job } = await submit();
+    const queued = (await (await h.app.request(`/v1/jobs/${job.id}`)).json()) as JobView;
+    assert.deepEqual(queued, job);
+    assert.equal(queued.status, 'queued');
+    assert.equal(queued.digest, null);
+    assert.equal(queued.startedAt, null);
+
+    await finish(h, job.id, [], okResult('hi\n'));
+    const res = await h.app.request(`/v1/jobs/${job.id}`);
+    assert.equal(res.status, 200);
+    const finished = (await res.json()) as JobView;
+    assert.equal(finished.status, 'finished');
+    assert.deepEqual(finished.result, okResult('hi\n'));
+    assert.match(finished.digest ?? '', /^sha256:/);
+    assert.ok(Date.parse(finished.finishedAt ?? '') >= Date.parse(finished.createdAt));
+    assert.ok(finished.startedAt !== null);
+  });
+});
+
+describe('POST /v1/jobs?wait=true', () => {
+  it('answers 202 with the job still queued when the wait times out', async () => {
+    const started = Date.now();
+    const { res, job } = await submit(undefined, '?wait=true&timeout=150');
+    assert.equal(res.status, 202);
+    assert.equal(job.status, 'queued');
+    assert.ok(Date.now() - started >= 140, 'held for the timeout');
+    assert.equal(h.deps.notifier.pending, 0);
+  });
+
+  it('stops waiting when the client goes away', async () => {
+    const abort = new AbortController();
+    const pending = h.app.request('/v1/jobs?wait=true&timeout=10000', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image: 'busybox' }),
+      signal: abort.signal,
+    });
+    await waitFor(() => h.deps.notifier.pending === 1);
+    abort.abort();
+    await Promise.resolve(pending).catch(() => undefined);
+    await waitFor(() => h.deps.notifier.pending === 0);
+  });
+
+  describe('with a worker taking jobs from the queue', () => {
+    let worker: Worker<JobPayload>;
+    before(async () => {
+      // The worker's half of the protocol: result in the db, output ended, id published.
+      worker = new Worker<JobPayload>(
+        QUEUE_JOBS,
+        async (bullJob) => finish(h, bullJob.data.id, [], okResult(bullJob.data.cmd?.join(' ') ?? '')),
+        { connection: { host: h.server.host, port: h.server.port }, prefix: BULL_PREFIX, concurrency: 16 },
+      );
+      await worker.waitUntilReady();
+    });
+    after(() => worker.close());
+
+    it('answers 200 with the finished job as soon as it is published', async () => {
+      const started = Date.now();
+      const { res, job } = await submit({ image: 'busybox', cmd: ['echo', 'fast'] }, '?wait=true&timeout=10000');
+      assert.equal(res.status, 200);
+      assert.equal(job.status, 'finished');
+      assert.equal(job.result?.stdout, 'echo fast');
+      assert.equal(res.headers.get('location'), `/v1/jobs/${job.id}`);
+      assert.ok(Date.now() - started < 2_000, `took ${Date.now() - started} ms`);
+    });
+
+    it('serves many concurrent waits without a Redis connection each', async () => {
+      const clientsBefore = await clientCount();
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => submit({ image: 'busybox', cmd: ['echo', String(i)] }, '?wait=true')),
+      );
+      results.forEach(({ res, job }, i) => {
+        assert.equal(res.status, 200);
+        assert.equal(job.result?.stdout, `echo ${i}`);
+      });
+      assert.equal(await clientCount(), clientsBefore);
+      assert.equal(h.deps.notifier.pending, 0);
+    });
+  });
+});
+
+describe('POST /v1/jobs when the queue is down', () => {
+  it('answers 503 queue_unavailable and keeps no record of the job', async () => {
+    const doomed = await startRedis();
+    const connection = new Redis(doomed.port, doomed.host, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+    const queue = new JobQueue(connection);
+    await connection.ping();
+    await doomed.stop();
+    await waitFor(() => connection.status === 'end');
+    try {
+      const app = createApp({ ...h.deps, queue });
+      const res = await postJob(app, { image: 'busybox' });
+      const body = (await res.json()) as ErrorJson;
+      assert.equal(res.status, 503, JSON.stringify(body));
+      assert.equal(body.error.code, 'queue_unavailable');
+      assert.equal(getJob(h.handle.db, String(body.error.id ?? '')), undefined);
+    } finally {
+      await queue.close().catch(() => undefined);
+      connection.disconnect();
+    }
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
