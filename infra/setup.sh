@@ -21,11 +21,12 @@ PACKAGES=(redis-server busybox-static libseccomp-dev gcc make libc6-dev attr
 step() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
-# Runs a command with its output kept in a log, shown only when it fails.
+# Runs a command (in a subshell, so that a `die` inside is reported too) with its output kept in a
+# log, shown only when it fails.
 quietly() {
   local log
   log=$(mktemp)
-  if ! "$@" >"$log" 2>&1; then
+  if ! ( "$@" ) >"$log" 2>&1; then
     cat "$log" >&2
     rm -f "$log"
     die "failed: $*"

@@ -22,12 +22,14 @@ export interface PolicySettings {
   idleMs: number;
 }
 
-export const DEFAULT_POLICY: PolicySettings = { safety: 2, burst: 2, rateHalfLifeMs: 5_000, idleMs: 60_000 };
+export const DEFAULT_POLICY: PolicySettings = { safety: 2, burst: 2, rateHalfLifeMs: 1_000, idleMs: 60_000 };
 
 export class PoolDemand {
   private ratePerMs = 0;
   private lastClaimAt = -Infinity;
+  /** Until the first sandbox is made: FACTS.md's ~3 ms. */
   private createMsAvg = 3;
+  private createSamples = 0;
 
   constructor(private readonly settings: PolicySettings = DEFAULT_POLICY) {}
 
@@ -42,7 +44,7 @@ export class PoolDemand {
 
   /** Records how long making one sandbox took. */
   created(ms: number): void {
-    this.createMsAvg = 0.8 * this.createMsAvg + 0.2 * ms;
+    this.createMsAvg = this.createSamples++ === 0 ? ms : 0.8 * this.createMsAvg + 0.2 * ms;
   }
 
   /** Claims per second, as averaged. */

@@ -3,6 +3,7 @@
  * Start-up reads as the checklist it is; close() undoes it in reverse.
  */
 import { mkdirSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
@@ -129,7 +130,7 @@ async function startApi(config: ServerConfig, redis: Redis, dbHandle: DatabaseHa
     () =>
       new Promise((resolve) => {
         http.close(resolve);
-        (http as import('node:http').Server).closeAllConnections(); // SSE streams and idle keep-alives too
+        (http as HttpServer).closeAllConnections(); // SSE streams and idle keep-alives too
       }),
   );
   return http;

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../server/config.js';
+
+describe('server configuration', () => {
+  it('has a default for everything', () => {
+    const c = loadConfig({});
+    assert.deepEqual(c.listen, { host: '127.0.0.1', port: 8080 });
+    assert.equal(c.redisUrl, undefined);
+    assert.equal(c.sandboxUid, 65534);
+    assert.deepEqual(c.pools.prewarm, [{ image: 'busybox', min: 1 }]);
+  });
+
+  it('reads the environment', () => {
+    const c = loadConfig({ WARMBOX_LISTEN: '[::1]:9000', WARMBOX_REDIS_URL: 'unix:///tmp/r.sock', WARMBOX_PREWARM: 'python:3.12=2,busybox=1' });
+    assert.deepEqual(c.listen, { host: '::1', port: 9000 });
+    assert.equal(c.redisUrl, 'unix:///tmp/r.sock');
+    assert.deepEqual(c.pools.prewarm, [{ image: 'python:3.12', min: 2 }, { image: 'busybox', min: 1 }]);
+  });
+
+  it('names the variable that is wrong and what it takes', () => {
+    assert.throws(() => loadConfig({ WARMBOX_LISTEN: 'nowhere' }), (e: Error) => e instanceof ConfigError && /WARMBOX_LISTEN.*HOST:PORT/.test(e.message));
+    assert.throws(() => loadConfig({ WARMBOX_SANDBOX_UID: '0' }), /WARMBOX_SANDBOX_UID/);
+    assert.throws(() => loadConfig({ WARMBOX_REDIS_URL: 'localhost:6379' }), /WARMBOX_REDIS_URL/);
+  });
+});
