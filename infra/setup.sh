@@ -64,9 +64,10 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 # npm rewrites node_modules/.package-lock.json at every install: it dates what node_modules holds.
 INSTALLED_LOCK=node_modules/.package-lock.json
 if [[ ! -f "$INSTALLED_LOCK" ]] || { [[ -f package-lock.json ]] && [[ package-lock.json -nt "$INSTALLED_LOCK" ]]; }; then
-  if [[ -f package-lock.json ]]; then step "npm ci"; quietly npm ci
-  else step "npm install"; quietly npm install
-  fi
+  # `npm install`, not `npm ci`: npm 11 writes locks that omit the other platforms' optional
+  # packages (msgpackr-extract's), and `npm ci` then refuses the lock as "not in sync".
+  step "npm install"
+  quietly npm install --no-audit --no-fund
   [[ -f "$INSTALLED_LOCK" ]] && touch "$INSTALLED_LOCK"
 else
   step "node_modules up to date"

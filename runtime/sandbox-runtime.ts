@@ -7,13 +7,15 @@ import { join, posix } from 'node:path';
 import { reapStaleCgroups, setUpCgroups, type CgroupLayout } from './cgroups.js';
 import type { StoredImage } from './image-store.js';
 import { Sandbox, SandboxError } from './sandbox.js';
+import { UidRange } from './uid-range.js';
 
 export interface RuntimeOptions {
   /** Holds the sandboxes' (empty) mount point; `<WARMBOX_DATA>/run`. */
   runDir: string;
   launcherPath: string;
-  /** The unprivileged identity jobs run as. */
+  /** The unprivileged identity jobs run as: `uidCount` uids from `uid` (1: all share it). */
   uid: number;
+  uidCount?: number;
   gid: number;
   cgroupRoot?: string;
 }
@@ -28,12 +30,14 @@ const FORBIDDEN_WORKDIR_ROOTS = ['/proc', '/sys', '/dev'];
 export class SandboxRuntime {
   private seq = 0;
   private readonly mountDir: string;
+  private readonly uids: UidRange;
 
   private constructor(
     private readonly opts: RuntimeOptions,
     readonly cgroups: CgroupLayout,
   ) {
     this.mountDir = join(opts.runDir, 'mnt');
+    this.uids = new UidRange(opts.uid, opts.uidCount ?? 1);
   }
 
   /** Checks the launcher is built, prepares cgroups and reaps what a crashed worker left. */
@@ -51,19 +55,24 @@ export class SandboxRuntime {
 
   /** Builds a sandbox of the image and waits until it is parked. */
   async create(image: StoredImage, opts: { diskBytes: number }): Promise<Sandbox> {
+    const workdir = workdirOf(image);
     const name = `w${process.pid}-${++this.seq}`;
-    return Sandbox.create(this.opts.launcherPath, {
+    const uid = this.uids.take();
+    const sandbox = Sandbox.create(this.opts.launcherPath, {
       lowerDirs: image.layerDirs,
       mountDir: this.mountDir,
       diskBytes: opts.diskBytes,
-      uid: this.opts.uid,
+      uid,
       gid: this.opts.gid,
       hostname: 'warmbox',
-      workdir: workdirOf(image),
+      workdir,
       cgroup: this.cgroups.placementFor(name),
       parkedMemoryBytes: PARKED_MEMORY_BYTES,
       parkedPids: PARKED_PIDS,
     });
+    // The uid is free again once the launcher has exited: nothing of that sandbox runs any more.
+    sandbox.then((s) => s.closed, () => undefined).finally(() => this.uids.release(uid));
+    return sandbox;
   }
 }
 

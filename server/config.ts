@@ -26,6 +26,7 @@ const schema = z.object({
     .optional(),
   WARMBOX_CONCURRENCY: intIn(1, 1024),
   WARMBOX_SANDBOX_UID: intIn(1, 2 ** 31 - 1),
+  WARMBOX_SANDBOX_UID_COUNT: intIn(1, 1 << 20),
   WARMBOX_SANDBOX_GID: intIn(1, 2 ** 31 - 1),
   WARMBOX_MAX_WAIT_MS: intIn(1, 3_600_000),
   WARMBOX_LAUNCHER: z.string().min(1).optional(),
@@ -46,6 +47,8 @@ export interface ServerConfig {
   redisUrl?: string;
   concurrency: number;
   sandboxUid: number;
+  /** uids from sandboxUid: 1 = every sandbox shares it; more = a distinct uid per live sandbox. */
+  sandboxUidCount: number;
   sandboxGid: number;
   maxWaitMs: number;
   logLevel: string;
@@ -59,6 +62,7 @@ export const CONFIG_DEFAULTS = {
   WARMBOX_LISTEN: '127.0.0.1:8080',
   WARMBOX_CONCURRENCY: '8',
   WARMBOX_SANDBOX_UID: '65534',
+  WARMBOX_SANDBOX_UID_COUNT: '1',
   WARMBOX_SANDBOX_GID: '65534',
   WARMBOX_MAX_WAIT_MS: '300000',
   WARMBOX_LOG_LEVEL: 'info',
@@ -86,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     redisUrl: c.WARMBOX_REDIS_URL,
     concurrency: c.WARMBOX_CONCURRENCY,
     sandboxUid: c.WARMBOX_SANDBOX_UID,
+    sandboxUidCount: c.WARMBOX_SANDBOX_UID_COUNT,
     sandboxGid: c.WARMBOX_SANDBOX_GID,
     maxWaitMs: c.WARMBOX_MAX_WAIT_MS,
     logLevel: c.WARMBOX_LOG_LEVEL,

@@ -4,7 +4,7 @@ import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createApp } from '../../api/app.js';
 import type { JobView } from '../../api/schemas/job-view.js';
-import { getJob } from '../../db/jobs.js';
+import { listJobs } from '../../db/jobs.js';
 import type { JobPayload } from '../../worker/job-payload.js';
 import { JobQueue } from '../../worker/job-queue.js';
 import { BULL_PREFIX, QUEUE_JOBS } from '../../worker/redis-keys.js';
@@ -119,18 +119,24 @@ describe('POST /v1/jobs?wait=true', () => {
 describe('POST /v1/jobs when the queue is down', () => {
   it('answers 503 queue_unavailable and keeps no record of the job', async () => {
     const doomed = await startRedis();
-    const connection = new Redis(doomed.port, doomed.host, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+    const connection = new Redis(doomed.port, doomed.host, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
+    await connection.connect();
     const queue = new JobQueue(connection);
-    await connection.ping();
     await doomed.stop();
     await waitFor(() => connection.status === 'end');
     try {
       const app = createApp({ ...h.deps, queue });
+      const jobsBefore = listJobs(h.handle.db, { limit: 1_000_000 }).length;
       const res = await postJob(app, { image: 'busybox' });
       const body = (await res.json()) as ErrorJson;
       assert.equal(res.status, 503, JSON.stringify(body));
       assert.equal(body.error.code, 'queue_unavailable');
-      assert.equal(getJob(h.handle.db, String(body.error.id ?? '')), undefined);
+      assert.equal(listJobs(h.handle.db, { limit: 1_000_000 }).length, jobsBefore);
     } finally {
       await queue.close().catch(() => undefined);
       connection.disconnect();

@@ -15,6 +15,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { after, before, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ensureBuiltinImages, HOST_BUSYBOX } from '../../runtime/builtin-images.js';
 import { SnapshotStore, type StoredImage } from '../../runtime/image-store.js';
@@ -243,6 +244,46 @@ async function removeCompiled(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 // The proof that an attack runs where it should
+
+/** Per-test bound: an attack that hangs the sandbox fails the test instead of the run. */
+export const ATTACK_TIMEOUT_MS = 60_000;
+
+export interface SecuritySuite {
+  /** The suite's fixture; throws (failing the test) when isolation was not proven. */
+  fixture(): Promise<SandboxFixture>;
+}
+
+/**
+ * For a describe() of attacks: registers a before() that opens a fixture and proves isolation
+ * (proveIsolation), an after() that tears it down, and a first test that reports the proof. Each
+ * attack test takes the fixture from suite.fixture(), which throws when the proof failed: without
+ * fresh namespaces and an unprivileged user every attack FAILS, loudly, instead of passing vacuously.
+ */
+export function securitySuite(label: string): SecuritySuite {
+  let fx: SandboxFixture | undefined;
+  let failure: Error | undefined;
+  before(async () => {
+    try {
+      fx = await SandboxFixture.open(label);
+      await proveIsolation(fx);
+    } catch (err) {
+      failure = err instanceof Error ? err : new Error(String(err));
+    }
+  }, { timeout: 120_000 });
+  after(async () => {
+    await fx?.teardown();
+  }, { timeout: 120_000 });
+  it('runs its jobs in fresh mnt/pid/net/ipc/uts/cgroup namespaces as an unprivileged user (precondition of every attack here)', () => {
+    if (failure) throw failure;
+  });
+  return {
+    async fixture() {
+      if (failure) throw new Error(`attack not judged, the sandbox is not proven isolated: ${failure.message}`, { cause: failure });
+      if (!fx) throw new Error('the security suite has no fixture (before() did not run)');
+      return fx;
+    },
+  };
+}
 
 export interface IsolationProof {
   namespaces: Record<string, { job: string; host: string }>;

@@ -256,6 +256,18 @@ static int run_probe(const char *name)
 		return err(mount("none", "/tmp", "tmpfs", 0, NULL));
 	if (IS("mount_bind"))
 		return err(mount("/", "/tmp", NULL, MS_BIND, NULL));
+	if (IS("fsopen")) {
+		long fd = syscall(SYS_fsopen, "tmpfs", 0);
+		if (fd >= 0)
+			close(fd);
+		return err(fd);
+	}
+	if (IS("open_tree")) {
+		long fd = syscall(SYS_open_tree, AT_FDCWD, "/", 1 /* OPEN_TREE_CLONE */);
+		if (fd >= 0)
+			close(fd);
+		return err(fd);
+	}
 	if (IS("umount"))
 		return err(umount2("/proc", MNT_DETACH));
 	if (IS("pivot_root"))
