@@ -25,6 +25,7 @@ export class JobWaiter {
     private readonly clientGone: AbortSignal | undefined,
   ) {
     this.deadline = Date.now() + timeoutMs;
+    if (clientGone?.aborted) this.done.abort();
     clientGone?.addEventListener('abort', this.cancel, { once: true });
     this.woken = notifier.wait(id, timeoutMs, this.done.signal);
   }

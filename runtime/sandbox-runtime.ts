@@ -6,6 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { reapStaleCgroups, setUpCgroups, type CgroupLayout } from './cgroups.js';
 import type { StoredImage } from './image-store.js';
+import { LauncherZygote } from './launcher-zygote.js';
 import { Sandbox, SandboxError } from './sandbox.js';
 import { UidRange } from './uid-range.js';
 
@@ -35,22 +36,23 @@ export class SandboxRuntime {
   private constructor(
     private readonly opts: RuntimeOptions,
     readonly cgroups: CgroupLayout,
+    private readonly zygote: LauncherZygote,
   ) {
     this.mountDir = join(opts.runDir, 'mnt');
     this.uids = new UidRange(opts.uid, opts.uidCount ?? 1);
   }
 
-  /** Checks the launcher is built, prepares cgroups and reaps what a crashed worker left. */
-  static open(opts: RuntimeOptions): SandboxRuntime {
+  /** Checks the launcher is built, prepares cgroups, reaps what a crashed worker left, starts the zygote. */
+  static async open(opts: RuntimeOptions, onLog: (line: string) => void = () => {}): Promise<SandboxRuntime> {
     if (!existsSync(opts.launcherPath)) {
       throw new SandboxError(`the sandbox launcher is not built (${opts.launcherPath} is missing): run \`npm run setup\``);
     }
     if (opts.uid === 0 || opts.gid === 0) throw new SandboxError('jobs must not run as root: set a non-zero sandbox uid and gid');
     const cgroups = setUpCgroups(opts.cgroupRoot);
     reapStaleCgroups(cgroups, isAlive);
-    const runtime = new SandboxRuntime(opts, cgroups);
-    mkdirSync(runtime.mountDir, { recursive: true, mode: 0o700 });
-    return runtime;
+    mkdirSync(join(opts.runDir, 'mnt'), { recursive: true, mode: 0o700 });
+    const zygote = await LauncherZygote.start(opts.launcherPath, join(opts.runDir, 'launcher.sock'), onLog);
+    return new SandboxRuntime(opts, cgroups, zygote);
   }
 
   /** Builds a sandbox of the image and waits until it is parked. */
@@ -58,7 +60,7 @@ export class SandboxRuntime {
     const workdir = workdirOf(image);
     const name = `w${process.pid}-${++this.seq}`;
     const uid = this.uids.take();
-    const sandbox = Sandbox.create(this.opts.launcherPath, {
+    const sandbox = Sandbox.create(this.zygote, name, {
       lowerDirs: image.layerDirs,
       mountDir: this.mountDir,
       diskBytes: opts.diskBytes,
@@ -73,6 +75,11 @@ export class SandboxRuntime {
     // The uid is free again once the launcher has exited: nothing of that sandbox runs any more.
     sandbox.then((s) => s.closed, () => undefined).finally(() => this.uids.release(uid));
     return sandbox;
+  }
+
+  /** Stops the zygote; sandboxes already made end with their own connections. */
+  async close(): Promise<void> {
+    await this.zygote.close();
   }
 }
 

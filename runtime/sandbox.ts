@@ -3,10 +3,10 @@
  * (`create`), runs exactly one command in it (`run`), and is gone afterwards. A parked sandbox
  * that is never used is torn down by `destroy`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import type { LauncherZygote, SandboxStreams } from './launcher-zygote.js';
 import {
   encodeRun,
   encodeSetup,
@@ -45,40 +45,42 @@ export interface RunResult {
 }
 
 const DIAGNOSTICS_CAP = 16 * 1024;
+/** Lines the launcher logs for the operator share the control stream with its events. */
+const LOG_PREFIX = 'warmbox-launcher: ';
 
 export class Sandbox {
   private used = false;
   private readonly events: AsyncIterator<LauncherEvent>;
   private diagnostics = '';
+  private exited = false;
   /** Resolves when the launcher has exited: namespaces gone, cgroups removed. */
   readonly closed: Promise<void>;
 
-  private constructor(private readonly child: ChildProcess) {
-    const lines = createInterface({ input: child.stdout as Readable, crlfDelay: Infinity });
+  private constructor(private readonly io: SandboxStreams) {
+    const lines = createInterface({ input: io.control, crlfDelay: Infinity });
+    const self = this;
     this.events = (async function* () {
-      for await (const line of lines) yield parseEvent(line);
+      for await (const line of lines) {
+        if (line.startsWith(LOG_PREFIX)) self.log(line);
+        else yield parseEvent(line);
+      }
     })();
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      if (this.diagnostics.length < DIAGNOSTICS_CAP) this.diagnostics += d;
-    });
-    // Ignore EPIPE on our write ends: a launcher that died is reported through its events.
-    for (const fd of [0, 3]) (child.stdio[fd] as Writable).on('error', () => {});
-    this.closed = new Promise((resolve) => child.once('close', () => resolve()));
+    // Our ends of the job's streams close once the launcher closed theirs.
+    for (const s of [io.stdin, io.stdout, io.stderr]) s.on('end', () => s.end());
+    this.closed = new Promise((resolve) =>
+      io.control.once('close', () => {
+        this.exited = true;
+        for (const s of [io.stdin, io.stdout, io.stderr]) s.destroy();
+        resolve();
+      }),
+    );
+    io.control.on('end', () => io.control.end());
   }
 
-  /** Builds a sandbox and waits until it is parked, ready for a command. */
-  static async create(launcherPath: string, setup: SetupMessage): Promise<Sandbox> {
-    const child = spawn(launcherPath, [], {
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
-      env: {}, // nothing of the worker's environment reaches the launcher or the job
-    });
-    const spawned = new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', (e) => reject(new SandboxError(`cannot start the launcher ${launcherPath}: ${e.message}`)));
-    });
-    await spawned;
-    const box = new Sandbox(child);
-    (child.stdin as Writable).write(encodeSetup(setup));
+  /** Builds a sandbox through the zygote and waits until it is parked, ready for a command. */
+  static async create(zygote: LauncherZygote, id: string, setup: SetupMessage): Promise<Sandbox> {
+    const box = new Sandbox(await zygote.open(id));
+    box.io.control.write(encodeSetup(setup));
     const first = await box.nextEvent();
     if (first.type !== 'ready') {
       await box.closed;
@@ -89,11 +91,7 @@ export class Sandbox {
 
   /** False once the launcher has exited (a parked sandbox can die, e.g. killed by an operator). */
   get alive(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
+    return !this.exited;
   }
 
   /** Runs one command; a sandbox runs at most one. */
@@ -102,11 +100,11 @@ export class Sandbox {
     this.used = true;
     const stdout = new CappedSink(req.outputBytes, req.onStdout);
     const stderr = new CappedSink(req.outputBytes, req.onStderr);
-    const outputsDone = Promise.all([stdout.consume(this.stdio(4)), stderr.consume(this.stdio(5))]);
-    const cancel = (): void => void (this.child.stdin as Writable).write('k');
+    const outputsDone = Promise.all([stdout.consume(this.io.stdout), stderr.consume(this.io.stderr)]);
+    const cancel = (): void => void this.io.control.write('k');
     req.signal?.addEventListener('abort', cancel, { once: true });
-    (this.child.stdin as Writable).write(encodeRun(req));
-    (this.child.stdio[3] as Writable).end(req.stdin);
+    this.io.control.write(encodeRun(req));
+    this.io.stdin.end(req.stdin);
     try {
       const ev = await this.nextEvent();
       if (ev.type !== 'result') throw this.failure(ev);
@@ -114,33 +112,28 @@ export class Sandbox {
       return toRunResult(ev.result, stdout.bytes(), stderr.bytes());
     } finally {
       req.signal?.removeEventListener('abort', cancel);
-      (this.child.stdin as Writable).end();
+      this.io.control.end();
     }
   }
 
   /** Tears down a sandbox that will not be used (or is being abandoned). */
   async destroy(): Promise<void> {
     this.used = true;
-    (this.child.stdin as Writable).end();
+    this.io.control.end();
     await this.closed;
   }
 
-  private stdio(fd: number): Readable {
-    return this.child.stdio[fd] as Readable;
+  private log(line: string): void {
+    if (this.diagnostics.length < DIAGNOSTICS_CAP) this.diagnostics += `${line}\n`;
   }
 
   private async nextEvent(): Promise<LauncherEvent> {
     const next = await this.events.next();
     if (next.done) {
       await this.closed;
-      return { type: 'error', stage: 'launcher', message: `exited without a report (${this.exitDescription()})` };
+      return { type: 'error', stage: 'launcher', message: 'exited without a report' };
     }
     return next.value;
-  }
-
-  private exitDescription(): string {
-    const { exitCode, signalCode } = this.child;
-    return signalCode ? `killed by ${signalCode}` : `exit code ${exitCode}`;
   }
 
   private failure(ev: LauncherEvent): SandboxError {

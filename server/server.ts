@@ -48,7 +48,8 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     const dbHandle = openDatabase(join(config.dataDir, 'warmbox.db'));
     closers.push(() => dbHandle.close());
     const store = await openStore(config.dataDir, dbHandle);
-    const runtime = SandboxRuntime.open({ runDir: join(config.dataDir, 'run'), launcherPath: config.launcherPath ?? launcherPath(), uid: config.sandboxUid, uidCount: config.sandboxUidCount, gid: config.sandboxGid });
+    const runtime = await SandboxRuntime.open({ runDir: join(config.dataDir, 'run'), launcherPath: config.launcherPath ?? launcherPath(), uid: config.sandboxUid, uidCount: config.sandboxUidCount, gid: config.sandboxGid }, (line) => log.warn({ launcher: line }, 'sandbox launcher'));
+    closers.push(() => runtime.close());
     const pools = await startPools(config, runtime, store, log);
     closers.push(() => pools.close());
     const runner = new JobRunner({ store, pools, db: dbHandle.db, redis, log });

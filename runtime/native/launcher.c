@@ -26,6 +26,7 @@
 #include "report.h"
 #include "spec.h"
 #include "supervise.h"
+#include "zygote.h"
 
 #define NAMESPACES (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
 
@@ -189,7 +190,8 @@ static int run(const struct setup_spec *s, pid_t init, struct pipes *p)
 	return 0;
 }
 
-int main(void)
+/* One sandbox's whole life, on fds 0-5 (supervise.h). */
+int sandbox_main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	close_range(FD_STDERR + 1, ~0U, 0); /* FACTS.md gotcha 7: inherit nothing by accident */
@@ -215,4 +217,16 @@ int main(void)
 	int rc = run(&s, init, &p);
 	destroy(&s, init);
 	return rc < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--zygote") == 0)
+		return zygote_main(argv[2]);
+	if (argc != 1) {
+		LOG("usage: warmbox-launcher            (one sandbox on fds 0-5)\n"
+		    "       warmbox-launcher --zygote SOCKET  (a sandbox per id read on stdin)");
+		return 2;
+	}
+	return sandbox_main();
 }

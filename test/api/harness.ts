@@ -16,6 +16,7 @@ import { FinishedNotifier, publishFinished } from '../../worker/finished-notifie
 import type { JobResult } from '../../worker/job-payload.js';
 import { JobQueue } from '../../worker/job-queue.js';
 import { appendOutput, endOutput } from '../../worker/output-stream.js';
+import { CHANNEL_FINISHED } from '../../worker/redis-keys.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
 export const BUSYBOX = 'docker.io/library/busybox:latest';
@@ -92,6 +93,15 @@ export async function finish(
   finishJob(h.handle.db, id, result, Date.now());
   await endOutput(h.redis, id);
   await publishFinished(h.redis, id);
+}
+
+/** Until the notifier's subscription is (re-)established on the server. */
+export async function waitForFinishedSubscriber(redis: Redis): Promise<void> {
+  for (const deadline = Date.now() + 5_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 10))) {
+    const [, count] = (await redis.pubsub('NUMSUB', CHANNEL_FINISHED)) as [string, number];
+    if (count > 0) return;
+  }
+  throw new Error(`nobody subscribed to ${CHANNEL_FINISHED}`);
 }
 
 export function postJob(app: ApiHarness['app'], body: unknown, query = ''): Promise<Response> {

@@ -9,7 +9,7 @@ import type { JobPayload } from '../../worker/job-payload.js';
 import { JobQueue } from '../../worker/job-queue.js';
 import { BULL_PREFIX, QUEUE_JOBS } from '../../worker/redis-keys.js';
 import { startRedis } from '../helpers/redis.js';
-import { finish, okResult, postJob, startApiHarness, type ApiHarness, type ErrorJson } from './harness.js';
+import { finish, okResult, postJob, startApiHarness, waitForFinishedSubscriber, type ApiHarness, type ErrorJson } from './harness.js';
 
 let h: ApiHarness;
 before(async () => {
@@ -76,6 +76,20 @@ describe('POST /v1/jobs?wait=true', () => {
     abort.abort();
     await Promise.resolve(pending).catch(() => undefined);
     await waitFor(() => h.deps.notifier.pending === 0);
+  });
+
+  it('survives a reconnect of the notifier: the wait goes on and ends at the publish', async () => {
+    const pending = submit(undefined, '?wait=true&timeout=8000');
+    await waitFor(() => h.deps.notifier.pending === 1);
+    const id = listJobs(h.handle.db, { limit: 1 })[0]!.id;
+    await h.redis.client('KILL', 'TYPE', 'PUBSUB');
+    await waitForFinishedSubscriber(h.redis);
+    await waitFor(() => h.deps.notifier.pending === 1);
+    await finish(h, id);
+    const { res, job } = await pending;
+    assert.equal(res.status, 200);
+    assert.equal(job.id, id);
+    assert.equal(job.status, 'finished');
   });
 
   describe('with a worker taking jobs from the queue', () => {

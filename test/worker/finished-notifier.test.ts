@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { FinishedNotifier, publishFinished } from '../../worker/finished-notifier.js';
+import { CHANNEL_FINISHED } from '../../worker/redis-keys.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
 describe('FinishedNotifier', () => {
@@ -63,6 +64,16 @@ describe('FinishedNotifier', () => {
     assert.equal(subscribed.length, 1);
   });
 
+  it('wakes every waiter after its connection is re-established (messages may have been lost), and keeps serving', async () => {
+    const waiting = notifier.wait('job-5', 5_000);
+    await redis.client('KILL', 'TYPE', 'PUBSUB');
+    assert.equal(await waiting, true, 'woken to read the db again');
+    await waitForSubscriber(redis);
+    const next = notifier.wait('job-6', 5_000);
+    await publishFinished(redis, 'job-6');
+    assert.equal(await next, true);
+  });
+
   it('ends pending waits with false on close', async () => {
     const other = await FinishedNotifier.start(redis);
     const waiting = other.wait('job-4', 5_000);
@@ -70,6 +81,14 @@ describe('FinishedNotifier', () => {
     assert.equal(await waiting, false);
   });
 });
+
+async function waitForSubscriber(redis: Redis): Promise<void> {
+  for (const deadline = Date.now() + 5_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 10))) {
+    const [, count] = (await redis.pubsub('NUMSUB', CHANNEL_FINISHED)) as [string, number];
+    if (count > 0) return;
+  }
+  throw new Error(`nobody subscribed to ${CHANNEL_FINISHED}`);
+}
 
 async function clientCount(redis: Redis): Promise<number> {
   const list = (await redis.client('LIST')) as string;

@@ -380,6 +380,7 @@ static int run_probe(const char *name)
 		return probe_connect_inet(SOCK_DGRAM, arg);
 	if (HAS("abstract"))
 		return probe_connect_abstract(arg);
+#ifdef __x86_64__
 	if (IS("int80_getuid")) {
 		/* The i386 ABI from a 64-bit process: the filter allows only the native one. */
 		long rc;
@@ -388,6 +389,7 @@ static int run_probe(const char *name)
 	}
 	if (IS("x32_getpid"))
 		return err(syscall(0x40000000 | SYS_getpid));
+#endif
 	fprintf(stderr, "unknown probe %s\n", name);
 	exit(2);
 }

@@ -1,0 +1,145 @@
+/**
+ * The worker's one long-lived launcher process (native/zygote.c). Asked for a sandbox by id, it
+ * forks a supervisor that connects back to this unix socket four times (control, stdin, stdout,
+ * stderr). Node never forks: spawning from a big Node process blocks its event loop for ~2 ms,
+ * longer than building a whole sandbox.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Writable } from 'node:stream';
+
+export interface SandboxStreams {
+  /** Setup, run and kill messages in; events and the launcher's log lines out. */
+  control: Socket;
+  stdin: Socket;
+  stdout: Socket;
+  stderr: Socket;
+}
+
+const STREAMS = ['control', 'stdin', 'stdout', 'stderr'] as const;
+type StreamName = (typeof STREAMS)[number];
+const CONNECT_TIMEOUT_MS = 10_000;
+const HELLO_MAX = 128;
+
+interface Pending {
+  streams: Partial<Record<StreamName, Socket>>;
+  resolve(s: SandboxStreams): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export class LauncherZygoteError extends Error {
+  override name = 'LauncherZygoteError';
+}
+
+export class LauncherZygote {
+  private readonly pending = new Map<string, Pending>();
+  private child?: ChildProcess;
+  private closing = false;
+
+  private constructor(
+    private readonly launcherPath: string,
+    private readonly socketPath: string,
+    private readonly server: Server,
+    private readonly onLog: (line: string) => void,
+  ) {}
+
+  static async start(launcherPath: string, socketPath: string, onLog: (line: string) => void = () => {}): Promise<LauncherZygote> {
+    rmSync(socketPath, { force: true });
+    const server = createServer({ allowHalfOpen: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => resolve());
+    });
+    chmodSync(socketPath, 0o600); // only root (the launcher) may connect
+    const zygote = new LauncherZygote(launcherPath, socketPath, server, onLog);
+    server.on('connection', (socket) => zygote.accept(socket));
+    zygote.ensureChild();
+    return zygote;
+  }
+
+  /** Has the zygote fork a supervisor for `id` and resolves with its four connections. */
+  open(id: string): Promise<SandboxStreams> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.fail(id, new LauncherZygoteError(`the launcher did not connect for sandbox ${id} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+      this.pending.set(id, { streams: {}, resolve, reject, timer });
+      (this.ensureChild().stdin as Writable).write(`${id}\n`);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const id of [...this.pending.keys()]) this.fail(id, new LauncherZygoteError('the launcher zygote is closing'));
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      (child.stdin as Writable).end(); // EOF: the zygote exits; sandboxes it made live on until their sockets close
+      await exited;
+    }
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    rmSync(this.socketPath, { force: true });
+  }
+
+  private ensureChild(): ChildProcess {
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) return this.child;
+    if (this.closing) throw new LauncherZygoteError('the launcher zygote is closed');
+    const child = spawn(this.launcherPath, ['--zygote', this.socketPath], { stdio: ['pipe', 'ignore', 'pipe'], env: {} });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => d.split('\n').filter(Boolean).forEach(this.onLog));
+    (child.stdin as Writable).on('error', () => {});
+    child.on('error', (e) => this.failAll(new LauncherZygoteError(`cannot start the launcher ${this.launcherPath}: ${e.message}`)));
+    child.on('exit', (code, signal) => {
+      if (!this.closing) this.failAll(new LauncherZygoteError(`the launcher zygote exited (${signal ?? `code ${code}`})`));
+    });
+    this.child = child;
+    return child;
+  }
+
+  /** Reads a connection's hello line `<id> <stream>` and files the socket under its sandbox. */
+  private accept(socket: Socket): void {
+    let hello = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      hello = Buffer.concat([hello, chunk]);
+      const nl = hello.indexOf(0x0a);
+      if (nl < 0) {
+        if (hello.length > HELLO_MAX) socket.destroy();
+        return;
+      }
+      socket.off('data', onData);
+      socket.pause();
+      const rest = hello.subarray(nl + 1);
+      if (rest.length) socket.unshift(rest);
+      this.file(socket, hello.subarray(0, nl).toString());
+    };
+    socket.on('data', onData);
+    socket.on('error', () => {});
+  }
+
+  private file(socket: Socket, hello: string): void {
+    const [id, stream] = hello.split(' ') as [string, StreamName];
+    const p = this.pending.get(id);
+    if (!p || !STREAMS.includes(stream) || p.streams[stream]) {
+      socket.destroy();
+      return;
+    }
+    p.streams[stream] = socket;
+    if (STREAMS.every((s) => p.streams[s])) {
+      clearTimeout(p.timer);
+      this.pending.delete(id);
+      p.resolve(p.streams as SandboxStreams);
+    }
+  }
+
+  private fail(id: string, err: Error): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(id);
+    for (const s of Object.values(p.streams)) s.destroy();
+    p.reject(err);
+  }
+
+  private failAll(err: Error): void {
+    for (const id of [...this.pending.keys()]) this.fail(id, err);
+  }
+}

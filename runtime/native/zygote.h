@@ -1,0 +1,16 @@
+#pragma once
+/*
+ * Zygote mode: one long-lived launcher per worker forks a sandbox supervisor per request, so the
+ * worker (Node) never forks itself — a fork of a big Node process blocks its event loop for
+ * ~2 ms, longer than a whole sandbox takes to build.
+ *
+ * stdin: one sandbox id per line ([A-Za-z0-9_-], at most 64 bytes). For each, a child connects
+ * four times to the unix socket SOCKET, each connection starting with the line "<id> <stream>\n",
+ * stream one of control, stdin, stdout, stderr; it then runs sandbox_main() with control on
+ * fds 0, 1 and 2 and the others on fds 3, 4 and 5. EOF on stdin: the zygote exits; sandboxes
+ * already made live on (each ends when its worker connection closes).
+ */
+int zygote_main(const char *socket_path);
+
+/* One sandbox on fds 0-5; defined in launcher.c. */
+int sandbox_main(void);

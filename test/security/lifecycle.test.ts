@@ -1,0 +1,122 @@
+/**
+ * A sandbox's life: what a job leaves behind must die with it, a job cannot reach other sandboxes'
+ * processes or the host's, and nothing of one job survives into the next (single-use sandboxes).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { ATTACK_TIMEOUT_MS, describeRun, hostProcessesWith, SANDBOX_GID, SANDBOX_UID, securitySuite } from '../helpers/sandbox-fixture.js';
+
+/** Host pids whose pid namespace is nsLink ('pid:[4026532180]'). */
+function processesInPidNamespace(nsLink: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readlinkSync(`/proc/${name}/ns/pid`) === nsLink) found.push(Number(name));
+    } catch {
+      // gone meanwhile, or a kernel thread
+    }
+  }
+  return found;
+}
+
+describe('security: sandbox lifecycle', () => {
+  const suite = securitySuite('lifecycle');
+
+  it('a daemon the job leaves behind (setsid, double fork) dies with the sandbox, and so does its cgroup', { timeout: ATTACK_TIMEOUT_MS }, async () => {
+    const fx = await suite.fixture();
+    const marker = `warmbox-daemon-${randomBytes(6).toString('hex')}`;
+    // The daemon's shell carries the marker as its $0 and says when it is up; the job waits for
+    // that (bounded), prints its pid namespace and the daemon's session, and exits.
+    const script = [
+      'setsid sh -c \'echo $$ > /tmp/daemon.pid; sleep 1000 & sleep 1000; wait\' "$1" </dev/null >/dev/null 2>&1 &',
+      'i=0; while [ ! -s /tmp/daemon.pid ] && [ $i -lt 200 ]; do sleep 0.01; i=$((i+1)); done',
+      'd=$(cat /tmp/daemon.pid)',
+      'echo "ns $(readlink /proc/self/ns/pid)"',
+      'echo "daemon_session $(cut -d" " -f6 /proc/$d/stat)"',
+      'echo "job_session $(cut -d" " -f6 /proc/$$/stat)"',
+    ].join('\n');
+    const r = await fx.runJob(['sh', '-c', script, 'job', marker], { wallTimeMs: 10_000, cpuTimeMs: 2000 });
+    assert.equal(r.verdict, 'ok', describeRun(r));
+    const out = r.stdout.toString();
+    const pidNs = /^ns (pid:\[\d+\])$/m.exec(out)?.[1] ?? '';
+    const daemonSession = /^daemon_session (\d+)$/m.exec(out)?.[1];
+    const jobSession = /^job_session (\d+)$/m.exec(out)?.[1];
+    assert.match(pidNs, /^pid:\[\d+\]$/, describeRun(r));
+    assert.ok(daemonSession && jobSession && daemonSession !== jobSession, `the daemon must have been up in a session of its own: ${describeRun(r)}`);
+
+    assert.deepEqual(hostProcessesWith(marker), [], `a process with ${marker} in its command line outlived the sandbox`);
+    assert.deepEqual(processesInPidNamespace(pidNs), [], `processes of the sandbox's pid namespace ${pidNs} outlived it`);
+    assert.deepEqual(fx.leftoverCgroups(), [], 'the sandbox cgroups must be removed when it is closed');
+  });
+
+  it('kill -9 -1 in a job kills only its own processes: not a parked sandbox, not a running one, not a host process of the same uid', { timeout: ATTACK_TIMEOUT_MS }, async () => {
+    const fx = await suite.fixture();
+    // A host process running as the very uid the jobs run as: only the pid namespace protects it.
+    const hostVictim = spawn('sleep', ['1000'], { uid: SANDBOX_UID, gid: SANDBOX_GID, stdio: 'ignore' });
+    let hostVictimExit: string | undefined;
+    hostVictim.once('exit', (code, signal) => (hostVictimExit = `exit ${code} signal ${signal}`));
+    try {
+      const parked = await fx.createSandbox();
+      const running = await fx.createSandbox();
+      const attacker = await fx.createSandbox();
+
+      let runningSettled = false;
+      const runningJob = fx.runIn(running, ['sh', '-c', 'sleep 3; echo still alive'], { wallTimeMs: 20_000, cpuTimeMs: 2000 });
+      void runningJob.finally(() => (runningSettled = true)).catch(() => {});
+
+      const attack = await fx.runIn(attacker, ['sh', '-c', 'sleep 100 & kill -9 -1; echo "kill returned $?"'], { wallTimeMs: 10_000, cpuTimeMs: 2000 });
+      assert.equal(attack.verdict, 'ok', describeRun(attack));
+      assert.equal(attack.stdout.toString(), 'kill returned 0\n', 'the attack must have killed something (its own sleep)');
+      assert.equal(runningSettled, false, 'inconclusive: the running job ended before the attack was over');
+
+      const survivor = await runningJob;
+      assert.equal(survivor.verdict, 'ok', `the concurrently running job was hit: ${describeRun(survivor)}`);
+      assert.equal(survivor.stdout.toString(), 'still alive\n');
+
+      const later = await fx.runIn(parked, ['echo', 'parked sandbox alive'], { wallTimeMs: 5000, cpuTimeMs: 2000 });
+      assert.equal(later.verdict, 'ok', `the parked sandbox was hit: ${describeRun(later)}`);
+      assert.equal(later.stdout.toString(), 'parked sandbox alive\n');
+
+      assert.equal(hostVictimExit, undefined, `the host process of uid ${SANDBOX_UID} was killed`);
+      assert.doesNotThrow(() => process.kill(hostVictim.pid!, 0));
+    } finally {
+      hostVictim.kill('SIGKILL');
+    }
+  });
+
+  it('a file written by one job does not exist in the next sandbox of the same image', { timeout: ATTACK_TIMEOUT_MS }, async () => {
+    const fx = await suite.fixture();
+    const first = await fx.runJob(['sh', '-c', 'echo planted > /tmp/planted && echo planted > /planted && cp /bin/busybox /tmp/suid && chmod 6755 /tmp/suid && echo done'], {
+      wallTimeMs: 5000,
+      cpuTimeMs: 2000,
+    });
+    assert.equal(first.stdout.toString(), 'done\n', describeRun(first));
+    const next = await fx.runJob(['sh', '-c', 'ls /tmp/planted /planted /tmp/suid 2>&1; true'], { wallTimeMs: 5000, cpuTimeMs: 2000 });
+    assert.equal(next.verdict, 'ok', describeRun(next));
+    for (const path of ['/tmp/planted', '/planted', '/tmp/suid']) {
+      assert.match(next.stdout.toString(), new RegExp(`${path}: No such file or directory`), describeRun(next));
+    }
+  });
+
+  it('a sandbox runs one command only', { timeout: ATTACK_TIMEOUT_MS }, async () => {
+    const fx = await suite.fixture();
+    const sandbox = await fx.createSandbox();
+    const first = await fx.runIn(sandbox, ['true'], { wallTimeMs: 5000 });
+    assert.equal(first.verdict, 'ok', describeRun(first));
+    await assert.rejects(fx.runIn(sandbox, ['true'], { wallTimeMs: 5000 }), /one command only/);
+  });
+
+  it('a parked sandbox destroyed unused, and every sandbox of this suite, leave no cgroup and no mount behind', { timeout: ATTACK_TIMEOUT_MS }, async () => {
+    const fx = await suite.fixture();
+    const sandbox = await fx.createSandbox();
+    await sandbox.destroy();
+    assert.deepEqual(fx.leftoverCgroups(), []);
+    assert.deepEqual(readdirSync(fx.mountDir), []);
+    const leaked = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.includes(fx.dataDir));
+    assert.deepEqual(leaked, [], "a sandbox mount propagated into the host's mount namespace");
+  });
+});

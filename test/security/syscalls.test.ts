@@ -1,0 +1,86 @@
+/**
+ * The kernel's attack surface, tried from inside a job: the system calls that container escapes
+ * go through (nested namespaces, ptrace, io_uring, bpf, file handles, foreign ABIs) must fail with
+ * the exact errno the seccomp filter or the kernel gives.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ATTACK_TIMEOUT_MS, describeRun, parseErrnos, programFile, securitySuite, type SecuritySuite } from '../helpers/sandbox-fixture.js';
+
+const EPERM = 1;
+const EACCES = 13;
+const ENOSYS = 38;
+/** The foreign-ABI probes exist on x86_64 only. */
+const X86_ONLY = process.arch === 'x64' ? false : 'i386 and x32 ABIs exist on x86_64 only';
+
+/** Runs the syscalls program with the probes and checks each errno. */
+async function expectErrnos(suite: SecuritySuite, expected: Record<string, number>): Promise<void> {
+  const fx = await suite.fixture();
+  const probes = Object.keys(expected);
+  const r = await fx.runJob(['./syscalls', ...probes], { files: [await programFile('syscalls')], wallTimeMs: 10_000, cpuTimeMs: 5000, pids: 16 });
+  assert.equal(r.verdict, 'ok', describeRun(r));
+  const got = Object.fromEntries([...parseErrnos(r.stdout)].filter(([name]) => name in expected));
+  assert.deepEqual(got, expected, `errno per probe (0 = the call succeeded): ${describeRun(r)}`);
+}
+
+describe('security: system calls', () => {
+  const suite = securitySuite('syscalls');
+
+  it('ptrace cannot attach to the sandbox init or to the job\'s own child, and process_vm_readv is denied (EPERM)', { timeout: ATTACK_TIMEOUT_MS }, () =>
+    expectErrnos(suite, {
+      ptrace_init: EPERM,
+      ptrace_child: EPERM,
+      ptrace_traceme: EPERM,
+      process_vm_readv_init: EPERM,
+      process_vm_readv_child: EPERM,
+    }));
+
+  it("the init's memory, environment, fds and root are closed to the job although it shares its uid (EACCES)", { timeout: ATTACK_TIMEOUT_MS }, () =>
+    expectErrnos(suite, {
+      'read:/proc/1/mem': EACCES,
+      'read:/proc/1/environ': EACCES,
+      'read:/proc/1/fd': EACCES,
+      'read:/proc/1/root/': EACCES,
+    }));
+
+  it('no nested namespaces: unshare, clone with namespace flags and setns give EPERM, clone3 ENOSYS; a plain clone works', { timeout: ATTACK_TIMEOUT_MS }, () =>
+    expectErrnos(suite, {
+      unshare_user: EPERM,
+      unshare_mount: EPERM,
+      clone_user: EPERM,
+      clone_user_mount: EPERM,
+      clone_net: EPERM,
+      clone3_user_mount: ENOSYS,
+      clone3_plain: ENOSYS,
+      setns: EPERM,
+      clone_plain: 0, // control: the probe program can clone at all
+    }));
+
+  it('io_uring, bpf, perf_event_open, keyctl, add_key, userfaultfd and open_by_handle_at are denied (EPERM)', { timeout: ATTACK_TIMEOUT_MS }, () =>
+    expectErrnos(suite, {
+      io_uring_setup: EPERM,
+      bpf: EPERM,
+      perf_event_open: EPERM,
+      keyctl: EPERM,
+      add_key: EPERM,
+      userfaultfd: EPERM,
+      open_by_handle_at: EPERM,
+    }));
+
+  it('kernel modules, kexec and reboot are denied (EPERM)', { timeout: ATTACK_TIMEOUT_MS }, () =>
+    expectErrnos(suite, { init_module: EPERM, kexec_load: EPERM, reboot: EPERM }));
+
+  it('a system call through the i386 ABI (int 0x80) kills the job with SIGSYS', { timeout: ATTACK_TIMEOUT_MS, skip: X86_ONLY }, async () => {
+    const fx = await suite.fixture();
+    const r = await fx.runJob(['./syscalls', 'int80_getuid'], { files: [await programFile('syscalls')], wallTimeMs: 10_000, cpuTimeMs: 2000 });
+    assert.equal(r.verdict, 'signaled', describeRun(r));
+    assert.equal(r.signal, 'SIGSYS', describeRun(r));
+  });
+
+  it('a system call through the x32 ABI kills the job with SIGSYS', { timeout: ATTACK_TIMEOUT_MS, skip: X86_ONLY }, async () => {
+    const fx = await suite.fixture();
+    const r = await fx.runJob(['./syscalls', 'x32_getpid'], { files: [await programFile('syscalls')], wallTimeMs: 10_000, cpuTimeMs: 2000 });
+    assert.equal(r.verdict, 'signaled', describeRun(r));
+    assert.equal(r.signal, 'SIGSYS', describeRun(r));
+  });
+});
