@@ -57,14 +57,7 @@ export class Sandbox {
   readonly closed: Promise<void>;
 
   private constructor(private readonly io: SandboxStreams) {
-    const lines = createInterface({ input: io.control, crlfDelay: Infinity });
-    const self = this;
-    this.events = (async function* () {
-      for await (const line of lines) {
-        if (line.startsWith(LOG_PREFIX)) self.log(line);
-        else yield parseEvent(line);
-      }
-    })();
+    this.events = this.readEvents(createInterface({ input: io.control, crlfDelay: Infinity }));
     // Our ends of the job's streams close once the launcher closed theirs.
     for (const s of [io.stdin, io.stdout, io.stderr]) s.on('end', () => s.end());
     this.closed = new Promise((resolve) =>
@@ -121,6 +114,13 @@ export class Sandbox {
     this.used = true;
     this.io.control.end();
     await this.closed;
+  }
+
+  private async *readEvents(lines: AsyncIterable<string>): AsyncGenerator<LauncherEvent> {
+    for await (const line of lines) {
+      if (line.startsWith(LOG_PREFIX)) this.log(line);
+      else yield parseEvent(line);
+    }
   }
 
   private log(line: string): void {
