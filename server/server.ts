@@ -20,6 +20,7 @@ import { DEFAULT_LIMITS } from '../runtime/limits.js';
 import { SandboxPools } from '../runtime/sandbox-pools.js';
 import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
 import { FinishedNotifier } from '../worker/finished-notifier.js';
+import { ImageResolver } from '../worker/image-resolver.js';
 import { JobQueue } from '../worker/job-queue.js';
 import { JobRunner } from '../worker/job-runner.js';
 import { startJobWorker } from '../worker/job-worker.js';
@@ -52,7 +53,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     closers.push(() => runtime.close());
     const pools = await startPools(config, runtime, store, log);
     closers.push(() => pools.close());
-    const runner = new JobRunner({ store, pools, db: dbHandle.db, redis, log });
+    const runner = new JobRunner({ images: new ImageResolver(store), pools, db: dbHandle.db, redis, log });
     const worker = startJobWorker({ connection: redisOptions(redisUrl) as ConnectionOptions, concurrency: config.concurrency, runner });
     worker.on('error', (err) => log.error({ err }, 'job worker error'));
     closers.push(() => worker.close());
@@ -127,6 +128,8 @@ async function startApi(config: ServerConfig, redis: Redis, dbHandle: DatabaseHa
       reject(err.code === 'EADDRINUSE' ? new Error(`cannot listen on ${config.listen.host}:${config.listen.port}: address in use (set WARMBOX_LISTEN)`) : err),
     );
   });
+  // A `?wait=true` request may legitimately be held for maxWaitMs: Node's own timeout must not cut it.
+  (http as HttpServer).requestTimeout = config.maxWaitMs + 30_000;
   closers.push(
     () =>
       new Promise((resolve) => {

@@ -6,17 +6,18 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { finishJob, markRunning } from '../db/jobs.js';
 import type { WarmboxDb } from '../db/client.js';
-import type { SnapshotStore, StoredImage } from '../runtime/image-store.js';
+import type { StoredImage } from '../runtime/image-store.js';
 import type { RunResult, Sandbox } from '../runtime/sandbox.js';
 import type { SandboxPools } from '../runtime/sandbox-pools.js';
 import { publishFinished } from './finished-notifier.js';
+import type { ImageResolver } from './image-resolver.js';
 import { argvOf, envOf } from './job-command.js';
 import type { JobPayload, JobResult } from './job-payload.js';
 import { encodeBytes } from './output-encoding.js';
 import { appendOutput, endOutput, type OutputChannel } from './output-stream.js';
 
 export interface JobRunnerDeps {
-  store: SnapshotStore;
+  images: ImageResolver;
   pools: SandboxPools;
   db: WarmboxDb;
   redis: Redis;
@@ -54,7 +55,7 @@ export class JobRunner {
 
   private async resolveImage(job: JobPayload, timings: Timings): Promise<StoredImage> {
     const t0 = performance.now();
-    const image = await this.deps.store.resolve(job.image);
+    const image = await this.deps.images.resolve(job.image);
     timings.pullMs = performance.now() - t0;
     if (!image) throw new Error(`image ${job.image} is not in the snapshot store`);
     return image;

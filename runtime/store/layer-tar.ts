@@ -5,6 +5,7 @@
  * mtime for all). Used for the built-in images; the writer does not sanitize, so tests use it to make
  * hostile layers too.
  */
+import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Header, Pax } from 'tar';
@@ -34,30 +35,81 @@ export function encodeTar(entries: Iterable<TarEntry>): Buffer {
   const blocks: Buffer[] = [];
   for (const e of entries) {
     const data = e.type === 'File' ? (e.data ?? Buffer.alloc(0)) : Buffer.alloc(0);
-    const path = e.type === 'Directory' && !e.path.endsWith('/') ? `${e.path}/` : e.path;
-    const header = new Header({
-      path,
-      type: e.type,
-      mode: e.mode,
-      uid: e.uid ?? 0,
-      gid: e.gid ?? 0,
-      size: data.length,
-      mtime: e.mtime ?? new Date(0),
-      linkpath: e.linkpath ?? '',
-      uname: '',
-      gname: '',
-      devmaj: e.devmaj ?? 0,
-      devmin: e.devmin ?? 0,
-    });
-    if (header.encode()) {
-      // Too long for ustar's fields: the full values go into a PAX header before it.
-      blocks.push(new Pax({ path, linkpath: e.linkpath, size: data.length }).encode());
-    }
-    if (!header.block) throw new Error(`tar header for ${e.path} was not encoded`);
-    blocks.push(header.block, data, Buffer.alloc(padding(data.length)));
+    blocks.push(...headerBlocks(e, data.length), data, Buffer.alloc(padding(data.length)));
   }
   blocks.push(Buffer.alloc(2 * BLOCK));
   return Buffer.concat(blocks);
+}
+
+/** The header block(s) of one entry whose data is `size` bytes: a PAX header first when needed. */
+function headerBlocks(e: TarEntry, size: number): Buffer[] {
+  const path = e.type === 'Directory' && !e.path.endsWith('/') ? `${e.path}/` : e.path;
+  const header = new Header({
+    path,
+    type: e.type,
+    mode: e.mode,
+    uid: e.uid ?? 0,
+    gid: e.gid ?? 0,
+    size,
+    mtime: e.mtime ?? new Date(0),
+    linkpath: e.linkpath ?? '',
+    uname: '',
+    gname: '',
+    devmaj: e.devmaj ?? 0,
+    devmin: e.devmin ?? 0,
+  });
+  const blocks: Buffer[] = [];
+  if (header.encode()) {
+    // Too long for ustar's fields: the full values go into a PAX header before it.
+    blocks.push(new Pax({ path, linkpath: e.linkpath, size }).encode());
+  }
+  if (!header.block) throw new Error(`tar header for ${e.path} was not encoded`);
+  blocks.push(header.block);
+  return blocks;
+}
+
+/**
+ * The same bytes as encodeTar(await tarEntriesOfDir(dir, mtime)), produced as a stream: file contents
+ * are read in chunks as they are written, so a tree of hundreds of megabytes (a Debian root) never
+ * sits in memory. A file that changes size while it is read fails the stream.
+ */
+export async function* tarStreamOfDir(dir: string, mtime: Date): AsyncGenerator<Buffer> {
+  const firstNameOfInode = new Map<string, string>();
+
+  async function* walk(rel: string): AsyncGenerator<Buffer> {
+    const names = (await readdir(rel === '' ? dir : join(dir, rel))).sort();
+    for (const name of names) {
+      const path = rel === '' ? name : `${rel}/${name}`;
+      const abs = join(dir, path);
+      const st = await lstat(abs);
+      const base = { path, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime };
+      if (st.isDirectory()) {
+        yield* headerBlocks({ ...base, type: 'Directory' }, 0);
+        yield* walk(path);
+      } else if (st.isSymbolicLink()) {
+        yield* headerBlocks({ ...base, type: 'SymbolicLink', linkpath: await readlink(abs) }, 0);
+      } else if (st.isFile()) {
+        const inode = `${st.dev}:${st.ino}`;
+        const first = st.nlink > 1 ? firstNameOfInode.get(inode) : undefined;
+        if (first !== undefined) {
+          yield* headerBlocks({ ...base, type: 'Link', linkpath: first }, 0);
+          continue;
+        }
+        firstNameOfInode.set(inode, path);
+        yield* headerBlocks({ ...base, type: 'File' }, st.size);
+        let read = 0;
+        for await (const chunk of createReadStream(abs) as AsyncIterable<Buffer>) {
+          read += chunk.length;
+          if (read > st.size) break;
+          yield chunk;
+        }
+        if (read !== st.size) throw new Error(`${abs} changed size while it was archived (${st.size} → ${read} bytes)`);
+        yield Buffer.alloc(padding(st.size));
+      }
+    }
+  }
+  yield* walk('');
+  yield Buffer.alloc(2 * BLOCK);
 }
 
 /**

@@ -17,7 +17,26 @@ export const MEDIA_TYPE = {
   dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  dockerLayerForeignGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+  dockerManifestV1: 'application/vnd.docker.distribution.manifest.v1+json',
+  dockerManifestV1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
 } as const;
+
+/** Layer media types whose blobs are a tar, as is or gzip/zstd-compressed (layer-stream.ts reads them). */
+export const LAYER_MEDIA_TYPES: readonly string[] = [
+  MEDIA_TYPE.ociLayer,
+  MEDIA_TYPE.ociLayerGzip,
+  MEDIA_TYPE.ociLayerZstd,
+  'application/vnd.oci.image.layer.nondistributable.v1.tar',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd',
+  'application/vnd.docker.image.rootfs.diff.tar',
+  MEDIA_TYPE.dockerLayerGzip,
+  MEDIA_TYPE.dockerLayerForeignGzip,
+];
+
+/** Config media types of runnable images (an artifact's config, a Helm chart's say, is none of them). */
+export const CONFIG_MEDIA_TYPES: readonly string[] = [MEDIA_TYPE.ociConfig, MEDIA_TYPE.dockerConfig];
 
 const IMAGE_MANIFEST_TYPES: readonly string[] = [MEDIA_TYPE.ociManifest, MEDIA_TYPE.dockerManifest];
 const INDEX_TYPES: readonly string[] = [MEDIA_TYPE.ociIndex, MEDIA_TYPE.dockerManifestList];
@@ -48,6 +67,29 @@ const manifestSchema = z.object({
   annotations: z.record(z.string(), z.string()).optional(),
 });
 export type OciManifest = z.infer<typeof manifestSchema>;
+
+const platformSchema = z.object({
+  os: z.string(),
+  architecture: z.string(),
+  variant: z.string().optional(),
+  'os.version': z.string().optional(),
+  'os.features': z.array(z.string()).optional(),
+});
+export type OciPlatform = z.infer<typeof platformSchema>;
+
+const indexDescriptorSchema = descriptorSchema.extend({
+  platform: platformSchema.optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+export type OciIndexDescriptor = z.infer<typeof indexDescriptorSchema>;
+
+const indexSchema = z.object({
+  schemaVersion: z.literal(2),
+  mediaType: z.string().optional(),
+  manifests: z.array(indexDescriptorSchema),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+export type OciIndex = z.infer<typeof indexSchema>;
 
 const stringList = z.array(z.string()).nullish();
 const imageConfigSchema = z.object({
@@ -81,6 +123,40 @@ export function parseManifest(json: Buffer, digest: string): OciManifest {
     throw new ImageStoreError('invalid_manifest', `manifest ${digest} has unsupported mediaType ${parsed.data.mediaType}`);
   }
   return parsed.data;
+}
+
+/** True when a manifest document (by its Content-Type or its own mediaType) is an index / manifest list. */
+export function isIndexMediaType(mediaType: string | undefined): boolean {
+  return mediaType !== undefined && INDEX_TYPES.includes(mediaType);
+}
+
+export function isImageManifestMediaType(mediaType: string | undefined): boolean {
+  return mediaType !== undefined && IMAGE_MANIFEST_TYPES.includes(mediaType);
+}
+
+/** An OCI image index or Docker manifest list (image-spec image-index.md). */
+export function parseIndex(json: Buffer, digest: string): OciIndex {
+  const parsed = indexSchema.safeParse(parseJson(json, 'invalid_manifest', `image index ${digest}`));
+  if (!parsed.success) {
+    throw new ImageStoreError('invalid_manifest', `image index ${digest} is invalid: ${z.prettifyError(parsed.error)}`);
+  }
+  if (parsed.data.mediaType !== undefined && !INDEX_TYPES.includes(parsed.data.mediaType)) {
+    throw new ImageStoreError('invalid_manifest', `image index ${digest} has unsupported mediaType ${parsed.data.mediaType}`);
+  }
+  return parsed.data;
+}
+
+/** The mediaType a manifest document declares in its body, if any (schema 1 has none: schemaVersion 1). */
+export function declaredMediaType(json: Buffer): { mediaType?: string; schemaVersion?: number } {
+  try {
+    const doc = JSON.parse(json.toString('utf8')) as { mediaType?: unknown; schemaVersion?: unknown } | null;
+    const out: { mediaType?: string; schemaVersion?: number } = {};
+    if (typeof doc?.mediaType === 'string') out.mediaType = doc.mediaType;
+    if (typeof doc?.schemaVersion === 'number') out.schemaVersion = doc.schemaVersion;
+    return out;
+  } catch {
+    return {};
+  }
 }
 
 export function parseImageConfig(json: Buffer, digest: string): OciImageConfig {
