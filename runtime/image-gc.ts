@@ -13,13 +13,12 @@
  * Sizes: a blob counts its file size; an unpacked layer counts the blocks its inodes occupy (each
  * hard-linked inode once), as `du` would.
  */
-import { lstat, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ImageStoreError } from './image-store-error.js';
 import { isSha256Digest, sha256Hex } from './store/digest.js';
 import { parseImageConfig, parseManifest } from './store/oci-image.js';
 import type { StoreLayout } from './store/store-layout.js';
-import { readFile } from 'node:fs/promises';
 
 export interface GarbageCollectionOptions {
   /**
@@ -230,7 +229,12 @@ export async function directoryBytes(dir: string): Promise<number> {
     total += st.blocks * 512;
     if (st.isDirectory()) for (const name of await readdir(path)) await visit(join(path, name));
   };
-  if ((await stat(dir).catch(() => undefined)) === undefined) return 0;
+  try {
+    await stat(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
   await visit(dir);
   return total;
 }

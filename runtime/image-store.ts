@@ -12,22 +12,38 @@
  *
  * The root is private (0700): layer directories hold the images' setuid binaries, which a host user
  * must not be able to reach. Writing whiteouts and ownership needs root.
+ *
+ * Removal is remove(ref) and then collectGarbage (image-gc.ts), which deletes what no ref names. So
+ * that a collection never takes what a pull has stored but not yet tagged, adding runs under
+ * withGarbageCollectionPaused (the puller, the importer and the recipe builder do; putBlob, addLayer
+ * and tagImage each do on their own as well).
  */
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import {
+  collectGarbage,
+  diskUsage,
+  LayerSizes,
+  type DiskUsage,
+  type GarbageCollectionOptions,
+  type GarbageCollectionResult,
+  type RefEntry,
+} from './image-gc.js';
 import { formatReference, parseReference } from './image-reference.js';
 import { ImageStoreError } from './image-store-error.js';
 import { DigestingStream, isSha256Digest, sha256Hex } from './store/digest.js';
 import { unpackLayer } from './store/layer-unpack.js';
-import { parseImageConfig, parseManifest, runtimeConfigOf, type ImageConfig } from './store/oci-image.js';
-import { clearStaleStaging, makeStagingDir, stagingPath, writeFileAtomic } from './store/staging.js';
+import { GcLock } from './store/gc-lock.js';
+import { parseImageConfig, parseIndex, parseManifest, runtimeConfigOf, type ImageConfig } from './store/oci-image.js';
+import { clearStaleStaging, makeStagingDir, stagingPath, syncDir, writeFileAtomic } from './store/staging.js';
 import { StoreLayout } from './store/store-layout.js';
 
 export type { ImageConfig } from './store/oci-image.js';
 export { ImageStoreError, type ImageStoreErrorCode } from './image-store-error.js';
+export type { DiskUsage, GarbageCollectionOptions, GarbageCollectionResult, ImageDiskUsage } from './image-gc.js';
 
 export interface StoredImage {
   /** The normalized reference it was resolved by: 'docker.io/library/busybox:latest'. */
@@ -67,6 +83,8 @@ export class SnapshotStore {
   readonly #images = new Map<string, Promise<LoadedImage>>();
   /** Layer unpacks in progress by blob digest, so that concurrent pulls of one layer unpack it once. */
   readonly #unpacking = new Map<string, Promise<AddedLayer>>();
+  readonly #gcLock = new GcLock();
+  readonly #layerSizes = new LayerSizes();
 
   constructor(root: string) {
     this.root = root;
@@ -106,6 +124,39 @@ export class SnapshotStore {
    */
   async putBlob(data: BlobSource, expectedDigest?: string): Promise<PutBlobResult> {
     if (expectedDigest !== undefined) sha256Hex(expectedDigest);
+    return this.#gcLock.shared(() => this.#putBlob(data, expectedDigest));
+  }
+
+  /**
+   * Admits a file that the caller wrote into this store's staging (makeStagingDir) as a blob, by
+   * renaming it: it is read once to hash it, never copied. Verified like putBlob; the file is gone
+   * afterwards either way.
+   */
+  async adoptStagedBlob(path: string, expectedDigest?: string): Promise<PutBlobResult> {
+    if (expectedDigest !== undefined) sha256Hex(expectedDigest);
+    const abs = resolvePath(path);
+    if (!abs.startsWith(this.#layout.tmpDir + '/')) {
+      throw new Error(`adoptStagedBlob: ${path} is not in the store's staging ${this.#layout.tmpDir}: use putBlob`);
+    }
+    return this.#gcLock.shared(async () => {
+      try {
+        const tap = new DigestingStream();
+        await pipeline(createReadStream(abs), tap, async (chunks: AsyncIterable<unknown>) => {
+          for await (const _ of chunks); // hashing is all
+        });
+        if (expectedDigest !== undefined && tap.digest !== expectedDigest) {
+          throw new ImageStoreError('digest_mismatch', `blob content has digest ${tap.digest}, not the expected ${expectedDigest} (${tap.size} bytes)`);
+        }
+        const dest = this.#layout.blobPath(tap.digest);
+        if (!(await exists(dest))) await rename(abs, dest);
+        return { digest: tap.digest, size: tap.size };
+      } finally {
+        await rm(abs, { force: true });
+      }
+    });
+  }
+
+  async #putBlob(data: BlobSource, expectedDigest: string | undefined): Promise<PutBlobResult> {
     const tmp = stagingPath(this.#layout.tmpDir, 'blob');
     const tap = new DigestingStream();
     try {
@@ -150,7 +201,7 @@ export class SnapshotStore {
     if (expectedDiffId !== undefined) sha256Hex(expectedDiffId);
     let job = this.#unpacking.get(layerBlobDigest);
     if (!job) {
-      job = this.#addLayer(layerBlobDigest, expectedDiffId).finally(() => this.#unpacking.delete(layerBlobDigest));
+      job = this.#gcLock.shared(() => this.#addLayer(layerBlobDigest, expectedDiffId)).finally(() => this.#unpacking.delete(layerBlobDigest));
       this.#unpacking.set(layerBlobDigest, job);
     }
     const added = await job;
@@ -162,18 +213,86 @@ export class SnapshotStore {
 
   /**
    * Points a reference at a manifest, after checking that the image is complete: manifest and config
-   * blobs stored and parseable, every layer unpacked. A digest reference must name that manifest.
+   * blobs stored and parseable, every layer unpacked. A digest reference must name that manifest, or
+   * (with opts.indexDigest) the stored image index that lists it: a multi-platform image pulled by
+   * digest is the index's digest, and the ref then leads to this platform's manifest.
    */
-  async tagImage(reference: string, manifestDigest: string): Promise<void> {
+  async tagImage(reference: string, manifestDigest: string, opts: { indexDigest?: string } = {}): Promise<void> {
     const ref = parseReference(reference);
     sha256Hex(manifestDigest);
     if (ref.digest !== undefined && ref.digest !== manifestDigest) {
-      throw new ImageStoreError('reference_mismatch', `reference ${reference} pins ${ref.digest}, not ${manifestDigest}`);
+      if (ref.digest !== opts.indexDigest) {
+        throw new ImageStoreError('reference_mismatch', `reference ${reference} pins ${ref.digest}, not ${manifestDigest}`);
+      }
+      const index = parseIndex(await this.readBlob(opts.indexDigest), opts.indexDigest);
+      if (!index.manifests.some((m) => m.digest === manifestDigest)) {
+        throw new ImageStoreError('reference_mismatch', `reference ${reference} pins index ${opts.indexDigest}, which does not list ${manifestDigest}`);
+      }
     }
-    await this.#load(manifestDigest);
-    const path = this.#layout.refPath(ref);
-    if ((await this.#readRef(path)) === manifestDigest) return;
-    await writeFileAtomic(path, `${manifestDigest}\n`, this.#layout.tmpDir);
+    await this.#gcLock.shared(async () => {
+      await this.#load(manifestDigest);
+      const path = this.#layout.refPath(ref);
+      if ((await this.#readRef(path)) === manifestDigest) return;
+      await writeFileAtomic(path, `${manifestDigest}\n`, this.#layout.tmpDir);
+    });
+  }
+
+  /**
+   * Runs fn, which adds blobs, layers and refs, with garbage collection held off until it ends: what
+   * fn stores is unreferenced until its ref is written, and must not be collected meanwhile.
+   */
+  withGarbageCollectionPaused<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#gcLock.shared(fn);
+  }
+
+  /**
+   * Removes a reference (a tag, or a digest reference); its content stays until collectGarbage.
+   * Returns false when the store had no such ref. Sandboxes of the image keep running: they have its
+   * layer directories, which collectGarbage's keepLayerDirs protects.
+   */
+  async remove(reference: string): Promise<boolean> {
+    const path = this.#layout.refPath(parseReference(reference));
+    try {
+      await rm(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    await syncDir(dirname(path));
+    return true;
+  }
+
+  /**
+   * Deletes the blobs and unpacked layers that no ref names (image-gc.ts), after the pulls and imports
+   * in progress have finished, and holding off new ones until done.
+   */
+  async collectGarbage(opts: GarbageCollectionOptions = {}): Promise<GarbageCollectionResult> {
+    return this.#gcLock.exclusive(async () => {
+      try {
+        return await collectGarbage(this.#layout, await this.#refEntries(), this.#layerSizes, opts);
+      } finally {
+        this.#images.clear(); // parsed images whose layers went must not resolve from the cache
+      }
+    });
+  }
+
+  /** Bytes on disk: all of the store's blobs and layers, and per ref its size and unique part. */
+  async diskUsage(): Promise<DiskUsage> {
+    return this.#gcLock.shared(async () => diskUsage(this.#layout, await this.#refEntries(), this.#layerSizes));
+  }
+
+  async #refEntries(): Promise<RefEntry[]> {
+    const entries: RefEntry[] = [];
+    for (const file of await listFiles(this.#layout.refsDir)) {
+      const ref = this.#layout.referenceOfRefPath(relative(this.#layout.refsDir, file));
+      if (ref === undefined) continue;
+      const digest = await this.#readRef(file);
+      if (digest === undefined) continue;
+      const entry: RefEntry = { reference: formatReference(ref), manifestDigest: digest };
+      if (ref.digest !== undefined) entry.pinnedDigest = ref.digest;
+      entries.push(entry);
+    }
+    return entries;
   }
 
   /** A private directory under tmp/ for building something that will enter the store. */

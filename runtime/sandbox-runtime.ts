@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { DEFAULT_LIMITS } from './limits.js';
 import { reapStaleCgroups, setUpCgroups, type CgroupLayout } from './cgroups.js';
 import type { StoredImage } from './image-store.js';
 import { LauncherZygote } from './launcher-zygote.js';
@@ -21,9 +22,12 @@ export interface RuntimeOptions {
   cgroupRoot?: string;
 }
 
-/** Memory and processes a parked sandbox may use before its job's own limits are applied. */
-const PARKED_MEMORY_BYTES = 64 * 1024 * 1024;
-const PARKED_PIDS = 4;
+/**
+ * A parked sandbox's cgroup limits: the defaults, so that a job with default limits (most of
+ * them) needs no cgroup write when it starts. +1 process: the sandbox's init.
+ */
+const PARKED_MEMORY_BYTES = DEFAULT_LIMITS.memoryBytes;
+const PARKED_PIDS = DEFAULT_LIMITS.pids + 1;
 
 /** Image working directories that would point into kernel or device trees (runc CVE-2024-21626). */
 const FORBIDDEN_WORKDIR_ROOTS = ['/proc', '/sys', '/dev'];

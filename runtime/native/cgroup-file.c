@@ -102,15 +102,30 @@ void cgroup_rmdir(const char *dir)
 
 static int none_create(const struct setup_spec *s) { (void)s; return 0; }
 static int none_join(const struct setup_spec *s) { (void)s; return 0; }
-static int none_limits(const struct setup_spec *s, uint64_t m, uint64_t p) { (void)s; (void)m; (void)p; return 0; }
+static int none_memory(const struct setup_spec *s, uint64_t c, uint64_t m) { (void)s; (void)c; (void)m; return 0; }
+static int none_pids(const struct setup_spec *s, uint64_t p) { (void)s; (void)p; return 0; }
 static int none_cpu(const struct setup_spec *s, uint64_t *out) { (void)s; *out = 0; return 0; }
 static int none_usage(const struct setup_spec *s, struct cgroup_usage *u) { (void)s; memset(u, 0, sizeof(*u)); return 0; }
 static void none_destroy(const struct setup_spec *s) { (void)s; }
 
 /* No cgroups: only for tests of the namespace layer on hosts without cgroup access. */
 const struct cgroup_driver cgroup_none_driver = {
-	none_create, none_join, none_limits, none_cpu, none_usage, none_destroy,
+	none_create, none_join, none_memory, none_pids, none_cpu, none_usage, none_destroy,
 };
+
+int cgroup_apply(const struct setup_spec *s, struct cgroup_limits *current, uint64_t memory_bytes, uint64_t pids)
+{
+	const struct cgroup_driver *d = cgroup_driver_for(s->cgroup);
+	if (memory_bytes != current->memory_bytes) {
+		TRY(d->set_memory(s, current->memory_bytes, memory_bytes));
+		current->memory_bytes = memory_bytes;
+	}
+	if (pids != current->pids) {
+		TRY(d->set_pids(s, pids));
+		current->pids = pids;
+	}
+	return 0;
+}
 
 const struct cgroup_driver *cgroup_driver_for(enum cgroup_version v)
 {

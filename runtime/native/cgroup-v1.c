@@ -29,14 +29,13 @@ static int v1_join_self(const struct setup_spec *s)
 }
 
 /* memory.limit_in_bytes may never exceed memory.memsw.limit_in_bytes: order the writes. */
-static int v1_set_memory(const char *dir, uint64_t bytes)
+static int v1_set_memory(const struct setup_spec *s, uint64_t current, uint64_t bytes)
 {
+	const char *dir = s->cgroup_memory;
 	char memsw[4096];
 	snprintf(memsw, sizeof(memsw), "%s/memory.memsw.limit_in_bytes", dir);
 	if (access(memsw, F_OK) != 0) /* no swap accounting on this host */
 		return cgroup_write_u64(dir, "memory.limit_in_bytes", bytes);
-	uint64_t current = 0;
-	TRY(cgroup_read_u64(dir, "memory.limit_in_bytes", &current));
 	if (bytes > current) {
 		TRY(cgroup_write_u64(dir, "memory.memsw.limit_in_bytes", bytes));
 		return cgroup_write_u64(dir, "memory.limit_in_bytes", bytes);
@@ -45,11 +44,9 @@ static int v1_set_memory(const char *dir, uint64_t bytes)
 	return cgroup_write_u64(dir, "memory.memsw.limit_in_bytes", bytes);
 }
 
-static int v1_set_limits(const struct setup_spec *s, uint64_t memory_bytes, uint64_t pids)
+static int v1_set_pids(const struct setup_spec *s, uint64_t pids)
 {
-	TRY(v1_set_memory(s->cgroup_memory, memory_bytes));
-	TRY(cgroup_write_u64(s->cgroup_pids, "pids.max", pids));
-	return 0;
+	return cgroup_write_u64(s->cgroup_pids, "pids.max", pids);
 }
 
 static int v1_cpu_us(const struct setup_spec *s, uint64_t *out)
@@ -78,5 +75,5 @@ static void v1_destroy(const struct setup_spec *s)
 }
 
 const struct cgroup_driver cgroup_v1_driver = {
-	v1_create, v1_join_self, v1_set_limits, v1_cpu_us, v1_usage, v1_destroy,
+	v1_create, v1_join_self, v1_set_memory, v1_set_pids, v1_cpu_us, v1_usage, v1_destroy,
 };

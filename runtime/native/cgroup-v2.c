@@ -23,11 +23,15 @@ static int v2_join_self(const struct setup_spec *s)
 	return cgroup_write(s->cgroup_unified, "cgroup.procs", "0");
 }
 
-static int v2_set_limits(const struct setup_spec *s, uint64_t memory_bytes, uint64_t pids)
+static int v2_set_memory(const struct setup_spec *s, uint64_t current, uint64_t bytes)
 {
-	TRY(cgroup_write_u64(s->cgroup_unified, "memory.max", memory_bytes));
-	TRY(cgroup_write_u64(s->cgroup_unified, "pids.max", pids));
-	return 0;
+	(void)current;
+	return cgroup_write_u64(s->cgroup_unified, "memory.max", bytes);
+}
+
+static int v2_set_pids(const struct setup_spec *s, uint64_t pids)
+{
+	return cgroup_write_u64(s->cgroup_unified, "pids.max", pids);
 }
 
 static int v2_cpu_us(const struct setup_spec *s, uint64_t *out)
@@ -53,5 +57,5 @@ static void v2_destroy(const struct setup_spec *s)
 }
 
 const struct cgroup_driver cgroup_v2_driver = {
-	v2_create, v2_join_self, v2_set_limits, v2_cpu_us, v2_usage, v2_destroy,
+	v2_create, v2_join_self, v2_set_memory, v2_set_pids, v2_cpu_us, v2_usage, v2_destroy,
 };

@@ -17,7 +17,9 @@ struct cgroup_usage {
 struct cgroup_driver {
 	int (*create)(const struct setup_spec *s);
 	int (*join_self)(const struct setup_spec *s);
-	int (*set_limits)(const struct setup_spec *s, uint64_t memory_bytes, uint64_t pids);
+	/* `current` is the limit in force (UINT64_MAX for a new cgroup): v1 needs it to order writes. */
+	int (*set_memory)(const struct setup_spec *s, uint64_t current, uint64_t bytes);
+	int (*set_pids)(const struct setup_spec *s, uint64_t pids);
 	int (*cpu_us)(const struct setup_spec *s, uint64_t *out);
 	int (*usage)(const struct setup_spec *s, struct cgroup_usage *u);
 	void (*destroy)(const struct setup_spec *s);
@@ -28,6 +30,12 @@ extern const struct cgroup_driver cgroup_v2_driver;
 extern const struct cgroup_driver cgroup_none_driver;
 
 const struct cgroup_driver *cgroup_driver_for(enum cgroup_version v);
+
+/* The limits in force, so that a run whose limits equal the parked ones writes nothing. */
+struct cgroup_limits {
+	uint64_t memory_bytes, pids;
+};
+int cgroup_apply(const struct setup_spec *s, struct cgroup_limits *current, uint64_t memory_bytes, uint64_t pids);
 
 /* Helpers shared by the drivers (cgroup-file.c). */
 int cgroup_write(const char *dir, const char *file, const char *value);
