@@ -21,7 +21,7 @@ static int open_in(const char *dir, const char *file, int flags)
 
 int cgroup_write(const char *dir, const char *file, const char *value)
 {
-	int fd = open_in(dir, file, O_WRONLY);
+	int fd = open_in(dir, file, O_WRONLY | O_TRUNC); /* as a shell's `echo v > file` */
 	if (fd < 0)
 		return -1;
 	ssize_t n = write(fd, value, strlen(value));
