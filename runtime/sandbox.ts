@@ -159,6 +159,7 @@ class CappedSink {
       stream.once('end', resolve);
       stream.once('close', resolve);
       stream.once('error', reject);
+      stream.resume(); // the zygote paused it after reading the connection's hello line
     });
   }
 
