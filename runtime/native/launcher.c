@@ -10,6 +10,7 @@
  */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <sched.h>
 #include <signal.h>
@@ -160,10 +161,32 @@ static struct reader control = { .fd = FD_CONTROL };
 /* Limits in force on the sandbox's cgroups; a new cgroup has none. */
 static struct cgroup_limits limits = { UINT64_MAX, UINT64_MAX };
 
+/*
+ * Parked: waits for the run message, or for the init to die (killed by an operator, say), so that
+ * a dead sandbox closes its connection and is never handed a job. Returns 1 when the message is there.
+ */
+static int park(int report_fd)
+{
+	while (control.start == control.end) {
+		struct pollfd fds[2] = { { FD_CONTROL, POLLIN, 0 }, { report_fd, POLLIN, 0 } };
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			return PLOG("poll(parked)"), -1;
+		if (fds[0].revents)
+			return 1;
+		if (fds[1].revents) {
+			event("error parked: the sandbox's init died while parked\n");
+			return -1;
+		}
+	}
+	return 1;
+}
+
 static int run(const struct setup_spec *s, pid_t init, struct pipes *p)
 {
 	static struct message msg;
 	static struct run_spec r;
+	if (park(p->report[0]) < 0)
+		return -1;
 	if (message_read(&control, &msg) < 0)
 		return errno ? -1 : 0; /* EOF while parked: destroyed unused */
 	if (run_spec_parse(&msg, &r) < 0) {
