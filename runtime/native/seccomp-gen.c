@@ -24,7 +24,7 @@ static const char *const denied[] = {
 	"finit_module", "delete_module", "open_by_handle_at", "name_to_handle_at", "unshare", "setns",
 	"swapon", "swapoff", "reboot", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
 	"acct", "quotactl", "syslog", "lookup_dcookie", "vhangup", "iopl", "ioperm", "uselib", "sysfs",
-	"_sysctl", "personality", "nfsservctl", "fanotify_init", "kcmp", "mbind", "migrate_pages",
+	"_sysctl", "nfsservctl", "fanotify_init", "kcmp", "mbind", "migrate_pages",
 	"move_pages", "set_mempolicy", "pidfd_getfd", "quotactl_fd", "landlock_create_ruleset",
 	NULL,
 };
