@@ -62,6 +62,14 @@ export class FinishedNotifier {
     });
   }
 
+  /**
+   * The shortest path: a worker in this same process announces a finished job directly, a Redis
+   * round trip (~0.8 ms here) before its publish arrives. The publish still goes out for other processes.
+   */
+  announceLocal(id: string): void {
+    this.wake(id, true);
+  }
+
   /** How many waits are pending (all ids). */
   get pending(): number {
     let n = 0;

@@ -22,6 +22,8 @@ export interface JobRunnerDeps {
   db: WarmboxDb;
   redis: Redis;
   log: Logger;
+  /** Called the moment a result is in the db (an API in this process wakes its waiters). */
+  onFinished?: (id: string) => void;
 }
 
 interface Timings {
@@ -97,6 +99,7 @@ export class JobRunner {
 
   private async record(id: string, result: JobResult): Promise<void> {
     finishJob(this.deps.db, id, result, Date.now());
+    this.deps.onFinished?.(id);
     await Promise.all([publishFinished(this.deps.redis, id), endOutput(this.deps.redis, id)]);
   }
 }
