@@ -76,6 +76,21 @@ static int resolve_command(const struct run_spec *r, char *out, size_t cap)
 	return errno = saw_eacces ? EACCES : ENOENT, -1;
 }
 
+/*
+ * The OOM killer must take the job, not the init that reports on it. Lowering the init's score
+ * needs CAP_SYS_RESOURCE, which hosts withhold; so the init raises its own score to the maximum
+ * just before it forks the job (who inherits it) and lowers it back to 0 afterwards, both
+ * allowed without privileges. The fd was opened before the privileges were dropped: once the
+ * init is not dumpable, its /proc files belong to root.
+ */
+static int oom_adj_fd = -1;
+
+static void set_oom_score_adj(const char *value)
+{
+	if (pwrite(oom_adj_fd, value, strlen(value), 0) < 0)
+		LOG("write(oom_score_adj, %s): %s", value, strerror(errno));
+}
+
 struct job {
 	const char *path;
 	const struct run_spec *run;
@@ -99,7 +114,9 @@ static void prepare_limits(struct job *j, const struct run_spec *r)
 	j->cpu = clamp(cpu_s, RLIMIT_CPU);
 	j->fsize = clamp(r->fsize_bytes ? r->fsize_bytes : RLIM_INFINITY, RLIMIT_FSIZE);
 	j->nofile = clamp(r->nofile, RLIMIT_NOFILE);
-	j->core = (struct rlimit){ 0, 0 };
+	/* 1, not 0: no core file fits in a byte, and the kernel skips a core_pattern pipe (a root
+	 * helper such as systemd-coredump) for exactly this value. */
+	j->core = (struct rlimit){ 1, 1 };
 }
 
 /* Runs in the vfork child: only async-signal-safe calls, no allocation. */
@@ -113,15 +130,6 @@ static void __attribute__((noreturn)) job_exec(struct job *j)
 	setrlimit(RLIMIT_FSIZE, &j->fsize);
 	setrlimit(RLIMIT_NOFILE, &j->nofile);
 	setrlimit(RLIMIT_CORE, &j->core);
-	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-	/*
-	 * The OOM killer must take the job, not the init that reports on it. Lowering the init's
-	 * score needs CAP_SYS_RESOURCE, which hosts may withhold; raising the job's never does.
-	 */
-	if (fd >= 0) {
-		if (write(fd, "1000", 4) < 0) {}
-		close(fd);
-	}
 	execve(j->path, (char *const *)j->run->argv, (char *const *)j->run->envp);
 fail:
 	j->exec_errno = errno ? errno : EIO;
@@ -160,9 +168,11 @@ static void __attribute__((noreturn)) run_job(const struct run_spec *r)
 	if (found < 0) {
 		j.exec_errno = errno;
 	} else {
+		set_oom_score_adj("1000"); /* inherited by the job */
 		pid_t pid = vfork();
 		if (pid == 0)
 			job_exec(&j);
+		set_oom_score_adj("0");
 		if (pid < 0 || wait_for(pid, &rep.exit.wait_status) < 0)
 			j.exec_errno = errno;
 	}
@@ -182,6 +192,9 @@ static void __attribute__((noreturn)) run_job(const struct run_spec *r)
 
 void init_main(const struct setup_spec *s)
 {
+	oom_adj_fd = open("/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC);
+	if (oom_adj_fd < 0)
+		fail("open(/proc/self/oom_score_adj)");
 	if (contain(s) < 0)
 		fail("contain");
 	struct report ready = { .kind = REPORT_READY };

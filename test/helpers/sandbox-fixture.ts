@@ -24,6 +24,8 @@ import { launcherPath, packageRoot } from '../../runtime/paths.js';
 import type { RunResult, Sandbox } from '../../runtime/sandbox.js';
 import { SandboxRuntime } from '../../runtime/sandbox-runtime.js';
 import { buildSingleLayerImage, type SingleLayerImageSpec } from '../../runtime/store/image-builder.js';
+import { encodeTar, tarEntriesOfDir, type TarEntry } from '../../runtime/store/layer-tar.js';
+import { MEDIA_TYPE, ociArchitecture } from '../../runtime/store/oci-image.js';
 import { envOf } from '../../worker/job-command.js';
 import { makeTempDir, removeTempDir } from './tmp.js';
 
@@ -50,6 +52,16 @@ export interface JobOptions extends Partial<Limits> {
   env?: string[];
   files?: JobFile[];
   stdin?: Buffer | string;
+  /** Live output, as the worker streams it. */
+  onStdout?: (chunk: Buffer) => void;
+  /** Aborting cancels the job. */
+  signal?: AbortSignal;
+}
+
+export interface FixtureOptions {
+  /** Sandboxes get uids from a range of this many, starting at `uid` (default: all share 65534). */
+  uidCount?: number;
+  uid?: number;
 }
 
 export type ImageConfigSpec = SingleLayerImageSpec['config'];
@@ -67,17 +79,18 @@ export class SandboxFixture {
   ) {}
 
   /** A fresh data directory with the built-in images and a runtime on the real launcher. */
-  static async open(label: string): Promise<SandboxFixture> {
+  static async open(label: string, opts: FixtureOptions = {}): Promise<SandboxFixture> {
     const dataDir = await makeTempDir(`security-${label}`);
     try {
       const store = new SnapshotStore(join(dataDir, 'images'));
       await store.init();
       const [busybox] = await ensureBuiltinImages(store);
       if (!busybox) throw new Error('ensureBuiltinImages returned no busybox image');
-      const runtime = SandboxRuntime.open({
+      const runtime = await SandboxRuntime.open({
         runDir: join(dataDir, 'run'),
         launcherPath: launcherPath(),
-        uid: SANDBOX_UID,
+        uid: opts.uid ?? SANDBOX_UID,
+        uidCount: opts.uidCount ?? 1,
         gid: SANDBOX_GID,
       });
       return new SandboxFixture(dataDir, store, runtime, busybox);
@@ -102,11 +115,13 @@ export class SandboxFixture {
 
   /** Runs one command in a parked sandbox and waits until the sandbox is gone. */
   async runIn(sandbox: Sandbox, argv: string[], opts: JobOptions = {}): Promise<RunResult> {
-    const { image = this.busybox, env, files = [], stdin = '', ...limits } = opts;
+    const { image = this.busybox, env, files = [], stdin = '', onStdout, signal, ...limits } = opts;
     try {
       return await sandbox.run({
         ...DEFAULT_LIMITS,
         ...limits,
+        ...(onStdout && { onStdout }),
+        ...(signal && { signal }),
         argv,
         env: env ?? envOf({ env: {} }, image.config),
         files,
@@ -134,6 +149,8 @@ export class SandboxFixture {
     config?: ImageConfigSpec;
     busybox?: boolean;
     build?: (rootfs: string) => Promise<void>;
+    /** Raw tar entries appended to the layer: what no directory on disk can hold (device nodes...). */
+    extraEntries?: TarEntry[];
   }): Promise<StoredImage> {
     const reference = `localhost/warmbox-security/${opts.name}:${++this.#imageSeq}`;
     const staging = join(this.dataDir, `image-${this.#imageSeq}`);
@@ -143,13 +160,15 @@ export class SandboxFixture {
     try {
       if (opts.busybox ?? true) await busyboxTree(rootfs);
       await opts.build?.(rootfs);
-      await buildSingleLayerImage(this.store, {
+      const spec: SingleLayerImageSpec = {
         reference,
         rootfs,
         created: new Date(0),
         config: opts.config ?? { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] },
         createdBy: `test/security: ${opts.name}`,
-      });
+      };
+      if (opts.extraEntries) await storeRawLayerImage(this.store, spec, opts.extraEntries);
+      else await buildSingleLayerImage(this.store, spec);
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
@@ -170,12 +189,34 @@ export class SandboxFixture {
     });
   }
 
-  /** Destroys what a failed test left parked, waits for every launcher, removes the data dir. */
+  /** Destroys what a failed test left parked, waits for every launcher, stops the zygote, removes the data dir. */
   async teardown(): Promise<void> {
     await Promise.all([...this.#sandboxes].map((s) => s.destroy()));
+    await this.runtime.close();
     await removeTempDir(this.dataDir);
     await removeCompiled();
   }
+}
+
+/** As buildSingleLayerImage, with raw entries appended to the layer tar (the unpacker judges them). */
+async function storeRawLayerImage(store: SnapshotStore, spec: SingleLayerImageSpec, extra: TarEntry[]): Promise<void> {
+  const tar = encodeTar([...(await tarEntriesOfDir(spec.rootfs, spec.created)), ...extra]);
+  const layer = await store.putBlob(tar);
+  const { diffId } = await store.addLayer(layer.digest, layer.digest);
+  const config = await store.putBlob(Buffer.from(JSON.stringify({
+    created: spec.created.toISOString(),
+    architecture: ociArchitecture(),
+    os: 'linux',
+    config: spec.config,
+    rootfs: { type: 'layers', diff_ids: [diffId] },
+  })));
+  const manifest = await store.putBlob(Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPE.ociManifest,
+    config: { mediaType: MEDIA_TYPE.ociConfig, digest: config.digest, size: config.size },
+    layers: [{ mediaType: MEDIA_TYPE.ociLayer, digest: layer.digest, size: layer.size }],
+  })));
+  await store.tagImage(spec.reference, manifest.digest);
 }
 
 /** busybox, a link per applet, /etc/passwd and group, and the usual directories. */
@@ -259,12 +300,12 @@ export interface SecuritySuite {
  * attack test takes the fixture from suite.fixture(), which throws when the proof failed: without
  * fresh namespaces and an unprivileged user every attack FAILS, loudly, instead of passing vacuously.
  */
-export function securitySuite(label: string): SecuritySuite {
+export function securitySuite(label: string, opts: FixtureOptions = {}): SecuritySuite {
   let fx: SandboxFixture | undefined;
   let failure: Error | undefined;
   before(async () => {
     try {
-      fx = await SandboxFixture.open(label);
+      fx = await SandboxFixture.open(label, opts);
       await proveIsolation(fx);
     } catch (err) {
       failure = err instanceof Error ? err : new Error(String(err));

@@ -7,7 +7,16 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { ATTACK_TIMEOUT_MS, describeRun, hostProcessesWith, SANDBOX_GID, SANDBOX_UID, securitySuite } from '../helpers/sandbox-fixture.js';
+import {
+  ATTACK_TIMEOUT_MS,
+  describeRun,
+  hostProcessesWith,
+  parseErrnos,
+  programFile,
+  SANDBOX_GID,
+  SANDBOX_UID,
+  securitySuite,
+} from '../helpers/sandbox-fixture.js';
 
 /** Host pids whose pid namespace is nsLink ('pid:[4026532180]'). */
 function processesInPidNamespace(nsLink: string): number[] {
@@ -88,6 +97,14 @@ describe('security: sandbox lifecycle', () => {
     }
   });
 
+  it("the job cannot stop or kill its sandbox's init: the init survives to report the job's exit", { timeout: ATTACK_TIMEOUT_MS }, async () => {
+    const fx = await suite.fixture();
+    const r = await fx.runJob(['sh', '-c', 'kill -STOP 1; kill -KILL 1; kill -TERM 1; kill -INT 1; kill -HUP 1; sleep 0.1; echo survived'], { wallTimeMs: 10_000, cpuTimeMs: 2000 });
+    assert.equal(r.verdict, 'ok', describeRun(r));
+    assert.equal(r.launcher.status, 'exited', describeRun(r));
+    assert.equal(r.stdout.toString(), 'survived\n');
+  });
+
   it('a file written by one job does not exist in the next sandbox of the same image', { timeout: ATTACK_TIMEOUT_MS }, async () => {
     const fx = await suite.fixture();
     const first = await fx.runJob(['sh', '-c', 'echo planted > /tmp/planted && echo planted > /planted && cp /bin/busybox /tmp/suid && chmod 6755 /tmp/suid && echo done'], {
@@ -118,5 +135,47 @@ describe('security: sandbox lifecycle', () => {
     assert.deepEqual(readdirSync(fx.mountDir), []);
     const leaked = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.includes(fx.dataDir));
     assert.deepEqual(leaked, [], "a sandbox mount propagated into the host's mount namespace");
+  });
+});
+
+describe('security: concurrent sandboxes with a uid range (WARMBOX_SANDBOX_UID_COUNT > 1)', () => {
+  const FIRST_UID = 200_000;
+  const suite = securitySuite('uid-range', { uid: FIRST_UID, uidCount: 4 });
+  const EMFILE = 24;
+
+  it('a job that takes every inotify instance of its uid (a per-uid kernel quota) does not starve a concurrent job', { timeout: ATTACK_TIMEOUT_MS }, async () => {
+    const fx = await suite.fixture();
+    const hog = await fx.createSandbox();
+    const victim = await fx.createSandbox();
+    const cancel = new AbortController();
+    let hogOutput = '';
+    let hogReady!: () => void;
+    const ready = new Promise<void>((resolve) => (hogReady = resolve));
+    const hogJob = fx.runIn(hog, ['sh', '-c', 'echo "uid $(id -u)"; exec ./fill inotify'], {
+      files: [await programFile('fill')],
+      wallTimeMs: 20_000,
+      cpuTimeMs: 5000,
+      signal: cancel.signal,
+      onStdout: (chunk) => {
+        hogOutput += chunk.toString();
+        if (/^inotify_errno \d+$/m.test(hogOutput)) hogReady();
+      },
+    });
+    try {
+      await Promise.race([ready, hogJob.then((r) => assert.fail(`the hog ended before taking the quota: ${describeRun(r)}`))]);
+      const taken = parseErrnos(hogOutput);
+      assert.equal(taken.get('inotify_errno'), EMFILE, `the hog must have exhausted its uid's quota: ${hogOutput}`);
+
+      const r = await fx.runIn(victim, ['sh', '-c', 'echo "uid $(id -u)"; ./syscalls inotify_init'], { files: [await programFile('syscalls')], wallTimeMs: 10_000, cpuTimeMs: 2000 });
+      const hogUid = /^uid (\d+)$/m.exec(hogOutput)?.[1];
+      const victimUid = /^uid (\d+)$/m.exec(r.stdout.toString())?.[1];
+      assert.ok(hogUid && victimUid && hogUid !== victimUid, `concurrent sandboxes must get different uids: ${hogUid} and ${victimUid}`);
+      assert.ok(Number(hogUid) >= FIRST_UID && Number(victimUid) >= FIRST_UID);
+      assert.equal(parseErrnos(r.stdout).get('inotify_init'), 0, `the concurrent job was starved: ${describeRun(r)}`);
+    } finally {
+      cancel.abort();
+      const ended = await hogJob.catch(() => undefined); // a failed assertion above is the news, not this
+      if (ended) assert.equal(ended.verdict, 'cancelled', describeRun(ended));
+    }
   });
 });

@@ -73,6 +73,37 @@ describe('security: resource limits', () => {
     await assertNextJobRuns(fx);
   });
 
+  for (const kind of ['pipe', 'unix', 'tcp'] as const) {
+    const what = { pipe: 'pipe buffers', unix: 'unix socket buffers', tcp: 'loopback TCP socket buffers' }[kind];
+    it(`kernel memory pinned in ${what} counts against memoryBytes: 256 MiB cannot be held under a 64 MiB limit`, { timeout: ATTACK_TIMEOUT_MS }, async () => {
+      const fx = await suite.fixture();
+      const memoryBytes = 64 * MiB;
+      // The attack's own bound, 256 MiB, keeps the host safe should the limit not hold.
+      const r = await fx.runJob(['./sockbomb', kind, '256'], { files: [await programFile('sockbomb')], memoryBytes, openFiles: 256, wallTimeMs: 10_000 });
+      const buffered = parseErrnos(r.stdout).get('buffered');
+      assert.ok(
+        r.verdict === 'memory_limit' || (buffered !== undefined && buffered <= memoryBytes),
+        `the job held ${buffered} bytes in ${what} with a ${memoryBytes}-byte memory limit: ${describeRun(r)}`,
+      );
+      await assertNextJobRuns(fx);
+    });
+  }
+
+  it("the job runs with oom_score_adj 1000, so that an OOM kill takes the job and not the sandbox's init", { timeout: ATTACK_TIMEOUT_MS }, async () => {
+    const fx = await suite.fixture();
+    const r = await fx.runJob(['cat', '/proc/self/oom_score_adj'], { wallTimeMs: 5000, cpuTimeMs: 2000 });
+    assert.equal(r.stdout.toString(), '1000\n', describeRun(r));
+  });
+
+  it("a kernel-memory bomb (pipe buffers, tiny RSS) is OOM-killed as the job: the init survives to report its SIGKILL", { timeout: ATTACK_TIMEOUT_MS }, async () => {
+    const fx = await suite.fixture();
+    const r = await fx.runJob(['./sockbomb', 'pipe', '256'], { files: [await programFile('sockbomb')], memoryBytes: 64 * MiB, openFiles: 256, wallTimeMs: 10_000 });
+    assert.equal(r.verdict, 'memory_limit', describeRun(r));
+    // 'killed' would mean the init died without reporting: the OOM killer chose it over the job.
+    assert.equal(r.launcher.status, 'signaled', describeRun(r));
+    assert.equal(r.signal, 'SIGKILL', describeRun(r));
+  });
+
   it('a CPU spin is stopped at cpuTimeMs with verdict cpu_time_limit', { timeout: ATTACK_TIMEOUT_MS }, async () => {
     const fx = await suite.fixture();
     const r = await fx.runJob(['sh', '-c', 'while :; do :; done'], { cpuTimeMs: 300, wallTimeMs: 10_000 });
@@ -154,6 +185,17 @@ describe('security: resource limits', () => {
     const out = parseErrnos(r.stdout);
     assert.equal(out.get('fsize'), EFBIG, describeRun(r));
     assert.equal(out.get('written'), 1 * MiB, describeRun(r));
+  });
+
+  it('a crashing job dumps no core: RLIMIT_CORE is 0, hard, and cannot be raised', { timeout: ATTACK_TIMEOUT_MS }, async () => {
+    const fx = await suite.fixture();
+    const script = 'echo "hard $(ulimit -Hc)"; ulimit -c unlimited 2>/dev/null && echo raised; sh -c \'kill -SEGV $$\'; echo "crash $?"; ls -A /tmp / | grep -c "^core" ; true';
+    const r = await fx.runJob(['sh', '-c', script], { wallTimeMs: 5000, cpuTimeMs: 2000 });
+    const out = r.stdout.toString();
+    assert.match(out, /^hard 0$/m, describeRun(r));
+    assert.doesNotMatch(out, /^raised$/m, describeRun(r));
+    assert.match(out, /^crash 139$/m, `the inner shell must have died of SIGSEGV: ${describeRun(r)}`);
+    assert.match(out, /^0$/m, `a core file was written: ${describeRun(r)}`);
   });
 
   it('opening more than openFiles descriptors fails with EMFILE, and the job cannot raise its limits', { timeout: ATTACK_TIMEOUT_MS }, async () => {

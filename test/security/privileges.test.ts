@@ -71,7 +71,7 @@ describe('security: privileges', () => {
         for (const [name, source, mode] of [
           ['suid-whoami', whoami, 0o4755],
           ['sgid-whoami', whoami, 0o2755],
-          ['suid-busybox', HOST_BUSYBOX, 0o6755],
+          ['busybox-suid', HOST_BUSYBOX, 0o6755],
         ] as const) {
           const path = join(rootfs, 'bin', name);
           await copyFile(source, path);
@@ -80,7 +80,7 @@ describe('security: privileges', () => {
         }
       },
     });
-    const r = await fx.runJob(['sh', '-c', 'stat -c "mode %n %a %u" /bin/suid-whoami /bin/sgid-whoami /bin/suid-busybox; echo suid; /bin/suid-whoami; echo sgid; /bin/sgid-whoami; echo "busybox $(/bin/suid-busybox id -u) $(/bin/suid-busybox id -g)"'], {
+    const r = await fx.runJob(['sh', '-c', 'stat -c "mode %n %a %u" /bin/suid-whoami /bin/sgid-whoami /bin/busybox-suid; echo suid; /bin/suid-whoami; echo sgid; /bin/sgid-whoami; echo "busybox $(/bin/busybox-suid id -u) $(/bin/busybox-suid id -g)"'], {
       image,
       wallTimeMs: 5000,
       cpuTimeMs: 2000,
@@ -90,7 +90,7 @@ describe('security: privileges', () => {
     // The bits are really there in the sandbox: what stops them is the sandbox, not the image.
     assert.match(out, /^mode \/bin\/suid-whoami 4755 0$/m, describeRun(r));
     assert.match(out, /^mode \/bin\/sgid-whoami 2755 0$/m, describeRun(r));
-    assert.match(out, /^mode \/bin\/suid-busybox 6755 0$/m, describeRun(r));
+    assert.match(out, /^mode \/bin\/busybox-suid 6755 0$/m, describeRun(r));
     const ids = [...out.matchAll(/^ids (.*)$/gm)].map((m) => m[1]);
     const nobody = `${SANDBOX_UID} ${SANDBOX_UID} ${SANDBOX_UID} ${SANDBOX_GID} ${SANDBOX_GID} ${SANDBOX_GID}`;
     assert.deepEqual(ids, [nobody, nobody], `ruid euid suid rgid egid sgid: ${describeRun(r)}`);
@@ -109,7 +109,7 @@ describe('security: privileges', () => {
     assert.equal(r.stdout.toString(), `755 ${SANDBOX_UID}\n`);
   });
 
-  it("every mount a job can write or exec from is nosuid (a setuid file the job makes is inert)", { timeout: ATTACK_TIMEOUT_MS }, async () => {
+  it("every mount a job can write or exec from is nosuid, and nodev where it can hold files (a setuid file or device node is inert)", { timeout: ATTACK_TIMEOUT_MS }, async () => {
     const fx = await suite.fixture();
     const r = await fx.runJob(['cat', '/proc/self/mountinfo'], { wallTimeMs: 5000, cpuTimeMs: 2000 });
     assert.equal(r.verdict, 'ok', describeRun(r));
@@ -129,6 +129,7 @@ describe('security: privileges', () => {
     }
     for (const point of ['/', '/proc', '/dev', '/dev/shm']) {
       assert.ok(mounts.find((m) => m.point === point)?.options.includes('nosuid'), `${point} must be nosuid`);
+      assert.ok(mounts.find((m) => m.point === point)?.options.includes('nodev'), `${point} must be nodev`);
     }
   });
 });

@@ -35,12 +35,16 @@ describe('security: system calls', () => {
       process_vm_readv_child: EPERM,
     }));
 
-  it("the init's memory, environment, fds and root are closed to the job although it shares its uid (EACCES)", { timeout: ATTACK_TIMEOUT_MS }, () =>
+  it("the init's memory, environment, fds, root and executable are closed to the job although it shares its uid (EACCES)", { timeout: ATTACK_TIMEOUT_MS }, () =>
     expectErrnos(suite, {
       'read:/proc/1/mem': EACCES,
       'read:/proc/1/environ': EACCES,
       'read:/proc/1/fd': EACCES,
       'read:/proc/1/root/': EACCES,
+      'read:/proc/1/cwd/': EACCES,
+      // The launcher binary on the host (runc CVE-2019-5736 overwrote it through this link).
+      'read:/proc/1/exe': EACCES,
+      'write:/proc/1/exe': EACCES,
     }));
 
   it('no nested namespaces: unshare, clone with namespace flags and setns give EPERM, clone3 ENOSYS; a plain clone works', { timeout: ATTACK_TIMEOUT_MS }, () =>
@@ -67,8 +71,8 @@ describe('security: system calls', () => {
       open_by_handle_at: EPERM,
     }));
 
-  it('kernel modules, kexec and reboot are denied (EPERM)', { timeout: ATTACK_TIMEOUT_MS }, () =>
-    expectErrnos(suite, { init_module: EPERM, kexec_load: EPERM, reboot: EPERM }));
+  it('kernel modules, kexec, reboot and the kernel log (syslog) are denied (EPERM)', { timeout: ATTACK_TIMEOUT_MS }, () =>
+    expectErrnos(suite, { init_module: EPERM, kexec_load: EPERM, reboot: EPERM, syslog: EPERM }));
 
   it('a system call through the i386 ABI (int 0x80) kills the job with SIGSYS', { timeout: ATTACK_TIMEOUT_MS, skip: X86_ONLY }, async () => {
     const fx = await suite.fixture();

@@ -5,6 +5,8 @@
  *   fill fds            open /dev/null until it fails: `fds <count>`, `fds_errno <errno>`
  *   fill raise_nofile   try to raise RLIMIT_NOFILE's hard limit: `raise_nofile <errno>`
  *   fill raise_fsize    try to raise RLIMIT_FSIZE's hard limit: `raise_fsize <errno>`
+ *   fill inotify        take inotify instances until refused (a per-uid quota): `inotify <count>`,
+ *                       `inotify_errno <errno>`, then hold them for up to 30 s
  * Every loop has its own bound (1 GiB, 1M fds) so that it ends even if a limit is missing.
  */
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -70,6 +73,17 @@ int main(int argc, char **argv)
 			}
 		}
 		printf("fds %ld\nfds_errno %d\n", n, e);
+	} else if (strcmp(what, "inotify") == 0) {
+		long n = 0;
+		int e = 0;
+		for (; n < 100000; n++) {
+			if (inotify_init1(IN_CLOEXEC) < 0) {
+				e = errno;
+				break;
+			}
+		}
+		printf("inotify %ld\ninotify_errno %d\n", n, e);
+		sleep(30);
 	} else if (strcmp(what, "raise_nofile") == 0) {
 		printf("raise_nofile %d\n", raise_limit(RLIMIT_NOFILE));
 	} else if (strcmp(what, "raise_fsize") == 0) {

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -346,6 +347,12 @@ static int run_probe(const char *name)
 		return probe_ioctl_tiocsti((1UL << 32) | TIOCSTI);
 	if (IS("tioclinux"))
 		return probe_ioctl_tiocsti(TIOCLINUX);
+	if (IS("inotify_init")) {
+		int fd = inotify_init1(IN_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		return err(fd);
+	}
 	if (IS("sethostname"))
 		return err(sethostname("evil", 4));
 	if (IS("setuid0"))
@@ -358,6 +365,10 @@ static int run_probe(const char *name)
 		return probe_capset();
 	if (IS("reboot"))
 		return err(syscall(SYS_reboot, 0, 0, 0, NULL)); /* bad magic: harmless even if allowed */
+	if (IS("syslog")) {
+		char buf[64];
+		return err(syscall(SYS_syslog, 3 /* SYSLOG_ACTION_READ_ALL */, buf, sizeof(buf)));
+	}
 	if (IS("init_module"))
 		return err(syscall(SYS_init_module, NULL, 0, ""));
 	if (IS("kexec_load"))
