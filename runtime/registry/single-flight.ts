@@ -34,32 +34,32 @@ export class SingleFlight<T, E = never> {
     const { signal, onEvent } = opts;
     if (signal?.aborted) return Promise.reject(signal.reason);
 
+    const listener = onEvent ? (event: E): void => onEvent(event) : undefined;
     let flight = this.#flights.get(key);
-    if (!flight) {
+    if (flight) {
+      if (onEvent) for (const event of flight.latest.values()) onEvent(event);
+      if (listener) flight.listeners.add(listener);
+    } else {
       const started: Flight<T, E> = {
         promise: Promise.resolve() as Promise<unknown> as Promise<T>,
         controller: new AbortController(),
-        listeners: new Set(),
+        listeners: new Set(listener ? [listener] : []),
         latest: new Map(),
         callers: 0,
       };
       const emit = (event: E): void => {
         started.latest.set(this.kindOf(event), event);
-        for (const listener of started.listeners) listener(event);
+        for (const l of started.listeners) l(event);
       };
+      this.#flights.set(key, started);
       started.promise = work(started.controller.signal, emit).finally(() => {
         if (this.#flights.get(key) === started) this.#flights.delete(key);
       });
       started.promise.catch(() => {}); // handled by each caller below; this only avoids an unhandled rejection
-      this.#flights.set(key, started);
       flight = started;
-    } else if (onEvent) {
-      for (const event of flight.latest.values()) onEvent(event);
     }
 
     const current = flight;
-    const listener = onEvent ? (event: E): void => onEvent(event) : undefined;
-    if (listener) current.listeners.add(listener);
     current.callers++;
 
     return new Promise<T>((resolve, reject) => {
