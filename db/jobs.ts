@@ -1,5 +1,5 @@
 /** Queries on the `jobs` table. State changes are guarded so that a late write cannot move a job back. */
-import { and, desc, eq, lt, ne } from 'drizzle-orm';
+import { and, desc, eq, lt, ne, sql } from 'drizzle-orm';
 import type { JobPayload, JobResult } from '../worker/job-payload.js';
 import type { WarmboxDb } from './client.js';
 import { jobs, type JobRow, type JobStatus } from './schema.js';
@@ -22,27 +22,56 @@ export function createJob(db: WarmboxDb, job: NewJob): JobRow {
     .get();
 }
 
+/**
+ * The queries every job makes, prepared once per database: building and preparing a statement
+ * per call cost more than running it (a CPU profile at 160 jobs/s showed ~8% in drizzle and
+ * better-sqlite3's prepare).
+ */
+function prepare(db: WarmboxDb) {
+  const id = sql.placeholder('id');
+  // update().set() takes SQL, not bare placeholders; JSON columns are then bound as text.
+  const param = (name: string) => sql`${sql.placeholder(name)}`;
+  return {
+    get: db.select().from(jobs).where(eq(jobs.id, id)).prepare(),
+    markRunning: db
+      .update(jobs)
+      .set({ status: 'running', startedAt: param('startedAt'), digest: param('digest') })
+      .where(and(eq(jobs.id, id), eq(jobs.status, 'queued')))
+      .prepare(),
+    finish: db
+      .update(jobs)
+      .set({
+        status: 'finished',
+        result: param('result'),
+        verdict: param('verdict'),
+        exitCode: param('exitCode'),
+        finishedAt: param('finishedAt'),
+      })
+      .where(and(eq(jobs.id, id), ne(jobs.status, 'finished')))
+      .prepare(),
+  };
+}
+
+const statements = new WeakMap<WarmboxDb, ReturnType<typeof prepare>>();
+
+function prepared(db: WarmboxDb): ReturnType<typeof prepare> {
+  let s = statements.get(db);
+  if (s === undefined) statements.set(db, (s = prepare(db)));
+  return s;
+}
+
 export function getJob(db: WarmboxDb, id: string): JobRow | undefined {
-  return db.select().from(jobs).where(eq(jobs.id, id)).get();
+  return prepared(db).get.get({ id });
 }
 
 /** queued → running. Returns false when the job is unknown or no longer queued. */
 export function markRunning(db: WarmboxDb, id: string, startedAt: number, digest: string): boolean {
-  const res = db
-    .update(jobs)
-    .set({ status: 'running', startedAt, digest })
-    .where(and(eq(jobs.id, id), eq(jobs.status, 'queued')))
-    .run();
-  return res.changes === 1;
+  return prepared(db).markRunning.run({ id, startedAt, digest }).changes === 1;
 }
 
 /** Stores the result (queued or running → finished). Returns false when the job is unknown or already finished. */
 export function finishJob(db: WarmboxDb, id: string, result: JobResult, finishedAt: number): boolean {
-  const res = db
-    .update(jobs)
-    .set({ status: 'finished', result, verdict: result.verdict, exitCode: result.exitCode, finishedAt })
-    .where(and(eq(jobs.id, id), ne(jobs.status, 'finished')))
-    .run();
+  const res = prepared(db).finish.run({ id, result: JSON.stringify(result), verdict: result.verdict, exitCode: result.exitCode, finishedAt });
   return res.changes === 1;
 }
 

@@ -97,7 +97,9 @@ export class Sandbox {
     const cancel = (): void => void this.io.control.write('k');
     req.signal?.addEventListener('abort', cancel, { once: true });
     this.io.control.write(encodeRun(req));
-    this.io.stdin.end(req.stdin);
+    // An empty stdin is only a FIN: a zero-byte write would wake the supervisor once more.
+    if (req.stdin.length) this.io.stdin.end(req.stdin);
+    else this.io.stdin.end();
     try {
       const ev = await this.nextEvent();
       if (ev.type !== 'result') throw this.failure(ev);
