@@ -3,6 +3,7 @@
  * thrown ApiErrors and anything unexpected all become JSON errors in errors.ts.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { except } from 'hono/combine';
 import type { AppDeps } from './deps.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { limitBodySize } from './middleware/body-limit.js';
@@ -11,7 +12,9 @@ import { REQUEST_BOUNDS } from './request-bounds.js';
 import { registerCreateJob } from './routes/create-job.js';
 import { registerGetJob } from './routes/get-job.js';
 import { registerHealth } from './routes/health.js';
+import { IMAGE_IMPORT_PATH, registerImages } from './routes/images.js';
 import { registerJobEvents } from './routes/job-events.js';
+import { registerPools } from './routes/pools.js';
 import { validationHook } from './validation-errors.js';
 
 export type { AppDeps, ApiConfig } from './deps.js';
@@ -21,12 +24,15 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);
-  app.use('/v1/*', limitBodySize(deps.config.maxBodyBytes ?? REQUEST_BOUNDS.bodyBytes));
+  // Image archives are streamed to disk under their own limit (WARMBOX_IMPORT_MAX_BYTES), not buffered.
+  app.use('/v1/*', except(IMAGE_IMPORT_PATH, limitBodySize(deps.config.maxBodyBytes ?? REQUEST_BOUNDS.bodyBytes)));
 
   registerHealth(app, deps);
   registerCreateJob(app, deps);
   registerGetJob(app, deps);
   registerJobEvents(app, deps);
+  registerPools(app, deps);
+  registerImages(app, deps);
   registerOpenApiDocument(app);
   return app;
 }

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { WarmboxDb } from '../db/client.js';
 import type { FinishedNotifier } from '../worker/finished-notifier.js';
+import type { ImageQueue } from '../worker/image-queue.js';
 import type { JobQueue } from '../worker/job-queue.js';
 
 export interface ApiConfig {
@@ -24,6 +25,8 @@ export interface AppDeps {
   redis: Redis;
   /** Whether a normalized reference can run. Default: it is in the db's `images` table. */
   imageExists?: (reference: string) => boolean | Promise<boolean>;
+  /** Image operations (the /v1/images routes, and pulls on first use by POST /v1/jobs); absent: neither. */
+  images?: ImageQueue;
   config: ApiConfig;
   logger: Logger;
 }

@@ -12,7 +12,13 @@ Run OCI images in pre-warmed Linux sandboxes, through the warmbox HTTP API.
 Commands:
   run      Run a command in a new sandbox (like docker run)
   server   Start the API and a worker
-  images   Manage the local snapshot store
+  worker   Start a worker only, on a shared Redis (several workers scale out)
+  pools    List every worker's warm pools; 'pools set' sets an image's pool bounds
+  pull     Pull an image from a registry (like docker pull)
+  images   List images; 'images builtin' creates the built-in ones
+  rmi      Remove one or more images
+  import   Import images from a docker save or OCI layout tar (like docker load)
+  image    'image build NAME': build a language image (python, gcc, node) from its recipe
   version  Show the version
 
 Run 'warmbox COMMAND --help' for more on a command.`;
@@ -21,7 +27,13 @@ Run 'warmbox COMMAND --help' for more on a command.`;
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   run: async (args) => (await import('./commands/run.js')).runCommand(args),
   server: async (args) => (await import('./commands/server.js')).serverCommand(args),
+  worker: async (args) => (await import('./commands/worker.js')).workerCommand(args),
+  pools: async (args) => (await import('./commands/pools.js')).poolsCommand(args),
   images: async (args) => (await import('./commands/images.js')).imagesCommand(args),
+  pull: async (args) => (await import('./commands/pull.js')).pullCommand(args),
+  rmi: async (args) => (await import('./commands/rmi.js')).rmiCommand(args),
+  import: async (args) => (await import('./commands/import.js')).importCommand(args),
+  image: async (args) => (await import('./commands/image-build.js')).imageCommand(args),
   version: async () => {
     const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
     console.log(`warmbox ${pkg.version}`);

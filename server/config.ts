@@ -5,6 +5,15 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { POOL_BOUNDS_MAX } from '../worker/pool-registry.js';
+
+/**
+ * What one process runs. `all`: the API and a worker (the default, one process is a whole
+ * service). `api`: only the HTTP API (stateless; any number, behind a load balancer). `worker`:
+ * only a worker (no HTTP port); several, on one or more hosts, take jobs from the same Redis.
+ */
+export const ROLES = ['all', 'api', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
 
 const listenAddress = z
   .string()
@@ -18,6 +27,7 @@ const listenAddress = z
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const schema = z.object({
+  WARMBOX_ROLE: z.enum(ROLES, { error: `expected one of ${ROLES.join(', ')}` }),
   WARMBOX_DATA: z.string().min(1),
   WARMBOX_LISTEN: listenAddress,
   WARMBOX_REDIS_URL: z
@@ -31,7 +41,7 @@ const schema = z.object({
   WARMBOX_MAX_WAIT_MS: intIn(1, 3_600_000),
   WARMBOX_LAUNCHER: z.string().min(1).optional(),
   WARMBOX_POOL_MIN: intIn(0, 1024),
-  WARMBOX_POOL_MAX: intIn(0, 4096),
+  WARMBOX_POOL_MAX: intIn(0, POOL_BOUNDS_MAX),
   WARMBOX_POOL_MAX_TOTAL: intIn(0, 65536),
   WARMBOX_PREWARM: z
     .string()
@@ -41,6 +51,7 @@ const schema = z.object({
 });
 
 export interface ServerConfig {
+  role: Role;
   dataDir: string;
   listen: { host: string; port: number };
   /** Absent: `warmbox server` starts a private redis-server of its own under dataDir. */
@@ -58,6 +69,7 @@ export interface ServerConfig {
 }
 
 export const CONFIG_DEFAULTS = {
+  WARMBOX_ROLE: 'all',
   WARMBOX_DATA: process.getuid?.() === 0 ? '/var/lib/warmbox' : join(homedir(), '.local/share/warmbox'),
   WARMBOX_LISTEN: '127.0.0.1:8080',
   WARMBOX_CONCURRENCY: '8',
@@ -84,7 +96,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const c = parsed.data;
+  if (c.WARMBOX_ROLE !== 'all' && c.WARMBOX_REDIS_URL === undefined) {
+    throw new ConfigError(
+      `invalid configuration: WARMBOX_ROLE=${c.WARMBOX_ROLE} needs WARMBOX_REDIS_URL: the API processes and the workers must share one Redis ` +
+        '(a private redis-server is only started by WARMBOX_ROLE=all)',
+    );
+  }
   return {
+    role: c.WARMBOX_ROLE,
     dataDir: c.WARMBOX_DATA,
     listen: c.WARMBOX_LISTEN,
     redisUrl: c.WARMBOX_REDIS_URL,
@@ -99,6 +118,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   };
 }
 
+/** Variables where an empty value means "none" rather than "the default". */
+const EMPTY_MEANS_NONE = new Set(['WARMBOX_PREWARM']);
+
 function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('WARMBOX_') && e[1] !== undefined && e[1] !== ''));
+  return Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('WARMBOX_') && e[1] !== undefined && (e[1] !== '' || EMPTY_MEANS_NONE.has(e[0]))),
+  );
 }

@@ -1,10 +1,14 @@
 /**
- * `warmbox server`: one process with the API and a worker, over one Redis and one db.
- * Start-up reads as the checklist it is; close() undoes it in reverse.
+ * `warmbox server` and `warmbox worker`: the API, a worker, or both (WARMBOX_ROLE), over one Redis
+ * and one db. Start-up reads as the checklist it is; close() undoes it in reverse.
+ *
+ * Several workers share one Redis: they all take jobs from the one BullMQ jobs queue, and keep
+ * each other's pools warm through worker/pool-coordinator.ts (README "Pools and scheduling").
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { ConnectionOptions } from 'bullmq';
@@ -12,7 +16,6 @@ import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { createApp } from '../api/app.js';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
-import { upsertImage } from '../db/images.js';
 import { ensureBuiltinImages } from '../runtime/builtin-images.js';
 import { SnapshotStore } from '../runtime/image-store.js';
 import { launcherPath } from '../runtime/paths.js';
@@ -20,16 +23,24 @@ import { DEFAULT_LIMITS } from '../runtime/limits.js';
 import { SandboxPools } from '../runtime/sandbox-pools.js';
 import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
 import { FinishedNotifier } from '../worker/finished-notifier.js';
+import { ImageQueue } from '../worker/image-queue.js';
+import { recordImage } from '../worker/image-record.js';
+import { ImageWorker } from '../worker/image-worker.js';
 import { ImageResolver } from '../worker/image-resolver.js';
 import { JobQueue } from '../worker/job-queue.js';
 import { JobRunner } from '../worker/job-runner.js';
 import { startJobWorker } from '../worker/job-worker.js';
+import { PoolCoordinator } from '../worker/pool-coordinator.js';
+import { imageOpsConfigFromEnv, type ImageOpsConfig } from '../worker/registry-config.js';
 import type { ServerConfig } from './config.js';
 import { PrivateRedis } from './private-redis.js';
 import { connectRedis, redisOptions } from './redis-connection.js';
 
 export interface RunningServer {
-  url: string;
+  /** The API's address; absent in a worker-only process (it opens no HTTP port). */
+  url?: string;
+  /** `hostname-pid`; absent in an API-only process. */
+  workerId?: string;
   close(): Promise<void>;
 }
 
@@ -42,37 +53,104 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     for (const c of closers.reverse()) await c();
   };
   try {
+    const imageConfig = imageOpsConfigFromEnv();
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const redisUrl = config.redisUrl ?? (await startPrivateRedis(config.dataDir, closers, log));
     const redis = await connectRedis(redisUrl);
     closers.push(() => redis.quit());
     const dbHandle = openDatabase(join(config.dataDir, 'warmbox.db'));
     closers.push(() => dbHandle.close());
-    const store = await openStore(config.dataDir, dbHandle);
-    const runtime = await SandboxRuntime.open({ runDir: join(config.dataDir, 'run'), launcherPath: config.launcherPath ?? launcherPath(), uid: config.sandboxUid, uidCount: config.sandboxUidCount, gid: config.sandboxGid }, (line) => log.warn({ launcher: line }, 'sandbox launcher'));
-    closers.push(() => runtime.close());
-    const pools = await startPools(config, runtime, store, log);
-    closers.push(() => pools.close());
-    const runner = new JobRunner({ images: new ImageResolver(store), pools, db: dbHandle.db, redis, log });
-    const worker = startJobWorker({ connection: redisOptions(redisUrl) as ConnectionOptions, concurrency: config.concurrency, runner });
-    worker.on('error', (err) => log.error({ err }, 'job worker error'));
-    closers.push(() => worker.close());
-    const http = await startApi(config, redis, dbHandle, log, closers);
-    const url = `http://${formatHost(http.address() as AddressInfo)}`;
-    log.info({ url, dataDir: config.dataDir, redis: redisUrl, cgroups: runtime.cgroups.version }, 'warmbox server ready');
-    return { url, close };
+    const workerId = config.role === 'api' ? undefined : await startWorker(config, redisUrl, redis, dbHandle, log, closers, imageConfig);
+    const http = config.role === 'worker' ? undefined : await startApi(config, redis, dbHandle, log, closers, imageConfig);
+    const url = http && `http://${formatHost(http.address() as AddressInfo)}`;
+    log.info({ role: config.role, url, workerId, dataDir: config.dataDir, redis: redisUrl }, `warmbox ${config.role === 'worker' ? 'worker' : 'server'} ready`);
+    return { url, workerId, close };
   } catch (err) {
     await close();
     throw err;
   }
 }
 
+/**
+ * A worker: the snapshot store, the sandbox runtime, warm pools kept in step with the other
+ * workers, and the BullMQ consumer of the shared jobs queue. Returns its id.
+ */
+async function startWorker(config: ServerConfig, redisUrl: string, redis: Redis, dbHandle: DatabaseHandle, log: Logger, closers: Closer[], imageConfig: ImageOpsConfig): Promise<string> {
+  const workerId = `${hostname()}-${process.pid}`;
+  const store = await openStore(config.dataDir, dbHandle);
+  const runtime = await openRuntime(config, log, closers);
+  const shutdown = { started: false };
+  const pools = await startPools(config, runtime, store, log, shutdown);
+  closers.push(() => pools.close());
+  // Creations still in flight when the pools close fail ("the launcher zygote is closing"): expected, not worth a warning each.
+  closers.push(() => (shutdown.started = true));
+  const images = new ImageResolver(store);
+  const coordinator = await PoolCoordinator.start({
+    workerId,
+    hostname: hostname(),
+    pid: process.pid,
+    concurrency: config.concurrency,
+    redis,
+    pools,
+    images,
+    maxParkedTotal: config.pools.maxTotal,
+    log,
+  });
+  closers.push(() => coordinator.close());
+  const imageWorker = ImageWorker.start({
+    connection: redisOptions(redisUrl) as ConnectionOptions,
+    redis,
+    store,
+    db: dbHandle.db,
+    registry: imageConfig.registry,
+    resolver: images,
+    pools,
+    gcMinAgeMs: imageConfig.gcMinAgeMs,
+    debCacheDir: join(config.dataDir, 'cache', 'debootstrap'),
+    log,
+  });
+  closers.push(() => imageWorker.close());
+  const runner = new JobRunner({ images, pools, db: dbHandle.db, redis, log, pull: (reference) => imageWorker.pullLocal(reference) });
+  const worker = startJobWorker({ connection: redisOptions(redisUrl) as ConnectionOptions, concurrency: config.concurrency, runner });
+  worker.on('error', (err) => log.error({ err }, 'job worker error'));
+  worker.on('active', (job) => coordinator.noteJobTaken(job.data.image));
+  closers.push(() => worker.close());
+  return workerId;
+}
+
+/**
+ * The sandbox runtime, with a run directory of this process's own (its launcher socket and the
+ * sandboxes' mount point): several workers may share one data directory.
+ */
+async function openRuntime(config: ServerConfig, log: Logger, closers: Closer[]): Promise<SandboxRuntime> {
+  const runDir = join(config.dataDir, 'run', String(process.pid));
+  closers.push(() => removeRunDir(runDir));
+  const runtime = await SandboxRuntime.open(
+    { runDir, launcherPath: config.launcherPath ?? launcherPath(), uid: config.sandboxUid, uidCount: config.sandboxUidCount, gid: config.sandboxGid },
+    (line) => log.warn({ launcher: line }, 'sandbox launcher'),
+  );
+  closers.push(() => runtime.close());
+  log.info({ cgroups: runtime.cgroups.version, runDir }, 'sandbox runtime open');
+  return runtime;
+}
+
+/** Only empty directories and the socket go: never a recursive delete under a mount point. */
+function removeRunDir(runDir: string): void {
+  try {
+    rmSync(join(runDir, 'launcher.sock'), { force: true });
+    rmdirSync(join(runDir, 'mnt'));
+    rmdirSync(runDir);
+  } catch {
+    // Left for the next start of a process with this pid; harmless.
+  }
+}
+
 /** Warm pools, with the configured images pre-warmed. */
-async function startPools(config: ServerConfig, runtime: SandboxRuntime, store: SnapshotStore, log: Logger): Promise<SandboxPools> {
+async function startPools(config: ServerConfig, runtime: SandboxRuntime, store: SnapshotStore, log: Logger, shutdown: { started: boolean }): Promise<SandboxPools> {
   const pools = new SandboxPools(
     runtime,
     { defaultBounds: { min: config.pools.min, max: config.pools.max }, maxParkedTotal: config.pools.maxTotal, defaultDiskBytes: DEFAULT_LIMITS.diskBytes },
-    (err) => log.warn({ err }, 'making a parked sandbox failed'),
+    (err) => (shutdown.started ? log.debug({ err }, 'a parked sandbox was being made at shutdown') : log.warn({ err }, 'making a parked sandbox failed')),
   );
   for (const { image: reference, min } of config.pools.prewarm) {
     const image = await store.resolve(reference);
@@ -97,28 +175,29 @@ async function openStore(dataDir: string, dbHandle: DatabaseHandle): Promise<Sna
   const store = new SnapshotStore(join(dataDir, 'store'));
   await store.init();
   await ensureBuiltinImages(store);
-  for (const image of await store.list()) {
-    upsertImage(dbHandle.db, {
-      reference: image.reference,
-      digest: image.digest,
-      config: { ...image.config },
-      sizeBytes: image.sizeBytes,
-      createdAt: Date.parse(image.createdAt) || Date.now(),
-    });
-  }
+  for (const image of await store.list()) await recordImage(dbHandle.db, store, image);
   return store;
 }
 
-async function startApi(config: ServerConfig, redis: Redis, dbHandle: DatabaseHandle, log: Logger, closers: Closer[]): Promise<ServerType> {
+async function startApi(config: ServerConfig, redis: Redis, dbHandle: DatabaseHandle, log: Logger, closers: Closer[], imageConfig: ImageOpsConfig): Promise<ServerType> {
   const queue = new JobQueue(redis);
   closers.push(() => queue.close());
   const notifier = await FinishedNotifier.start(redis, log);
   closers.push(() => notifier.close());
+  const images = await ImageQueue.start({
+    redis,
+    uploadDir: join(config.dataDir, 'uploads'),
+    pullTimeoutMs: imageConfig.pullTimeoutMs,
+    importMaxBytes: imageConfig.importMaxBytes,
+    log,
+  });
+  closers.push(() => images.close());
   const app = createApp({
     db: dbHandle.db,
     queue,
     notifier,
     redis,
+    images,
     config: { maxWaitMs: config.maxWaitMs, defaultWaitMs: Math.min(60_000, config.maxWaitMs) },
     logger: log,
   });

@@ -26,6 +26,8 @@ export interface JobPayload {
   network: 'none';
   /** Epoch milliseconds when the API accepted the job. */
   createdAt: number;
+  /** Milliseconds the API spent pulling the image before it accepted the job (pull on first use); absent: none. */
+  pullMs?: number;
 }
 
 /** The `result` object of GET /v1/jobs/:id (DESIGN.md contract). */

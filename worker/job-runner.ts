@@ -24,6 +24,11 @@ export interface JobRunnerDeps {
   log: Logger;
   /** Called the moment a result is in the db (an API in this process wakes its waiters). */
   onFinished?: (id: string) => void;
+  /**
+   * Pulls an image into this worker's store. The API pulled it on first use, but on another worker
+   * when workers do not share a data directory: this one then pulls it too. Absent: such a job fails.
+   */
+  pull?: (reference: string) => Promise<StoredImage>;
 }
 
 interface Timings {
@@ -46,19 +51,21 @@ export class JobRunner {
       markRunning(this.deps.db, job.id, Date.now(), image.digest);
       const sandbox = await this.acquire(image, job, timings);
       const run = await this.execute(sandbox, image, job, timings, signal);
-      result = toJobResult(run, timings, started);
+      result = toJobResult(run, timings, started, job);
     } catch (err) {
       this.deps.log.error({ err, job: job.id }, 'job failed inside warmbox');
-      result = internalError(err, timings, started);
+      result = internalError(err, timings, started, job);
     }
     await this.record(job.id, result);
     return result;
   }
 
+  /** pullMs: the API's pull on first use (payload.pullMs), and this worker's own lookup or pull. */
   private async resolveImage(job: JobPayload, timings: Timings): Promise<StoredImage> {
     const t0 = performance.now();
-    const image = await this.deps.images.resolve(job.image);
-    timings.pullMs = performance.now() - t0;
+    let image = await this.deps.images.resolve(job.image);
+    if (!image && this.deps.pull) image = await this.deps.pull(job.image);
+    timings.pullMs = (job.pullMs ?? 0) + performance.now() - t0;
     if (!image) throw new Error(`image ${job.image} is not in the snapshot store`);
     return image;
   }
@@ -104,7 +111,7 @@ export class JobRunner {
   }
 }
 
-function toJobResult(run: RunResult, timings: Timings, started: number): JobResult {
+function toJobResult(run: RunResult, timings: Timings, started: number, job: JobPayload): JobResult {
   const stdout = encodeBytes(run.stdout);
   const stderr = encodeBytes(run.stderr);
   return {
@@ -119,11 +126,11 @@ function toJobResult(run: RunResult, timings: Timings, started: number): JobResu
     stderrTruncated: run.stderrTruncated,
     usage: run.usage,
     start: timings.start,
-    timings: { ...roundTimings(timings), totalMs: round(timings.queuedMs + Date.now() - started) },
+    timings: { ...roundTimings(timings), totalMs: totalMs(timings, started, job) },
   };
 }
 
-function internalError(err: unknown, timings: Timings, started: number): JobResult {
+function internalError(err: unknown, timings: Timings, started: number, job: JobPayload): JobResult {
   return {
     verdict: 'internal_error',
     exitCode: null,
@@ -134,9 +141,14 @@ function internalError(err: unknown, timings: Timings, started: number): JobResu
     stderrTruncated: false,
     usage: { cpuTimeMs: 0, wallTimeMs: 0, memoryPeakBytes: 0 },
     start: timings.start,
-    timings: { ...roundTimings(timings), totalMs: round(timings.queuedMs + Date.now() - started) },
+    timings: { ...roundTimings(timings), totalMs: totalMs(timings, started, job) },
     error: err instanceof Error ? err.message : String(err),
   };
+}
+
+/** From the request to now: the API's pull on first use, the wait in the queue, and this run. */
+function totalMs(timings: Timings, started: number, job: JobPayload): number {
+  return round((job.pullMs ?? 0) + timings.queuedMs + Date.now() - started);
 }
 
 function roundTimings(t: Timings): Omit<Timings, 'start'> {

@@ -15,3 +15,20 @@ export function outputStreamKey(jobId: string): string {
   return `warmbox:job:${jobId}:output`;
 }
 export const OUTPUT_STREAM_TTL_S = 3600;
+
+/**
+ * Pools across workers (worker/pool-registry.ts). Each worker writes its pool status as JSON to
+ * its own key, which expires unless rewritten (every second), and lists itself in the sorted set
+ * POOL_WORKERS (score: last write, ms) so that readers need no SCAN.
+ */
+export const POOL_WORKERS = 'warmbox:pools:workers';
+export function poolWorkerStatusKey(workerId: string): string {
+  return `warmbox:pools:worker:${workerId}`;
+}
+export const POOL_STATUS_TTL_S = 5;
+/** Hash: normalized image reference → JSON `{ min, max, updatedAt }`, set by PUT /v1/pools/{image}. */
+export const POOL_BOUNDS = 'warmbox:pools:bounds';
+/** Pub/sub channel: an image reference whose bounds in POOL_BOUNDS just changed. */
+export const CHANNEL_POOL_BOUNDS = 'warmbox:pools:bounds-changed';
+/** Pub/sub channel: JSON `{ image, worker }`, "a job of this image was just taken" (≤ 1/s per image per worker). */
+export const CHANNEL_POOL_DEMAND = 'warmbox:pools:demand';

@@ -1,10 +1,14 @@
-/** POST /v1/jobs: validate, record (queued), enqueue; with ?wait=true hold until the job ends. */
+/**
+ * POST /v1/jobs: validate, pull the image on first use, record (queued), enqueue; with ?wait=true
+ * hold until the job ends.
+ */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { createJob, deleteJob } from '../../db/jobs.js';
 import type { JobPayload } from '../../worker/job-payload.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
-import { imageInDb, resolveImage } from '../image-lookup.js';
+import { imageInDb } from '../image-lookup.js';
+import { ensureImage } from '../image-pull-on-use.js';
 import { newJobId } from '../job-id.js';
 import { toJobPayload } from '../job-payload-from-request.js';
 import { jobLocation, toJobView } from '../job-view.js';
@@ -23,7 +27,9 @@ export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
     tags: ['jobs'],
     summary: 'Run a command in a sandbox of an image',
     description:
-      'Records the job and queues it. Without `wait`: 202 at once. With `wait=true`: the request is held ' +
+      'Records the job and queues it. An image that is not in the store is pulled first, like `docker run` does ' +
+      '(the request waits for the pull, up to the server\'s pull timeout; the job\'s `timings.pullMs` shows it). ' +
+      'Without `wait`: 202 at once. With `wait=true`: the request is held ' +
       'until the job finishes (200 with the finished job) or until `timeout` passes (202 with the job as ' +
       'it is then, queued or running: follow it with GET /v1/jobs/{id} or its events).',
     middleware: [parseJsonBody] as const,
@@ -39,21 +45,23 @@ export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
         content: { 'application/json': { schema: jobViewSchema } },
       },
       400: errorResponse('Malformed JSON or a field of the wrong shape (error.field names it).'),
-      404: errorResponse('The image is not in the store (image_not_found).'),
+      404: errorResponse('The image is not in the store and its registry has no such image, or refuses it (image_not_found).'),
       413: errorResponse('The body is larger than the server accepts.'),
       415: errorResponse('The body is not application/json.'),
-      422: errorResponse('A value beyond a server bound: a limit above its maximum or below its minimum, too many files, ...'),
-      503: errorResponse('The queue is unavailable.'),
+      422: errorResponse('A value beyond a server bound: a limit above its maximum or below its minimum, too many files, ...; or an image warmbox cannot run (image_unsupported).'),
+      502: errorResponse('The registry answered something unusable while pulling the image (registry_error).'),
+      503: errorResponse('The queue is unavailable; or the image\'s registry cannot be reached (registry_unreachable), limits pulls (registry_rate_limited), or the pull outlasted the pull timeout (pull_timeout).'),
     },
   });
 
   app.openapi(route, async (c) => {
     const request = c.req.valid('json');
     const query = c.req.valid('query');
-    const image = await resolveImage(request.image, imageExists);
+    const { reference: image, pullMs } = await ensureImage(deps, request.image, c.req.raw.signal, imageExists);
     const id = newJobId();
     const createdAt = Date.now();
     const payload = toJobPayload(request, id, image, createdAt);
+    if (pullMs > 0) payload.pullMs = pullMs;
     const queued = createJob(db, { id, image, request: payload, labels: request.labels ?? {}, webhookUrl: request.webhook?.url, createdAt });
     const waiter =
       query.wait === 'true' ? JobWaiter.start(db, notifier, id, query.timeout ?? config.defaultWaitMs, c.req.raw.signal) : undefined;

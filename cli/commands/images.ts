@@ -1,22 +1,69 @@
-/** `warmbox images builtin`: creates the built-in images in the local snapshot store (used by set-up). */
+/**
+ * `warmbox images`: the images the service can run, like `docker images`; and `warmbox images
+ * builtin`, which creates the built-in images in the local snapshot store (used by set-up).
+ */
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { ensureBuiltinImages } from '../../runtime/builtin-images.js';
 import { SnapshotStore } from '../../runtime/image-store.js';
 import { loadConfig } from '../../server/config.js';
+import { ApiClient } from '../api-client.js';
+import { displayRepository, type ImageView } from '../image-api.js';
+import { formatBytes, timeAgo } from '../progress.js';
 import { UsageError } from '../units.js';
 
-export const IMAGES_HELP = `Usage: warmbox images builtin
+export const IMAGES_HELP = `Usage: warmbox images [OPTIONS]
+       warmbox images builtin
+
+List the images jobs can run without a pull (REPOSITORY, TAG, DIGEST, SIZE, CREATED).
+
+Options:
+  -q, --quiet      Print only references
+      --no-trunc   Print whole digests
+      --json       Print the list as JSON (as GET /v1/images answers)
+      --url URL    warmbox server (default: $WARMBOX_URL or http://127.0.0.1:8080)
+  -h, --help       Show this help
 
   builtin   Create the built-in images (hello-world, busybox) in the snapshot store under
             WARMBOX_DATA. Quick and changes nothing when they exist. \`npm run setup\` runs it.`;
 
 export async function imagesCommand(args: string[]): Promise<number> {
-  const [sub] = args;
-  if (sub === '-h' || sub === '--help') {
+  if (args[0] === 'builtin') return builtinCommand();
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      quiet: { type: 'boolean', short: 'q' },
+      'no-trunc': { type: 'boolean' },
+      json: { type: 'boolean' },
+      url: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+  });
+  if (values.help) {
     console.log(IMAGES_HELP);
     return 0;
   }
-  if (sub !== 'builtin') throw new UsageError(`unknown images command ${JSON.stringify(sub ?? '')} (see warmbox images --help)`);
+  if (positionals.length > 0) throw new UsageError(`unknown images command ${JSON.stringify(positionals[0])} (see warmbox images --help)`);
+  const { images } = await new ApiClient(values.url).request<{ images: ImageView[] }>('GET', '/v1/images');
+  if (values.json) console.log(JSON.stringify({ images }, null, 2));
+  else if (values.quiet) for (const image of images) console.log(image.reference);
+  else console.log(imageTable(images, { noTrunc: values['no-trunc'] === true }));
+  return 0;
+}
+
+/** The `docker images` table; digests cut to 12 hex digits unless noTrunc. */
+export function imageTable(images: ImageView[], opts: { noTrunc?: boolean; now?: number } = {}): string {
+  const rows = [['REPOSITORY', 'TAG', 'DIGEST', 'SIZE', 'CREATED']];
+  for (const image of images) {
+    const digest = opts.noTrunc ? image.digest : image.digest.replace(/^sha256:/, '').slice(0, 12);
+    rows.push([displayRepository(image.repository), image.tag ?? '<none>', digest, formatBytes(image.sizeBytes), timeAgo(image.createdAt, opts.now)]);
+  }
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
+  return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]! + 3))).join('')).join('\n');
+}
+
+async function builtinCommand(): Promise<number> {
   const store = new SnapshotStore(join(loadConfig().dataDir, 'store'));
   await store.init();
   await ensureBuiltinImages(store);

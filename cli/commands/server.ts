@@ -1,6 +1,6 @@
-/** `warmbox server`: the API and a worker in one process, until SIGINT or SIGTERM. */
+/** `warmbox server` (the API and a worker, or one of them: --role) until SIGINT or SIGTERM. */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../server/config.js';
+import { loadConfig, type Role } from '../../server/config.js';
 import { startServer } from '../../server/server.js';
 
 export const SERVER_HELP = `Usage: warmbox server [OPTIONS]
@@ -9,28 +9,46 @@ Start the warmbox API and a worker. Without a Redis URL, a private redis-server 
 under the data directory and stopped on exit.
 
 Options (each overrides its environment variable):
+      --role ROLE          all (the API and a worker), api (only the API) or worker (only a
+                           worker, no HTTP port) (WARMBOX_ROLE, default all); api and worker
+                           need --redis-url: every process of one service shares one Redis
       --listen HOST:PORT   Address of the HTTP API (WARMBOX_LISTEN, default 127.0.0.1:8080)
       --data DIR           Data directory (WARMBOX_DATA, default /var/lib/warmbox as root)
       --redis-url URL      Redis to use (WARMBOX_REDIS_URL, default: a private redis-server)
       --concurrency N      Jobs run at once by this worker (WARMBOX_CONCURRENCY, default 8)
   -h, --help               Show this help`;
 
-const FLAG_TO_ENV = { listen: 'WARMBOX_LISTEN', data: 'WARMBOX_DATA', 'redis-url': 'WARMBOX_REDIS_URL', concurrency: 'WARMBOX_CONCURRENCY' } as const;
+const FLAG_TO_ENV = {
+  role: 'WARMBOX_ROLE',
+  listen: 'WARMBOX_LISTEN',
+  data: 'WARMBOX_DATA',
+  'redis-url': 'WARMBOX_REDIS_URL',
+  concurrency: 'WARMBOX_CONCURRENCY',
+} as const;
+
+type Flag = keyof typeof FLAG_TO_ENV;
 
 export async function serverCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { listen: { type: 'string' }, data: { type: 'string' }, 'redis-url': { type: 'string' }, concurrency: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  });
+  return serveUntilSignalled(args, SERVER_HELP, ['role', 'listen', 'data', 'redis-url', 'concurrency']);
+}
+
+/**
+ * Parses the flags a command accepts, starts the process's parts, and stops them cleanly on
+ * SIGINT or SIGTERM (parked sandboxes destroyed, this worker removed from the pool registry).
+ */
+export async function serveUntilSignalled(args: string[], help: string, flags: Flag[], role?: Role): Promise<number> {
+  const options = Object.fromEntries(flags.map((f) => [f, { type: 'string' as const }]));
+  const { values } = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } } }) as { values: Partial<Record<Flag, string>> & { help?: boolean } };
   if (values.help) {
-    console.log(SERVER_HELP);
+    console.log(help);
     return 0;
   }
   const env = { ...process.env };
-  for (const [flag, name] of Object.entries(FLAG_TO_ENV)) {
-    const v = values[flag as keyof typeof FLAG_TO_ENV];
-    if (v !== undefined) env[name] = v;
+  for (const flag of flags) {
+    const v = values[flag];
+    if (v !== undefined) env[FLAG_TO_ENV[flag]] = v;
   }
+  if (role !== undefined) env.WARMBOX_ROLE = role;
   const server = await startServer(loadConfig(env));
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

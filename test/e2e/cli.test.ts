@@ -1,17 +1,22 @@
 /** `warmbox run` and `warmbox server` as a user types them, against a real server with its private Redis. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { startEmptyRegistry, type EmptyRegistry } from '../helpers/empty-registry.js';
 import { freePort, runCli, startServer, type TestServer } from '../helpers/warmbox-server.js';
 
+let registry: EmptyRegistry;
 let server: TestServer;
 let env: Record<string, string>;
 
 before(async () => {
-  server = await startServer(); // no WARMBOX_REDIS_URL: the server starts its own redis-server
+  // Unknown images are pulled on first use: from a registry that has none of them (not the Internet).
+  registry = await startEmptyRegistry();
+  server = await startServer({ env: { WARMBOX_REGISTRY_DEFAULT: registry.host } }); // no WARMBOX_REDIS_URL: the server starts its own redis-server
   env = { WARMBOX_URL: server.url };
 });
 after(async () => {
   await server?.stop();
+  await registry?.stop();
 });
 
 describe('warmbox run', () => {

@@ -1,18 +1,23 @@
 /** The job API end to end: a real server, a real Redis, real sandboxes, over HTTP. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { startEmptyRegistry, type EmptyRegistry } from '../helpers/empty-registry.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startServer, type TestServer } from '../helpers/warmbox-server.js';
 
 let redis: TestRedis;
+let registry: EmptyRegistry;
 let server: TestServer;
 
 before(async () => {
   redis = await startRedis();
-  server = await startServer({ redisUrl: redis.url });
+  // Unknown images are pulled on first use: from a registry that has none of them (not the Internet).
+  registry = await startEmptyRegistry();
+  server = await startServer({ redisUrl: redis.url, env: { WARMBOX_REGISTRY_DEFAULT: registry.host } });
 });
 after(async () => {
   await server?.stop();
+  await registry?.stop();
   await redis?.stop();
 });
 

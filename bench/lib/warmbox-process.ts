@@ -1,0 +1,137 @@
+/**
+ * A real warmbox service for a benchmark, started as an operator would: a redis-server of its own
+ * on a free loopback port, and `node dist/cli/main.js server` on a temporary data directory —
+ * or, with `workers: N`, an API-only server and N `warmbox worker` processes beside it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../../runtime/paths.js';
+
+export interface BenchService {
+  url: string;
+  dataDir: string;
+  logFile: string;
+  serverPid: number;
+  /** The processes that run jobs: the server itself, or the worker processes. */
+  workerPids: number[];
+  stop(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  /** 0: one process, the API and a worker (WARMBOX_ROLE=all); N: an API process and N worker processes. */
+  workers?: number;
+  /** More WARMBOX_* settings for every process. */
+  env?: Record<string, string>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** Starts Redis, the server (and workers), and waits until the API is healthy and every worker is listed. */
+export async function startService(opts: ServiceOptions = {}): Promise<BenchService> {
+  const workers = opts.workers ?? 0;
+  const dataDir = mkdtempSync(join(tmpdir(), 'warmbox-bench-http-'));
+  const logFile = join(dataDir, 'server.log');
+  const log = createWriteStream(logFile);
+  const children: ChildProcess[] = [];
+  const stop = async (): Promise<void> => {
+    for (const child of children.reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const redisPort = await freePort();
+    const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(redis);
+    await waitForOutput(redis, 'Ready to accept connections', 'redis-server');
+    const port = await freePort();
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      WARMBOX_DATA: dataDir,
+      WARMBOX_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      WARMBOX_LOG_LEVEL: 'warn',
+      ...opts.env,
+    };
+    // e.g. WARMBOX_BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the server side.
+    const nodeArgs = (process.env.WARMBOX_BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+    const cli = (args: string[], extra: Record<string, string> = {}) => {
+      const child = spawn(process.execPath, [...nodeArgs, join(packageRoot(), 'dist/cli/main.js'), ...args], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(child);
+      child.stdout!.pipe(log, { end: false });
+      child.stderr!.pipe(log, { end: false });
+      return child;
+    };
+    const server = cli(['server'], { WARMBOX_LISTEN: `127.0.0.1:${port}`, WARMBOX_ROLE: workers > 0 ? 'api' : 'all' });
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHealth(url, server, logFile);
+    // One at a time: the first creates the built-in images in the shared store.
+    const workerPids: number[] = [];
+    for (let i = 0; i < workers; i++) {
+      const worker = cli(['worker']);
+      await waitForWorkers(url, workerPids.length + 1, worker, logFile);
+      workerPids.push(worker.pid!);
+    }
+    return { url, dataDir, logFile, serverPid: server.pid!, workerPids: workers > 0 ? workerPids : [server.pid!], stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function waitForOutput(child: ChildProcess, marker: string, name: string, timeoutMs = 10_000): Promise<void> {
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} not ready after ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (output.includes(marker)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('error', (e) => reject(new Error(`cannot start ${name}: ${e.message}`)));
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before it was ready:\n${output}`)));
+  });
+  child.stdout!.resume();
+  child.stderr!.resume();
+}
+
+async function waitForWorkers(url: string, n: number, worker: ChildProcess, logFile: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (worker.exitCode !== null) throw new Error(`warmbox worker exited with ${worker.exitCode}; see ${logFile}`);
+    const view = (await (await fetch(`${url}/v1/pools`)).json()) as { workers: unknown[] };
+    if (view.workers.length >= n) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${n} warmbox worker(s) not listed in GET /v1/pools after ${timeoutMs} ms; see ${logFile}`);
+}
+
+async function waitForHealth(url: string, server: ChildProcess, logFile: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null) throw new Error(`warmbox server exited with ${server.exitCode}; see ${logFile}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`warmbox server at ${url} not healthy after ${timeoutMs} ms; see ${logFile}`);
+}

@@ -1,0 +1,25 @@
+/** `warmbox worker`: a worker only (`warmbox server --role worker`), on a shared Redis. */
+import { serveUntilSignalled } from './server.js';
+
+export const WORKER_HELP = `Usage: warmbox worker [OPTIONS]
+
+Start a worker without an API: it takes jobs from the shared queue in Redis, runs them in
+sandboxes, and keeps warm pools in step with the other workers. It opens no HTTP port; see it
+with 'warmbox pools'. Stop it with SIGTERM or SIGINT: it finishes its running jobs, destroys
+its parked sandboxes and leaves the pool listing.
+
+Start as many as you like, on one host or several; they need one Redis and one db with the API
+(on one host: the same data directory).
+
+Options (each overrides its environment variable):
+      --redis-url URL      Redis shared with the API (WARMBOX_REDIS_URL, required)
+      --data DIR           Data directory (WARMBOX_DATA, default /var/lib/warmbox as root)
+      --concurrency N      Jobs run at once by this worker (WARMBOX_CONCURRENCY, default 8)
+  -h, --help               Show this help
+
+Pools: WARMBOX_POOL_MIN, WARMBOX_POOL_MAX, WARMBOX_POOL_MAX_TOTAL, WARMBOX_PREWARM as for
+'warmbox server'; bounds set with 'warmbox pools set' apply to every worker.`;
+
+export async function workerCommand(args: string[]): Promise<number> {
+  return serveUntilSignalled(args, WORKER_HELP, ['redis-url', 'data', 'concurrency'], 'worker');
+}

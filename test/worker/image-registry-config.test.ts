@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { IMAGE_CONFIG_DEFAULTS, ImageConfigError, imageOpsConfigFromEnv } from '../../worker/registry-config.js';
+
+describe('image operations configuration from the environment', () => {
+  it('has defaults: Docker Hub, no mirrors, anonymous, a 5-minute pull timeout', () => {
+    const c = imageOpsConfigFromEnv({});
+    assert.deepEqual(c.registry, {});
+    assert.equal(c.pullTimeoutMs, 300_000);
+    assert.equal(c.importMaxBytes, IMAGE_CONFIG_DEFAULTS.importMaxBytes);
+    assert.equal(c.gcMinAgeMs, 0);
+  });
+
+  it('reads mirrors in order per registry, insecure hosts, the credentials file and the default registry', () => {
+    const c = imageOpsConfigFromEnv({
+      WARMBOX_REGISTRY_MIRRORS: 'docker.io=http://10.0.0.5:5000, docker.io=https://mirror.example/prefix,ghcr.io=http://10.0.0.6:5000',
+      WARMBOX_REGISTRY_INSECURE: 'registry.internal, 10.0.0.7:5000',
+      WARMBOX_REGISTRY_AUTH_FILE: '/etc/warmbox/docker-config.json',
+      WARMBOX_REGISTRY_DEFAULT: 'registry.internal:5000',
+      WARMBOX_PULL_TIMEOUT_MS: '60000',
+    });
+    assert.deepEqual(c.registry.mirrors, { 'docker.io': ['http://10.0.0.5:5000', 'https://mirror.example/prefix'], 'ghcr.io': ['http://10.0.0.6:5000'] });
+    assert.deepEqual(c.registry.insecure, ['registry.internal', '10.0.0.7:5000']);
+    assert.equal(c.registry.credentialsFile, '/etc/warmbox/docker-config.json');
+    assert.equal(c.registry.defaultRegistry, 'registry.internal:5000');
+    assert.equal(c.pullTimeoutMs, 60_000);
+  });
+
+  it('names every variable that is wrong, and what it takes', () => {
+    assert.throws(
+      () => imageOpsConfigFromEnv({
+        WARMBOX_REGISTRY_MIRRORS: 'docker.io=ftp://x',
+        WARMBOX_REGISTRY_AUTH_FILE: 'relative.json',
+        WARMBOX_REGISTRY_DEFAULT: 'http://x',
+        WARMBOX_PULL_TIMEOUT_MS: 'soon',
+      }),
+      (err: unknown) => {
+        assert.ok(err instanceof ImageConfigError);
+        for (const name of ['WARMBOX_REGISTRY_MIRRORS', 'WARMBOX_REGISTRY_AUTH_FILE', 'WARMBOX_REGISTRY_DEFAULT', 'WARMBOX_PULL_TIMEOUT_MS']) {
+          assert.match(err.message, new RegExp(name));
+        }
+        return true;
+      },
+    );
+  });
+});

@@ -1,0 +1,36 @@
+/**
+ * A stored image as the db's `images` table records it: reference, digest, runtime config, its
+ * layers (from the manifest and config blobs) and platform, blob bytes, and creation time.
+ */
+import { upsertImage, type ImageLayerRecord, type ImageRecordConfig } from '../db/images.js';
+import type { WarmboxDb } from '../db/client.js';
+import type { NewImageRow } from '../db/schema.js';
+import type { SnapshotStore, StoredImage } from '../runtime/image-store.js';
+import { parseImageConfig, parseManifest } from '../runtime/store/oci-image.js';
+
+export async function imageRowOf(store: SnapshotStore, image: StoredImage): Promise<NewImageRow> {
+  const manifest = parseManifest(await store.readBlob(image.digest), image.digest);
+  const oci = parseImageConfig(await store.readBlob(manifest.config.digest), manifest.config.digest);
+  const layers: ImageLayerRecord[] = manifest.layers.map((l, i) => ({
+    digest: l.digest,
+    diffId: oci.rootfs.diff_ids[i] ?? '',
+    size: l.size,
+    mediaType: l.mediaType,
+  }));
+  const config: ImageRecordConfig = { ...image.config, layers };
+  if (oci.os !== undefined) config.os = oci.os;
+  if (oci.architecture !== undefined) config.architecture = oci.architecture;
+  return {
+    reference: image.reference,
+    digest: image.digest,
+    config: { ...config },
+    sizeBytes: image.sizeBytes,
+    createdAt: Date.parse(image.createdAt) || Date.now(),
+  };
+}
+
+/** Upserts the image's row; returns its reference. */
+export async function recordImage(db: WarmboxDb, store: SnapshotStore, image: StoredImage): Promise<string> {
+  upsertImage(db, await imageRowOf(store, image));
+  return image.reference;
+}

@@ -1,0 +1,279 @@
+/**
+ * The BullMQ consumer of the images queue: performs pulls, imports, removals (with garbage
+ * collection) and recipe builds on this worker's snapshot store, records what they produce in the
+ * db's `images` table, and writes each operation's events and outcome to its Redis Stream
+ * (image-op-stream.ts), where the API reads them. One operation:
+ *
+ *   1. `status` event: what is being done
+ *   2. the runtime does it (ImagePuller, importImageArchive, SnapshotStore.remove + collectGarbage,
+ *      buildRecipeImage), its progress and log lines going to the stream as they come
+ *   3. the db follows: upsertImage for what was stored, deleteImage for what was removed
+ *   4. `end` with the outcome, published on CHANNEL_IMAGE_OP_ENDED
+ *
+ * A failure is an outcome too (`ok: false` with the runtime's error code), never a failed BullMQ job:
+ * the stream is the record. Operations are idempotent, so a worker that dies mid-way leaves its job
+ * to be taken again (maxStalledCount 1).
+ *
+ * Removal and the pools: sandboxes of a removed image keep its layers mounted. Its parked sandboxes
+ * are let go (the pool's bounds drop to 0, and come back if the same image is stored again), and
+ * the collection keeps every layer an overlay still mounts (mounted-layers.ts); a collection is
+ * then queued again (GC_RETRY_MS later) until nothing unreferenced is mounted any more.
+ */
+import { rm } from 'node:fs/promises';
+import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { WarmboxDb } from '../db/client.js';
+import { countActiveJobsOfImage, deleteImage, findImage } from '../db/images.js';
+import { importImageArchive, ImageImportError } from '../runtime/image-import.js';
+import { ImagePuller, ImagePullError, type RegistryOptions } from '../runtime/image-pull.js';
+import { buildRecipeImage, type BuildRecipeOptions } from '../runtime/image-recipes.js';
+import { InvalidReferenceError } from '../runtime/image-reference.js';
+import { ImageStoreError, type SnapshotStore, type StoredImage } from '../runtime/image-store.js';
+import type { PoolBounds } from '../runtime/pool-policy.js';
+import type { SandboxPools } from '../runtime/sandbox-pools.js';
+import type { ImageResolver } from './image-resolver.js';
+import { BULL_PREFIX, QUEUE_IMAGES } from './image-keys.js';
+import type { ImageOpData, ImageOpError, ImageOpEvent, ImageOpOutcome } from './image-op.js';
+import { ImageOpFailure } from './image-op-error.js';
+import { appendImageOpEvent, endImageOp } from './image-op-stream.js';
+import { recordImage } from './image-record.js';
+import { mountedLayerDirs } from './mounted-layers.js';
+
+export interface ImageWorkerOptions {
+  /** For BullMQ's own connections (a Worker blocks one). */
+  connection: ConnectionOptions;
+  /** For stream writes and publishes. */
+  redis: Redis;
+  store: SnapshotStore;
+  db: WarmboxDb;
+  registry: RegistryOptions;
+  /** The JobRunner's resolver: told to forget references that were re-tagged or removed. */
+  resolver?: ImageResolver;
+  /** This worker's warm pools: parked sandboxes of a removed image are let go. */
+  pools?: SandboxPools;
+  /** GarbageCollectionOptions.minAgeMs (see registry-config.ts). Default 0. */
+  gcMinAgeMs?: number;
+  /** Operations one worker performs at once. Default 4. */
+  concurrency?: number;
+  /** Where debootstrap keeps the .debs of recipe builds, for the next build. */
+  debCacheDir?: string;
+  log: Logger;
+}
+
+/** What perform() returns on success. */
+type Done = Omit<Extract<ImageOpOutcome, { ok: true }>, 'ok' | 'durationMs'>;
+type Emit = (event: ImageOpEvent) => void;
+
+const DEFAULT_CONCURRENCY = 4;
+/** A collection that had to keep mounted layers of unreferenced images runs again this much later. */
+const GC_RETRY_MS = 30_000;
+const GC_JOB_DEDUP_ID = 'gc:store';
+
+export class ImageWorker {
+  readonly #opts: ImageWorkerOptions;
+  readonly #puller: ImagePuller;
+  readonly #worker: Worker<ImageOpData, void>;
+  readonly #queue: Queue<ImageOpData>;
+  /** Pool bounds of digests whose pools were emptied on removal, restored when they are stored again. */
+  readonly #drained = new Map<string, { image: StoredImage; bounds: PoolBounds }>();
+  readonly #closing = new AbortController();
+
+  private constructor(opts: ImageWorkerOptions) {
+    this.#opts = opts;
+    this.#puller = new ImagePuller(opts.store, opts.registry);
+    this.#queue = new Queue<ImageOpData>(QUEUE_IMAGES, { connection: opts.connection, prefix: BULL_PREFIX });
+    this.#worker = new Worker<ImageOpData, void>(QUEUE_IMAGES, (job, _token, signal) => this.#process(job, signal), {
+      connection: opts.connection,
+      prefix: BULL_PREFIX,
+      concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY,
+      // Operations are idempotent: one whose worker died is taken again by another.
+      maxStalledCount: 1,
+    });
+    this.#worker.on('error', (err) => opts.log.error({ err }, 'image worker error'));
+  }
+
+  static start(opts: ImageWorkerOptions): ImageWorker {
+    return new ImageWorker(opts);
+  }
+
+  /**
+   * Pulls into this worker's store and records it: for a job whose image the API had pulled on
+   * another worker (each host has its own store). Shares a pull of the same reference in progress.
+   */
+  async pullLocal(reference: string): Promise<StoredImage> {
+    const image = await this.#puller.pull(reference, undefined, this.#closing.signal);
+    await this.#admitted(image);
+    return image;
+  }
+
+  /** Stops taking operations; those in progress are cancelled and end with code `cancelled`. */
+  async close(): Promise<void> {
+    this.#closing.abort(new ImageOpFailure('cancelled', 'the worker performing the operation stopped; retry it'));
+    await this.#worker.close();
+    await this.#queue.close();
+  }
+
+  async #process(job: Job<ImageOpData>, jobSignal: AbortSignal | undefined): Promise<void> {
+    const opId = job.id ?? '';
+    const { redis, log } = this.#opts;
+    const started = Date.now();
+    const signal = jobSignal ? AbortSignal.any([jobSignal, this.#closing.signal]) : this.#closing.signal;
+    const emit: Emit = (event) => {
+      appendImageOpEvent(redis, opId, event).catch((err) => log.warn({ err, opId }, 'image operation event append failed'));
+    };
+    let outcome: ImageOpOutcome;
+    try {
+      const done = await this.#perform(job.data, emit, signal);
+      outcome = { ok: true, ...done, durationMs: Date.now() - started };
+      log.info({ opId, op: job.data, durationMs: outcome.durationMs }, 'image operation done');
+    } catch (err) {
+      const error = opErrorOf(signal.aborted ? (signal.reason ?? err) : err);
+      if (error.code === 'internal_error') log.error({ err, opId, op: job.data }, 'image operation failed inside warmbox');
+      else log.warn({ opId, op: job.data, error }, 'image operation failed');
+      outcome = { ok: false, error, durationMs: Date.now() - started };
+    }
+    try {
+      await endImageOp(redis, opId, outcome);
+    } catch (err) {
+      log.error({ err, opId }, 'image operation: writing its outcome failed; the waiting requests will time out');
+    }
+  }
+
+  #perform(data: ImageOpData, emit: Emit, signal: AbortSignal): Promise<Done> {
+    switch (data.kind) {
+      case 'pull':
+        return this.#pull(data.reference, emit, signal);
+      case 'import':
+        return this.#import(data.archivePath, data.reference, emit);
+      case 'remove':
+        return this.#remove(data.reference, data.force === true, emit);
+      case 'build':
+        return this.#build(data, emit, signal);
+      case 'gc':
+        return this.#collect(emit);
+    }
+  }
+
+  async #pull(reference: string, emit: Emit, signal: AbortSignal): Promise<Done> {
+    emit({ type: 'status', message: `Pulling ${reference}` });
+    const image = await this.#puller.pull(reference, (p) => emit({ type: 'progress', ...p }), signal);
+    await this.#admitted(image);
+    emit({ type: 'status', message: `Digest: ${image.digest}` });
+    return { references: [image.reference] };
+  }
+
+  async #import(archivePath: string, reference: string | undefined, emit: Emit): Promise<Done> {
+    emit({ type: 'status', message: `Importing ${reference ?? 'the archive'}` });
+    let images: StoredImage[];
+    try {
+      images = await importImageArchive(this.#opts.store, archivePath, reference !== undefined ? { reference } : {});
+    } catch (err) {
+      // The staging path is the server's business; the client knows it as the archive it sent.
+      if (err instanceof Error) err.message = err.message.replaceAll(archivePath, 'the archive');
+      throw err;
+    } finally {
+      await rm(archivePath, { force: true });
+    }
+    for (const image of images) {
+      await this.#admitted(image);
+      emit({ type: 'status', message: `Loaded image: ${image.reference} (${image.digest})` });
+    }
+    return { references: images.map((i) => i.reference) };
+  }
+
+  /**
+   * Untags, forgets, lets the image's parked sandboxes go, and collects. Refused while jobs of the
+   * image are queued or running, unless forced (their sandboxes keep the layers they mounted).
+   */
+  async #remove(reference: string, force: boolean, emit: Emit): Promise<Done> {
+    const { store, db } = this.#opts;
+    const image = await store.resolve(reference);
+    const row = findImage(db, reference);
+    if (!image && !row) throw new ImageOpFailure('image_not_found', `No such image: ${reference}`);
+    if (!force) {
+      const active = countActiveJobsOfImage(db, reference);
+      if (active > 0) throw new ImageOpFailure('image_in_use', `image ${reference} is used by ${active} queued or running job(s); wait for them, or force the removal`);
+    }
+    if (image) await store.remove(reference);
+    deleteImage(db, reference);
+    this.#opts.resolver?.forget(reference);
+    emit({ type: 'status', message: `Untagged: ${reference}` });
+    if (!image) return { references: [], removed: { reference, digest: row?.digest ?? '', freedBytes: 0 } };
+
+    const stillNamed = (await store.list()).some((i) => i.digest === image.digest);
+    if (!stillNamed) this.#drainPools(image);
+    const freed = await this.#collectOnce();
+    emit({ type: 'status', message: `Deleted: ${image.digest} (${freed.freedBytes} bytes freed)` });
+    return { references: [], removed: { reference, digest: image.digest, freedBytes: freed.freedBytes } };
+  }
+
+  async #build(data: Extract<ImageOpData, { kind: 'build' }>, emit: Emit, signal: AbortSignal): Promise<Done> {
+    const opts: BuildRecipeOptions = { reference: data.reference, onLog: (line) => emit({ type: 'log', line }), signal };
+    if (this.#opts.debCacheDir !== undefined) opts.debCacheDir = this.#opts.debCacheDir;
+    const image = await buildRecipeImage(this.#opts.store, data.recipe, opts);
+    await this.#admitted(image);
+    return { references: [image.reference] };
+  }
+
+  async #collect(emit: Emit): Promise<Done> {
+    const { freedBytes } = await this.#collectOnce();
+    emit({ type: 'status', message: `Collected ${freedBytes} bytes` });
+    return { references: [] };
+  }
+
+  /**
+   * One collection that keeps what overlays still mount; when that includes layers no ref names
+   * any more (a removed image's sandboxes are still running or being destroyed), another is queued.
+   */
+  async #collectOnce(): Promise<{ freedBytes: number }> {
+    const { store, log } = this.#opts;
+    const mounted = await mountedLayerDirs(store.root);
+    const result = await store.collectGarbage({ keepLayerDirs: mounted, minAgeMs: this.#opts.gcMinAgeMs ?? 0 });
+    const referenced = new Set((await store.list()).flatMap((i) => i.layerDirs));
+    const held = [...mounted].filter((dir) => !referenced.has(dir));
+    log.info({ ...result, heldByMounts: held.length }, 'snapshot store garbage collected');
+    if (held.length > 0) {
+      await this.#queue.add('gc', { kind: 'gc' }, {
+        delay: GC_RETRY_MS,
+        deduplication: { id: GC_JOB_DEDUP_ID },
+        removeOnComplete: true,
+        removeOnFail: true,
+      });
+    }
+    return { freedBytes: result.freedBytes };
+  }
+
+  /** Parked sandboxes of an image no ref names any more: let go, so that its layers can be freed. */
+  #drainPools(image: StoredImage): void {
+    const pools = this.#opts.pools;
+    if (!pools) return;
+    if (!this.#drained.has(image.digest)) this.#drained.set(image.digest, { image, bounds: pools.boundsOf(image.digest) });
+    pools.configure(image, { min: 0, max: 0 });
+  }
+
+  /** A stored image: into the db, out of the resolver's cache, and its pools back if they were let go. */
+  async #admitted(image: StoredImage): Promise<void> {
+    await recordImage(this.#opts.db, this.#opts.store, image);
+    this.#opts.resolver?.forget(image.reference);
+    const drained = this.#drained.get(image.digest);
+    if (drained && this.#opts.pools) {
+      this.#drained.delete(image.digest);
+      this.#opts.pools.configure(image, drained.bounds);
+    }
+  }
+}
+
+/** An error as an outcome: the runtime's typed errors keep their code; anything else is internal. */
+export function opErrorOf(err: unknown): ImageOpError {
+  if (
+    err instanceof ImagePullError ||
+    err instanceof ImageImportError ||
+    err instanceof ImageStoreError ||
+    err instanceof InvalidReferenceError ||
+    err instanceof ImageOpFailure
+  ) {
+    return { code: err.code, message: err.message };
+  }
+  return { code: 'internal_error', message: err instanceof Error ? err.message : String(err) };
+}
