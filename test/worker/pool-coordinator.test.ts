@@ -126,6 +126,8 @@ describe('PoolCoordinator', () => {
     const poolOf = (i: number) => workers[i]!.coordinator.status().pools.find((p) => p.digest === removed.digest);
     workers[0]!.coordinator.noteJobTaken(removed.reference, Date.now() + 120_000);
     for (const i of [0, 1]) await until(() => poolOf(i)?.parked === 2, `worker ${i} has 2 parked of the image`);
+    // A job on each: the pools' own policy now wants sandboxes of the image too (recent claims).
+    for (const w of workers) await (await w.pools.acquire(removed, DEFAULT_LIMITS.diskBytes)).sandbox.destroy();
     // What worker/image-worker.ts does on removal: untag, forget, drain the pools.
     await fx.store.remove(removed.reference);
     for (const w of workers) {
