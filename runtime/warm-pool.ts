@@ -39,6 +39,7 @@ export class WarmPool {
   private readonly parked: Sandbox[] = [];
   private creating = 0;
   private closed = false;
+  private readonly inflight = new Set<Promise<void>>();
   private readonly demand: PoolDemand;
   private readonly startedAt = Date.now();
   private counts = { claims: 0, warmClaims: 0, coldStarts: 0, created: 0, createFailures: 0 };
@@ -78,7 +79,9 @@ export class WarmPool {
     const target = this.target();
     while (!this.closed && this.size < target && this.hooks.mayPark()) {
       this.creating++;
-      void this.createOne();
+      const creation = this.createOne();
+      this.inflight.add(creation);
+      void creation.finally(() => this.inflight.delete(creation));
     }
     this.trimTo(target);
   }
@@ -92,8 +95,10 @@ export class WarmPool {
     this.demand.created(ms);
   }
 
+  /** Destroys every parked sandbox, after the creations in flight have finished (and been destroyed too). */
   async close(): Promise<void> {
     this.closed = true;
+    await Promise.all(this.inflight);
     const all = this.parked.splice(0);
     await Promise.all(all.map((s) => s.destroy()));
   }
