@@ -5,6 +5,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { imageOpsConfigFromEnv, type ImageOpsConfig } from './image-config.js';
 import { POOL_BOUNDS_MAX } from '../worker/pool-registry.js';
 
 /**
@@ -51,6 +52,8 @@ const schema = z.object({
 });
 
 export interface ServerConfig {
+  /** Registries, pull and import bounds, garbage collection (server/image-config.ts). */
+  images: ImageOpsConfig;
   role: Role;
   dataDir: string;
   listen: { host: string; port: number };
@@ -103,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     );
   }
   return {
+    images: imageConfig(env),
     role: c.WARMBOX_ROLE,
     dataDir: c.WARMBOX_DATA,
     listen: c.WARMBOX_LISTEN,
@@ -120,6 +124,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
 
 /** Variables where an empty value means "none" rather than "the default". */
 const EMPTY_MEANS_NONE = new Set(['WARMBOX_PREWARM']);
+
+function imageConfig(env: NodeJS.ProcessEnv): ImageOpsConfig {
+  try {
+    return imageOpsConfigFromEnv(env);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
 
 function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(

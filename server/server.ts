@@ -31,7 +31,7 @@ import { JobQueue } from '../worker/job-queue.js';
 import { JobRunner } from '../worker/job-runner.js';
 import { startJobWorker } from '../worker/job-worker.js';
 import { PoolCoordinator } from '../worker/pool-coordinator.js';
-import { imageOpsConfigFromEnv, type ImageOpsConfig } from '../worker/registry-config.js';
+import type { ImageOpsConfig } from './image-config.js';
 import type { ServerConfig } from './config.js';
 import { PrivateRedis } from './private-redis.js';
 import { connectRedis, redisOptions } from './redis-connection.js';
@@ -66,7 +66,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     for (const c of closers.reverse()) await c();
   };
   try {
-    const imageConfig = imageOpsConfigFromEnv();
+    const imageConfig = config.images;
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const redisUrl = config.redisUrl ?? (await startPrivateRedis(config.dataDir, closers, log));
     const redis = await connectRedis(redisUrl);

@@ -52,7 +52,7 @@ export interface ImageWorkerOptions {
   resolver?: ImageResolver;
   /** This worker's warm pools: parked sandboxes of a removed image are let go. */
   pools?: SandboxPools;
-  /** GarbageCollectionOptions.minAgeMs (see registry-config.ts). Default 0. */
+  /** GarbageCollectionOptions.minAgeMs (see server/image-config.ts). Default 0. */
   gcMinAgeMs?: number;
   /** Operations one worker performs at once. Default 4. */
   concurrency?: number;

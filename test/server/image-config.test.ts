@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IMAGE_CONFIG_DEFAULTS, ImageConfigError, imageOpsConfigFromEnv } from '../../worker/registry-config.js';
+import { IMAGE_CONFIG_DEFAULTS, ImageConfigError, imageOpsConfigFromEnv } from '../../server/image-config.js';
 
 describe('image operations configuration from the environment', () => {
   it('has defaults: Docker Hub, no mirrors, anonymous, a 5-minute pull timeout', () => {

@@ -1,6 +1,6 @@
 /**
  * Configuration of image operations from environment variables, checked once at start with
- * messages that name the variable. (To move into server/config.ts beside the rest.)
+ * messages that name the variable; part of the server configuration (server/config.ts).
  *
  * | variable                      | default    | meaning                                                          |
  * |-------------------------------|------------|------------------------------------------------------------------|
