@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { ImageOpEvent, ImageOpOutcome } from './image-op.js';
-import { CHANNEL_IMAGE_OP_ENDED, IMAGE_OP_STREAM_TTL_S, imageOpStreamKey } from './image-keys.js';
+import { CHANNEL_IMAGE_OP_ENDED, IMAGE_OP_STREAM_TTL_S, imageOpStreamKey } from './redis-keys.js';
 
 export type ImageOpEntry = ImageOpEvent & { id: string };
 

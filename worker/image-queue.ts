@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { BULL_PREFIX, CHANNEL_IMAGE_OP_ENDED, imageOpDedupId, imageOpStreamKey, QUEUE_IMAGES } from './image-keys.js';
+import { BULL_PREFIX, CHANNEL_IMAGE_OP_ENDED, imageOpDedupId, imageOpStreamKey, QUEUE_IMAGES } from './redis-keys.js';
 import { subjectOf, type ImageOpData, type ImageOpKind, type ImageOpOutcome } from './image-op.js';
 import {
   appendImageOpEvent,

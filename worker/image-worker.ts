@@ -33,7 +33,7 @@ import { ImageStoreError, type SnapshotStore, type StoredImage } from '../runtim
 import type { PoolBounds } from '../runtime/pool-policy.js';
 import type { SandboxPools } from '../runtime/sandbox-pools.js';
 import type { ImageResolver } from './image-resolver.js';
-import { BULL_PREFIX, QUEUE_IMAGES } from './image-keys.js';
+import { BULL_PREFIX, QUEUE_IMAGES } from './redis-keys.js';
 import type { ImageOpData, ImageOpError, ImageOpEvent, ImageOpOutcome } from './image-op.js';
 import { ImageOpFailure } from './image-op-error.js';
 import { appendImageOpEvent, endImageOp } from './image-op-stream.js';
