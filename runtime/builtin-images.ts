@@ -7,12 +7,13 @@
  * ref and the manifest, and writes nothing.
  */
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, mkdir, open, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { SnapshotStore, StoredImage } from './image-store.js';
 import { helloWorldBinary } from './paths.js';
 import { buildSingleLayerImage, type SingleLayerImageSpec } from './store/image-builder.js';
+import { readHead } from './store/file-head.js';
 
 const run = promisify(execFile);
 
@@ -150,13 +151,3 @@ export function isStaticElf64(elf: Buffer): boolean {
   return true;
 }
 
-async function readHead(path: string, bytes: number): Promise<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(bytes);
-    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}

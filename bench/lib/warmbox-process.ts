@@ -6,10 +6,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../runtime/paths.js';
+import { freePort } from '../../test/helpers/warmbox-server.js';
 
 export interface BenchService {
   url: string;
@@ -26,15 +26,6 @@ export interface ServiceOptions {
   workers?: number;
   /** More WARMBOX_* settings for every process. */
   env?: Record<string, string>;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** Starts Redis, the server (and workers), and waits until the API is healthy and every worker is listed. */

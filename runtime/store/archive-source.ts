@@ -9,7 +9,7 @@
  * (SnapshotStore.adoptStagedBlob), hashed once more on the way in, not copied again.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,6 +19,7 @@ import type { PutBlobResult, SnapshotStore } from '../image-store.js';
 import { ImageStoreError } from '../image-store-error.js';
 import { ImageImportError } from './image-import-error.js';
 import { compressionOf } from './layer-stream.js';
+import { readHead } from './file-head.js';
 
 const MAX_LINK_HOPS = 16;
 
@@ -219,16 +220,6 @@ async function stageTar(tarPath: string, staging: string): Promise<Map<string, T
   return nodes;
 }
 
-async function readHead(path: string, bytes: number): Promise<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(bytes);
-    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
 
 async function readLimited(file: string, limit: number, what: string): Promise<Buffer> {
   const st = await stat(file);
