@@ -9,7 +9,7 @@
  * (SnapshotStore.adoptStagedBlob), hashed once more on the way in, not copied again.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { open, rm, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
