@@ -207,7 +207,7 @@ static int run(const struct setup_spec *s, pid_t init, struct pipes *p)
 	if (control.start < control.end)
 		o.hit = HIT_CANCEL; /* a kill byte arrived together with the run message */
 	else
-		supervise(s, &r, init, &sp, &o);
+		supervise(s, &r, &sp, &o);
 	kill(init, SIGKILL); /* daemons the job left behind die now, not after the report */
 	drain_output(&r, &sp, &o);
 	report_result(s, &o);

@@ -126,10 +126,9 @@ static int cpu_exceeded(const struct setup_spec *s, const struct run_spec *r)
 	return cpu_us >= r->cpu_ms * 1000;
 }
 
-void supervise(const struct setup_spec *s, const struct run_spec *r, pid_t init, struct sandbox_pipes *p,
+void supervise(const struct setup_spec *s, const struct run_spec *r, struct sandbox_pipes *p,
 	       struct outcome *o)
 {
-	(void)init;
 	struct stdin_relay in = { .src_open = 1 };
 	uint64_t start = now_us(), deadline = start + r->wall_ms * 1000;
 	int out_open = 1, err_open = 1;

@@ -35,7 +35,7 @@ struct outcome {
 };
 
 /* Relays stdio, watches the limits, and returns when the job ended or a limit was hit. */
-void supervise(const struct setup_spec *s, const struct run_spec *r, pid_t init, struct sandbox_pipes *p,
+void supervise(const struct setup_spec *s, const struct run_spec *r, struct sandbox_pipes *p,
 	       struct outcome *o);
 
 /* After the end: reads what the job wrote before it, without waiting for stragglers. */
