@@ -42,7 +42,7 @@ export class SandboxRuntime {
     readonly cgroups: CgroupLayout,
     private readonly zygote: LauncherZygote,
   ) {
-    this.mountDir = join(opts.runDir, 'mnt');
+    this.mountDir = mountDirOf(opts.runDir);
     this.uids = new UidRange(opts.uid, opts.uidCount ?? 1);
   }
 
@@ -54,7 +54,7 @@ export class SandboxRuntime {
     if (opts.uid === 0 || opts.gid === 0) throw new SandboxError('jobs must not run as root: set a non-zero sandbox uid and gid');
     const cgroups = setUpCgroups(opts.cgroupRoot);
     reapStaleCgroups(cgroups, isAlive);
-    mkdirSync(join(opts.runDir, 'mnt'), { recursive: true, mode: 0o700 });
+    mkdirSync(mountDirOf(opts.runDir), { recursive: true, mode: 0o700 });
     const zygote = await LauncherZygote.start(opts.launcherPath, join(opts.runDir, 'launcher.sock'), onLog);
     return new SandboxRuntime(opts, cgroups, zygote);
   }
@@ -96,6 +96,11 @@ export function workdirOf(image: StoredImage): string {
     throw new SandboxError(`image ${image.reference} has an unusable WorkingDir ${JSON.stringify(dir)}`);
   }
   return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
+}
+
+/** The one empty dir every sandbox mounts its tmpfs on, each in its own private mount namespace. */
+function mountDirOf(runDir: string): string {
+  return join(runDir, 'mnt');
 }
 
 function isAlive(pid: number): boolean {
