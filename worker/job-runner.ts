@@ -11,6 +11,7 @@ import type { RunResult, Sandbox } from '../runtime/sandbox.js';
 import type { SandboxPools } from '../runtime/sandbox-pools.js';
 import { publishFinished } from './finished-notifier.js';
 import type { ImageResolver } from './image-resolver.js';
+import { epochMs } from './epoch-ms.js';
 import { argvOf, envOf } from './job-command.js';
 import type { JobPayload, JobResult } from './job-payload.js';
 import { encodeBytes } from './output-encoding.js';
@@ -43,7 +44,7 @@ export class JobRunner {
   constructor(private readonly deps: JobRunnerDeps) {}
 
   async run(job: JobPayload, signal?: AbortSignal): Promise<JobResult> {
-    const started = Date.now();
+    const started = epochMs();
     const timings: Timings = { start: 'cold', queuedMs: Math.max(0, started - job.createdAt), pullMs: 0, acquireMs: 0, runMs: 0 };
     let result: JobResult;
     try {
@@ -148,7 +149,7 @@ function internalError(err: unknown, timings: Timings, started: number, job: Job
 
 /** From the request to now: the API's pull on first use, the wait in the queue, and this run. */
 function totalMs(timings: Timings, started: number, job: JobPayload): number {
-  return round((job.pullMs ?? 0) + timings.queuedMs + Date.now() - started);
+  return round((job.pullMs ?? 0) + timings.queuedMs + epochMs() - started);
 }
 
 function roundTimings(t: Timings): Omit<Timings, 'start'> {

@@ -17,6 +17,7 @@ import { parseJsonBody } from '../middleware/json-body.js';
 import { errorResponse } from '../schemas/error.js';
 import { jobRequestSchema, waitQuerySchema } from '../schemas/job-request.js';
 import { jobViewSchema } from '../schemas/job-view.js';
+import { epochMs } from '../../worker/epoch-ms.js';
 
 export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
   const { db, notifier, config } = deps;
@@ -59,10 +60,10 @@ export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
     const query = c.req.valid('query');
     const { reference: image, pullMs } = await ensureImage(deps, request.image, c.req.raw.signal, imageExists);
     const id = newJobId();
-    const createdAt = Date.now();
+    const createdAt = epochMs();
     const payload = toJobPayload(request, id, image, createdAt);
     if (pullMs > 0) payload.pullMs = pullMs;
-    const queued = createJob(db, { id, image, request: payload, labels: request.labels ?? {}, webhookUrl: request.webhook?.url, createdAt });
+    const queued = createJob(db, { id, image, request: payload, labels: request.labels ?? {}, webhookUrl: request.webhook?.url, createdAt: Math.floor(createdAt) });
     const waiter =
       query.wait === 'true' ? JobWaiter.start(db, notifier, id, query.timeout ?? config.defaultWaitMs, c.req.raw.signal) : undefined;
     await enqueue(deps, payload, waiter);

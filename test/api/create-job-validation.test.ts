@@ -62,8 +62,10 @@ describe('POST /v1/jobs accepts a valid request', () => {
       ],
       limits: { ...DEFAULT_LIMITS, memoryBytes: 64 * 1024 * 1024 },
       network: 'none',
-      createdAt: row!.createdAt,
+      // The payload keeps the fraction of a millisecond (the queue wait is about one); the row, whole ms.
+      createdAt: row!.request.createdAt,
     };
+    assert.equal(Math.floor(expected.createdAt), row!.createdAt);
     assert.deepEqual(row?.request, expected);
 
     const inspect = new Queue(QUEUE_JOBS, { connection: { host: h.server.host, port: h.server.port }, prefix: BULL_PREFIX });
