@@ -107,13 +107,18 @@ export class SnapshotStore {
   }
 
   /** Every tagged or pinned image, sorted by reference. */
-  async list(): Promise<StoredImage[]> {
+  async list(onBroken?: (reference: string, err: unknown) => void): Promise<StoredImage[]> {
     const images: StoredImage[] = [];
     for (const file of await listFiles(this.#layout.refsDir)) {
       const ref = this.#layout.referenceOfRefPath(relative(this.#layout.refsDir, file));
       if (ref === undefined) continue;
-      const digest = await this.#readRef(file);
-      if (digest !== undefined) images.push(await this.#storedImage(formatReference(ref), digest));
+      // One damaged image (a blob deleted by hand, say) must not hide the others, nor stop a server.
+      try {
+        const digest = await this.#readRef(file);
+        if (digest !== undefined) images.push(await this.#storedImage(formatReference(ref), digest));
+      } catch (err) {
+        onBroken?.(formatReference(ref), err);
+      }
     }
     return images.sort((a, b) => a.reference.localeCompare(b.reference));
   }

@@ -93,7 +93,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
 async function startWorker(ctx: StartContext): Promise<string> {
   const { config, redisUrl, redis, dbHandle, log, closers, imageConfig, local } = ctx;
   const workerId = `${hostname()}-${process.pid}`;
-  const store = await openStore(config.dataDir, dbHandle);
+  const store = await openStore(config.dataDir, dbHandle, log);
   const runtime = await openRuntime(config, log, closers);
   const shutdown = { started: false };
   const pools = await startPools(config, runtime, store, log, shutdown);
@@ -195,11 +195,12 @@ async function startPrivateRedis(dataDir: string, closers: Closer[], log: Logger
 }
 
 /** Opens the snapshot store, makes sure the built-in images exist, and lists every image in the db. */
-async function openStore(dataDir: string, dbHandle: DatabaseHandle): Promise<SnapshotStore> {
+async function openStore(dataDir: string, dbHandle: DatabaseHandle, log: Logger): Promise<SnapshotStore> {
   const store = new SnapshotStore(join(dataDir, 'store'));
   await store.init();
   await ensureBuiltinImages(store);
-  for (const image of await store.list()) await recordImage(dbHandle.db, store, image);
+  const broken = (image: string, err: unknown) => log.error({ image, err }, 'image in the store is damaged and not offered: pull or import it again');
+  for (const image of await store.list(broken)) await recordImage(dbHandle.db, store, image);
   return store;
 }
 
