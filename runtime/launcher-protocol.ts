@@ -4,7 +4,8 @@
  *
  * A message is a list of records `key=value\0` ended by an empty record `\0`; a `file` record
  * `file=<mode octal>:<size>:<path>\0` is followed by exactly <size> raw bytes.
- * Events are text lines: `ready`, `result k=v ...`, `error <stage>: <message>`.
+ * Events are text lines: `ready`, `result k=v ...`, `error <stage>: <message>`; lines that start
+ * with `warmbox-launcher: ` on the same stream are the launcher's log, for the operator.
  */
 
 /** Everything the launcher needs to build and park one sandbox. Sizes in bytes. */

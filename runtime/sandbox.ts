@@ -1,7 +1,7 @@
 /**
- * One single-use sandbox: a native launcher process that builds the sandbox and parks it
- * (`create`), runs exactly one command in it (`run`), and is gone afterwards. A parked sandbox
- * that is never used is torn down by `destroy`.
+ * One single-use sandbox: a launcher supervisor (forked by the zygote, connected back over four
+ * sockets) that builds the sandbox and parks it (`create`), runs exactly one command in it
+ * (`run`), and is gone afterwards. A parked sandbox that is never used is torn down by `destroy`.
  */
 import { constants as osConstants } from 'node:os';
 import { createInterface } from 'node:readline';
