@@ -10,6 +10,7 @@ import { limitBodySize } from './middleware/body-limit.js';
 import { registerOpenApiDocument } from './openapi.js';
 import { REQUEST_BOUNDS } from './request-bounds.js';
 import { registerCreateJob } from './routes/create-job.js';
+import { registerCancelJob } from './routes/cancel-job.js';
 import { registerGetJob } from './routes/get-job.js';
 import { registerHealth } from './routes/health.js';
 import { IMAGE_IMPORT_PATH, registerImages } from './routes/images.js';
@@ -30,6 +31,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerHealth(app, deps);
   registerCreateJob(app, deps);
   registerGetJob(app, deps);
+  registerCancelJob(app, deps);
   registerJobEvents(app, deps);
   registerPools(app, deps);
   registerImages(app, deps);

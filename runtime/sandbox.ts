@@ -97,6 +97,7 @@ export class Sandbox {
     const cancel = (): void => void this.io.control.write('k');
     req.signal?.addEventListener('abort', cancel, { once: true });
     this.io.control.write(encodeRun(req));
+    if (req.signal?.aborted) cancel();
     // An empty stdin is only a FIN: a zero-byte write would wake the supervisor once more.
     if (req.stdin.length) this.io.stdin.end(req.stdin);
     else this.io.stdin.end();

@@ -27,6 +27,7 @@ import { ImageQueue } from '../worker/image-queue.js';
 import { recordImage } from '../worker/image-record.js';
 import { ImageWorker } from '../worker/image-worker.js';
 import { ImageResolver } from '../worker/image-resolver.js';
+import { CancelListener } from '../worker/job-cancel.js';
 import { JobQueue } from '../worker/job-queue.js';
 import { JobRunner } from '../worker/job-runner.js';
 import { startJobWorker } from '../worker/job-worker.js';
@@ -135,10 +136,18 @@ async function startWorker(ctx: StartContext): Promise<string> {
     pull: (reference) => imageWorker.pullLocal(reference),
     onFinished: (id) => local.notifier?.announceLocal(id),
   });
-  const worker = startJobWorker({ connection: redisOptions(redisUrl) as ConnectionOptions, concurrency: config.concurrency, runner });
+  const cancels: { listener?: CancelListener } = {};
+  const worker = startJobWorker({
+    connection: redisOptions(redisUrl) as ConnectionOptions,
+    concurrency: config.concurrency,
+    runner,
+    cancelledBeforeStart: (id) => cancels.listener?.takePending(id) ?? false,
+  });
   worker.on('error', (err) => log.error({ err }, 'job worker error'));
   worker.on('active', (job) => coordinator.noteJobTaken(job.data.image));
   closers.push(() => worker.close());
+  cancels.listener = await CancelListener.start(redis, worker, log);
+  closers.push(() => cancels.listener?.close());
   return workerId;
 }
 

@@ -31,6 +31,11 @@ export class JobQueue {
     await this.queue.add(RUN_JOB_NAME, payload, { jobId: payload.id });
   }
 
+  /** Takes a job that no worker has started out of the queue; false if it is running (or gone). */
+  async removeWaiting(id: string): Promise<boolean> {
+    return (await this.queue.remove(id)) === 1;
+  }
+
   async close(): Promise<void> {
     await this.queue.close();
   }

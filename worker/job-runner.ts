@@ -12,6 +12,7 @@ import type { SandboxPools } from '../runtime/sandbox-pools.js';
 import { publishFinished } from './finished-notifier.js';
 import type { ImageResolver } from './image-resolver.js';
 import { epochMs } from './epoch-ms.js';
+import { cancelledBeforeStart } from './job-cancel.js';
 import { argvOf, envOf } from './job-command.js';
 import type { JobPayload, JobResult } from './job-payload.js';
 import { encodeBytes } from './output-encoding.js';
@@ -48,17 +49,21 @@ export class JobRunner {
     const timings: Timings = { start: 'cold', queuedMs: Math.max(0, started - job.createdAt), pullMs: 0, acquireMs: 0, runMs: 0 };
     let result: JobResult;
     try {
-      const image = await this.resolveImage(job, timings);
-      markRunning(this.deps.db, job.id, Date.now(), image.digest);
-      const sandbox = await this.acquire(image, job, timings);
-      const run = await this.execute(sandbox, image, job, timings, signal);
-      result = toJobResult(run, timings, started, job);
+      result = signal?.aborted ? cancelled(timings, started, job) : await this.runInSandbox(job, timings, started, signal);
     } catch (err) {
       this.deps.log.error({ err, job: job.id }, 'job failed inside warmbox');
       result = internalError(err, timings, started, job);
     }
     await this.record(job.id, result);
     return result;
+  }
+
+  private async runInSandbox(job: JobPayload, timings: Timings, started: number, signal?: AbortSignal): Promise<JobResult> {
+    const image = await this.resolveImage(job, timings);
+    markRunning(this.deps.db, job.id, Date.now(), image.digest);
+    const sandbox = await this.acquire(image, job, timings);
+    const run = await this.execute(sandbox, image, job, timings, signal);
+    return toJobResult(run, timings, started, job);
   }
 
   /** pullMs: the API's pull on first use (payload.pullMs), and this worker's own lookup or pull. */
@@ -129,6 +134,11 @@ function toJobResult(run: RunResult, timings: Timings, started: number, job: Job
     start: timings.start,
     timings: { ...roundTimings(timings), totalMs: totalMs(timings, started, job) },
   };
+}
+
+/** Cancelled before it reached a sandbox. */
+function cancelled(timings: Timings, started: number, job: JobPayload): JobResult {
+  return { ...cancelledBeforeStart(), timings: { ...roundTimings(timings), totalMs: totalMs(timings, started, job) } };
 }
 
 function internalError(err: unknown, timings: Timings, started: number, job: JobPayload): JobResult {

@@ -4,6 +4,9 @@ export const QUEUE_WEBHOOKS = 'warmbox-webhooks';
 /** BullMQ key prefix (its default is `bull`). */
 export const BULL_PREFIX = 'warmbox';
 
+/** Pub/sub channel: the API publishes a job id here to have the worker running it stop it. */
+export const CHANNEL_CANCEL = 'warmbox:jobs:cancel';
+
 /** Pub/sub channel: the worker publishes a job id here once its result is in the db. */
 export const CHANNEL_FINISHED = 'warmbox:jobs:finished';
 

@@ -27,8 +27,10 @@ Options:
       --url URL            warmbox server (default: $WARMBOX_URL or http://127.0.0.1:8080)
   -h, --help               Show this help
 
-Exit status: the job's own; 128+N when a signal N ended it; 137 when a limit killed it;
-125 when warmbox itself failed (unknown image, server unreachable, bad option).`;
+Ctrl-C cancels the job (its sandbox is killed) and waits for it to end; press it twice to leave.
+
+Exit status: the job's own; 128+N when a signal N ended it; 137 when a limit killed it; 130 when
+it was cancelled; 125 when warmbox itself failed (unknown image, server unreachable, bad option).`;
 
 const OPTIONS = {
   env: { type: 'string', short: 'e', multiple: true },
@@ -154,6 +156,33 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 
 /** Streams the job's output to this terminal as it comes; returns the finished job. */
 async function follow(client: ApiClient, id: string, print: boolean): Promise<JobView> {
+  const stop = cancelOnInterrupt(client, id);
+  try {
+    return await streamUntilEnd(client, id, print);
+  } finally {
+    stop();
+  }
+}
+
+/**
+ * Ctrl-C cancels the job (its sandbox is killed) and the output follows until it ends, as with
+ * `docker run`; a second Ctrl-C leaves at once.
+ */
+function cancelOnInterrupt(client: ApiClient, id: string): () => void {
+  let asked = false;
+  const onInterrupt = (): void => {
+    if (asked) process.exit(130);
+    asked = true;
+    process.stderr.write(`\nwarmbox: cancelling job ${id} (Ctrl-C again to leave it running)\n`);
+    client.request('POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`).catch((err: Error) => {
+      process.stderr.write(`warmbox: could not cancel job ${id}: ${err.message}\n`);
+    });
+  };
+  process.on('SIGINT', onInterrupt);
+  return () => process.off('SIGINT', onInterrupt);
+}
+
+async function streamUntilEnd(client: ApiClient, id: string, print: boolean): Promise<JobView> {
   for await (const ev of client.events(`/v1/jobs/${encodeURIComponent(id)}/events`)) {
     if (ev.event === 'end') return JSON.parse(ev.data) as JobView;
     if (!print || (ev.event !== 'stdout' && ev.event !== 'stderr')) continue;
@@ -169,7 +198,6 @@ const LIMIT_MESSAGES: Record<string, string> = {
   cpu_time_limit: 'CPU time limit exceeded',
   memory_limit: 'memory limit exceeded',
   output_limit: 'output limit exceeded',
-  cancelled: 'cancelled',
 };
 
 /** Like docker: the job's status, 128+signal, 137 when killed for a limit, 125 for warmbox's own failure. */
@@ -179,6 +207,10 @@ export function exitStatus(job: JobView): number {
   if (r.verdict === 'internal_error') {
     process.stderr.write(`warmbox: job ${job.id} failed inside warmbox: ${r.error ?? 'unknown error'}\n`);
     return 125;
+  }
+  if (r.verdict === 'cancelled') {
+    process.stderr.write(`warmbox: job ${job.id} cancelled\n`);
+    return 130;
   }
   const limit = LIMIT_MESSAGES[r.verdict];
   if (limit) {
