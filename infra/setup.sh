@@ -13,10 +13,10 @@ CLI="$ROOT/dist/cli/main.js"
 BUILD_STAMP="$ROOT/dist/.setup-build-stamp"
 
 # Runtime: redis-server (private Redis), busybox-static (busybox image), libseccomp-dev gcc make
-# libc6-dev (launcher, hello), attr (setfattr: opaque whiteouts). Tests and benchmarks: runc, skopeo,
+# libc6-dev (launcher, hello), attr (setfattr: opaque whiteouts); zstd (zstd layers in tests). Tests and benchmarks: runc, skopeo,
 # umoci, docker-registry (a real OCI registry on loopback), apache2-utils (htpasswd -B for the
 # registry with basic auth), iproute2. Language images (runtime/image-recipes.ts): debootstrap.
-PACKAGES=(redis-server busybox-static libseccomp-dev gcc make libc6-dev attr
+PACKAGES=(redis-server busybox-static libseccomp-dev gcc make libc6-dev attr zstd
           runc skopeo umoci docker-registry apache2-utils iproute2 debootstrap)
 
 step() { printf 'setup: %s\n' "$*"; }

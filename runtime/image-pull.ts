@@ -15,7 +15,6 @@
  * Concurrent pulls of one reference share one pull; concurrent pulls of images with a common layer
  * share its download. The registry protocol itself is in registry/.
  */
-import * as zlib from 'node:zlib';
 import { formatReference, parseReference, type ImageReference } from './image-reference.js';
 import { ImageStoreError, type SnapshotStore, type StoredImage } from './image-store.js';
 import { CredentialStore } from './registry/credentials.js';
@@ -250,7 +249,7 @@ function parseImageManifest(fetched: FetchedManifest): OciManifest {
   return parseManifest(fetched.body, fetched.digest);
 }
 
-/** Step 2: a container image whose layers this Node can read. */
+/** Step 2: a container image, with layer tars (uncompressed, gzip or zstd). */
 function checkRunnable(manifest: OciManifest, digest: string): void {
   if (!CONFIG_MEDIA_TYPES.includes(manifest.config.mediaType)) {
     throw new ImagePullError('manifest_unsupported', `manifest ${digest} is an artifact with config type ${manifest.config.mediaType}, not a container image`);
@@ -259,15 +258,9 @@ function checkRunnable(manifest: OciManifest, digest: string): void {
     if (!LAYER_MEDIA_TYPES.includes(layer.mediaType)) {
       throw new ImagePullError('manifest_unsupported', `layer ${layer.digest} has media type ${layer.mediaType}, which is not a layer tar`);
     }
-    if (layer.mediaType.endsWith('+zstd') && !hasZstd()) {
-      throw new ImagePullError('unsupported_layer', `layer ${layer.digest} is zstd-compressed, which Node ${process.version} cannot decompress (Node ≥ 22.15 can): pull a gzip variant of the image, or run warmbox on a newer Node`);
-    }
   }
 }
 
-function hasZstd(): boolean {
-  return typeof (zlib as unknown as { createZstdDecompress?: unknown }).createZstdDecompress === 'function';
-}
 
 /**
  * The body as it streams, counted: more bytes than the manifest's size is a lie (stop at once);

@@ -14,7 +14,7 @@ export type ImagePullErrorCode =
   | 'invalid_manifest'     // a manifest, index or config that does not parse
   | 'digest_mismatch'      // content that does not hash to the digest (or size) it was announced with
   | 'platform_not_found'   // an index without a manifest for the wanted os/architecture
-  | 'unsupported_layer'    // a layer compression this Node cannot read (zstd before Node 22.15)
+  | 'unsupported_layer'    // a layer compression warmbox cannot read
   | 'invalid_layer'        // a layer that is not a readable tar
   | 'unsafe_layer'         // a layer entry that would land outside the layer ('..', absolute, via symlink)
   | 'invalid_options';     // RegistryOptions that cannot work (a bad mirror URL, an unreadable credentials file)

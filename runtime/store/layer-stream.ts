@@ -5,7 +5,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { Readable, Transform } from 'node:stream';
+import { Transform as NodeTransform, type Readable, type Transform } from 'node:stream';
+import { Decompress as ZstdDecompress } from 'fzstd';
 import * as zlib from 'node:zlib';
 import { ImageStoreError } from '../image-store-error.js';
 
@@ -24,15 +25,35 @@ export async function openLayerTar(blobPath: string): Promise<[Readable, ...Tran
     case 'gzip':
       return [source, zlib.createGunzip()];
     case 'zstd': {
-      // Node has zstd from 22.15 / 23.8 on; typed loosely so that this compiles against older types.
+      // Node has zstd from 22.15 / 23.8 on (typed loosely to compile against older types); before, fzstd.
       const createZstd = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
-      if (!createZstd) {
-        source.destroy();
-        throw new ImageStoreError('unsupported_layer', `layer ${blobPath} is zstd-compressed, which Node ${process.version} cannot decompress (Node ≥ 22.15 can)`);
-      }
-      return [source, createZstd()];
+      return [source, createZstd ? createZstd() : zstdDecompressor()];
     }
   }
+}
+
+/** fzstd's streaming decompressor (pure JavaScript) as a Node Transform. */
+function zstdDecompressor(): Transform {
+  const transform: Transform = new NodeTransform({
+    transform(chunk: Buffer, _encoding, done) {
+      try {
+        decompress.push(chunk);
+        done();
+      } catch (err) {
+        done(new ImageStoreError('invalid_layer', `zstd layer: ${(err as Error).message}`));
+      }
+    },
+    flush(done) {
+      try {
+        decompress.push(new Uint8Array(0), true);
+        done();
+      } catch (err) {
+        done(new ImageStoreError('invalid_layer', `zstd layer: ${(err as Error).message}`));
+      }
+    },
+  });
+  const decompress = new ZstdDecompress((data) => transform.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength)));
+  return transform;
 }
 
 export async function detectCompression(blobPath: string): Promise<LayerCompression> {
