@@ -12,6 +12,7 @@ import { REQUEST_BOUNDS } from './request-bounds.js';
 import { registerCreateJob } from './routes/create-job.js';
 import { registerCancelJob } from './routes/cancel-job.js';
 import { registerGetJob } from './routes/get-job.js';
+import { registerSystemDf } from './routes/system-df.js';
 import { registerHealth } from './routes/health.js';
 import { IMAGE_IMPORT_PATH, registerImages } from './routes/images.js';
 import { registerJobEvents } from './routes/job-events.js';
@@ -32,6 +33,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerCreateJob(app, deps);
   registerGetJob(app, deps);
   registerCancelJob(app, deps);
+  registerSystemDf(app, deps);
   registerJobEvents(app, deps);
   registerPools(app, deps);
   registerImages(app, deps);

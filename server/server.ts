@@ -29,6 +29,7 @@ import { ImageWorker } from '../worker/image-worker.js';
 import { ImageResolver } from '../worker/image-resolver.js';
 import { CancelListener } from '../worker/job-cancel.js';
 import { JobQueue } from '../worker/job-queue.js';
+import { StoreUsagePublisher } from '../worker/store-usage.js';
 import { JobRunner } from '../worker/job-runner.js';
 import { startJobWorker } from '../worker/job-worker.js';
 import { PoolCoordinator } from '../worker/pool-coordinator.js';
@@ -114,6 +115,8 @@ async function startWorker(ctx: StartContext): Promise<string> {
     log,
   });
   closers.push(() => coordinator.close());
+  const usage = await StoreUsagePublisher.start({ redis, workerId, store, log });
+  closers.push(() => usage.close());
   const imageWorker = ImageWorker.start({
     connection: redisOptions(redisUrl) as ConnectionOptions,
     redis,
@@ -125,6 +128,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     gcMinAgeMs: imageConfig.gcMinAgeMs,
     debCacheDir: join(config.dataDir, 'cache', 'debootstrap'),
     log,
+    onStoreChanged: () => void usage.publish(),
   });
   closers.push(() => imageWorker.close());
   const runner = new JobRunner({

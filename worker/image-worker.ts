@@ -41,6 +41,8 @@ import { recordImage } from './image-record.js';
 import { mountedLayerDirs } from './mounted-layers.js';
 
 export interface ImageWorkerOptions {
+  /** Called after each operation that completed (the store may have changed). */
+  onStoreChanged?: () => void;
   /** For BullMQ's own connections (a Worker blocks one). */
   connection: ConnectionOptions;
   /** For stream writes and publishes. */
@@ -91,6 +93,7 @@ export class ImageWorker {
       maxStalledCount: 1,
     });
     this.#worker.on('error', (err) => opts.log.error({ err }, 'image worker error'));
+    this.#worker.on('completed', () => opts.onStoreChanged?.());
   }
 
   static start(opts: ImageWorkerOptions): ImageWorker {

@@ -62,3 +62,14 @@ export const CHANNEL_IMAGE_OP_ENDED = 'warmbox:image-ops:ended';
 export function imageOpDedupId(kind: 'pull' | 'remove' | 'build', subject: string): string {
   return `${kind}:${subject}`;
 }
+
+// Snapshot store disk usage, per worker (each host has its own store).
+
+/** Sorted set of worker ids that published their store's disk usage (score: when, epoch ms). */
+export const STORE_USAGE_WORKERS = 'warmbox:store-usage:workers';
+/** One worker's store disk usage (JSON), refreshed every STORE_USAGE_INTERVAL_MS, expiring after STORE_USAGE_TTL_S. */
+export function storeUsageKey(workerId: string): string {
+  return `warmbox:store-usage:${workerId}`;
+}
+export const STORE_USAGE_INTERVAL_MS = 30_000;
+export const STORE_USAGE_TTL_S = 90;

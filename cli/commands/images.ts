@@ -11,6 +11,7 @@ import { ApiClient } from '../api-client.js';
 import { displayRepository, type ImageView } from '../image-api.js';
 import { formatBytes, timeAgo } from '../progress.js';
 import { UsageError } from '../units.js';
+import { formatTable } from '../table.js';
 
 export const IMAGES_HELP = `Usage: warmbox images [OPTIONS]
        warmbox images builtin
@@ -59,8 +60,7 @@ export function imageTable(images: ImageView[], opts: { noTrunc?: boolean; now?:
     const digest = opts.noTrunc ? image.digest : image.digest.replace(/^sha256:/, '').slice(0, 12);
     rows.push([displayRepository(image.repository), image.tag ?? '<none>', digest, formatBytes(image.sizeBytes), timeAgo(image.createdAt, opts.now)]);
   }
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
-  return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]! + 3))).join('')).join('\n');
+  return formatTable(rows);
 }
 
 async function builtinCommand(): Promise<number> {

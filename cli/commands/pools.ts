@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ApiClient } from '../api-client.js';
 import { UsageError } from '../units.js';
+import { formatTable } from '../table.js';
 
 export const POOLS_HELP = `Usage: warmbox pools [OPTIONS]
        warmbox pools set IMAGE --min N --max N [OPTIONS]
@@ -116,9 +117,7 @@ export function formatPools(view: PoolsView): string {
       ]);
     }
   }
-  const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('   ');
-  const lines = [line(HEADERS), ...rows.map(line)];
+  const lines = [formatTable([HEADERS, ...rows])];
   if (view.workers.length === 0) lines.push('(no worker is running: start one with `warmbox server` or `warmbox worker`)');
   return lines.join('\n');
 }

@@ -1,0 +1,32 @@
+/** GET /v1/system/df: the disk usage of every worker's snapshot store (like `docker system df`). */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { readStoreUsage } from '../../worker/store-usage.js';
+import type { AppDeps } from '../deps.js';
+
+const imageUsage = z.object({
+  reference: z.string(),
+  digest: z.string(),
+  sizeBytes: z.number().int().openapi({ description: 'On-disk bytes of its blobs and unpacked layers' }),
+  uniqueBytes: z.number().int().openapi({ description: 'What removing it would free: the part no other image shares' }),
+});
+
+const storeUsage = z.object({
+  workerId: z.string(),
+  measuredAt: z.number().int().openapi({ description: 'Epoch milliseconds' }),
+  total: z.number().int().openapi({ description: 'Every blob and unpacked layer of the store, referenced or not' }),
+  images: z.array(imageUsage),
+});
+
+export const systemDfSchema = z.object({ stores: z.array(storeUsage) }).openapi('SystemDiskUsage');
+
+export function registerSystemDf(app: OpenAPIHono, deps: AppDeps): void {
+  const route = createRoute({
+    method: 'get',
+    path: '/v1/system/df',
+    tags: ['images'],
+    summary: "Disk usage of each worker's snapshot store",
+    description: 'Each worker measures its own store (every 30 s, and after each image operation) and publishes it; a worker that stopped drops out.',
+    responses: { 200: { description: 'Per worker: the store total and each image.', content: { 'application/json': { schema: systemDfSchema } } } },
+  });
+  app.openapi(route, async (c) => c.json({ stores: await readStoreUsage(deps.redis) }, 200));
+}
