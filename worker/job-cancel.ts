@@ -29,9 +29,15 @@ export async function cancelJob(deps: { db: WarmboxDb; queue: JobQueue; redis: R
   return false;
 }
 
+/** The result of a job cancelled before it reached a sandbox: nothing ran. */
 export function cancelledBeforeStart(): JobResult {
+  return resultWithoutRun('cancelled');
+}
+
+/** A result for a job that never ran a command (cancelled first, or failed inside warmbox). */
+export function resultWithoutRun(verdict: 'cancelled' | 'internal_error'): JobResult {
   return {
-    verdict: 'cancelled',
+    verdict,
     exitCode: null,
     signal: null,
     stdout: '',

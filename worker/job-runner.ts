@@ -12,7 +12,7 @@ import type { SandboxPools } from '../runtime/sandbox-pools.js';
 import { publishFinished } from './finished-notifier.js';
 import type { ImageResolver } from './image-resolver.js';
 import { epochMs } from './epoch-ms.js';
-import { cancelledBeforeStart } from './job-cancel.js';
+import { cancelledBeforeStart, resultWithoutRun } from './job-cancel.js';
 import { argvOf, envOf } from './job-command.js';
 import type { JobPayload, JobResult } from './job-payload.js';
 import { encodeBytes } from './output-encoding.js';
@@ -143,14 +143,7 @@ function cancelled(timings: Timings, started: number, job: JobPayload): JobResul
 
 function internalError(err: unknown, timings: Timings, started: number, job: JobPayload): JobResult {
   return {
-    verdict: 'internal_error',
-    exitCode: null,
-    signal: null,
-    stdout: '',
-    stderr: '',
-    stdoutTruncated: false,
-    stderrTruncated: false,
-    usage: { cpuTimeMs: 0, wallTimeMs: 0, memoryPeakBytes: 0 },
+    ...resultWithoutRun('internal_error'),
     start: timings.start,
     timings: { ...roundTimings(timings), totalMs: totalMs(timings, started, job) },
     error: err instanceof Error ? err.message : String(err),
