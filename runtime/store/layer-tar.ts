@@ -68,83 +68,70 @@ function headerBlocks(e: TarEntry, size: number): Buffer[] {
   return blocks;
 }
 
+/** One entry of a directory tree, as both archivers below need it: a File's data is not read yet. */
+interface TreeEntry {
+  entry: TarEntry;
+  /** For a File: where its content is, and how long it was when walked. */
+  abs: string;
+  size: number;
+}
+
+/**
+ * Walks a tree in sorted order, with ownership and modes as on disk, hard links as links to their
+ * first name, and one mtime for everything. Device nodes, FIFOs and sockets are left out.
+ */
+async function* walkTree(dir: string, mtime: Date, rel = '', firstNameOfInode = new Map<string, string>()): AsyncGenerator<TreeEntry> {
+  const names = (await readdir(rel === '' ? dir : join(dir, rel))).sort();
+  for (const name of names) {
+    const path = rel === '' ? name : `${rel}/${name}`;
+    const abs = join(dir, path);
+    const st = await lstat(abs);
+    const base = { path, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime };
+    if (st.isDirectory()) {
+      yield { entry: { ...base, type: 'Directory' }, abs, size: 0 };
+      yield* walkTree(dir, mtime, path, firstNameOfInode);
+    } else if (st.isSymbolicLink()) {
+      yield { entry: { ...base, type: 'SymbolicLink', linkpath: await readlink(abs) }, abs, size: 0 };
+    } else if (st.isFile()) {
+      const inode = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? firstNameOfInode.get(inode) : undefined;
+      if (first !== undefined) {
+        yield { entry: { ...base, type: 'Link', linkpath: first }, abs, size: 0 };
+      } else {
+        firstNameOfInode.set(inode, path);
+        yield { entry: { ...base, type: 'File' }, abs, size: st.size };
+      }
+    }
+  }
+}
+
 /**
  * The same bytes as encodeTar(await tarEntriesOfDir(dir, mtime)), produced as a stream: file contents
  * are read in chunks as they are written, so a tree of hundreds of megabytes (a Debian root) never
  * sits in memory. A file that changes size while it is read fails the stream.
  */
 export async function* tarStreamOfDir(dir: string, mtime: Date): AsyncGenerator<Buffer> {
-  const firstNameOfInode = new Map<string, string>();
-
-  async function* walk(rel: string): AsyncGenerator<Buffer> {
-    const names = (await readdir(rel === '' ? dir : join(dir, rel))).sort();
-    for (const name of names) {
-      const path = rel === '' ? name : `${rel}/${name}`;
-      const abs = join(dir, path);
-      const st = await lstat(abs);
-      const base = { path, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime };
-      if (st.isDirectory()) {
-        yield* headerBlocks({ ...base, type: 'Directory' }, 0);
-        yield* walk(path);
-      } else if (st.isSymbolicLink()) {
-        yield* headerBlocks({ ...base, type: 'SymbolicLink', linkpath: await readlink(abs) }, 0);
-      } else if (st.isFile()) {
-        const inode = `${st.dev}:${st.ino}`;
-        const first = st.nlink > 1 ? firstNameOfInode.get(inode) : undefined;
-        if (first !== undefined) {
-          yield* headerBlocks({ ...base, type: 'Link', linkpath: first }, 0);
-          continue;
-        }
-        firstNameOfInode.set(inode, path);
-        yield* headerBlocks({ ...base, type: 'File' }, st.size);
-        let read = 0;
-        for await (const chunk of createReadStream(abs) as AsyncIterable<Buffer>) {
-          read += chunk.length;
-          if (read > st.size) break;
-          yield chunk;
-        }
-        if (read !== st.size) throw new Error(`${abs} changed size while it was archived (${st.size} → ${read} bytes)`);
-        yield Buffer.alloc(padding(st.size));
-      }
+  for await (const { entry, abs, size } of walkTree(dir, mtime)) {
+    yield* headerBlocks(entry, size);
+    if (entry.type !== 'File') continue;
+    let read = 0;
+    for await (const chunk of createReadStream(abs) as AsyncIterable<Buffer>) {
+      read += chunk.length;
+      if (read > size) break;
+      yield chunk;
     }
+    if (read !== size) throw new Error(`${abs} changed size while it was archived (${size} → ${read} bytes)`);
+    yield Buffer.alloc(padding(size));
   }
-  yield* walk('');
   yield Buffer.alloc(2 * BLOCK);
 }
 
-/**
- * The entries of a directory tree, sorted, with ownership and modes as on disk, hard links as links
- * to their first name, and one mtime for everything. Device nodes, FIFOs and sockets are left out.
- */
+/** The entries of a directory tree (walkTree's order and rules), file contents read into memory. */
 export async function tarEntriesOfDir(dir: string, mtime: Date): Promise<TarEntry[]> {
   const entries: TarEntry[] = [];
-  const firstNameOfInode = new Map<string, string>();
-
-  async function walk(rel: string): Promise<void> {
-    const names = (await readdir(rel === '' ? dir : join(dir, rel))).sort();
-    for (const name of names) {
-      const path = rel === '' ? name : `${rel}/${name}`;
-      const abs = join(dir, path);
-      const st = await lstat(abs);
-      const base = { path, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime };
-      if (st.isDirectory()) {
-        entries.push({ ...base, type: 'Directory' });
-        await walk(path);
-      } else if (st.isSymbolicLink()) {
-        entries.push({ ...base, type: 'SymbolicLink', linkpath: await readlink(abs) });
-      } else if (st.isFile()) {
-        const inode = `${st.dev}:${st.ino}`;
-        const first = st.nlink > 1 ? firstNameOfInode.get(inode) : undefined;
-        if (first !== undefined) {
-          entries.push({ ...base, type: 'Link', linkpath: first });
-        } else {
-          firstNameOfInode.set(inode, path);
-          entries.push({ ...base, type: 'File', data: await readFile(abs) });
-        }
-      }
-    }
+  for await (const { entry, abs } of walkTree(dir, mtime)) {
+    entries.push(entry.type === 'File' ? { ...entry, data: await readFile(abs) } : entry);
   }
-  await walk('');
   return entries;
 }
 
