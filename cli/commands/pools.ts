@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { ApiClient } from '../api-client.js';
 import { UsageError } from '../units.js';
 import { formatTable } from '../table.js';
+import type { z } from '@hono/zod-openapi';
+import type { poolsViewSchema } from '../../api/schemas/pools.js';
 
 export const POOLS_HELP = `Usage: warmbox pools [OPTIONS]
        warmbox pools set IMAGE --min N --max N [OPTIONS]
@@ -31,25 +33,8 @@ Options:
       --url URL            warmbox server (default: $WARMBOX_URL or http://127.0.0.1:8080)
   -h, --help               Show this help`;
 
-interface PoolRow {
-  image: string;
-  diskBytes: number;
-  parked: number;
-  creating: number;
-  target: number;
-  min: number;
-  max: number;
-  claims: number;
-  warmClaims: number;
-  coldStarts: number;
-  claimRate: number;
-  refillRate: number;
-}
-
-interface PoolsView {
-  workers: { id: string; parkedTotal: number; maxParkedTotal: number; pools: PoolRow[] }[];
-  bounds: { image: string; min: number; max: number }[];
-}
+/** The answer of GET /v1/pools, typed from the schema the API validates and documents it with. */
+type PoolsView = z.infer<typeof poolsViewSchema>;
 
 export async function poolsCommand(args: string[]): Promise<number> {
   if (args[0] === 'set') return poolsSet(args.slice(1));
