@@ -392,10 +392,18 @@ static int run_probe(const char *name)
 	if (HAS("abstract"))
 		return probe_connect_abstract(arg);
 #ifdef __x86_64__
-	if (IS("int80_getuid")) {
-		/* The i386 ABI from a 64-bit process: the filter allows only the native one. */
+	if (IS("int80_write")) {
+		/*
+		 * The i386 ABI from a 64-bit process: the filter allows only the native one. The call
+		 * is write(1, marker): if it ran, the marker is on stdout. The marker lives in a
+		 * static binary's data (below 4 GiB), so an i386 call can address it.
+		 */
+		static const char marker[] = "INT80-WRITE-RAN\n";
 		long rc;
-		__asm__ volatile("int $0x80" : "=a"(rc) : "a"(24 /* i386 getuid */) : "memory");
+		__asm__ volatile("int $0x80"
+				 : "=a"(rc)
+				 : "a"(4 /* i386 write */), "b"(1), "c"(marker), "d"(sizeof marker - 1)
+				 : "memory");
 		return rc < 0 ? (int)-rc : 0;
 	}
 	if (IS("x32_getpid"))
