@@ -81,6 +81,11 @@ export class SandboxRuntime {
     return sandbox;
   }
 
+  /** Sandbox uids handed out and not yet given back (always 0 when all sandboxes share one uid). */
+  get uidsInUse(): number {
+    return this.uids.inUse;
+  }
+
   /** Stops the zygote; sandboxes already made end with their own connections. */
   async close(): Promise<void> {
     await this.zygote.close();

@@ -40,6 +40,8 @@ export interface RunResult {
   stdoutTruncated: boolean;
   stderrTruncated: boolean;
   usage: { cpuTimeMs: number; wallTimeMs: number; memoryPeakBytes: number };
+  /** For `internal_error`: what went wrong, for the operator. */
+  error?: string;
   /** The launcher's raw report, for diagnostics. */
   launcher: LauncherResult;
 }
