@@ -22,7 +22,7 @@ export function verdictOf(r: LauncherResult): Verdict {
  */
 export function internalErrorOf(r: LauncherResult): string | undefined {
   if (verdictOf(r) !== 'internal_error') return undefined;
-  return "the sandbox's init died before the job ended (killed from outside the sandbox); every process of the sandbox died with it";
+  return "the sandbox's init died before the job ended; every process of the sandbox died with it";
 }
 
 /** RLIMIT_CPU, the per-process backstop of the CPU limit, ends a process with SIGXCPU. */
