@@ -44,7 +44,10 @@ static const struct {
 	 * with other jobs' sandboxes: a side channel between jobs (CVE-2025-21691).
 	 */
 	{ "cachestat", 451 },
-	/* The mount table, as /proc/self/mountinfo shows it before its masking; and mounting. */
+	/*
+	 * The mount table with its options, which name host paths: what /proc/self/mountinfo
+	 * shows, through calls that no /proc mask covers. And open_tree_attr mounts.
+	 */
 	{ "statmount", 457 },
 	{ "listmount", 458 },
 	{ "open_tree_attr", 467 },
