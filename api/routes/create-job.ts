@@ -25,6 +25,7 @@ export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
   const route = createRoute({
     method: 'post',
     path: '/v1/jobs',
+    operationId: 'createJob',
     tags: ['jobs'],
     summary: 'Run a command in a sandbox of an image',
     description:
