@@ -36,14 +36,22 @@ import { formatReference, parseReference } from './image-reference.js';
 import { ImageStoreError } from './image-store-error.js';
 import { DigestingStream, isSha256Digest, sha256Hex } from './store/digest.js';
 import { unpackLayer } from './store/layer-unpack.js';
+import { estimateLayerStats, formatLayerIndex, parseLayerIndex, type LayerIndexEntry } from './store/layer-index.js';
 import { GcLock } from './store/gc-lock.js';
 import { parseImageConfig, parseIndex, parseManifest, runtimeConfigOf, type ImageConfig } from './store/oci-image.js';
 import { clearStaleStaging, makeStagingDir, stagingPath, syncDir, writeFileAtomic } from './store/staging.js';
 import { StoreLayout } from './store/store-layout.js';
+import { isUnpackBoundError, UNPACK_BOUNDS_DEFAULT, UnpackBudget, type LayerStats, type UnpackBounds } from './store/unpack-budget.js';
 
 export type { ImageConfig } from './store/oci-image.js';
 export { ImageStoreError, type ImageStoreErrorCode } from './image-store-error.js';
 export type { DiskUsage, GarbageCollectionOptions, GarbageCollectionResult, ImageDiskUsage } from './image-gc.js';
+export { UnpackBudget, UNPACK_BOUNDS_DEFAULT, UNPACK_BOUNDS_MAXIMUM, type LayerStats, type UnpackBounds } from './store/unpack-budget.js';
+
+export interface SnapshotStoreOptions {
+  /** What one image may unpack to (store/unpack-budget.ts). Default UNPACK_BOUNDS_DEFAULT. */
+  unpackBounds?: UnpackBounds;
+}
 
 export interface StoredImage {
   /** The normalized reference it was resolved by: 'docker.io/library/busybox:latest'. */
@@ -54,7 +62,9 @@ export interface StoredImage {
   /** Absolute paths of the unpacked layers, BOTTOM-most first (overlayfs wants them reversed). */
   layerDirs: string[];
   /** Bytes of its blobs as stored (config plus layers, compressed as given): what a pull transfers. */
-  sizeBytes: number;
+  compressedBytes: number;
+  /** Bytes of its layers uncompressed (their tars, all layers): the size `docker images` shows. */
+  unpackedBytes: number;
   /** The image config's `created`, or '' when it has none. */
   createdAt: string;
 }
@@ -69,6 +79,14 @@ export interface AddedLayer {
   diffId: string;
   /** The unpacked layer. */
   dir: string;
+  /** Its uncompressed tar's bytes and entries. */
+  stats: LayerStats;
+}
+
+/** An addLayer in progress, and the budget its unpack is charged to. */
+interface UnpackJob {
+  budget: UnpackBudget;
+  result: Promise<AddedLayer & { unpackedNow: boolean }>;
 }
 
 type BlobSource = Buffer | Readable | AsyncIterable<Uint8Array>;
@@ -82,13 +100,20 @@ export class SnapshotStore {
   /** Parsed images by manifest digest: content-addressed, so never stale while their layers stay. */
   readonly #images = new Map<string, Promise<LoadedImage>>();
   /** Layer unpacks in progress by blob digest, so that concurrent pulls of one layer unpack it once. */
-  readonly #unpacking = new Map<string, Promise<AddedLayer>>();
+  readonly #unpacking = new Map<string, UnpackJob>();
   readonly #gcLock = new GcLock();
   readonly #layerSizes = new LayerSizes();
+  readonly #unpackBounds: Readonly<UnpackBounds>;
 
-  constructor(root: string) {
+  constructor(root: string, opts: SnapshotStoreOptions = {}) {
     this.root = root;
     this.#layout = new StoreLayout(root);
+    this.#unpackBounds = opts.unpackBounds ?? UNPACK_BOUNDS_DEFAULT;
+  }
+
+  /** A fresh budget for one image: pass it to every addLayer of that image. */
+  unpackBudget(what = 'the image'): UnpackBudget {
+    return new UnpackBudget(this.#unpackBounds, what);
   }
 
   /** Creates the layout and removes what crashed writers left in tmp/. */
@@ -200,20 +225,59 @@ export class SnapshotStore {
    * digest without reading it again; a blob with the same content as an unpacked one (another
    * compression) is unpacked into staging, hashed, and dropped. With expectedDiffId (a registry pull
    * knows it from the image config), a layer whose tar hashes otherwise is rejected.
+   *
+   * The layer is charged to budget, the image's (a fresh one per layer when none is given): while it
+   * streams when this call unpacks it, at once by its recorded size when it was there already.
    */
-  async addLayer(layerBlobDigest: string, expectedDiffId?: string): Promise<AddedLayer> {
+  async addLayer(layerBlobDigest: string, expectedDiffId?: string, budget: UnpackBudget = this.unpackBudget()): Promise<AddedLayer> {
     sha256Hex(layerBlobDigest);
     if (expectedDiffId !== undefined) sha256Hex(expectedDiffId);
-    let job = this.#unpacking.get(layerBlobDigest);
-    if (!job) {
-      job = this.#gcLock.shared(() => this.#addLayer(layerBlobDigest, expectedDiffId)).finally(() => this.#unpacking.delete(layerBlobDigest));
-      this.#unpacking.set(layerBlobDigest, job);
-    }
-    const added = await job;
+    const added = await this.#unpackShared(layerBlobDigest, expectedDiffId, budget);
+    if (!added.unpackedNow) budget.charge(added.stats);
     if (expectedDiffId !== undefined && added.diffId !== expectedDiffId) {
       throw new ImageStoreError('digest_mismatch', `layer ${layerBlobDigest} has diff_id ${added.diffId}, not the expected ${expectedDiffId}`);
     }
-    return added;
+    return { diffId: added.diffId, dir: added.dir, stats: added.stats };
+  }
+
+  /**
+   * Concurrent adds of one blob share one unpack, made with the first caller's budget and expected
+   * diff_id; another caller whose own image did not cause its failure (a bound of that image, a
+   * diff_id that image expected) tries again on its own. unpackedNow says whether the budget given
+   * was charged while streaming.
+   */
+  async #unpackShared(blobDigest: string, expectedDiffId: string | undefined, budget: UnpackBudget): Promise<AddedLayer & { unpackedNow: boolean }> {
+    const running = this.#unpacking.get(blobDigest);
+    if (running) {
+      try {
+        const added = await running.result;
+        return { ...added, unpackedNow: added.unpackedNow && running.budget === budget };
+      } catch (err) {
+        const callerBound = isUnpackBoundError(err) || (err instanceof ImageStoreError && err.code === 'digest_mismatch');
+        if (running.budget === budget || !callerBound) throw err;
+      }
+      return this.#unpackShared(blobDigest, expectedDiffId, budget);
+    }
+    const result = this.#gcLock.shared(() => this.#addLayer(blobDigest, expectedDiffId, budget)).finally(() => this.#unpacking.delete(blobDigest));
+    this.#unpacking.set(blobDigest, { budget, result });
+    return result;
+  }
+
+  /**
+   * The uncompressed size and entries of an unpacked layer, by its blob and diff_id: as recorded by
+   * its unpack; estimated from its directory where an older version (or a crash between unpack and
+   * index) recorded none.
+   */
+  async layerStats(layerBlobDigest: string, diffId: string): Promise<LayerStats> {
+    const index = await this.#readLayerIndex(layerBlobDigest);
+    if (index?.diffId === diffId) return index.stats ?? this.#estimateStats(layerBlobDigest, diffId);
+    return estimateLayerStats(this.#layout.layerDir(diffId));
+  }
+
+  async #estimateStats(blobDigest: string, diffId: string): Promise<LayerStats> {
+    const stats = await estimateLayerStats(this.#layout.layerDir(diffId));
+    await writeFileAtomic(this.#layout.diffIdIndexPath(blobDigest), formatLayerIndex(diffId, stats), this.#layout.tmpDir);
+    return stats;
   }
 
   /**
@@ -283,7 +347,8 @@ export class SnapshotStore {
 
   /** Bytes on disk: all of the store's blobs and layers, and per ref its size and unique part. */
   async diskUsage(): Promise<DiskUsage> {
-    return this.#gcLock.shared(async () => diskUsage(this.#layout, await this.#refEntries(), this.#layerSizes));
+    const unpackedBytesOf = (digest: string): Promise<number> => this.#load(digest).then((image) => image.unpackedBytes, () => 0);
+    return this.#gcLock.shared(async () => diskUsage(this.#layout, await this.#refEntries(), this.#layerSizes, unpackedBytesOf));
   }
 
   async #refEntries(): Promise<RefEntry[]> {
@@ -305,21 +370,22 @@ export class SnapshotStore {
     return makeStagingDir(this.#layout.tmpDir, label);
   }
 
-  async #addLayer(blobDigest: string, expectedDiffId: string | undefined): Promise<AddedLayer> {
+  async #addLayer(blobDigest: string, expectedDiffId: string | undefined, budget: UnpackBudget): Promise<AddedLayer & { unpackedNow: boolean }> {
     const blob = this.#layout.blobPath(blobDigest);
     if (!(await exists(blob))) throw new ImageStoreError('blob_not_found', `layer blob ${blobDigest} is not in the store: putBlob it first`);
 
     // Only our own unpack of this very blob may vouch for its diff_id: taking a manifest's word for it
     // would let an image name another image's layer and have it mounted without holding its content.
-    const known = await this.#readDiffIdIndex(blobDigest);
-    if (known !== undefined && (await exists(this.#layout.layerDir(known)))) {
-      return { diffId: known, dir: this.#layout.layerDir(known) };
+    const known = await this.#readLayerIndex(blobDigest);
+    if (known !== undefined && (await exists(this.#layout.layerDir(known.diffId)))) {
+      const stats = known.stats ?? (await this.#estimateStats(blobDigest, known.diffId));
+      return { diffId: known.diffId, dir: this.#layout.layerDir(known.diffId), stats, unpackedNow: false };
     }
 
     const staging = await makeStagingDir(this.#layout.tmpDir, 'layer');
     try {
       const rootfs = join(staging, 'rootfs');
-      const { diffId } = await unpackLayer(blob, rootfs);
+      const { diffId, stats } = await unpackLayer(blob, rootfs, { label: `layer ${blobDigest}`, budget });
       if (expectedDiffId !== undefined && diffId !== expectedDiffId) {
         throw new ImageStoreError('digest_mismatch', `layer ${blobDigest} has diff_id ${diffId}, not the expected ${expectedDiffId}`);
       }
@@ -331,17 +397,16 @@ export class SnapshotStore {
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
       }
-      await writeFileAtomic(this.#layout.diffIdIndexPath(blobDigest), `${diffId}\n`, this.#layout.tmpDir);
-      return { diffId, dir };
+      await writeFileAtomic(this.#layout.diffIdIndexPath(blobDigest), formatLayerIndex(diffId, stats), this.#layout.tmpDir);
+      return { diffId, dir, stats, unpackedNow: true };
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
   }
 
-  async #readDiffIdIndex(blobDigest: string): Promise<string | undefined> {
+  async #readLayerIndex(blobDigest: string): Promise<LayerIndexEntry | undefined> {
     const text = await readIfExists(this.#layout.diffIdIndexPath(blobDigest));
-    const diffId = text?.trim();
-    return diffId !== undefined && isSha256Digest(diffId) ? diffId : undefined;
+    return text === undefined ? undefined : parseLayerIndex(text);
   }
 
   async #readRef(path: string): Promise<string | undefined> {
@@ -367,7 +432,8 @@ export class SnapshotStore {
         user: image.config.user,
       },
       layerDirs: [...image.layerDirs],
-      sizeBytes: image.sizeBytes,
+      compressedBytes: image.compressedBytes,
+      unpackedBytes: image.unpackedBytes,
       createdAt: image.createdAt,
     };
   }
@@ -395,10 +461,13 @@ export class SnapshotStore {
         throw new ImageStoreError('incomplete_image', `image ${manifestDigest}: layer ${manifest.layers[i]?.digest} (diff_id ${diffIds[i]}) is not unpacked: addLayer it first`);
       }
     }
+    let unpackedBytes = 0;
+    for (const [i, layer] of manifest.layers.entries()) unpackedBytes += (await this.layerStats(layer.digest, diffIds[i] as string)).tarBytes;
     return {
       config: runtimeConfigOf(config),
       layerDirs,
-      sizeBytes: manifest.layers.reduce((sum, layer) => sum + layer.size, manifest.config.size),
+      compressedBytes: manifest.layers.reduce((sum, layer) => sum + layer.size, manifest.config.size),
+      unpackedBytes,
       createdAt: config.created ?? '',
     };
   }

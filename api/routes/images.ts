@@ -278,7 +278,8 @@ export function toImageSummary(row: ImageRow): z.infer<typeof imageListSchema>['
     repository: ref ? `${ref.registry}/${ref.repository}` : row.reference,
     tag: ref?.tag ?? null,
     digest: row.digest,
-    sizeBytes: row.sizeBytes,
+    unpackedBytes: row.sizeBytes,
+    compressedBytes: imageRecordConfig(row).compressedBytes ?? null,
     createdAt: new Date(row.createdAt).toISOString(),
   };
 }
@@ -288,7 +289,7 @@ export function toImageView(row: ImageRow): ImageView {
   return {
     ...toImageSummary(row),
     config: { Entrypoint: config.entrypoint, Cmd: config.cmd, Env: config.env, WorkingDir: config.workingDir, User: config.user },
-    layers: config.layers ?? [],
+    layers: (config.layers ?? []).map((l) => ({ ...l, unpackedSize: l.unpackedSize ?? null })),
     os: config.os ?? null,
     architecture: config.architecture ?? null,
   };

@@ -64,7 +64,8 @@ export function imageTable(images: ImageView[], opts: { noTrunc?: boolean; now?:
 }
 
 async function builtinCommand(): Promise<number> {
-  const store = new SnapshotStore(join(loadConfig().dataDir, 'store'));
+  const config = loadConfig();
+  const store = new SnapshotStore(join(config.dataDir, 'store'), { unpackBounds: config.images.unpackBounds });
   await store.init();
   await ensureBuiltinImages(store);
   for (const image of await store.list()) console.log(`${image.reference}\t${image.digest}`);
