@@ -187,8 +187,9 @@ async function addArchiveLayer(
   }
 }
 
-/** Writes the refs, last; returns the images as stored. */
+/** Writes the refs, last, once every image is known to run; returns the images as stored. */
 async function tagImages(store: SnapshotStore, images: ImportedImage[]): Promise<StoredImage[]> {
+  for (const image of images) await store.checkRunnable(image.manifestDigest);
   const stored: StoredImage[] = [];
   for (const image of images) {
     for (const name of image.names) {

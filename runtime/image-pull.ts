@@ -8,7 +8,8 @@
  *   4. fetch the layers (three at a time), each streamed into the store's staging while hashed and
  *      admitted only when its sha256 is the manifest's digest, then unpacked and checked against its
  *      diff_id
- *   5. store the manifest, and only then write the ref
+ *   5. store the manifest, check that a job can start in the image (its WorkingDir), and only then
+ *      write the ref
  *
  * A crash or an error at any step leaves no ref, so no half image: what was stored before it is
  * content-addressed and either reused by the next pull or removed by the next collectGarbage.
@@ -110,6 +111,7 @@ export class ImagePuller {
         const budget = this.#store.unpackBudget();
         await this.#fetchLayers(client, resolved.manifest.layers, config.rootfs.diff_ids, budget, emit, signal);
         await this.#storeManifests(resolved, ref);
+        await this.#store.checkRunnable(resolved.fetched.digest);
         await this.#store.tagImage(name, resolved.fetched.digest, resolved.index ? { indexDigest: resolved.index.digest } : {});
         const image = await this.#store.resolve(name);
         if (!image) throw new Error(`${name} was tagged but does not resolve`);

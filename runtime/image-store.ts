@@ -41,9 +41,11 @@ import { GcLock } from './store/gc-lock.js';
 import { parseImageConfig, parseIndex, parseManifest, runtimeConfigOf, type ImageConfig } from './store/oci-image.js';
 import { clearStaleStaging, makeStagingDir, stagingPath, syncDir, writeFileAtomic } from './store/staging.js';
 import { StoreLayout } from './store/store-layout.js';
+import { resolveWorkingDir, workingDirMessage, type WorkingDir } from './store/working-dir.js';
 import { isUnpackBoundError, UNPACK_BOUNDS_DEFAULT, UnpackBudget, type LayerStats, type UnpackBounds } from './store/unpack-budget.js';
 
 export type { ImageConfig } from './store/oci-image.js';
+export type { WorkingDir } from './store/working-dir.js';
 export { ImageStoreError, type ImageStoreErrorCode } from './image-store-error.js';
 export type { DiskUsage, GarbageCollectionOptions, GarbageCollectionResult, ImageDiskUsage } from './image-gc.js';
 export { UnpackBudget, UNPACK_BOUNDS_DEFAULT, UNPACK_BOUNDS_MAXIMUM, type LayerStats, type UnpackBounds } from './store/unpack-budget.js';
@@ -65,6 +67,8 @@ export interface StoredImage {
   compressedBytes: number;
   /** Bytes of its layers uncompressed (their tars, all layers): the size `docker images` shows. */
   unpackedBytes: number;
+  /** Its WorkingDir resolved through its layers (no symlink left in it), or why no job can start there. */
+  workdir: WorkingDir;
   /** The image config's `created`, or '' when it has none. */
   createdAt: string;
 }
@@ -307,6 +311,17 @@ export class SnapshotStore {
   }
 
   /**
+   * Throws 'invalid_config' (field config.WorkingDir) for an image no job could start in: pulls and
+   * imports check it before they tag an image (store/working-dir.ts).
+   */
+  async checkRunnable(manifestDigest: string): Promise<void> {
+    const image = await this.#load(manifestDigest);
+    if ('problem' in image.workdir) {
+      throw new ImageStoreError('invalid_config', workingDirMessage(image.config.workingDir, image.workdir.problem), { field: 'config.WorkingDir' });
+    }
+  }
+
+  /**
    * Runs fn, which adds blobs, layers and refs, with garbage collection held off until it ends: what
    * fn stores is unreferenced until its ref is written, and must not be collected meanwhile.
    */
@@ -434,6 +449,7 @@ export class SnapshotStore {
       layerDirs: [...image.layerDirs],
       compressedBytes: image.compressedBytes,
       unpackedBytes: image.unpackedBytes,
+      workdir: { ...image.workdir },
       createdAt: image.createdAt,
     };
   }
@@ -463,9 +479,11 @@ export class SnapshotStore {
     }
     let unpackedBytes = 0;
     for (const [i, layer] of manifest.layers.entries()) unpackedBytes += (await this.layerStats(layer.digest, diffIds[i] as string)).tarBytes;
+    const runtimeConfig = runtimeConfigOf(config);
     return {
-      config: runtimeConfigOf(config),
+      config: runtimeConfig,
       layerDirs,
+      workdir: await resolveWorkingDir(runtimeConfig.workingDir, layerDirs),
       compressedBytes: manifest.layers.reduce((sum, layer) => sum + layer.size, manifest.config.size),
       unpackedBytes,
       createdAt: config.created ?? '',
