@@ -6,11 +6,11 @@
  * has a problem (422, field config.WorkingDir); the sandbox runtime checks again for images stored
  * before, and their jobs end with exit 126 and the reason on stderr.
  *
- * A usable WorkingDir is absolute, has no '..' component, is shorter than the launcher accepts, and
- * does not resolve into /proc, /sys or /dev, which the sandbox mounts over the image (runc
- * CVE-2024-21626: WORKDIR /proc/self/fd/N reached the host); on the way, no symlink leaves the
- * root with '..', and nothing is a regular file. A path the image does not have is fine: the
- * launcher creates it.
+ * A usable WorkingDir is absolute, has no '..' component, is shorter than the launcher and the
+ * kernel accept, and does not resolve into /proc, /sys or /dev, which the sandbox mounts over the
+ * image (runc CVE-2024-21626: WORKDIR /proc/self/fd/N reached the host); on the way, no symlink
+ * leaves the root with '..', and nothing is a regular file. A path the image does not have is fine:
+ * the launcher creates it.
  */
 import { posix } from 'node:path';
 import { resolveInLayers } from './layered-path.js';
@@ -19,6 +19,8 @@ import { resolveInLayers } from './layered-path.js';
 export const FORBIDDEN_WORKDIR_ROOTS = ['/proc', '/sys', '/dev'];
 /** runtime/native/spec.c takes shorter paths only. */
 const MAX_WORKDIR_CHARS = 1023;
+/** Linux's NAME_MAX: mkdir(2) refuses a longer name. */
+const MAX_NAME_BYTES = 255;
 
 export type WorkingDir = { path: string } | { problem: string };
 
@@ -28,6 +30,7 @@ export function workingDirTextProblem(dir: string): string | undefined {
   if (!posix.isAbsolute(dir)) return 'it is not an absolute path';
   if (dir.split('/').includes('..')) return "it has a '..' component";
   if (dir.length > MAX_WORKDIR_CHARS) return `it is longer than ${MAX_WORKDIR_CHARS} characters`;
+  if (dir.split('/').some((name) => Buffer.byteLength(name) > MAX_NAME_BYTES)) return `a name in it is longer than ${MAX_NAME_BYTES} bytes`;
   return forbiddenRootOf(posix.normalize(dir));
 }
 
