@@ -410,7 +410,7 @@ async function streamOperation(c: Context, deps: AppDeps, images: ImageQueue, op
 function endLine(deps: AppDeps, outcome: ImageOpOutcome, kind: ImageOpKind, requested: string, reference: string): StreamLine {
   if (!outcome.ok) {
     const err = imageOpApiError(kind, outcome.error, requested, reference);
-    return { type: 'error', error: { code: err.code, message: err.message, status: err.status } };
+    return { type: 'error', error: { ...errorBody(err).error, status: err.status } };
   }
   const row = findImage(deps.db, outcome.references[0] ?? reference);
   if (row === undefined) return { type: 'error', error: { code: 'internal_error', message: `${reference} was stored but is not in the db`, status: 500 } };

@@ -121,6 +121,12 @@ export const imageStreamLineSchema = z
     }),
     z.object({ type: z.literal('log'), line: z.string().openapi({ description: 'A line of the build.' }) }),
     z.object({ type: z.literal('image'), image: imageViewSchema }),
-    z.object({ type: z.literal('error'), error: z.object({ code: z.string(), message: z.string(), status: z.number().int() }) }),
+    z.object({
+      type: z.literal('error'),
+      error: z
+        .object({ code: z.string(), message: z.string(), status: z.number().int().openapi({ description: 'The status the operation would have answered with.' }) })
+        .loose()
+        .openapi({ description: 'As a JSON error body, with its details (`field`, `bound`, …), and the status.' }),
+    }),
   ])
   .openapi('ImageStreamLine');

@@ -144,7 +144,8 @@ describe('images from a registry', { skip }, () => {
     const pulled = list.json.images.find((i: any) => i.reference === ref('pulled'));
     assert.ok(pulled, JSON.stringify(list.json));
     assert.match(pulled.digest, /^sha256:[0-9a-f]{64}$/);
-    assert.ok(pulled.sizeBytes > 1000);
+    assert.ok(pulled.compressedBytes > 1000);
+    assert.ok(pulled.unpackedBytes > pulled.compressedBytes, 'its gzip layers are larger unpacked');
     assert.ok(!Number.isNaN(Date.parse(pulled.createdAt)));
     assert.equal(pulled.repository, `${proxy.host}/test/pulled`);
     assert.equal(pulled.tag, 'v1');
@@ -159,7 +160,9 @@ describe('images from a registry', { skip }, () => {
       assert.match(layer.digest, /^sha256:/);
       assert.match(layer.diffId, /^sha256:/);
       assert.ok(layer.size > 0);
+      assert.ok(layer.unpackedSize > layer.size, 'a gzip layer unpacks to more');
     }
+    assert.equal(one.json.unpackedBytes, one.json.layers.reduce((n: number, l: any) => n + l.unpackedSize, 0));
     assert.equal(one.json.os, 'linux');
 
     const table = await runCli(['images'], env);
