@@ -286,8 +286,9 @@ describe('images from a registry', { skip }, () => {
     const command = [process.execPath, CLI, 'run', ref('run-tty'), 'cat', '/data/keep'].map((a) => `'${a}'`).join(' ');
     const { stdout } = await execFileAsync('script', ['-qec', command, '/dev/null'], { env: { ...process.env, ...env } });
     assert.match(stdout, new RegExp(`Unable to find image '${ref('run-tty').replace(/[.]/g, '\\.')}' locally`));
-    assert.match(stdout, /\u001b\[\d+A/, 'the cursor goes back up to redraw the layers');
-    assert.match(stdout, /\u001b\[2K[0-9a-f]{12}: Pull complete/);
+    const ESC = '\u001b';
+    assert.match(stdout, new RegExp(`${ESC}\\[\\d+A`), 'the cursor goes back up to redraw the layers');
+    assert.match(stdout, new RegExp(`${ESC}\\[2K[0-9a-f]{12}: Pull complete`));
     assert.match(stdout, /Status: Downloaded newer image for /);
     assert.match(stdout, /kept from layer 1/);
   });
