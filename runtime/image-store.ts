@@ -19,8 +19,8 @@
  * and tagImage each do on their own as well).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve as resolvePath } from 'node:path';
+import { chmod, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, relative, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -35,14 +35,14 @@ import {
 import { formatReference, parseReference } from './image-reference.js';
 import { ImageStoreError } from './image-store-error.js';
 import { DigestingStream, isSha256Digest, sha256Hex } from './store/digest.js';
-import { unpackLayer } from './store/layer-unpack.js';
-import { estimateLayerStats, formatLayerIndex, parseLayerIndex, type LayerIndexEntry } from './store/layer-index.js';
+import { exists, isDirectory, listFiles, readIfExists } from './store/fs-probe.js';
 import { GcLock } from './store/gc-lock.js';
+import { LayerAdmission, type AddedLayer } from './store/layer-admission.js';
 import { parseImageConfig, parseIndex, parseManifest, runtimeConfigOf, type ImageConfig } from './store/oci-image.js';
 import { clearStaleStaging, makeStagingDir, stagingPath, syncDir, writeFileAtomic } from './store/staging.js';
 import { StoreLayout } from './store/store-layout.js';
 import { resolveWorkingDir, workingDirMessage, type WorkingDir } from './store/working-dir.js';
-import { isUnpackBoundError, UNPACK_BOUNDS_DEFAULT, UnpackBudget, type LayerStats, type UnpackBounds } from './store/unpack-budget.js';
+import { UNPACK_BOUNDS_DEFAULT, UnpackBudget, type LayerStats, type UnpackBounds } from './store/unpack-budget.js';
 
 export type { ImageConfig } from './store/oci-image.js';
 export type { WorkingDir } from './store/working-dir.js';
@@ -78,20 +78,7 @@ export interface PutBlobResult {
   size: number;
 }
 
-export interface AddedLayer {
-  /** sha256 of the uncompressed layer tar, as in the image config's rootfs.diff_ids. */
-  diffId: string;
-  /** The unpacked layer. */
-  dir: string;
-  /** Its uncompressed tar's bytes and entries. */
-  stats: LayerStats;
-}
-
-/** An addLayer in progress, and the budget its unpack is charged to. */
-interface UnpackJob {
-  budget: UnpackBudget;
-  result: Promise<AddedLayer & { unpackedNow: boolean }>;
-}
+export type { AddedLayer };
 
 type BlobSource = Buffer | Readable | AsyncIterable<Uint8Array>;
 
@@ -103,9 +90,8 @@ export class SnapshotStore {
   readonly #layout: StoreLayout;
   /** Parsed images by manifest digest: content-addressed, so never stale while their layers stay. */
   readonly #images = new Map<string, Promise<LoadedImage>>();
-  /** Layer unpacks in progress by blob digest, so that concurrent pulls of one layer unpack it once. */
-  readonly #unpacking = new Map<string, UnpackJob>();
   readonly #gcLock = new GcLock();
+  readonly #layers: LayerAdmission;
   readonly #layerSizes = new LayerSizes();
   readonly #unpackBounds: Readonly<UnpackBounds>;
 
@@ -113,6 +99,7 @@ export class SnapshotStore {
     this.root = root;
     this.#layout = new StoreLayout(root);
     this.#unpackBounds = opts.unpackBounds ?? UNPACK_BOUNDS_DEFAULT;
+    this.#layers = new LayerAdmission(this.#layout, this.#gcLock);
   }
 
   /** A fresh budget for one image: pass it to every addLayer of that image. */
@@ -225,63 +212,19 @@ export class SnapshotStore {
   }
 
   /**
-   * Unpacks a stored layer blob into layers/<diffid>/, once: a blob already unpacked is found by its
-   * digest without reading it again; a blob with the same content as an unpacked one (another
-   * compression) is unpacked into staging, hashed, and dropped. With expectedDiffId (a registry pull
-   * knows it from the image config), a layer whose tar hashes otherwise is rejected.
-   *
-   * The layer is charged to budget, the image's (a fresh one per layer when none is given): while it
-   * streams when this call unpacks it, at once by its recorded size when it was there already.
+   * Unpacks a stored layer blob into layers/<diffid>/, once (store/layer-admission.ts). With
+   * expectedDiffId (a registry pull knows it from the image config), a layer whose tar hashes
+   * otherwise is rejected. The layer is charged to budget, the image's (a fresh one per layer when
+   * none is given): while it streams when this call unpacks it, by its recorded size when it was
+   * there already.
    */
-  async addLayer(layerBlobDigest: string, expectedDiffId?: string, budget: UnpackBudget = this.unpackBudget()): Promise<AddedLayer> {
-    sha256Hex(layerBlobDigest);
-    if (expectedDiffId !== undefined) sha256Hex(expectedDiffId);
-    const added = await this.#unpackShared(layerBlobDigest, expectedDiffId, budget);
-    if (!added.unpackedNow) budget.charge(added.stats);
-    if (expectedDiffId !== undefined && added.diffId !== expectedDiffId) {
-      throw new ImageStoreError('digest_mismatch', `layer ${layerBlobDigest} has diff_id ${added.diffId}, not the expected ${expectedDiffId}`);
-    }
-    return { diffId: added.diffId, dir: added.dir, stats: added.stats };
+  addLayer(layerBlobDigest: string, expectedDiffId?: string, budget: UnpackBudget = this.unpackBudget()): Promise<AddedLayer> {
+    return this.#layers.add(layerBlobDigest, expectedDiffId, budget);
   }
 
-  /**
-   * Concurrent adds of one blob share one unpack, made with the first caller's budget and expected
-   * diff_id; another caller whose own image did not cause its failure (a bound of that image, a
-   * diff_id that image expected) tries again on its own. unpackedNow says whether the budget given
-   * was charged while streaming.
-   */
-  async #unpackShared(blobDigest: string, expectedDiffId: string | undefined, budget: UnpackBudget): Promise<AddedLayer & { unpackedNow: boolean }> {
-    const running = this.#unpacking.get(blobDigest);
-    if (running) {
-      try {
-        const added = await running.result;
-        return { ...added, unpackedNow: added.unpackedNow && running.budget === budget };
-      } catch (err) {
-        const callerBound = isUnpackBoundError(err) || (err instanceof ImageStoreError && err.code === 'digest_mismatch');
-        if (running.budget === budget || !callerBound) throw err;
-      }
-      return this.#unpackShared(blobDigest, expectedDiffId, budget);
-    }
-    const result = this.#gcLock.shared(() => this.#addLayer(blobDigest, expectedDiffId, budget)).finally(() => this.#unpacking.delete(blobDigest));
-    this.#unpacking.set(blobDigest, { budget, result });
-    return result;
-  }
-
-  /**
-   * The uncompressed size and entries of an unpacked layer, by its blob and diff_id: as recorded by
-   * its unpack; estimated from its directory where an older version (or a crash between unpack and
-   * index) recorded none.
-   */
-  async layerStats(layerBlobDigest: string, diffId: string): Promise<LayerStats> {
-    const index = await this.#readLayerIndex(layerBlobDigest);
-    if (index?.diffId === diffId) return index.stats ?? this.#estimateStats(layerBlobDigest, diffId);
-    return estimateLayerStats(this.#layout.layerDir(diffId));
-  }
-
-  async #estimateStats(blobDigest: string, diffId: string): Promise<LayerStats> {
-    const stats = await estimateLayerStats(this.#layout.layerDir(diffId));
-    await writeFileAtomic(this.#layout.diffIdIndexPath(blobDigest), formatLayerIndex(diffId, stats), this.#layout.tmpDir);
-    return stats;
+  /** The uncompressed size and entries of an unpacked layer, by its blob and diff_id. */
+  layerStats(layerBlobDigest: string, diffId: string): Promise<LayerStats> {
+    return this.#layers.stats(layerBlobDigest, diffId);
   }
 
   /**
@@ -385,45 +328,6 @@ export class SnapshotStore {
     return makeStagingDir(this.#layout.tmpDir, label);
   }
 
-  async #addLayer(blobDigest: string, expectedDiffId: string | undefined, budget: UnpackBudget): Promise<AddedLayer & { unpackedNow: boolean }> {
-    const blob = this.#layout.blobPath(blobDigest);
-    if (!(await exists(blob))) throw new ImageStoreError('blob_not_found', `layer blob ${blobDigest} is not in the store: putBlob it first`);
-
-    // Only our own unpack of this very blob may vouch for its diff_id: taking a manifest's word for it
-    // would let an image name another image's layer and have it mounted without holding its content.
-    const known = await this.#readLayerIndex(blobDigest);
-    if (known !== undefined && (await exists(this.#layout.layerDir(known.diffId)))) {
-      const stats = known.stats ?? (await this.#estimateStats(blobDigest, known.diffId));
-      return { diffId: known.diffId, dir: this.#layout.layerDir(known.diffId), stats, unpackedNow: false };
-    }
-
-    const staging = await makeStagingDir(this.#layout.tmpDir, 'layer');
-    try {
-      const rootfs = join(staging, 'rootfs');
-      const { diffId, stats } = await unpackLayer(blob, rootfs, { label: `layer ${blobDigest}`, budget });
-      if (expectedDiffId !== undefined && diffId !== expectedDiffId) {
-        throw new ImageStoreError('digest_mismatch', `layer ${blobDigest} has diff_id ${diffId}, not the expected ${expectedDiffId}`);
-      }
-      const dir = this.#layout.layerDir(diffId);
-      try {
-        await rename(rootfs, dir);
-      } catch (err) {
-        // Another process unpacked the same layer first; its copy is as good as ours.
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-      }
-      await writeFileAtomic(this.#layout.diffIdIndexPath(blobDigest), formatLayerIndex(diffId, stats), this.#layout.tmpDir);
-      return { diffId, dir, stats, unpackedNow: true };
-    } finally {
-      await rm(staging, { recursive: true, force: true });
-    }
-  }
-
-  async #readLayerIndex(blobDigest: string): Promise<LayerIndexEntry | undefined> {
-    const text = await readIfExists(this.#layout.diffIdIndexPath(blobDigest));
-    return text === undefined ? undefined : parseLayerIndex(text);
-  }
-
   async #readRef(path: string): Promise<string | undefined> {
     const text = await readIfExists(path);
     if (text === undefined) return undefined;
@@ -491,41 +395,3 @@ export class SnapshotStore {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-/** Regular files under dir, recursively, without following symlinks. */
-async function listFiles(dir: string): Promise<string[]> {
-  const files: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await listFiles(path)));
-    else if (entry.isFile()) files.push(path);
-  }
-  return files;
-}
