@@ -79,7 +79,10 @@ export function brokenLayers(): Record<string, TestLayer> {
   const corrupt = Buffer.from(gz);
   for (let i = 20; i < 60; i++) corrupt[i] = (corrupt[i] ?? 0) ^ 0x5a;
   const truncatedTar = tar.subarray(0, 512 + 1000);
+  // Fine as a tar, refused by the file system (ENAMETOOLONG, whose message names the host path).
+  const longName = encodeTar([{ path: 'n'.repeat(300), type: 'File', mode: 0o644, data: Buffer.from('x') }]);
   return {
+    'an entry whose name the file system refuses': { blob: gzipSync(longName), diffId: sha256(longName) },
     'a corrupt gzip stream': { blob: corrupt, diffId },
     'a truncated gzip stream': { blob: gz.subarray(0, gz.length - 40), diffId },
     'a truncated tar': { blob: gzipSync(truncatedTar), diffId: sha256(truncatedTar) },
