@@ -6,37 +6,19 @@
  *
  * One UnpackBudget per image being stored (a pull, one image of an archive, a build): each layer it
  * unpacks is charged as its bytes stream through the decompressor and its entries are parsed; a
- * layer the store already holds is charged its recorded size at once. The defaults and the
- * maxima an operator may configure (server/image-config.ts) are here, in one place.
+ * layer the store already holds is charged its recorded size at once. The bounds' defaults and
+ * maxima are with the other limits (limits.ts); server/image-config.ts reads them from the environment.
  */
 import { ImageStoreError } from '../image-store-error.js';
+import type { UnpackBounds } from '../limits.js';
 
-export interface UnpackBounds {
-  /** Bytes of the image's layers uncompressed (their tar streams), all layers together. */
-  maxUnpackedBytes: number;
-  /** Tar entries (files, directories, links, whiteouts, …) of all its layers together. */
-  maxEntries: number;
-}
+export { UNPACK_BOUNDS_DEFAULT, UNPACK_BOUNDS_MAXIMUM, type UnpackBounds } from '../limits.js';
 
 /** What a layer unpacked to: its uncompressed tar's bytes and entries. */
 export interface LayerStats {
   tarBytes: number;
   entries: number;
 }
-
-const GiB = 1024 ** 3;
-
-/** Real images stay far below: a Debian with a JDK and build tools is ~2 GiB and ~100 000 entries. */
-export const UNPACK_BOUNDS_DEFAULT: Readonly<UnpackBounds> = Object.freeze({
-  maxUnpackedBytes: 16 * GiB,
-  maxEntries: 2_000_000,
-});
-
-/** The largest values the configuration accepts. */
-export const UNPACK_BOUNDS_MAXIMUM: Readonly<UnpackBounds> = Object.freeze({
-  maxUnpackedBytes: 1024 * GiB,
-  maxEntries: 50_000_000,
-});
 
 export class UnpackBudget {
   #bytes = 0;
