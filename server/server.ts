@@ -18,7 +18,7 @@ import { createApp } from '../api/app.js';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
 import { ensureBuiltinImages } from '../runtime/builtin-images.js';
 import { SnapshotStore } from '../runtime/image-store.js';
-import { launcherPath } from '../runtime/paths.js';
+import { launcherPath, packageRoot } from '../runtime/paths.js';
 import { DEFAULT_LIMITS } from '../runtime/limits.js';
 import { SandboxPools } from '../runtime/sandbox-pools.js';
 import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
@@ -95,7 +95,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
 async function startWorker(ctx: StartContext): Promise<string> {
   const { config, redisUrl, redis, dbHandle, log, closers, imageConfig, local } = ctx;
   const workerId = `${hostname()}-${process.pid}`;
-  const store = await openStore(config.dataDir, dbHandle, log);
+  const store = await openStore(config.dataDir, imageConfig, dbHandle, log);
   const runtime = await openRuntime(config, log, closers);
   const shutdown = { started: false };
   const pools = await startPools(config, runtime, store, log, shutdown);
@@ -127,6 +127,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     pools,
     gcMinAgeMs: imageConfig.gcMinAgeMs,
     debCacheDir: join(config.dataDir, 'cache', 'debootstrap'),
+    hostPaths: [config.dataDir, packageRoot()],
     log,
     onStoreChanged: () => void usage.publish(),
   });
@@ -212,8 +213,8 @@ async function startPrivateRedis(dataDir: string, closers: Closer[], log: Logger
 }
 
 /** Opens the snapshot store, makes sure the built-in images exist, and lists every image in the db. */
-async function openStore(dataDir: string, dbHandle: DatabaseHandle, log: Logger): Promise<SnapshotStore> {
-  const store = new SnapshotStore(join(dataDir, 'store'));
+async function openStore(dataDir: string, imageConfig: ImageOpsConfig, dbHandle: DatabaseHandle, log: Logger): Promise<SnapshotStore> {
+  const store = new SnapshotStore(join(dataDir, 'store'), { unpackBounds: imageConfig.unpackBounds });
   await store.init();
   await ensureBuiltinImages(store);
   const broken = (image: string, err: unknown) => log.error({ image, err }, 'image in the store is damaged and not offered: pull or import it again');
