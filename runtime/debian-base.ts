@@ -49,6 +49,7 @@ async function buildDebianBase(store: SnapshotStore, source: DebianSource, refer
       hint: "install Debian's debootstrap (`npm run setup` does)",
       signal: opts.signal,
     });
+    opts.log(`warmbox: debootstrap done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     await removeBuildLeftovers(rootfs);
     await setSandboxIdentity(rootfs);
     opts.log('warmbox: storing the base layer');

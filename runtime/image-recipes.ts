@@ -101,12 +101,18 @@ function loadRecipes(): Record<RecipeName, Recipe> {
 /** The recipes of infra/images/, read when this module is loaded. */
 export const RECIPES: Readonly<Record<RecipeName, Recipe>> = loadRecipes();
 
+export interface BuiltRecipeImage {
+  image: StoredImage;
+  /** The base it was built on: made by this build, or found in the store. */
+  base: StoredImage;
+}
+
 /**
  * Builds a recipe's image into the store and tags it (see the module comment for the steps); returns
- * it as stored. Takes minutes (the first one longer: it makes the base); its progress goes to
- * opts.onLog line by line.
+ * it as stored, with its base. Takes minutes (the first one longer: it makes the base); its progress
+ * goes to opts.onLog line by line.
  */
-export async function buildRecipeImage(store: SnapshotStore, name: RecipeName, opts: BuildRecipeOptions = {}): Promise<StoredImage> {
+export async function buildRecipeImage(store: SnapshotStore, name: RecipeName, opts: BuildRecipeOptions = {}): Promise<BuiltRecipeImage> {
   const recipe = RECIPES[name];
   if (!recipe) throw new Error(`no recipe ${JSON.stringify(name)}: there are ${RECIPE_NAMES.join(', ')}`);
   const log = opts.onLog ?? (() => {});
@@ -136,7 +142,7 @@ export async function buildRecipeImage(store: SnapshotStore, name: RecipeName, o
   const image = await store.resolve(reference);
   if (!image) throw new Error(`${reference} was built but does not resolve`);
   log(`warmbox: ${reference} is ${image.digest} (its layer built in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  return image;
+  return { image, base };
 }
 
 // ---- 1. the Debian mirror ----

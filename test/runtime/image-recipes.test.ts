@@ -128,7 +128,7 @@ describe('building the language images', { skip: buildSkip, timeout: 30 * 60_000
   after(() => removeTempDir(tmp));
 
   it('python: the Debian base and python3 on it, tagged as python; it runs python3', async () => {
-    const image = await buildRecipeImage(store, 'python', { onLog: (l) => lines.push(l) });
+    const { image } = await buildRecipeImage(store, 'python', { onLog: (l) => lines.push(l) });
     assert.equal(image.reference, 'docker.io/library/python:latest');
     assert.deepEqual(await store.resolve('python'), image);
     assert.equal(image.layerDirs.length, 2, 'the base, then python');
@@ -148,7 +148,7 @@ describe('building the language images', { skip: buildSkip, timeout: 30 * 60_000
     assert.deepEqual(python.layerDirs[0], base.layerDirs[0]);
     for (const name of ['gcc', 'node'] as const) {
       lines.length = 0;
-      const image = await buildRecipeImage(store, name, { onLog: (l) => lines.push(l) });
+      const { image } = await buildRecipeImage(store, name, { onLog: (l) => lines.push(l) });
       assert.equal(image.layerDirs.length, 2, name);
       assert.deepEqual(image.layerDirs[0], base.layerDirs[0], `${name} shares the base layer`);
       assert.ok(lines.some((l) => /is in the store: reusing it/.test(l)), `${name} reused the base`);
