@@ -14,8 +14,10 @@
  *   3. the measured load: an arrival-rate executor (open model: a slow answer never delays the
  *      next job), thresholds from the scenario, metrics tagged {bench, mode, phase};
  *   4. the drain: GET /v1/queue until no job waits or runs, so that the next step starts on an idle
- *      server. k6's schedule is fixed, so the drain has a fixed slot (-e DRAIN_S, default 10 s): a
- *      server that still has jobs at its end stops the test, naming the phase.
+ *      server. k6's schedule is fixed, so the drain has a fixed slot: -e DRAIN_S seconds, by default
+ *      long enough for the most jobs the phase can leave (one per VU) at MIN_DRAIN_RATE jobs/s, at
+ *      least 10 s. A server that still has jobs at its end stops the test, naming the phase (but
+ *      after the last phase, which no phase follows).
  *
  * Failures: a job is failed when its answer is not 200 with verdict ok (and the expected stdout),
  * when k6 never got its answer, and when k6 never sent it — an arrival-rate executor that runs out
@@ -51,12 +53,15 @@ const SELECTED = FILE.scenarios.filter((s) => ONLY.length === 0 || ONLY.includes
 /** A throughput threshold allows the window's edges (as bench/lib/http-report.ts does). */
 const THROUGHPUT_TOLERANCE = 0.98;
 /**
- * Seconds after each measured phase in which the server must finish its jobs (step 4). Answers that
- * come in this slot still count for the phase (its executor's gracefulStop), as bench/http.ts waits
- * for every answer.
+ * Seconds after each measured phase in which the server must finish its jobs (step 4), when set;
+ * else drainSecondsOf() the phase's load. Answers that come in this slot still count for the phase
+ * (its executor's gracefulStop), as bench/http.ts waits for every answer.
  */
-const DRAIN_S = Number(__ENV.DRAIN_S || 10);
-if (!(DRAIN_S >= 1)) throw new Error(`DRAIN_S must be a number of seconds >= 1, not ${JSON.stringify(__ENV.DRAIN_S)}`);
+const DRAIN_S = __ENV.DRAIN_S ? Number(__ENV.DRAIN_S) : undefined;
+if (DRAIN_S !== undefined && !(DRAIN_S >= 1)) throw new Error(`DRAIN_S must be a number of seconds >= 1, not ${JSON.stringify(__ENV.DRAIN_S)}`);
+/** The slowest server (jobs/s) the default drain slot waits for: each VU may leave one job behind. */
+const MIN_DRAIN_RATE = 20;
+const MIN_DRAIN_S = 10;
 
 const acquireMs = new Trend('acquire_ms', true);
 const runMs = new Trend('run_ms', true);
@@ -70,6 +75,21 @@ const jobsSent = new Counter('jobs_sent');
 const jobsOk = new Counter('jobs_ok');
 
 /**
+ * VUs for rate × latency: enough for answers of 100 ms at the peak rate, then more as needed.
+ * Beyond maxVUs k6 drops iterations: counted as failed jobs (dropped_iterations).
+ * @param {LoadShape} shape
+ */
+function vusOf(shape) {
+  const peak = shape.shape === 'constant' ? shape.rate : Math.max(shape.fromRate, shape.toRate);
+  return { preAllocatedVUs: Math.ceil(peak * 0.1) + 5, maxVUs: Math.max(50, peak * 2) };
+}
+
+/** @param {LoadShape} shape */
+function drainSecondsOf(shape) {
+  return DRAIN_S ?? Math.max(MIN_DRAIN_S, Math.ceil(vusOf(shape).maxVUs / MIN_DRAIN_RATE));
+}
+
+/**
  * @param {LoadShape} shape
  * @param {number} startS
  * @param {Record<string, string>} env
@@ -77,11 +97,8 @@ const jobsOk = new Counter('jobs_ok');
  * @returns {K6Scenario}
  */
 function arrivalScenario(shape, startS, env, tags) {
-  const peak = shape.shape === 'constant' ? shape.rate : Math.max(shape.fromRate, shape.toRate);
-  // VUs for rate × latency: enough for answers of 100 ms at the peak rate, then more as needed.
-  // Beyond maxVUs k6 drops iterations: counted as failed jobs (dropped_iterations).
-  const vus = { preAllocatedVUs: Math.ceil(peak * 0.1) + 5, maxVUs: Math.max(50, peak * 2) };
-  const common = { startTime: `${startS}s`, exec: 'job', env, tags, gracefulStop: `${DRAIN_S}s`, timeUnit: '1s' };
+  const vus = vusOf(shape);
+  const common = { startTime: `${startS}s`, exec: 'job', env, tags, gracefulStop: `${drainSecondsOf(shape)}s`, timeUnit: '1s' };
   return shape.shape === 'constant'
     ? { executor: 'constant-arrival-rate', rate: shape.rate, duration: `${shape.durationS}s`, ...vus, ...common }
     : { executor: 'ramping-arrival-rate', startRate: shape.fromRate, stages: [{ target: shape.toRate, duration: `${shape.durationS}s` }], ...vus, ...common };
@@ -107,25 +124,25 @@ function plan() {
   const scenarios = {};
   /** @type {Record<string, string[]>} */
   const thresholds = {};
+  const phases = SELECTED.flatMap((s) => s.modes.filter((m) => MODES.includes(m)).map((mode) => ({ s, mode })));
   let at = 0;
-  for (const s of SELECTED) {
-    for (const mode of s.modes.filter((m) => MODES.includes(m))) {
-      const id = `${s.name}-${mode}`;
-      const env = { BENCH: s.name, MODE: mode, PHASE_ID: id };
-      /** @param {string} phase */
-      const tags = (phase) => ({ bench: s.name, mode, phase });
-      scenarios[`${id}-pools`] = stepScenario('configurePools', at, FILE.settleS + 1, env, tags('pools'));
-      at += FILE.settleS + 1;
-      if (s.warmup) {
-        scenarios[`${id}-warmup`] = arrivalScenario(s.warmup, at, env, tags('warmup'));
-        at += s.warmup.durationS;
-      }
-      scenarios[id] = arrivalScenario(s.load, at, env, tags('measure'));
-      at += s.load.durationS;
-      scenarios[`${id}-drain`] = stepScenario('drain', at, DRAIN_S, env, tags('drain'));
-      at += DRAIN_S;
-      Object.assign(thresholds, thresholdsOf(s, mode, id));
+  for (const [i, { s, mode }] of phases.entries()) {
+    const id = `${s.name}-${mode}`;
+    const drainS = drainSecondsOf(s.load);
+    const env = { BENCH: s.name, MODE: mode, PHASE_ID: id, PHASE_DRAIN_S: String(drainS), LAST: i === phases.length - 1 ? '1' : '' };
+    /** @param {string} phase */
+    const tags = (phase) => ({ bench: s.name, mode, phase });
+    scenarios[`${id}-pools`] = stepScenario('configurePools', at, FILE.settleS + 1, env, tags('pools'));
+    at += FILE.settleS + 1;
+    if (s.warmup) {
+      scenarios[`${id}-warmup`] = arrivalScenario(s.warmup, at, env, tags('warmup'));
+      at += s.warmup.durationS;
     }
+    scenarios[id] = arrivalScenario(s.load, at, env, tags('measure'));
+    at += s.load.durationS;
+    scenarios[`${id}-drain`] = stepScenario('drain', at, drainS, env, tags('drain'));
+    at += drainS;
+    Object.assign(thresholds, thresholdsOf(s, mode, id));
   }
   return { scenarios, thresholds };
 }
@@ -209,7 +226,7 @@ export function setup() {
   const version = k6VersionOf(queue); // unknown when --user-agent replaced it: not checked then
   if (version !== undefined && olderThan(version, MIN_K6)) exec.test.abort(`k6 v${version.join('.')} is too old: this script needs k6 v${MIN_K6.join('.')} or later`);
   if (queue.status !== 200) exec.test.abort(`GET ${BASE_URL}/v1/queue: HTTP ${queue.status} ${queue.body}: the drain between phases needs a warmbox server that has it`);
-  waitUntilIdle('the run started');
+  waitUntilIdle('the run started', MIN_DRAIN_S, true);
 
   const missing = SELECTED.filter((s) => setPoolBounds(s.image, FILE.poolBounds.warm).status === 404);
   if (missing.length > 0) {
@@ -262,28 +279,30 @@ export function job() {
   if (!failed) jobsOk.add(1);
 }
 
-/** Step 4 of each scenario and mode: the server finishes what the measured load left (bounded by DRAIN_S). */
+/** Step 4 of each scenario and mode: the server finishes what the measured load left (bounded by its slot). */
 export function drain() {
   const started = Date.now();
-  waitUntilIdle(`${__ENV.PHASE_ID} ended`);
-  drainMs.add(Date.now() - started);
+  if (waitUntilIdle(`${__ENV.PHASE_ID} ended`, Number(__ENV.PHASE_DRAIN_S), __ENV.LAST !== '1')) drainMs.add(Date.now() - started);
 }
 
 /**
- * Polls GET /v1/queue until no job waits or runs; stops the test when that takes longer than the
- * drain slot, since the next step would then measure the backlog.
+ * Polls GET /v1/queue until no job waits or runs (true), for at most `seconds` (false); then, with
+ * `abortIfBusy`, stops the test, since the next step would measure the backlog.
  * @param {string} since what the wait follows, for the message
+ * @param {number} seconds
+ * @param {boolean} abortIfBusy
  */
-function waitUntilIdle(since) {
-  const deadline = Date.now() + (DRAIN_S - 0.5) * 1000;
+function waitUntilIdle(since, seconds, abortIfBusy) {
+  const deadline = Date.now() + (seconds - 0.5) * 1000;
   for (;;) {
     const res = http.get(`${BASE_URL}/v1/queue`, { tags: { phase: 'drain' } });
     if (res.status !== 200) exec.test.abort(`GET /v1/queue: HTTP ${res.status} ${res.body}`);
     const counts = /** @type {{ queued: number, running: number }} */ (res.json());
-    if (counts.queued === 0 && counts.running === 0) return;
+    if (counts.queued === 0 && counts.running === 0) return true;
     if (Date.now() >= deadline) {
+      if (!abortIfBusy) return false;
       exec.test.abort(
-        `the server still had ${counts.queued} queued and ${counts.running} running jobs ${DRAIN_S} s after ${since}; ` +
+        `the server still had ${counts.queued} queued and ${counts.running} running jobs ${seconds} s after ${since}; ` +
           'the next phase would measure them: give it longer with -e DRAIN_S=<seconds>',
       );
     }
@@ -337,7 +356,7 @@ export function handleSummary(data) {
   /** @param {number | undefined} v */
   const f = (v) => (v === undefined ? '-' : v.toFixed(2));
   const lines = [
-    'scenario   mode  p50 ms  p90 ms  p99 ms  acquire p50  run p50  queued p50  warm   jobs  answered  dropped  failed  ok/s     missed',
+    'scenario   mode  p50 ms  p90 ms  p99 ms  acquire p50  run p50  queued p50  warm   jobs  answered  dropped  failed  ok/s  drain s     missed',
     ...rows.map((r) =>
       [
         r.scenario.padEnd(10),
@@ -354,13 +373,14 @@ export function handleSummary(data) {
         String(r.jobs.dropped).padStart(8),
         f(r.failedRate).padStart(7),
         f(r.okPerSecond).padStart(7),
+        (r.drainMs === undefined ? 'no' : (r.drainMs / 1000).toFixed(1)).padStart(8),
         '  ' + (r.thresholdsMissed.join('; ') || '-'),
       ].join(' '),
     ),
-    '(latency percentiles are over the answered jobs; failed = (failed answers + unanswered + dropped) / jobs)',
+    '(latency percentiles are over the answered jobs; failed = (failed answers + unanswered + dropped) / jobs; drain s: until the server was idle, "no": not within the slot)',
   ];
   return {
-    [SUMMARY]: JSON.stringify({ date: new Date().toISOString(), url: BASE_URL, drainS: DRAIN_S, rows, metrics: data.metrics }, null, 2),
+    [SUMMARY]: JSON.stringify({ date: new Date().toISOString(), url: BASE_URL, rows, metrics: data.metrics }, null, 2),
     stdout: lines.join('\n') + '\n',
   };
 }
