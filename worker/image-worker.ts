@@ -221,7 +221,8 @@ export class ImageWorker {
   async #build(data: Extract<ImageOpData, { kind: 'build' }>, emit: Emit, signal: AbortSignal): Promise<Done> {
     const opts: BuildRecipeOptions = { reference: data.reference, onLog: (line) => emit({ type: 'log', line: this.#hostPaths.filter(line) }), signal };
     if (this.#opts.debCacheDir !== undefined) opts.debCacheDir = this.#opts.debCacheDir;
-    const image = await buildRecipeImage(this.#opts.store, data.recipe, opts);
+    const { image, base } = await buildRecipeImage(this.#opts.store, data.recipe, opts);
+    await this.#admitted(base); // listed and runnable like the image itself
     await this.#admitted(image);
     return { references: [image.reference] };
   }
