@@ -117,7 +117,8 @@ describe('a worker killed with SIGKILL mid-job', () => {
         writeFileSync(join(d, 'cgroup.procs'), String(straggler.pid));
       }
       straggler.stdin!.end('go\n');
-      await once(straggler.stdout!, 'data');
+      const died = once(straggler, 'exit').then(() => assert.fail('the straggler died before it held its memory'));
+      await Promise.race([once(straggler.stdout!, 'data'), died]);
       left = cgroupProcs(dirs[0]!).map(processRef).filter((p): p is ProcessRef => p !== undefined);
       await start();
       assert.deepEqual(cgroupsOf(deadPid), [], "the dead worker's cgroups are removed by the time the next worker is up");
