@@ -1,6 +1,6 @@
 /**
  * How a failed image operation answers over HTTP: the one mapping from the worker's error codes
- * (runtime/registry/image-pull-error.ts, runtime/store/image-import-error.ts, the store's, the
+ * (images/registry/image-pull-error.ts, images/store/image-import-error.ts, the store's, the
  * worker's own) to a status and an API error code.
  *
  *   pull:   not_found, unauthorized → 404 image_not_found ("pull access denied" for the latter);
@@ -11,8 +11,8 @@
  *   remove: image_not_found → 404, image_in_use → 409
  *   any:    cancelled (the worker stopped) → 503, internal_error → 500
  */
-import { parseReference } from '../runtime/image-reference.js';
-import type { ImageOpError, ImageOpKind } from '../worker/image-op.js';
+import { parseReference } from '../contract/image-reference.js';
+import type { ImageOpError, ImageOpKind } from '../contract/image-op.js';
 import { ApiError } from './errors.js';
 
 const UNRUNNABLE = new Set(['manifest_unsupported', 'invalid_manifest', 'platform_not_found', 'unsupported_layer', 'invalid_layer', 'unsafe_layer', 'invalid_config', 'incomplete_image']);

@@ -2,7 +2,7 @@
 /** The `warmbox` command: a client of the warmbox API, and the way to start its server. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../runtime/paths.js';
+import { packageRoot } from '../contract/paths.js';
 import { UsageError } from './units.js';
 
 const HELP = `Usage: warmbox COMMAND [OPTIONS]

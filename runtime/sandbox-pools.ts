@@ -3,7 +3,7 @@
  * sandboxes (each costs ~400 KiB of kernel memory, FACTS.md), and a tick that lets idle pools
  * shrink and configured ones fill. `acquire` is the only way a job gets a sandbox.
  */
-import type { StoredImage } from './image-store.js';
+import type { StoredImage } from '../images/image-store.js';
 import type { PoolBounds, PolicySettings } from './pool-policy.js';
 import type { Sandbox } from './sandbox.js';
 import type { SandboxRuntime } from './sandbox-runtime.js';

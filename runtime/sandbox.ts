@@ -16,7 +16,7 @@ import {
   type RunMessage,
   type SetupMessage,
 } from './launcher-protocol.js';
-import type { Verdict } from './verdict.js';
+import type { Verdict } from '../contract/verdict.js';
 import { verdictOf } from './verdict-of.js';
 
 export class SandboxError extends Error {

@@ -3,7 +3,7 @@
  * A claim takes one in O(1); a claimed sandbox is never given back — it is destroyed after its
  * job, and the pool refills in the background towards the target its PoolDemand computes.
  */
-import type { StoredImage } from './image-store.js';
+import type { StoredImage } from '../images/image-store.js';
 import { PoolDemand, type PoolBounds, type PolicySettings } from './pool-policy.js';
 import type { Sandbox } from './sandbox.js';
 

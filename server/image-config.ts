@@ -16,7 +16,7 @@
  * | WARMBOX_GC_MIN_AGE_MS         | 0          | content younger than this survives a collection: set it (e.g.   |
  * |                               |            | 600000) when several worker processes share one data directory  |
  */
-import type { RegistryOptions } from '../runtime/image-pull.js';
+import type { RegistryOptions } from '../images/image-pull.js';
 
 export interface ImageOpsConfig {
   registry: RegistryOptions;

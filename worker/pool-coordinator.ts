@@ -14,12 +14,12 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { StoredImage } from '../runtime/image-store.js';
+import type { StoredImage } from '../images/image-store.js';
 import { DEFAULT_POLICY, type PoolBounds } from '../runtime/pool-policy.js';
 import type { SandboxPools } from '../runtime/sandbox-pools.js';
 import type { ImageResolver } from './image-resolver.js';
-import { PoolRegistry, type StoredPoolBounds, type WorkerPoolStatus } from './pool-registry.js';
-import { CHANNEL_POOL_BOUNDS, CHANNEL_POOL_DEMAND } from './redis-keys.js';
+import { PoolRegistry, type StoredPoolBounds, type WorkerPoolStatus } from '../queue/pool-registry.js';
+import { CHANNEL_POOL_BOUNDS, CHANNEL_POOL_DEMAND } from '../queue/redis-keys.js';
 
 export interface PoolCoordinatorOptions {
   /** `hostname-pid`: unique among the workers on one Redis. */

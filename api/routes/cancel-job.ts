@@ -5,7 +5,7 @@ import { ApiError } from '../errors.js';
 import { toJobView } from '../job-view.js';
 import { errorResponse } from '../schemas/error.js';
 import { jobViewSchema } from '../schemas/job-view.js';
-import { cancelJob } from '../../worker/job-cancel.js';
+import { cancelJob } from '../../queue/job-cancel.js';
 import { findJobOr404, jobIdParams } from './get-job.js';
 
 export function registerCancelJob(app: OpenAPIHono, deps: AppDeps): void {

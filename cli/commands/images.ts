@@ -4,8 +4,8 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureBuiltinImages } from '../../runtime/builtin-images.js';
-import { SnapshotStore } from '../../runtime/image-store.js';
+import { ensureBuiltinImages } from '../../images/builtin-images.js';
+import { SnapshotStore } from '../../images/image-store.js';
 import { loadConfig } from '../../server/config.js';
 import { ApiClient } from '../api-client.js';
 import { displayRepository, type ImageView } from '../image-api.js';

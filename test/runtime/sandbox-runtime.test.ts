@@ -4,10 +4,10 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ensureBuiltinImages } from '../../runtime/builtin-images.js';
-import { SnapshotStore, type StoredImage } from '../../runtime/image-store.js';
-import { DEFAULT_LIMITS } from '../../runtime/limits.js';
-import { launcherPath } from '../../runtime/paths.js';
+import { ensureBuiltinImages } from '../../images/builtin-images.js';
+import { SnapshotStore, type StoredImage } from '../../images/image-store.js';
+import { DEFAULT_LIMITS } from '../../contract/limits.js';
+import { launcherPath } from '../../contract/paths.js';
 import { SandboxPools } from '../../runtime/sandbox-pools.js';
 import { SandboxRuntime } from '../../runtime/sandbox-runtime.js';
 

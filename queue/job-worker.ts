@@ -1,0 +1,25 @@
+/** The BullMQ consumer of the jobs queue: hands each job to the JobRunner. */
+import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { JobPayload, JobResult } from '../contract/job-payload.js';
+import type { JobRunner } from '../worker/job-runner.js';
+import { BULL_PREFIX, QUEUE_JOBS } from './redis-keys.js';
+
+export interface JobWorkerOptions {
+  connection: ConnectionOptions;
+  concurrency: number;
+  runner: JobRunner;
+  /** Whether a cancel for this job arrived before it started (queue/job-cancel.ts). */
+  cancelledBeforeStart?: (id: string) => boolean;
+}
+
+export function startJobWorker(opts: JobWorkerOptions): Worker<JobPayload, JobResult> {
+  const processor = (job: Job<JobPayload, JobResult>, _token?: string, signal?: AbortSignal) =>
+    opts.runner.run(job.data, opts.cancelledBeforeStart?.(job.data.id) ? AbortSignal.abort() : signal);
+  return new Worker<JobPayload, JobResult>(QUEUE_JOBS, processor, {
+    connection: opts.connection,
+    prefix: BULL_PREFIX,
+    concurrency: opts.concurrency,
+    // A sandbox job is not idempotent: it runs once, whatever happens (its result says what).
+    maxStalledCount: 0,
+  });
+}
