@@ -4,8 +4,8 @@
  * ended (ImageOpOutcome, the stream's last event). The db's `images` table is the record of what
  * the operations produced; an outcome names the references it wrote there.
  */
-import type { PullProgress } from '../images/image-pull.js';
-import type { RecipeName } from '../images/image-recipes.js';
+import type { PullProgress } from './pull-progress.js';
+import type { RecipeName } from './recipe-names.js';
 
 export type ImageOpKind = 'pull' | 'import' | 'remove' | 'build' | 'gc';
 

@@ -15,6 +15,7 @@
  */
 import { lstat, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { DiskUsage, ImageDiskUsage } from '../contract/disk-usage.js';
 import { ImageStoreError } from './image-store-error.js';
 import { isSha256Digest, sha256Hex } from './store/digest.js';
 import { parseImageConfig, parseManifest } from './store/oci-image.js';
@@ -38,22 +39,6 @@ export interface GarbageCollectionResult {
   removedBlobs: number;
   removedLayers: number;
   freedBytes: number;
-}
-
-export interface ImageDiskUsage {
-  reference: string;
-  /** Manifest digest. */
-  digest: string;
-  /** On-disk bytes of its blobs (as stored, compressed) and its unpacked layers. */
-  sizeBytes: number;
-  /** The part of sizeBytes no other image (other manifest digest) shares: what removing it frees. */
-  uniqueBytes: number;
-}
-
-export interface DiskUsage {
-  /** Bytes of every blob and unpacked layer in the store, referenced or not (tmp/ excluded). */
-  total: number;
-  images: ImageDiskUsage[];
 }
 
 /** A ref as the store lists it. */

@@ -16,6 +16,7 @@
  * share its download. The registry protocol itself is in registry/.
  */
 import { formatReference, parseReference, type ImageReference } from '../contract/image-reference.js';
+import type { PullProgress } from '../contract/pull-progress.js';
 import { ImageStoreError, type SnapshotStore, type StoredImage } from './image-store.js';
 import { CredentialStore } from './registry/credentials.js';
 import { ImagePullError } from './registry/image-pull-error.js';
@@ -43,13 +44,7 @@ import {
 export { ImagePullError, type ImagePullErrorCode } from './registry/image-pull-error.js';
 export type { Platform, RegistryOptions } from './registry/registry-options.js';
 
-export interface PullProgress {
-  /** The layer's blob digest. */
-  layer: string;
-  status: 'waiting' | 'downloading' | 'verifying' | 'extracting' | 'exists' | 'done';
-  doneBytes: number;
-  totalBytes: number;
-}
+export type { PullProgress } from '../contract/pull-progress.js';
 
 /** Docker's default max-concurrent-downloads. */
 const MAX_CONCURRENT_LAYERS = 3;

@@ -21,12 +21,12 @@ import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
+import { RECIPE_NAMES, type RecipeName } from '../contract/recipe-names.js';
 import type { SnapshotStore, StoredImage } from './image-store.js';
 import { packageRoot } from '../contract/paths.js';
 import { buildStreamedLayerImage } from './store/image-builder.js';
 
-export type RecipeName = 'python' | 'gcc' | 'node';
-export const RECIPE_NAMES: readonly RecipeName[] = ['python', 'gcc', 'node'];
+export { RECIPE_NAMES, type RecipeName } from '../contract/recipe-names.js';
 
 const recipeSchema = z.object({
   description: z.string(),

@@ -27,37 +27,25 @@ import {
   collectGarbage,
   diskUsage,
   LayerSizes,
-  type DiskUsage,
   type GarbageCollectionOptions,
   type GarbageCollectionResult,
   type RefEntry,
 } from './image-gc.js';
+import type { DiskUsage } from '../contract/disk-usage.js';
 import { formatReference, parseReference } from '../contract/image-reference.js';
+import type { StoredImage } from '../contract/stored-image.js';
 import { ImageStoreError } from './image-store-error.js';
 import { DigestingStream, isSha256Digest, sha256Hex } from './store/digest.js';
 import { unpackLayer } from './store/layer-unpack.js';
 import { GcLock } from './store/gc-lock.js';
-import { parseImageConfig, parseIndex, parseManifest, runtimeConfigOf, type ImageConfig } from './store/oci-image.js';
+import { parseImageConfig, parseIndex, parseManifest, runtimeConfigOf } from './store/oci-image.js';
 import { clearStaleStaging, makeStagingDir, stagingPath, syncDir, writeFileAtomic } from './store/staging.js';
 import { StoreLayout } from './store/store-layout.js';
 
-export type { ImageConfig } from './store/oci-image.js';
+export type { ImageConfig, StoredImage } from '../contract/stored-image.js';
 export { ImageStoreError, type ImageStoreErrorCode } from './image-store-error.js';
-export type { DiskUsage, GarbageCollectionOptions, GarbageCollectionResult, ImageDiskUsage } from './image-gc.js';
-
-export interface StoredImage {
-  /** The normalized reference it was resolved by: 'docker.io/library/busybox:latest'. */
-  reference: string;
-  /** Manifest digest, 'sha256:…'. */
-  digest: string;
-  config: ImageConfig;
-  /** Absolute paths of the unpacked layers, BOTTOM-most first (overlayfs wants them reversed). */
-  layerDirs: string[];
-  /** Bytes of its blobs as stored (config plus layers, compressed as given): what a pull transfers. */
-  sizeBytes: number;
-  /** The image config's `created`, or '' when it has none. */
-  createdAt: string;
-}
+export type { DiskUsage, ImageDiskUsage } from '../contract/disk-usage.js';
+export type { GarbageCollectionOptions, GarbageCollectionResult } from './image-gc.js';
 
 export interface PutBlobResult {
   digest: string;

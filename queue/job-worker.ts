@@ -1,13 +1,17 @@
-/** The BullMQ consumer of the jobs queue: hands each job to the JobRunner. */
+/** The workers' side of the jobs queue: the BullMQ consumer, which hands each job to a runner (worker/job-runner.ts). */
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
-import type { JobRunner } from '../worker/job-runner.js';
 import { BULL_PREFIX, QUEUE_JOBS } from './redis-keys.js';
+
+/** Runs one job to its result; the signal aborts when the job is cancelled. */
+export interface JobProcessor {
+  run(job: JobPayload, signal?: AbortSignal): Promise<JobResult>;
+}
 
 export interface JobWorkerOptions {
   connection: ConnectionOptions;
   concurrency: number;
-  runner: JobRunner;
+  runner: JobProcessor;
   /** Whether a cancel for this job arrived before it started (queue/job-cancel.ts). */
   cancelledBeforeStart?: (id: string) => boolean;
 }

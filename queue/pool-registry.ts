@@ -9,40 +9,8 @@
  *            workers read the hash at start and re-read one field on each message.
  */
 import type { Redis } from 'ioredis';
-import type { PoolStats } from '../runtime/warm-pool.js';
+import type { StoredPoolBounds, WorkerPoolStatus } from '../contract/pools.js';
 import { CHANNEL_POOL_BOUNDS, POOL_BOUNDS, POOL_STATUS_TTL_S, POOL_WORKERS, poolWorkerStatusKey } from './redis-keys.js';
-
-/** The largest `max` a pool of one image may be given (WARMBOX_POOL_MAX, PUT /v1/pools/{image}). */
-export const POOL_BOUNDS_MAX = 4096;
-
-export interface StoredPoolBounds {
-  /** Normalized reference, e.g. docker.io/library/busybox:latest. */
-  image: string;
-  min: number;
-  max: number;
-  /** When it was set, ms since the epoch. */
-  updatedAt: number;
-}
-
-/** One pool of one worker: the runtime's PoolStats, with the bounds the worker was configured with. */
-export interface WorkerPoolStats extends PoolStats {
-  /** Parked sandboxes this worker keeps at least, for now, because other workers saw demand for the image. */
-  demandFloor: number;
-}
-
-export interface WorkerPoolStatus {
-  id: string;
-  hostname: string;
-  pid: number;
-  /** Jobs this worker runs at once. */
-  concurrency: number;
-  startedAt: number;
-  updatedAt: number;
-  /** Parked (and being made) sandboxes of all its pools together, and its cap on that. */
-  parkedTotal: number;
-  maxParkedTotal: number;
-  pools: WorkerPoolStats[];
-}
 
 export class PoolRegistry {
   /** `redis` is shared, never closed here. */

@@ -59,7 +59,7 @@ export const CHANNEL_IMAGE_OP_ENDED = 'warmbox:image-ops:ended';
  * BullMQ deduplication id of an operation on one reference: while such an operation is queued or
  * running, the same request joins it instead of adding another (imports are never deduplicated).
  */
-export function imageOpDedupId(kind: 'pull' | 'remove' | 'build', subject: string): string {
+export function imageOpDedupId(kind: 'pull' | 'remove' | 'build' | 'gc', subject: string): string {
   return `${kind}:${subject}`;
 }
 

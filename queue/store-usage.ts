@@ -6,15 +6,11 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { DiskUsage } from '../images/image-gc.js';
-import type { SnapshotStore } from '../images/image-store.js';
+import type { DiskUsage, WorkerStoreUsage } from '../contract/disk-usage.js';
 import { STORE_USAGE_INTERVAL_MS, STORE_USAGE_TTL_S, STORE_USAGE_WORKERS, storeUsageKey } from './redis-keys.js';
 
-export interface WorkerStoreUsage extends DiskUsage {
-  workerId: string;
-  /** When it was measured, epoch ms. */
-  measuredAt: number;
-}
+/** Measures this worker's store (SnapshotStore.diskUsage). */
+export type MeasureStore = () => Promise<DiskUsage>;
 
 export class StoreUsagePublisher {
   private readonly timer: NodeJS.Timeout;
@@ -22,14 +18,14 @@ export class StoreUsagePublisher {
   private constructor(
     private readonly redis: Redis,
     private readonly workerId: string,
-    private readonly store: SnapshotStore,
+    private readonly measure: MeasureStore,
     private readonly log?: Logger,
   ) {
     this.timer = setInterval(() => void this.publish(), STORE_USAGE_INTERVAL_MS).unref();
   }
 
-  static async start(opts: { redis: Redis; workerId: string; store: SnapshotStore; log?: Logger }): Promise<StoreUsagePublisher> {
-    const publisher = new StoreUsagePublisher(opts.redis, opts.workerId, opts.store, opts.log);
+  static async start(opts: { redis: Redis; workerId: string; measure: MeasureStore; log?: Logger }): Promise<StoreUsagePublisher> {
+    const publisher = new StoreUsagePublisher(opts.redis, opts.workerId, opts.measure, opts.log);
     await publisher.publish();
     return publisher;
   }
@@ -37,7 +33,7 @@ export class StoreUsagePublisher {
   /** Measures and publishes now (also after an image operation changed the store). */
   async publish(): Promise<void> {
     try {
-      const usage: WorkerStoreUsage = { workerId: this.workerId, measuredAt: Date.now(), ...(await this.store.diskUsage()) };
+      const usage: WorkerStoreUsage = { workerId: this.workerId, measuredAt: Date.now(), ...(await this.measure()) };
       await this.redis
         .multi()
         .set(storeUsageKey(this.workerId), JSON.stringify(usage), 'EX', STORE_USAGE_TTL_S)

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { DEFAULT_LIMITS } from '../contract/limits.js';
 import { reapStaleCgroups, setUpCgroups, type CgroupLayout } from './cgroups.js';
-import type { StoredImage } from '../images/image-store.js';
+import type { StoredImage } from '../contract/stored-image.js';
 import { LauncherZygote } from './launcher-zygote.js';
 import { Sandbox, SandboxError } from './sandbox.js';
 import { UidRange } from './uid-range.js';

@@ -115,7 +115,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     log,
   });
   closers.push(() => coordinator.close());
-  const usage = await StoreUsagePublisher.start({ redis, workerId, store, log });
+  const usage = await StoreUsagePublisher.start({ redis, workerId, measure: () => store.diskUsage(), log });
   closers.push(() => usage.close());
   const imageWorker = ImageWorker.start({
     connection: redisOptions(redisUrl) as ConnectionOptions,

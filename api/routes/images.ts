@@ -33,7 +33,7 @@ import { stream } from 'hono/streaming';
 import { countActiveJobsOfImage, findImage, imageRecordConfig, listImages } from '../../db/images.js';
 import type { ImageRow } from '../../db/schema.js';
 import { parseReference } from '../../contract/image-reference.js';
-import type { RecipeName } from '../../images/image-recipes.js';
+import type { RecipeName } from '../../contract/recipe-names.js';
 import type { ImageOpData, ImageOpKind, ImageOpOutcome } from '../../contract/image-op.js';
 import type { ImageOpEntry } from '../../queue/image-op-stream.js';
 import { ImageOpIdleTimeout, type ImageOpStatus, type ImageQueue } from '../../queue/image-queue.js';

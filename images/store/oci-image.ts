@@ -4,6 +4,7 @@
  * same shape and is accepted too, so that a registry pull can store what the registry serves as is.
  */
 import { z } from 'zod';
+import type { ImageConfig } from '../../contract/stored-image.js';
 import { ImageStoreError } from '../image-store-error.js';
 
 export const MEDIA_TYPE = {
@@ -40,15 +41,6 @@ export const CONFIG_MEDIA_TYPES: readonly string[] = [MEDIA_TYPE.ociConfig, MEDI
 
 const IMAGE_MANIFEST_TYPES: readonly string[] = [MEDIA_TYPE.ociManifest, MEDIA_TYPE.dockerManifest];
 const INDEX_TYPES: readonly string[] = [MEDIA_TYPE.ociIndex, MEDIA_TYPE.dockerManifestList];
-
-/** What a sandbox needs from the image config's `config` object; missing fields are [] or ''. */
-export interface ImageConfig {
-  entrypoint: string[];
-  cmd: string[];
-  env: string[];
-  workingDir: string;
-  user: string;
-}
 
 const digestSchema = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'must be sha256:<64 lowercase hex>');
 

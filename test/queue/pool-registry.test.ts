@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { PoolRegistry, type WorkerPoolStatus } from '../../queue/pool-registry.js';
+import type { WorkerPoolStatus } from '../../contract/pools.js';
+import { PoolRegistry } from '../../queue/pool-registry.js';
 import { CHANNEL_POOL_BOUNDS, POOL_STATUS_TTL_S, poolWorkerStatusKey } from '../../queue/redis-keys.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
