@@ -98,12 +98,14 @@ else
   step "dist up to date"
 fi
 
-# 5. The built-in images (busybox, hello-world) in the snapshot store.
-if [[ -f "$CLI" ]]; then
+# 5. The built-in images (busybox, hello-world) in the snapshot store, written by the server's
+#    code (the CLI speaks to the API only).
+BUILTIN_IMAGES="$ROOT/dist/server/setup-builtin-images.js"
+if [[ -f "$BUILTIN_IMAGES" ]]; then
   step "built-in images in $WARMBOX_DATA/store"
-  quietly as_root env WARMBOX_DATA="$WARMBOX_DATA" "$(command -v node)" "$CLI" images builtin
+  quietly as_root env WARMBOX_DATA="$WARMBOX_DATA" "$(command -v node)" "$BUILTIN_IMAGES"
 else
-  step "dist/cli/main.js not there yet: skipping the built-in images"
+  step "dist/server/setup-builtin-images.js not there yet: skipping the built-in images"
 fi
 
 # 6. `warmbox` on PATH.

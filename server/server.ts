@@ -16,8 +16,7 @@ import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { createApp } from '../api/app.js';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
-import { ensureBuiltinImages } from '../images/builtin-images.js';
-import { SnapshotStore } from '../images/image-store.js';
+import type { SnapshotStore } from '../images/image-store.js';
 import { launcherPath } from '../contract/paths.js';
 import { DEFAULT_LIMITS } from '../contract/limits.js';
 import { SandboxPools } from '../runtime/sandbox-pools.js';
@@ -37,6 +36,7 @@ import type { ImageOpsConfig } from './image-config.js';
 import type { ServerConfig } from './config.js';
 import { PrivateRedis } from './private-redis.js';
 import { connectRedis, redisOptions } from './redis-connection.js';
+import { openSnapshotStore } from './snapshot-store.js';
 
 export interface RunningServer {
   /** The API's address; absent in a worker-only process (it opens no HTTP port). */
@@ -209,9 +209,7 @@ async function startPrivateRedis(dataDir: string, closers: Closer[], log: Logger
 
 /** Opens the snapshot store, makes sure the built-in images exist, and lists every image in the db. */
 async function openStore(dataDir: string, dbHandle: DatabaseHandle, log: Logger): Promise<SnapshotStore> {
-  const store = new SnapshotStore(join(dataDir, 'store'));
-  await store.init();
-  await ensureBuiltinImages(store);
+  const store = await openSnapshotStore(dataDir);
   const broken = (image: string, err: unknown) => log.error({ image, err }, 'image in the store is damaged and not offered: pull or import it again');
   for (const image of await store.list(broken)) await recordImage(dbHandle.db, store, image);
   return store;
