@@ -24,10 +24,10 @@ export interface RuntimeOptions {
 
 /**
  * A parked sandbox's cgroup limits: the defaults, so that a job with default limits (most of
- * them) needs no cgroup write when it starts. +1 process: the sandbox's init.
+ * them) needs no cgroup write when it starts.
  */
 const PARKED_MEMORY_BYTES = DEFAULT_LIMITS.memoryBytes;
-const PARKED_PIDS = DEFAULT_LIMITS.pids + 1;
+const PARKED_PIDS = DEFAULT_LIMITS.pids;
 
 /** Image working directories that would point into kernel or device trees (runc CVE-2024-21626). */
 const FORBIDDEN_WORKDIR_ROOTS = ['/proc', '/sys', '/dev'];
