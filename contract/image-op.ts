@@ -1,6 +1,6 @@
 /**
  * Image operations as they travel: what the API enqueues (ImageOpData), the events a worker writes
- * while it works (ImageOpEvent, in the operation's Redis Stream: image-op-stream.ts), and how it
+ * while it works (ImageOpEvent, in the operation's Redis Stream: queue/image-op-stream.ts), and how it
  * ended (ImageOpOutcome, the stream's last event). The db's `images` table is the record of what
  * the operations produced; an outcome names the references it wrote there.
  */

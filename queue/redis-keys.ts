@@ -38,12 +38,12 @@ export const CHANNEL_POOL_DEMAND = 'warmbox:pools:demand';
 
 // Image operations (pull, import, remove, build).
 
-/** BullMQ queue of image operations, consumed by every worker (worker/image-worker.ts). */
+/** BullMQ queue of image operations, consumed by every worker (queue/image-op-consumer.ts). */
 export const QUEUE_IMAGES = 'warmbox-images';
 
 /**
  * Redis Stream of one operation's events, written by the worker that performs it. Entries are
- * `{ t: <event type>, d: <JSON> }` (see image-op.ts): `queued` first (written by the API),
+ * `{ t: <event type>, d: <JSON> }` (see contract/image-op.ts): `queued` first (written by the API),
  * then `status`, `progress` and `log`, and one last `end` with the outcome. Expires
  * IMAGE_OP_STREAM_TTL_S after the end (or after its first entry, if no end ever comes).
  */

@@ -1,8 +1,8 @@
 /**
- * The BullMQ consumer of the images queue: performs pulls, imports, removals (with garbage
- * collection) and recipe builds on this worker's snapshot store, records what they produce in the
- * db's `images` table, and writes each operation's events and outcome to its Redis Stream
- * (image-op-stream.ts), where the API reads them. One operation:
+ * What a worker does with an image operation (queue/image-op-consumer.ts hands them over): performs
+ * pulls, imports, removals (with garbage collection) and recipe builds on this worker's snapshot
+ * store, records what they produce in the db's `images` table, and writes each operation's events
+ * and outcome to its Redis Stream (queue/image-op-stream.ts), where the API reads them. One operation:
  *
  *   1. `status` event: what is being done
  *   2. the runtime does it (ImagePuller, importImageArchive, SnapshotStore.remove + collectGarbage,

@@ -10,7 +10,7 @@
  *                                       tell a crashed writer's garbage from a live one's work
  *
  * Repository path components match [a-z0-9]+ with separators, so they can never be '_tags',
- * '_digests', '.' or '..' (see image-reference.ts): a reference maps to exactly one file.
+ * '_digests', '.' or '..' (see contract/image-reference.ts): a reference maps to exactly one file.
  */
 import { join, sep } from 'node:path';
 import { formatReference, type ImageReference } from '../../contract/image-reference.js';
