@@ -6,7 +6,8 @@
  *   pull:   not_found, unauthorized → 404 image_not_found ("pull access denied" for the latter);
  *           registry_unreachable → 503; rate_limited → 503; registry_error, digest_mismatch → 502;
  *           an image warmbox cannot run (schema 1, no such platform, zstd on an old Node, unsafe
- *           or broken layers) → 422; a bad reference → 400; a misconfigured registry → 500
+ *           or broken layers, more than MAX_IMAGE_LAYERS layers) → 422; a bad reference → 400;
+ *           a misconfigured registry → 500
  *   import: anything wrong with the archive or its content → 422 (the client sent it)
  *   remove: image_not_found → 404, image_in_use → 409
  *   any:    cancelled (the worker stopped) → 503, internal_error → 500
@@ -15,7 +16,7 @@ import { parseReference } from '../contract/image-reference.js';
 import type { ImageOpError, ImageOpKind } from '../contract/image-op.js';
 import { ApiError } from './errors.js';
 
-const UNRUNNABLE = new Set(['manifest_unsupported', 'invalid_manifest', 'platform_not_found', 'unsupported_layer', 'invalid_layer', 'unsafe_layer', 'invalid_config', 'incomplete_image']);
+const UNRUNNABLE = new Set(['manifest_unsupported', 'invalid_manifest', 'platform_not_found', 'unsupported_layer', 'invalid_layer', 'unsafe_layer', 'invalid_config', 'incomplete_image', 'too_many_layers']);
 
 /**
  * `requested` is what the client wrote (for messages), `reference` its normalized form. The message

@@ -68,3 +68,9 @@ export function withDefaults(partial: Partial<Limits> | undefined): Limits {
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/**
+ * Layers of one image, at most: the launcher stacks up to this many (native/spec.h MAX_LOWER).
+ * Docker's own limit is 125. An image of more is refused when it is pulled or imported (422).
+ */
+export const MAX_IMAGE_LAYERS = 128;

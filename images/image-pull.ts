@@ -308,7 +308,7 @@ function asPullError(err: unknown, reference: string, signal: AbortSignal): unkn
   }
   if (err instanceof NoMatchingPlatform) return new ImagePullError('platform_not_found', prefix + err.message, { cause: err, reference });
   if (err instanceof ImageStoreError) {
-    const code = err.code === 'digest_mismatch' || err.code === 'unsafe_layer' || err.code === 'invalid_layer' || err.code === 'unsupported_layer'
+    const code = err.code === 'digest_mismatch' || err.code === 'unsafe_layer' || err.code === 'invalid_layer' || err.code === 'unsupported_layer' || err.code === 'too_many_layers'
       ? err.code
       : err.code === 'invalid_manifest' || err.code === 'invalid_config' ? 'invalid_manifest' : undefined;
     if (code !== undefined) return new ImagePullError(code, prefix + err.message, { cause: err, reference });

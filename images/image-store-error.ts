@@ -12,6 +12,7 @@ export type ImageStoreErrorCode =
   | 'invalid_manifest'    // not an OCI/Docker image manifest, or malformed
   | 'invalid_config'      // not an OCI image config, or malformed
   | 'incomplete_image'    // a layer of the image was never unpacked (addLayer first)
+  | 'too_many_layers'     // more layers than a sandbox stacks (MAX_IMAGE_LAYERS)
   | 'reference_mismatch'; // a digest reference tagged with a different digest
 
 export class ImageStoreError extends Error {

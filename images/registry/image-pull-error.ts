@@ -17,6 +17,7 @@ export type ImagePullErrorCode =
   | 'unsupported_layer'    // a layer compression warmbox cannot read
   | 'invalid_layer'        // a layer that is not a readable tar
   | 'unsafe_layer'         // a layer entry that would land outside the layer ('..', absolute, via symlink)
+  | 'too_many_layers'      // more layers than a sandbox stacks (MAX_IMAGE_LAYERS), refused before any download
   | 'invalid_options';     // RegistryOptions that cannot work (a bad mirror URL, an unreadable credentials file)
 
 export class ImagePullError extends Error {

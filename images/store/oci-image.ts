@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { ImageConfig } from '../../contract/stored-image.js';
 import { ImageStoreError } from '../image-store-error.js';
+import { MAX_IMAGE_LAYERS } from '../../contract/limits.js';
 
 export const MEDIA_TYPE = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -114,6 +115,7 @@ export function parseManifest(json: Buffer, digest: string): OciManifest {
   if (parsed.data.mediaType !== undefined && !IMAGE_MANIFEST_TYPES.includes(parsed.data.mediaType)) {
     throw new ImageStoreError('invalid_manifest', `manifest ${digest} has unsupported mediaType ${parsed.data.mediaType}`);
   }
+  checkLayerCount(parsed.data.layers.length, `manifest ${digest}`);
   return parsed.data;
 }
 
@@ -156,6 +158,7 @@ export function parseImageConfig(json: Buffer, digest: string): OciImageConfig {
   if (!parsed.success) {
     throw new ImageStoreError('invalid_config', `image config ${digest} is invalid: ${z.prettifyError(parsed.error)}`);
   }
+  checkLayerCount(parsed.data.rootfs.diff_ids.length, `image config ${digest}`);
   return parsed.data;
 }
 
@@ -169,6 +172,16 @@ export function runtimeConfigOf(config: OciImageConfig): ImageConfig {
     workingDir: c?.WorkingDir ?? '',
     user: c?.User ?? '',
   };
+}
+
+/**
+ * Refuses an image a sandbox cannot stack, as soon as its manifest or config is read: before a
+ * pull downloads a layer, before an import unpacks one.
+ */
+function checkLayerCount(layers: number, what: string): void {
+  if (layers > MAX_IMAGE_LAYERS) {
+    throw new ImageStoreError('too_many_layers', `${what} has ${layers} layers; warmbox runs images of at most ${MAX_IMAGE_LAYERS} layers: squash the image or build it with fewer`);
+  }
 }
 
 /** The GOARCH name OCI uses for this machine ('amd64', 'arm64'). */

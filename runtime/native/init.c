@@ -14,6 +14,7 @@
 #include "contain.h"
 #include "files.h"
 #include "log.h"
+#include "proc-title.h"
 #include "report.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -192,6 +193,8 @@ static void __attribute__((noreturn)) run_job(const struct run_spec *r)
 
 void init_main(const struct setup_spec *s)
 {
+	if (proc_title_set(INIT_TITLE) < 0) /* the job reads /proc/1/cmdline */
+		fail("proc_title_set");
 	oom_adj_fd = open("/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC);
 	if (oom_adj_fd < 0)
 		fail("open(/proc/self/oom_score_adj)");

@@ -24,6 +24,8 @@
 #include "cgroup.h"
 #include "init.h"
 #include "log.h"
+#include "mnt.h"
+#include "proc-title.h"
 #include "report.h"
 #include "spec.h"
 #include "supervise.h"
@@ -234,6 +236,10 @@ int sandbox_main(void)
 		event("error setup: bad setup message (see the launcher's log)\n");
 		return 2;
 	}
+	if (mnt_hold_layers(&s) < 0) {
+		event("error setup: a layer dir cannot be opened (see the launcher's log)\n");
+		return 1;
+	}
 	const struct cgroup_driver *cg = cgroup_driver_for(s.cgroup);
 	if (cg->create(&s) < 0 || cgroup_apply(&s, &limits, s.memory_bytes, s.pids + INIT_PROCESSES) < 0) {
 		event("error setup: creating cgroups failed (see the launcher's log)\n");
@@ -253,6 +259,7 @@ int sandbox_main(void)
 
 int main(int argc, char **argv)
 {
+	proc_title_init(argc, argv);
 	if (argc == 3 && strcmp(argv[1], "--zygote") == 0)
 		return zygote_main(argv[2]);
 	if (argc != 1) {

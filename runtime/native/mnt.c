@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -31,37 +32,69 @@ static int ensure_dir(const char *path, mode_t mode)
 	return 0;
 }
 
-/* The overlay's lowerdir lists the top-most layer first; the spec lists the bottom-most first. */
-static int lowerdir_option(const struct setup_spec *s, char *buf, size_t cap)
+/*
+ * What the job's mount table shows: the kernel prints the overlay's options as they were given
+ * (and the path of an fd given to fsconfig in full), so the layers are named by short relative
+ * links, made in the sandbox's own tmpfs, and the writable layer by names relative to it. No host
+ * path reaches /proc/self/mountinfo, and 128 layers fit the one page mount(2) copies
+ * (FACTS.md: long absolute layer paths ran out of it at about 30), on every kernel.
+ */
+#define LAYER_LINKS "layers"
+
+static int link_layers(const struct setup_spec *s)
 {
-	size_t off = 0;
-	for (int i = s->nlower - 1; i >= 0; i--) {
-		int n = snprintf(buf + off, cap - off, "%s%s", off ? ":" : "", s->lower[i]);
-		if (n < 0 || (size_t)n >= cap - off) {
-			LOG("overlay lowerdir option longer than %zu bytes (%d layers)", cap, s->nlower);
-			return -1;
-		}
-		off += n;
+	TRY(ensure_dir(LAYER_LINKS, 0700));
+	for (int i = 0; i < s->nlower; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), LAYER_LINKS "/%d", i);
+		if (s->lower[i][0] != '/')
+			return LOG("layer dir must be an absolute path: %s", s->lower[i]), -1;
+		if (symlink(s->lower[i], name) < 0)
+			return PLOG("symlink(%s, %s)", s->lower[i], name), -1;
 	}
 	return 0;
 }
 
-/* The writable layer lives in a size-limited tmpfs: the job's disk limit. */
-static int mount_overlay_root(const struct setup_spec *s, const char *root)
+/* The overlay's lowerdir lists the top-most layer first; the spec lists the bottom-most first. */
+static int overlay_options(const struct setup_spec *s, char *buf, size_t cap)
 {
-	char opt[4096], upper[4096], work[4096];
-	snprintf(opt, sizeof(opt), "size=%llu,mode=0755", (unsigned long long)s->disk_bytes);
+	size_t off = 0;
+	for (int i = s->nlower - 1; i >= 0; i--) {
+		int n = snprintf(buf + off, cap - off, "%s" LAYER_LINKS "/%d", off ? ":" : "lowerdir=", i);
+		if (n < 0 || (size_t)n >= cap - off)
+			return LOG("overlay options longer than %zu bytes (%d layers)", cap, s->nlower), -1;
+		off += n;
+	}
+	int n = snprintf(buf + off, cap - off, ",upperdir=upper,workdir=work");
+	if (n < 0 || (size_t)n >= cap - off)
+		return LOG("overlay options longer than %zu bytes (%d layers)", cap, s->nlower), -1;
+	return 0;
+}
+
+/*
+ * Every tmpfs gets an explicit size and inode count: the kernel's defaults are half the host's
+ * memory, which statfs and the mount table would show the job.
+ */
+#define UPPER_BYTES_PER_INODE 1024
+#define UPPER_MIN_INODES 1024
+
+/* The writable layer lives in a size-limited tmpfs: the job's disk limit. */
+static int mount_overlay_root(const struct setup_spec *s)
+{
+	unsigned long long inodes = s->disk_bytes / UPPER_BYTES_PER_INODE;
+	char opt[128];
+	snprintf(opt, sizeof(opt), "size=%llu,nr_inodes=%llu,mode=0755", (unsigned long long)s->disk_bytes,
+		 inodes < UPPER_MIN_INODES ? UPPER_MIN_INODES : inodes);
 	TRY(do_mount("warmbox-upper", s->mnt, "tmpfs", NOSUID_NODEV, opt));
-	snprintf(upper, sizeof(upper), "%s/upper", s->mnt);
-	snprintf(work, sizeof(work), "%s/work", s->mnt);
-	TRY(ensure_dir(upper, 0755));
-	TRY(ensure_dir(work, 0755));
-	TRY(ensure_dir(root, 0755));
-	char lower[3072];
-	TRY(lowerdir_option(s, lower, sizeof(lower)));
-	char data[8192];
-	snprintf(data, sizeof(data), "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
-	return do_mount("warmbox-root", root, "overlay", NOSUID_NODEV, data);
+	if (chdir(s->mnt) < 0)
+		return PLOG("chdir(%s)", s->mnt), -1;
+	TRY(ensure_dir("upper", 0755));
+	TRY(ensure_dir("work", 0755));
+	TRY(ensure_dir("root", 0755));
+	TRY(link_layers(s));
+	char data[4096];
+	TRY(overlay_options(s, data, sizeof(data)));
+	return do_mount("warmbox-root", "root", "overlay", NOSUID_NODEV, data);
 }
 
 /* Docker's masked and read-only /proc paths: what a container must not read or write. */
@@ -71,18 +104,20 @@ static const char *const proc_masked_files[] = {
 static const char *const proc_masked_dirs[] = { "acpi", "scsi", "asound", "firmware", NULL };
 static const char *const proc_readonly[] = { "sys", "irq", "bus", "fs", NULL };
 
-static int mask_proc(const char *proc)
+/* Files are masked with the sandbox's own /dev/null (as Docker does), dirs with an empty tmpfs. */
+static int mask_proc(const char *proc, const char *dev_null)
 {
 	char path[4096];
 	for (const char *const *f = proc_masked_files; *f; f++) {
 		snprintf(path, sizeof(path), "%s/%s", proc, *f);
 		if (access(path, F_OK) == 0)
-			TRY(do_mount("/dev/null", path, NULL, MS_BIND, NULL));
+			TRY(do_mount(dev_null, path, NULL, MS_BIND, NULL));
 	}
 	for (const char *const *d = proc_masked_dirs; *d; d++) {
 		snprintf(path, sizeof(path), "%s/%s", proc, *d);
 		if (access(path, F_OK) == 0)
-			TRY(do_mount("warmbox-mask", path, "tmpfs", MS_RDONLY | NOSUID_NODEV | MS_NOEXEC, "size=0"));
+			TRY(do_mount("warmbox-mask", path, "tmpfs", MS_RDONLY | NOSUID_NODEV | MS_NOEXEC,
+				     "size=4k,nr_inodes=1,mode=0555"));
 	}
 	for (const char *const *d = proc_readonly; *d; d++) {
 		snprintf(path, sizeof(path), "%s/%s", proc, *d);
@@ -96,31 +131,36 @@ static int mask_proc(const char *proc)
 
 static int mount_proc(const char *root)
 {
-	char proc[4096];
+	char proc[4096], dev_null[4096];
 	snprintf(proc, sizeof(proc), "%s/proc", root);
+	snprintf(dev_null, sizeof(dev_null), "%s/dev/null", root);
 	TRY(ensure_dir(proc, 0555));
 	TRY(do_mount("proc", proc, "proc", NOSUID_NODEV | MS_NOEXEC, NULL));
-	return mask_proc(proc);
+	return mask_proc(proc, dev_null);
 }
 
 /* Only harmless character devices: no block devices, no tty (TIOCSTI), no kmsg. */
-static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", NULL };
+static const struct {
+	const char *name;
+	unsigned major, minor;
+} dev_nodes[] = {
+	{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 },
+};
 
-static int mount_dev(const char *root)
+/*
+ * The nodes are made here, as runc makes them without a user namespace: bind mounts of the host's
+ * would show the job the host's devtmpfs and its size (half the host's memory). So this tmpfs is
+ * not nodev; it is read-only once filled, and the job could not make a node anyway (no CAP_MKNOD).
+ */
+static int make_dev_nodes(const char *dev)
 {
-	char dev[4096], path[4096], target[4096];
-	snprintf(dev, sizeof(dev), "%s/dev", root);
-	TRY(ensure_dir(dev, 0755));
-	TRY(do_mount("warmbox-dev", dev, "tmpfs", NOSUID_NODEV | MS_NOEXEC, "size=64k,mode=0755"));
-	for (const char *const *n = dev_nodes; *n; n++) {
-		snprintf(path, sizeof(path), "%s/%s", dev, *n);
-		snprintf(target, sizeof(target), "/dev/%s", *n);
-		int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
-		if (fd < 0)
-			return PLOG("create %s", path), -1;
-		close(fd);
-		TRY(do_mount(target, path, NULL, MS_BIND, NULL));
-		TRY(do_mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NOEXEC, NULL));
+	char path[4096];
+	for (size_t i = 0; i < sizeof(dev_nodes) / sizeof(dev_nodes[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dev, dev_nodes[i].name);
+		if (mknod(path, S_IFCHR | 0666, makedev(dev_nodes[i].major, dev_nodes[i].minor)) < 0)
+			return PLOG("mknod(%s)", path), -1;
+		if (chmod(path, 0666) < 0) /* past the umask */
+			return PLOG("chmod(%s)", path), -1;
 	}
 	static const char *const links[][2] = {
 		{ "/proc/self/fd", "fd" },
@@ -133,10 +173,20 @@ static int mount_dev(const char *root)
 		if (symlink(links[i][0], path) < 0)
 			return PLOG("symlink(%s)", path), -1;
 	}
-	snprintf(path, sizeof(path), "%s/shm", dev);
-	TRY(ensure_dir(path, 01777));
-	TRY(do_mount("warmbox-shm", path, "tmpfs", NOSUID_NODEV | MS_NOEXEC, "size=16m,mode=1777"));
 	return 0;
+}
+
+static int mount_dev(const char *root)
+{
+	char dev[4096], shm[4096];
+	snprintf(dev, sizeof(dev), "%s/dev", root);
+	snprintf(shm, sizeof(shm), "%s/shm", dev);
+	TRY(ensure_dir(dev, 0755));
+	TRY(do_mount("warmbox-dev", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,nr_inodes=64,mode=0755"));
+	TRY(make_dev_nodes(dev));
+	TRY(ensure_dir(shm, 01777));
+	TRY(do_mount("warmbox-shm", shm, "tmpfs", NOSUID_NODEV | MS_NOEXEC, "size=16m,nr_inodes=4096,mode=1777"));
+	return do_mount(NULL, dev, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL);
 }
 
 /* /tmp is part of the writable layer; it only needs to exist with the sticky bit. */
@@ -173,9 +223,22 @@ int mnt_build_root(const struct setup_spec *s)
 	snprintf(root, sizeof(root), "%s/root", s->mnt);
 	/* FACTS.md gotcha 3: nothing we mount may propagate back to the host. */
 	TRY(do_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
-	TRY(mount_overlay_root(s, root));
+	TRY(mount_overlay_root(s));
+	TRY(mount_dev(root)); /* first: /proc's masks are its /dev/null */
 	TRY(mount_proc(root));
-	TRY(mount_dev(root));
 	TRY(ensure_tmp(root));
 	return pivot_into(root);
+}
+
+/*
+ * In the supervisor, on the host's side: each layer dir stays open while the sandbox lives, so
+ * that the host's garbage collector finds the layers in use in /proc/<pid>/fd (the mount table
+ * names none of them any more). The init closes these fds (launcher.c child_fds).
+ */
+int mnt_hold_layers(const struct setup_spec *s)
+{
+	for (int i = 0; i < s->nlower; i++)
+		if (open(s->lower[i], O_PATH | O_DIRECTORY | O_CLOEXEC) < 0)
+			return PLOG("open layer dir %s", s->lower[i]), -1;
+	return 0;
 }

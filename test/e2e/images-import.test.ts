@@ -8,9 +8,10 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { MAX_IMAGE_LAYERS } from '../../contract/limits.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { registryTestsUnavailable, skopeoCopy } from '../helpers/registry.js';
-import { layeredLayout, SHOW_DATA } from '../helpers/test-images.js';
+import { layeredLayout, manyLayerArchive, SHOW_DATA } from '../helpers/test-images.js';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
 import { CLI, runCli, startServer, type TestServer } from '../helpers/warmbox-server.js';
 
@@ -102,6 +103,20 @@ describe('image archives', { skip }, () => {
     assert.equal(named.json.images[0].reference, 'docker.io/oci/app:v1');
     const result = await runJob('oci/app:v1', ['cat', '/data/keep']);
     assert.equal(result.stdout, 'kept from layer 1\n');
+  });
+
+  it(`an image of ${MAX_IMAGE_LAYERS} layers imports and runs; one of ${MAX_IMAGE_LAYERS + 1} is refused with 422 too_many_layers naming the count`, async () => {
+    const max = await importArchive(await manyLayerArchive(MAX_IMAGE_LAYERS, 'many/layers:max'));
+    assert.equal(max.status, 201, JSON.stringify(max.json));
+    const result = await runJob('many/layers:max', ['cat', '/layers/bottom', '/layers/top']);
+    assert.equal(result.verdict, 'ok', JSON.stringify(result));
+    assert.equal(result.stdout, 'bottom layer\ntop layer\n');
+
+    const over = await importArchive(await manyLayerArchive(MAX_IMAGE_LAYERS + 1, 'many/layers:over'));
+    assert.equal(over.status, 422, JSON.stringify(over.json));
+    assert.equal(over.json.error.code, 'too_many_layers');
+    assert.match(over.json.error.message, new RegExp(`${MAX_IMAGE_LAYERS + 1} layers.*at most ${MAX_IMAGE_LAYERS}`));
+    assert.equal((await fetch(`${server.url}/v1/images/${encodeURIComponent('many/layers:over')}`)).status, 404);
   });
 
   it('refuses what is not an image archive: 422 for a tar without a manifest, 415 for another media type, 400 for an empty body', async () => {

@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { MAX_IMAGE_LAYERS } from '../../contract/limits.js';
+import { encodeTar } from '../../images/store/layer-tar.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { pushWithSkopeo, registryTestsUnavailable, startProxy, startRegistry, type TestProxy, type TestRegistry } from '../helpers/registry.js';
+import { pushRawImage, pushWithSkopeo, registryTestsUnavailable, startProxy, startRegistry, type TestProxy, type TestRegistry } from '../helpers/registry.js';
 import { layeredLayout, SHOW_DATA } from '../helpers/test-images.js';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
 import { freePort, runCli, startServer, type TestServer } from '../helpers/warmbox-server.js';
@@ -108,6 +110,19 @@ describe('images from a registry', { skip }, () => {
     assert.ok(json.result.timings.pullMs > 0, `pullMs ${json.result.timings.pullMs}`);
     assert.ok(json.result.timings.totalMs >= json.result.timings.pullMs);
     assert.equal(manifestGets('first-use'), 1);
+  });
+
+  it(`a job of an image of more than ${MAX_IMAGE_LAYERS} layers is refused with 422 naming the count, and nothing of it is downloaded`, async () => {
+    const layers = Array.from({ length: MAX_IMAGE_LAYERS + 1 }, (_, i) => ({
+      blob: encodeTar([{ path: `layer-${i}`, type: 'File', mode: 0o644, data: Buffer.from(`${i}\n`) }]),
+      mediaType: 'application/vnd.oci.image.layer.v1.tar',
+    }));
+    await pushRawImage(registry.url, 'test/too-many-layers', 'v1', { layers });
+    const { status, json } = await request('POST', '/v1/jobs?wait=true', { image: ref('too-many-layers'), cmd: ['true'] });
+    assert.equal(status, 422, JSON.stringify(json));
+    assert.equal(json.error.code, 'image_unsupported');
+    assert.match(json.error.message, new RegExp(`${MAX_IMAGE_LAYERS + 1} layers.*at most ${MAX_IMAGE_LAYERS}`));
+    assert.equal(proxy.requests.filter((r) => r.url.startsWith('/v2/test/too-many-layers/blobs/')).length, 0);
   });
 
   it('two concurrent jobs of one image that is not here share one pull', async () => {

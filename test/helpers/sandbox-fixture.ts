@@ -87,7 +87,7 @@ export class SandboxFixture {
       const [busybox] = await ensureBuiltinImages(store);
       if (!busybox) throw new Error('ensureBuiltinImages returned no busybox image');
       const runtime = await SandboxRuntime.open({
-        runDir: join(dataDir, 'run'),
+        runDir: runDirOf(dataDir),
         launcherPath: launcherPath(),
         uid: opts.uid ?? SANDBOX_UID,
         uidCount: opts.uidCount ?? 1,
@@ -100,9 +100,19 @@ export class SandboxFixture {
     }
   }
 
+  /** The runtime's own directory: the zygote's socket, the sandboxes' mount point. */
+  get runDir(): string {
+    return runDirOf(this.dataDir);
+  }
+
   /** The host directory the runtime mounts sandboxes on (inside their private mount namespaces). */
   get mountDir(): string {
-    return join(this.dataDir, 'run', 'mnt');
+    return join(this.runDir, 'mnt');
+  }
+
+  /** The unix socket the zygote's supervisors connect back to. */
+  get socketPath(): string {
+    return join(this.runDir, 'launcher.sock');
   }
 
   /** A parked sandbox; the fixture awaits it in teardown if the test does not run it. */
@@ -196,6 +206,11 @@ export class SandboxFixture {
     await removeTempDir(this.dataDir);
     await removeCompiled();
   }
+}
+
+/** As the server lays it out: `<data>/run/<worker pid>`, so that a leak of it names the pid too. */
+function runDirOf(dataDir: string): string {
+  return join(dataDir, 'run', String(process.pid));
 }
 
 /** As buildSingleLayerImage, with raw entries appended to the layer tar (the unpacker judges them). */
@@ -378,6 +393,31 @@ export function parseErrnos(stdout: Buffer | string): Map<string, number> {
     if (hit) m.set(hit[1]!, Number(hit[2]));
   }
   return m;
+}
+
+/** The given host processes and all their descendants (from the parent pid in /proc/<pid>/stat). */
+export function withDescendants(pids: number[]): Set<number> {
+  const parents = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = new Set(pids);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parents) {
+      if (tree.has(ppid) && !tree.has(pid)) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
+  }
+  return tree;
 }
 
 /** Host processes whose command line contains marker (/proc/<pid>/cmdline, NUL-separated). */

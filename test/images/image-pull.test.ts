@@ -10,6 +10,7 @@ import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { MAX_IMAGE_LAYERS } from '../../contract/limits.js';
 import { ImagePuller, ImagePullError, type PullProgress } from '../../images/image-pull.js';
 import { SnapshotStore } from '../../images/image-store.js';
 import { encodeTar } from '../../images/store/layer-tar.js';
@@ -325,6 +326,19 @@ describe('ImagePuller', { skip }, () => {
     it('a registry nobody listens on → registry_unreachable', async () => {
       const port = await freePort();
       await isPullError(new ImagePuller(await freshStore()).pull(`127.0.0.1:${port}/test/base:v1`), 'registry_unreachable', /ECONNREFUSED/);
+    });
+
+    it(`an image of more than ${MAX_IMAGE_LAYERS} layers → too_many_layers, naming the count, before any blob is downloaded`, async () => {
+      const layers = Array.from({ length: MAX_IMAGE_LAYERS + 1 }, (_, i) => ({
+        blob: gzipSync(encodeTar([{ path: `layer-${i}`, type: 'File', mode: 0o644, mtime: T, data: Buffer.from(`${i}\n`) }])),
+      }));
+      await pushRawImage(registry.url, 'test/too-many-layers', 'v1', { layers });
+      const proxy = await startProxy(registry.url);
+      stops.push(proxy.stop);
+      const store = await freshStore();
+      await isPullError(new ImagePuller(store).pull(`${proxy.host}/test/too-many-layers:v1`), 'too_many_layers', new RegExp(`has ${MAX_IMAGE_LAYERS + 1} layers; .* at most ${MAX_IMAGE_LAYERS} layers`));
+      assert.equal(proxy.blobGets(), 0, 'no config or layer was downloaded');
+      await assertNothingTagged(store);
     });
 
     it('an artifact that is no container image → manifest_unsupported', async () => {
