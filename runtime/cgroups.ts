@@ -4,8 +4,9 @@
  *   v1 (hybrid hosts like these): <root>/{memory,pids,cpuacct}/warmbox/<sandbox>
  *   v2 (unified):                 <root>/warmbox/<sandbox>, with +memory +pids +cpu delegated
  */
-import { existsSync, readFileSync, readdirSync, rmdirSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { killAndRemoveCgroups, type CgroupLeft } from './cgroup-teardown.js';
 import type { CgroupPlacement } from './launcher-protocol.js';
 
 export class CgroupSetupError extends Error {
@@ -67,37 +68,21 @@ function enableControllers(dir: string): void {
 }
 
 /**
- * Removes sandbox cgroups whose owning worker (pid in the name `w<pid>-<n>`) is gone — left by a
- * worker killed with SIGKILL together with its launchers. Their processes are killed first.
+ * Ends sandbox cgroups whose owning worker (pid in the name `w<pid>-<n>`) is gone — left by a
+ * worker killed together with its launchers: kills their processes, then removes them, waiting
+ * (bounded) while they are busy. Resolves with the number removed and the directories it could not.
  */
-export function reapStaleCgroups(layout: CgroupLayout, isAlive: (pid: number) => boolean): number {
-  let reaped = 0;
+export async function reapStaleCgroups(layout: CgroupLayout, isAlive: (pid: number) => boolean): Promise<{ reaped: number; left: CgroupLeft[] }> {
+  const stale: string[] = [];
   for (const parent of layout.parents) {
     for (const name of safeReaddir(parent)) {
       const owner = /^w(\d+)-/.exec(name);
       const dir = join(parent, name);
-      if (!owner || isAlive(Number(owner[1])) || !statSync(dir).isDirectory()) continue;
-      killAll(dir);
-      try {
-        rmdirSync(dir);
-        reaped++;
-      } catch {
-        // Still busy with dying tasks; the next start reaps it.
-      }
+      if (owner && !isAlive(Number(owner[1])) && statSync(dir).isDirectory()) stale.push(dir);
     }
   }
-  return reaped;
-}
-
-function killAll(dir: string): void {
-  const procs = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
-  for (const pid of procs) {
-    try {
-      process.kill(Number(pid), 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  }
+  const left = await killAndRemoveCgroups(stale);
+  return { reaped: stale.length - left.length, left };
 }
 
 function safeReaddir(dir: string): string[] {

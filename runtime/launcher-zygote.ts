@@ -74,7 +74,7 @@ export class LauncherZygote {
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
-      (child.stdin as Writable).end(); // EOF: the zygote exits; sandboxes it made live on until their sockets close
+      (child.stdin as Writable).end(); // EOF: the zygote exits, and every supervisor it forked tears its sandbox down
       await exited;
     }
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -89,7 +89,10 @@ export class LauncherZygote {
     (child.stdin as Writable).on('error', () => {});
     child.on('error', (e) => this.failAll(new LauncherZygoteError(`cannot start the launcher ${this.launcherPath}: ${e.message}`)));
     child.on('exit', (code, signal) => {
-      if (!this.closing) this.failAll(new LauncherZygoteError(`the launcher zygote exited (${signal ?? `code ${code}`})`));
+      if (this.closing) return;
+      // Its supervisors tear their sandboxes down (their parent-death signal); the next open() starts a new zygote.
+      this.onLog(`the launcher zygote exited (${signal ?? `code ${code}`}); its sandboxes were torn down`);
+      this.failAll(new LauncherZygoteError(`the launcher zygote exited (${signal ?? `code ${code}`})`));
     });
     this.child = child;
     return child;

@@ -5,8 +5,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { DEFAULT_LIMITS } from '../contract/limits.js';
-import { reapStaleCgroups, setUpCgroups, type CgroupLayout } from './cgroups.js';
 import type { StoredImage } from '../contract/stored-image.js';
+import { cgroupDirsOf, killAndRemoveCgroups } from './cgroup-teardown.js';
+import { reapStaleCgroups, setUpCgroups, type CgroupLayout } from './cgroups.js';
+import type { CgroupPlacement } from './launcher-protocol.js';
 import { LauncherZygote } from './launcher-zygote.js';
 import { Sandbox, SandboxError } from './sandbox.js';
 import { UidRange } from './uid-range.js';
@@ -41,6 +43,7 @@ export class SandboxRuntime {
     private readonly opts: RuntimeOptions,
     readonly cgroups: CgroupLayout,
     private readonly zygote: LauncherZygote,
+    private readonly onLog: (line: string) => void,
   ) {
     this.mountDir = mountDirOf(opts.runDir);
     this.uids = new UidRange(opts.uid, opts.uidCount ?? 1);
@@ -53,10 +56,11 @@ export class SandboxRuntime {
     }
     if (opts.uid === 0 || opts.gid === 0) throw new SandboxError('jobs must not run as root: set a non-zero sandbox uid and gid');
     const cgroups = setUpCgroups(opts.cgroupRoot);
-    reapStaleCgroups(cgroups, isAlive);
+    const { left } = await reapStaleCgroups(cgroups, isAlive);
+    for (const l of left) onLog(`cannot remove the cgroup ${l.dir} of a dead worker's sandbox: ${l.why}`);
     mkdirSync(mountDirOf(opts.runDir), { recursive: true, mode: 0o700 });
     const zygote = await LauncherZygote.start(opts.launcherPath, join(opts.runDir, 'launcher.sock'), onLog);
-    return new SandboxRuntime(opts, cgroups, zygote);
+    return new SandboxRuntime(opts, cgroups, zygote, onLog);
   }
 
   /** Builds a sandbox of the image and waits until it is parked. */
@@ -64,6 +68,7 @@ export class SandboxRuntime {
     const workdir = workdirOf(image);
     const name = `w${process.pid}-${++this.seq}`;
     const uid = this.uids.take();
+    const cgroup = this.cgroups.placementFor(name);
     const sandbox = Sandbox.create(this.zygote, name, {
       lowerDirs: image.layerDirs,
       mountDir: this.mountDir,
@@ -72,16 +77,33 @@ export class SandboxRuntime {
       gid: this.opts.gid,
       hostname: 'warmbox',
       workdir,
-      cgroup: this.cgroups.placementFor(name),
+      cgroup,
       parkedMemoryBytes: PARKED_MEMORY_BYTES,
       parkedPids: PARKED_PIDS,
     });
-    // The uid is free again once the launcher has exited: nothing of that sandbox runs any more.
-    sandbox.then((s) => s.closed, () => undefined).finally(() => this.uids.release(uid));
+    void sandbox.then((s) => s.closed, () => undefined).then(() => this.afterExit(name, cgroup, uid));
     return sandbox;
   }
 
-  /** Stops the zygote; sandboxes already made end with their own connections. */
+  /**
+   * Once the supervisor has exited: it removed the sandbox's cgroups itself, unless it died first
+   * (killed, or its zygote died); then every process still in them is killed and they are removed
+   * here. The uid is free again only when nothing of the sandbox runs any more.
+   */
+  private async afterExit(name: string, cgroup: CgroupPlacement, uid: number): Promise<void> {
+    const dirs = cgroupDirsOf(cgroup).filter((d) => existsSync(d));
+    if (dirs.length) this.onLog(`sandbox ${name}: its cgroups outlived its supervisor; killing what is left in them and removing them`);
+    const left = await killAndRemoveCgroups(dirs);
+    for (const l of left) this.onLog(`sandbox ${name}: cannot remove its cgroup ${l.dir}: ${l.why}; its uid ${uid} stays taken`);
+    if (left.length === 0) this.uids.release(uid);
+  }
+
+  /** Sandbox uids handed out and not yet given back (always 0 when all sandboxes share one uid). */
+  get uidsInUse(): number {
+    return this.uids.inUse;
+  }
+
+  /** Stops the zygote, and with it every sandbox it made: use or destroy them first. */
   async close(): Promise<void> {
     await this.zygote.close();
   }

@@ -17,7 +17,7 @@ import {
   type SetupMessage,
 } from './launcher-protocol.js';
 import type { Verdict } from '../contract/verdict.js';
-import { verdictOf } from './verdict-of.js';
+import { internalErrorOf, verdictOf } from './verdict-of.js';
 
 export class SandboxError extends Error {
   override name = 'SandboxError';
@@ -40,6 +40,8 @@ export interface RunResult {
   stdoutTruncated: boolean;
   stderrTruncated: boolean;
   usage: { cpuTimeMs: number; wallTimeMs: number; memoryPeakBytes: number };
+  /** For `internal_error`: what went wrong, for the operator. */
+  error?: string;
   /** The launcher's raw report, for diagnostics. */
   launcher: LauncherResult;
 }
@@ -133,8 +135,10 @@ export class Sandbox {
   private async nextEvent(): Promise<LauncherEvent> {
     const next = await this.events.next();
     if (next.done) {
+      // The connection closes without a word only when the supervisor and the init are both gone:
+      // the init holds it too (its log), and dies with its supervisor (native/contain.c).
       await this.closed;
-      return { type: 'error', stage: 'launcher', message: 'exited without a report' };
+      return { type: 'error', stage: 'launcher', message: "the sandbox's supervisor died before it reported; the sandbox was killed" };
     }
     return next.value;
   }
@@ -181,8 +185,10 @@ class CappedSink {
 }
 
 function toRunResult(r: LauncherResult, stdout: Buffer, stderr: Buffer): RunResult {
+  const error = internalErrorOf(r);
   return {
     verdict: verdictOf(r),
+    ...(error && { error }),
     exitCode: r.status === 'exited' ? r.code : null,
     signal: r.status === 'signaled' ? signalName(r.signal) : r.status === 'killed' ? 'SIGKILL' : null,
     stdout,

@@ -16,5 +16,14 @@ export function verdictOf(r: LauncherResult): Verdict {
   return r.code === 0 ? 'ok' : 'nonzero_exit';
 }
 
+/**
+ * What went wrong, for a job that ends `internal_error` with a report (the launcher saw the sandbox
+ * fail under the job; a supervisor that dies reports nothing, and the run fails instead).
+ */
+export function internalErrorOf(r: LauncherResult): string | undefined {
+  if (verdictOf(r) !== 'internal_error') return undefined;
+  return "the sandbox's init died before the job ended; every process of the sandbox died with it";
+}
+
 /** RLIMIT_CPU, the per-process backstop of the CPU limit, ends a process with SIGXCPU. */
 const SIGXCPU = 24;

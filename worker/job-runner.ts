@@ -133,6 +133,7 @@ function toJobResult(run: RunResult, timings: Timings, started: number, job: Job
     usage: run.usage,
     start: timings.start,
     timings: { ...roundTimings(timings), totalMs: totalMs(timings, started, job) },
+    ...(run.error && { error: run.error }),
   };
 }
 

@@ -1,6 +1,7 @@
 #include "contain.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -9,18 +10,30 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "init.h"
 #include "log.h"
 #include "mnt.h"
 #include "net.h"
 #include "seccomp.h"
 #include "user.h"
 
-/* If the supervisor dies, so does the sandbox (and with its PID 1, everything in it). */
+/*
+ * If the supervisor dies, so does the sandbox: SIGKILL to its PID 1 takes every process of the
+ * namespace with it. Any change of credentials clears this signal (man 2 prctl), so it is set again
+ * after the uid switch, as nsjail does. A supervisor that died before it was set sends nothing, so
+ * each time we check it is still there. getppid() cannot tell (a parent outside our pid namespace
+ * reads as 0), but the supervisor holds the run pipe's write end until the sandbox is ready: a
+ * hang-up there means it is gone.
+ */
 static int die_with_parent(void)
 {
-	/* Had the supervisor died before this, its end of the run pipe is closed: we exit at EOF. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		return PLOG("prctl(PR_SET_PDEATHSIG)"), -1;
+	struct pollfd run = { .fd = INIT_FD_RUN, .events = POLLIN };
+	if (poll(&run, 1, 0) < 0)
+		return PLOG("poll(run pipe)"), -1;
+	if (run.revents & (POLLHUP | POLLERR))
+		return LOG("the supervisor died while the sandbox was being built"), -1;
 	return 0;
 }
 
@@ -97,6 +110,7 @@ int contain(const struct setup_spec *s)
 	TRY(net_loopback_up());
 	TRY(prepare_workdir(s));
 	TRY(user_drop_privileges(s));
+	TRY(die_with_parent()); /* again: the uid switch cleared it */
 	TRY(not_dumpable());
 	TRY(seccomp_load_filter());
 	return 0;

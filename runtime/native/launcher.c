@@ -73,14 +73,22 @@ static int make_pipes(struct pipes *p)
 	return 0;
 }
 
+/*
+ * The sandbox this supervisor owns, for the teardown on SIGTERM (on_terminate). The clone writes
+ * the init's pid here (CLONE_PARENT_SETTID) before any signal handler can run after it.
+ */
+static struct setup_spec spec;
+static volatile pid_t init_pid = -1;
+
 static pid_t start_init(const struct setup_spec *s, struct pipes *p)
 {
-	pid_t pid = syscall(SYS_clone, NAMESPACES | SIGCHLD, NULL, NULL, NULL, NULL);
+	pid_t pid = syscall(SYS_clone, NAMESPACES | SIGCHLD | CLONE_PARENT_SETTID, NULL, (pid_t *)&init_pid, NULL, NULL);
 	if (pid < 0) {
 		PLOG("clone(namespaces)");
 		return -1;
 	}
 	if (pid == 0) {
+		signal(SIGTERM, SIG_DFL); /* the supervisor's teardown is not the init's */
 		int fds[INIT_FD_COUNT] = { 0, 0, 0, p->in[0], p->out[1], p->err[1], p->report[1], p->run[0] };
 		child_fds(fds);
 		init_main(s);
@@ -157,6 +165,37 @@ static void destroy(const struct setup_spec *s, pid_t init)
 	cgroup_driver_for(s->cgroup)->destroy(s);
 }
 
+/* Our parent when we started: the zygote, whose death is what a SIGTERM usually means. */
+static pid_t parent_at_start;
+
+/*
+ * SIGTERM: the parent-death signal the zygote arms (zygote.c), or an operator's stop. Tears the
+ * sandbox down as if the worker had hung up, says why, and exits. It makes system calls (kill,
+ * waitpid, open, write, rmdir, nanosleep) and formats paths into stack buffers, takes no lock and
+ * allocates nothing, and never returns to the code it interrupted.
+ */
+static void on_terminate(int sig)
+{
+	(void)sig;
+	destroy(&spec, init_pid);
+	const char *why = getppid() != parent_at_start
+		? "error launcher: the launcher zygote died; the sandbox was torn down\n"
+		: "error launcher: the supervisor got SIGTERM; the sandbox was torn down\n";
+	ssize_t n = write(FD_EVENTS, why, strlen(why));
+	(void)n; /* exiting either way */
+	_exit(1);
+}
+
+static int tear_down_on_sigterm(void)
+{
+	parent_at_start = getppid();
+	struct sigaction sa = { .sa_handler = on_terminate };
+	sigfillset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0)
+		return PLOG("sigaction(SIGTERM)"), -1;
+	return 0;
+}
+
 /* The control fd's reader: the setup and run messages may arrive in one read. */
 static struct reader control = { .fd = FD_CONTROL };
 
@@ -229,31 +268,32 @@ int sandbox_main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	close_range(FD_STDERR + 1, ~0U, 0); /* FACTS.md gotcha 7: inherit nothing by accident */
+	if (tear_down_on_sigterm() < 0)
+		return 1;
 	static struct message msg;
-	static struct setup_spec s;
 	struct pipes p;
-	if (message_read(&control, &msg) < 0 || setup_spec_parse(&msg, &s) < 0) {
+	if (message_read(&control, &msg) < 0 || setup_spec_parse(&msg, &spec) < 0) {
 		event("error setup: bad setup message (see the launcher's log)\n");
 		return 2;
 	}
-	if (mnt_hold_layers(&s) < 0) {
+	if (mnt_hold_layers(&spec) < 0) {
 		event("error setup: a layer dir cannot be opened (see the launcher's log)\n");
 		return 1;
 	}
-	const struct cgroup_driver *cg = cgroup_driver_for(s.cgroup);
-	if (cg->create(&s) < 0 || cgroup_apply(&s, &limits, s.memory_bytes, s.pids + INIT_PROCESSES) < 0) {
+	const struct cgroup_driver *cg = cgroup_driver_for(spec.cgroup);
+	if (cg->create(&spec) < 0 || cgroup_apply(&spec, &limits, spec.memory_bytes, spec.pids + INIT_PROCESSES) < 0) {
 		event("error setup: creating cgroups failed (see the launcher's log)\n");
-		cg->destroy(&s);
+		cg->destroy(&spec);
 		return 1;
 	}
-	pid_t init = make_pipes(&p) < 0 ? -1 : start_init(&s, &p);
+	pid_t init = make_pipes(&p) < 0 ? -1 : start_init(&spec, &p);
 	if (init < 0 || wait_ready(p.report[0]) < 0) {
-		destroy(&s, init);
+		destroy(&spec, init);
 		return 1;
 	}
 	event("ready\n");
-	int rc = run(&s, init, &p);
-	destroy(&s, init);
+	int rc = run(&spec, init, &p);
+	destroy(&spec, init);
 	return rc < 0 ? 1 : 0;
 }
 

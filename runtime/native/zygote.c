@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -65,6 +66,20 @@ static void __attribute__((noreturn)) become_sandbox(const char *path, const cha
 	_exit(sandbox_main());
 }
 
+/*
+ * In the forked child: if the zygote dies, this supervisor gets SIGTERM and tears its sandbox down
+ * (launcher.c), so nothing of a sandbox outlives its zygote. A zygote that died before the signal
+ * was set sends nothing: then we are no longer its child.
+ */
+static int die_with_zygote(pid_t zygote)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0)
+		return PLOG("prctl(PR_SET_PDEATHSIG)"), -1;
+	if (getppid() != zygote)
+		return LOG("zygote: died while forking a sandbox"), -1;
+	return 0;
+}
+
 static int valid_id(const char *id)
 {
 	size_t n = strlen(id);
@@ -79,11 +94,15 @@ static void spawn_sandbox(const char *path, const char *id)
 		LOG("zygote: ignoring malformed sandbox id '%.80s'", id);
 		return;
 	}
+	pid_t zygote = getpid();
 	pid_t pid = fork();
 	if (pid < 0)
 		PLOG("zygote: fork");
-	else if (pid == 0)
+	else if (pid == 0) {
+		if (die_with_zygote(zygote) < 0)
+			_exit(1);
 		become_sandbox(path, id);
+	}
 }
 
 static void reap(int sigfd)
@@ -97,6 +116,9 @@ static void reap(int sigfd)
 
 int zygote_main(const char *socket_path)
 {
+	/* The worker's death kills us; one that died before this closed our stdin: EOF below ends us. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return PLOG("zygote: prctl(PR_SET_PDEATHSIG)"), 1;
 	signal(SIGPIPE, SIG_IGN);
 	sigset_t chld;
 	sigemptyset(&chld);

@@ -7,8 +7,10 @@
  * stdin: one sandbox id per line ([A-Za-z0-9_-], at most 64 bytes). For each, a child connects
  * four times to the unix socket SOCKET, each connection starting with the line "<id> <stream>\n",
  * stream one of control, stdin, stdout, stderr; it then runs sandbox_main() with control on
- * fds 0, 1 and 2 and the others on fds 3, 4 and 5. EOF on stdin: the zygote exits; sandboxes
- * already made live on (each ends when its worker connection closes).
+ * fds 0, 1 and 2 and the others on fds 3, 4 and 5. EOF on stdin: the zygote exits.
+ *
+ * Lifetimes: the zygote dies with the worker (SIGKILL as its parent-death signal, and EOF on stdin);
+ * each supervisor tears its sandbox down when the zygote dies (SIGTERM as its parent-death signal).
  */
 int zygote_main(const char *socket_path);
 

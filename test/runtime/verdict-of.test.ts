@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LauncherResult } from '../../runtime/launcher-protocol.js';
-import { verdictOf } from '../../runtime/verdict-of.js';
+import { internalErrorOf, verdictOf } from '../../runtime/verdict-of.js';
 
 const base: LauncherResult = {
   status: 'exited', code: 0, signal: 0, execErrno: 0, wallUs: 1, cpuUs: 1, memoryPeakBytes: 1, oomKills: 0, limit: 'none', outputBytes: 0, truncated: 'none',
@@ -24,5 +24,11 @@ describe('verdictOf', () => {
     assert.equal(verdictOf({ ...base, status: 'signaled', signal: 9 }), 'signaled');
     assert.equal(verdictOf({ ...base, status: 'signaled', signal: 9, oomKills: 1 }), 'memory_limit');
     assert.equal(verdictOf({ ...base, code: 137 }), 'nonzero_exit');
+  });
+
+  it('says what went wrong for internal_error only: the init died without reporting the job', () => {
+    assert.match(internalErrorOf({ ...base, status: 'killed' }) ?? '', /the sandbox's init died before the job ended/);
+    assert.equal(internalErrorOf(base), undefined);
+    assert.equal(internalErrorOf({ ...base, status: 'killed', limit: 'wall' }), undefined);
   });
 });

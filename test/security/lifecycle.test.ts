@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import type { RunResult } from '../../runtime/sandbox.js';
 import {
   ATTACK_TIMEOUT_MS,
   describeRun,
@@ -17,20 +18,7 @@ import {
   SANDBOX_UID,
   securitySuite,
 } from '../helpers/sandbox-fixture.js';
-
-/** Host pids whose pid namespace is nsLink ('pid:[4026532180]'). */
-function processesInPidNamespace(nsLink: string): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readlinkSync(`/proc/${name}/ns/pid`) === nsLink) found.push(Number(name));
-    } catch {
-      // gone meanwhile, or a kernel thread
-    }
-  }
-  return found;
-}
+import { DAEMON_JOB, eventually, killLeftovers, leftoversOf, processesInNamespace, untilNothingLeft, waitForSandboxOf, within, type SandboxChain } from '../helpers/sandbox-processes.js';
 
 describe('security: sandbox lifecycle', () => {
   const suite = securitySuite('lifecycle');
@@ -58,7 +46,7 @@ describe('security: sandbox lifecycle', () => {
     assert.ok(daemonSession && jobSession && daemonSession !== jobSession, `the daemon must have been up in a session of its own: ${describeRun(r)}`);
 
     assert.deepEqual(hostProcessesWith(marker), [], `a process with ${marker} in its command line outlived the sandbox`);
-    assert.deepEqual(processesInPidNamespace(pidNs), [], `processes of the sandbox's pid namespace ${pidNs} outlived it`);
+    assert.deepEqual(processesInNamespace(pidNs), [], `processes of the sandbox's pid namespace ${pidNs} outlived it`);
     assert.deepEqual(fx.leftoverCgroups(), [], 'the sandbox cgroups must be removed when it is closed');
   });
 
@@ -178,4 +166,57 @@ describe('security: concurrent sandboxes with a uid range (WARMBOX_SANDBOX_UID_C
       if (ended) assert.equal(ended.verdict, 'cancelled', describeRun(ended));
     }
   });
+});
+
+describe('security: a sandbox dies with any process of its chain (zygote → supervisor → init)', () => {
+  const FIRST_UID = 210_000; // a range of this suite's own: any process left of that uid is a leftover of ours
+  const suite = securitySuite('chain', { uid: FIRST_UID, uidCount: 2 });
+  /** Far above the wait below: a job still running when it ends was not stopped by the kill. */
+  const WALL_MS = 300_000;
+  const BOUND_MS = 30_000;
+
+  /** What the runtime says of the killed job, for each process killed. */
+  const expected = {
+    supervisor: (outcome: RunResult | Error) => {
+      assert.ok(outcome instanceof Error, `the run must fail, not report a result: ${outcome instanceof Error ? '' : describeRun(outcome)}`);
+      assert.match(outcome.message, /the sandbox's supervisor died/);
+    },
+    init: (outcome: RunResult | Error) => {
+      assert.ok(!(outcome instanceof Error), `the supervisor reports the job: ${String(outcome)}`);
+      assert.equal(outcome.verdict, 'internal_error', describeRun(outcome));
+      assert.match(outcome.error ?? '', /the sandbox's init died/, describeRun(outcome));
+    },
+    zygote: (outcome: RunResult | Error) => {
+      assert.ok(outcome instanceof Error, `the run must fail, not report a result: ${outcome instanceof Error ? '' : describeRun(outcome)}`);
+      assert.match(outcome.message, /the launcher zygote died/);
+    },
+  };
+
+  for (const target of ['supervisor', 'init', 'zygote'] as const) {
+    it(`SIGKILL to the ${target} while a job and its daemon run: every process, cgroup, namespace and the uid are gone, the run says why, the next job runs`, { timeout: ATTACK_TIMEOUT_MS * 2 }, async () => {
+      const fx = await suite.fixture();
+      const marker = `warmbox-chain-${target}-${randomBytes(6).toString('hex')}`;
+      const job = fx.runJob(['sh', '-c', DAEMON_JOB, marker], { wallTimeMs: WALL_MS });
+      const outcome = job.catch((err: Error) => err);
+      let chain: SandboxChain | undefined;
+      try {
+        chain = await waitForSandboxOf(marker, fx.runtime.cgroups.parents, job);
+        assert.ok(chain.uid >= FIRST_UID, `the job runs as ${chain.uid}, outside the suite's range`);
+        process.kill(chain[target], 'SIGKILL');
+
+        expected[target](await within(outcome, BOUND_MS, `the run after the ${target} was killed`));
+        await untilNothingLeft(chain, { mountPath: fx.dataDir, uidIsPrivate: true }, BOUND_MS);
+        // The uid goes back to the range only once nothing of the sandbox runs any more.
+        await eventually(() => fx.runtime.uidsInUse === 0, 'the sandbox uid is given back', BOUND_MS);
+        assert.deepEqual(leftoversOf(chain, { mountPath: fx.dataDir, uidIsPrivate: true }), []);
+        assert.deepEqual(fx.leftoverCgroups(), []);
+      } finally {
+        if (chain) killLeftovers(chain);
+        await outcome;
+      }
+      const next = await fx.runJob(['echo', 'next'], { wallTimeMs: 10_000 });
+      assert.equal(next.verdict, 'ok', describeRun(next));
+      assert.equal(next.stdout.toString(), 'next\n');
+    });
+  }
 });
