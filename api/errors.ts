@@ -6,6 +6,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
+import { DbWriteError } from '../db/db-write-error.js';
 
 export class ApiError extends Error {
   constructor(
@@ -44,13 +45,22 @@ export function toApiError(err: unknown): ApiError | undefined {
     const code = HTTP_EXCEPTION_CODES[err.status] ?? 'http_error';
     return new ApiError(err.status, code, err.message || code.replaceAll('_', ' '));
   }
+  if (err instanceof DbWriteError) return dbWriteApiError(err);
   return undefined;
+}
+
+/** Nothing was recorded: the client may retry (507 for a full disk, as WebDAV names it; 503 otherwise). */
+function dbWriteApiError(err: DbWriteError): ApiError {
+  return err.failure === 'disk_full'
+    ? new ApiError(507, 'storage_full', 'the server\'s disk is full: nothing was recorded; retry later', { retryable: true })
+    : new ApiError(503, 'db_unavailable', 'the server\'s database cannot take writes: nothing was recorded; retry later', { retryable: true });
 }
 
 /** app.onError: known errors as they are; anything else is logged and answered with a bare 500. */
 export function errorHandler(logger: Logger) {
   return function onError(err: Error, c: Context): Response {
     const apiError = toApiError(err);
+    if (err instanceof DbWriteError) logger.error({ err, method: c.req.method, path: c.req.path }, `db write failed: answered ${apiError?.status}`);
     if (apiError !== undefined) return c.json(errorBody(apiError), apiError.status);
     logger.error({ err, method: c.req.method, path: c.req.path }, 'unhandled error in request');
     return c.json(errorBody(new ApiError(500, 'internal_error', 'internal server error')), 500);

@@ -2,6 +2,7 @@
 import { and, desc, eq, lt, ne, sql } from 'drizzle-orm';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
 import type { WarmboxDb } from './client.js';
+import { DbWriteError } from './db-write-error.js';
 import { jobs, type JobRow, type JobStatus } from './schema.js';
 
 export interface NewJob {
@@ -13,13 +14,22 @@ export interface NewJob {
   createdAt: number;
 }
 
-/** Inserts the job with status `queued`; returns the row as stored. */
+/**
+ * Inserts the job with status `queued` and returns the row as stored, only once the commit has
+ * succeeded: better-sqlite3's `.get()` of `INSERT … RETURNING` hands back the row even when the
+ * commit then fails (SQLITE_FULL, FACTS.md), so the insert is `.run()` in a transaction, its
+ * change count checked, and the row read back. Throws DbWriteError when the write did not hold.
+ */
 export function createJob(db: WarmboxDb, job: NewJob): JobRow {
-  return db
-    .insert(jobs)
-    .values({ ...job, webhookUrl: job.webhookUrl ?? null, status: 'queued' })
-    .returning()
-    .get();
+  try {
+    return db.transaction((tx) => {
+      const { changes } = tx.insert(jobs).values({ ...job, webhookUrl: job.webhookUrl ?? null, status: 'queued' }).run();
+      if (changes !== 1) throw new Error(`inserting job ${job.id} changed ${changes} rows`);
+      return tx.select().from(jobs).where(eq(jobs.id, job.id)).get()!;
+    });
+  } catch (err) {
+    throw DbWriteError.from(err);
+  }
 }
 
 /**
