@@ -15,6 +15,8 @@ export class ApiError extends Error {
     message: string,
     /** Extra members of the error object (not code or message), e.g. `{ field: 'limits.memoryBytes', maximum: 4294967296 }`. */
     readonly details: Record<string, unknown> = {},
+    /** Response headers the error carries, e.g. `Retry-After` on a 503. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -49,11 +51,14 @@ export function toApiError(err: unknown): ApiError | undefined {
   return undefined;
 }
 
+/** What a client is told to wait before it retries a request the server could not take now (seconds). */
+export const RETRY_LATER = { 'Retry-After': '1' };
+
 /** Nothing was recorded: the client may retry (507 for a full disk, as WebDAV names it; 503 otherwise). */
 function dbWriteApiError(err: DbWriteError): ApiError {
   return err.failure === 'disk_full'
-    ? new ApiError(507, 'storage_full', 'the server\'s disk is full: nothing was recorded; retry later', { retryable: true })
-    : new ApiError(503, 'db_unavailable', 'the server\'s database cannot take writes: nothing was recorded; retry later', { retryable: true });
+    ? new ApiError(507, 'storage_full', 'the server\'s disk is full: nothing was recorded; retry later', {}, RETRY_LATER)
+    : new ApiError(503, 'db_unavailable', 'the server\'s database cannot take writes: nothing was recorded; retry later', {}, RETRY_LATER);
 }
 
 /** app.onError: known errors as they are; anything else is logged and answered with a bare 500. */
@@ -61,7 +66,7 @@ export function errorHandler(logger: Logger) {
   return function onError(err: Error, c: Context): Response {
     const apiError = toApiError(err);
     if (err instanceof DbWriteError) logger.error({ err, method: c.req.method, path: c.req.path }, `db write failed: answered ${apiError?.status}`);
-    if (apiError !== undefined) return c.json(errorBody(apiError), apiError.status);
+    if (apiError !== undefined) return c.json(errorBody(apiError), apiError.status, apiError.headers);
     logger.error({ err, method: c.req.method, path: c.req.path }, 'unhandled error in request');
     return c.json(errorBody(new ApiError(500, 'internal_error', 'internal server error')), 500);
   };

@@ -9,11 +9,22 @@ import { BULL_PREFIX, QUEUE_JOBS } from './redis-keys.js';
 /** BullMQ job name of a sandbox run; the queue holds nothing else. */
 export const RUN_JOB_NAME = 'run';
 
+/**
+ * How long an enqueue may wait for Redis. ioredis queues commands while it is disconnected
+ * (FACTS.md), so an unbounded add would hold the request through a whole outage.
+ */
+export const ENQUEUE_TIMEOUT_MS = 2000;
+
+/** The job was not queued (Redis unreachable or too slow); the caller must not acknowledge it. */
+export class QueueUnavailableError extends Error {
+  override name = 'QueueUnavailableError';
+}
+
 export class JobQueue {
   private readonly queue: Queue<JobPayload>;
 
   /** A Redis instance is shared (close() leaves it open); options make a connection of its own. */
-  constructor(connection: ConnectionOptions) {
+  constructor(private readonly connection: ConnectionOptions) {
     this.queue = new Queue<JobPayload>(QUEUE_JOBS, {
       connection,
       prefix: BULL_PREFIX,
@@ -26,9 +37,28 @@ export class JobQueue {
     });
   }
 
-  /** Enqueues the job under BullMQ job id = payload.id (adding the same id twice is a no-op). */
-  async add(payload: JobPayload): Promise<void> {
-    await this.queue.add(RUN_JOB_NAME, payload, { jobId: payload.id });
+  /**
+   * Enqueues the job under BullMQ job id = payload.id (adding the same id twice is a no-op).
+   * Fails fast with QueueUnavailableError when the shared connection is down, and after
+   * ENQUEUE_TIMEOUT_MS when Redis does not answer; a late add that lands after all is taken out
+   * again, so a job the caller refused never runs.
+   */
+  async add(payload: JobPayload, timeoutMs = ENQUEUE_TIMEOUT_MS): Promise<void> {
+    const status = (this.connection as { status?: unknown }).status;
+    if (typeof status === 'string' && status !== 'ready') throw new QueueUnavailableError(`Redis is not connected (${status})`);
+    const added = this.queue.add(RUN_JOB_NAME, payload, { jobId: payload.id });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new QueueUnavailableError(`Redis did not take the job within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([added, timedOut]);
+    } catch (err) {
+      added.then(() => this.queue.remove(payload.id), () => undefined).catch(() => undefined);
+      throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError(`enqueue failed: ${(err as Error).message}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Takes a job that no worker has started out of the queue; false if it is running (or gone). */

@@ -6,7 +6,7 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { createJob, deleteJob } from '../../db/jobs.js';
 import type { JobPayload } from '../../contract/job-payload.js';
 import type { AppDeps } from '../deps.js';
-import { ApiError } from '../errors.js';
+import { ApiError, RETRY_LATER } from '../errors.js';
 import { imageInDb } from '../image-lookup.js';
 import { ensureImage } from '../image-pull-on-use.js';
 import { newJobId } from '../job-id.js';
@@ -83,6 +83,6 @@ async function enqueue(deps: AppDeps, payload: JobPayload, waiter: JobWaiter | u
     waiter?.cancel();
     deleteJob(deps.db, payload.id);
     deps.logger.error({ err, jobId: payload.id }, 'enqueue failed: is Redis reachable?');
-    throw new ApiError(503, 'queue_unavailable', 'the job queue is unavailable; retry later');
+    throw new ApiError(503, 'queue_unavailable', 'the job queue is unavailable: nothing was queued; retry later', {}, RETRY_LATER);
   }
 }

@@ -32,6 +32,11 @@ export async function startRedis(): Promise<TestRedis> {
   throw lastError;
 }
 
+/** A redis-server on a given port: e.g. the same Redis back after a test killed it. */
+export function startRedisOn(port: number): Promise<TestRedis> {
+  return startOn(port);
+}
+
 async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
