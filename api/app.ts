@@ -21,13 +21,17 @@ import { validationHook } from './validation-errors.js';
 
 export type { AppDeps, ApiConfig } from './deps.js';
 
+/** Where request bodies are buffered under the body limit. */
+const BODY_LIMITED = '/v1/*';
+/** Image archives are streamed to disk under their own limit (WARMBOX_IMPORT_MAX_BYTES), not buffered. */
+const BODY_LIMIT_EXEMPT = [IMAGE_IMPORT_PATH];
+
 export function createApp(deps: AppDeps): OpenAPIHono {
   checkConfig(deps);
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);
-  // Image archives are streamed to disk under their own limit (WARMBOX_IMPORT_MAX_BYTES), not buffered.
-  app.use('/v1/*', except(IMAGE_IMPORT_PATH, limitBodySize(deps.config.maxBodyBytes ?? REQUEST_BOUNDS.bodyBytes)));
+  app.use(BODY_LIMITED, except(BODY_LIMIT_EXEMPT, limitBodySize(deps.config.maxBodyBytes ?? REQUEST_BOUNDS.bodyBytes)));
 
   registerHealth(app, deps);
   registerCreateJob(app, deps);
@@ -37,7 +41,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerJobEvents(app, deps);
   registerPools(app, deps);
   registerImages(app, deps);
-  registerOpenApiDocument(app);
+  registerOpenApiDocument(app, { bodyLimited: (path) => path.startsWith('/v1/') && !BODY_LIMIT_EXEMPT.includes(path) });
   return app;
 }
 

@@ -1,9 +1,30 @@
-/** GET /openapi.json: the OpenAPI 3.1 document, generated from the zod schemas the routes validate with. */
+/**
+ * GET /openapi.json: the OpenAPI 3.1 document, generated from the zod schemas the routes validate
+ * with. Each route declares the statuses its handler answers; the statuses of the parts every
+ * route shares are added here, to each operation they apply to (test/api/openapi.test.ts provokes
+ * them all and checks they are declared):
+ *   500 internal_error          errors.ts, for anything unexpected: every operation
+ *   400 invalid_json            middleware/json-body.ts: an operation with a JSON body
+ *   400 invalid_request         the validators: a JSON body, query or header parameters
+ *   413 payload_too_large       middleware/body-limit.ts: a body under the app's body limit
+ *   415 unsupported_media_type  the JSON body's media type check
+ */
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { errorResponse } from './schemas/error.js';
 
 export const OPENAPI_PATH = '/openapi.json';
 
-export function registerOpenApiDocument(app: OpenAPIHono): void {
+type RouteConfig = Parameters<OpenAPIHono['openapi']>[0];
+
+export interface SharedParts {
+  /** Whether the app's body limit applies to a request to this path (a route template). */
+  bodyLimited(path: string): boolean;
+}
+
+export function registerOpenApiDocument(app: OpenAPIHono, shared: SharedParts): void {
+  for (const definition of app.openAPIRegistry.definitions) {
+    if (definition.type === 'route') declareSharedResponses(definition.route, shared);
+  }
   app.doc31(OPENAPI_PATH, {
     openapi: '3.1.0',
     info: {
@@ -15,7 +36,26 @@ export function registerOpenApiDocument(app: OpenAPIHono): void {
     },
     tags: [
       { name: 'jobs', description: 'Running commands and reading their results.' },
+      { name: 'images', description: 'The images jobs run, and the operations that change them.' },
+      { name: 'pools', description: "The workers' pools of warm sandboxes." },
       { name: 'service', description: 'The API process itself.' },
     ],
   });
+}
+
+/** Adds what the route does not declare itself (its own description of a status wins). */
+function declareSharedResponses(route: RouteConfig, shared: SharedParts): void {
+  const { body, query, headers } = route.request ?? {};
+  const jsonBody = body !== undefined && 'application/json' in body.content;
+  const statuses: Record<number, string> = {
+    500: 'Something failed inside warmbox (internal_error); the server log has the details.',
+  };
+  if (jsonBody || query !== undefined || headers !== undefined) {
+    statuses[400] = jsonBody
+      ? 'Malformed JSON (invalid_json), or a value of the wrong shape (invalid_request; error.field names it).'
+      : 'A parameter of the wrong shape (invalid_request; error.in and error.field name it).';
+  }
+  if (body !== undefined && shared.bodyLimited(route.path)) statuses[413] = 'The body is larger than the server accepts (payload_too_large).';
+  if (jsonBody) statuses[415] = 'The body is not application/json (unsupported_media_type).';
+  for (const [status, description] of Object.entries(statuses)) route.responses[status] ??= errorResponse(description);
 }

@@ -22,7 +22,7 @@ export function validationError(issues: readonly Issue[], target: ValidationTarg
   const where: Record<string, string> = target === 'json' ? {} : { in: target === 'param' ? 'path' : target };
   const shapeIssues = issues.filter((i) => !isOutOfRange(i));
   if (shapeIssues.length > 0 || issues.length === 0) {
-    const listed = shapeIssues.map((i) => ({ field: issueField(i), message: issueMessage(i) }));
+    const listed = shapeIssues.map((i) => ({ field: issueField(i, target), message: issueMessage(i) }));
     const first = listed[0] ?? { field: '', message: 'invalid request' };
     return new ApiError(400, 'invalid_request', first.field ? `${first.field}: ${first.message}` : first.message, {
       ...where,
@@ -30,7 +30,18 @@ export function validationError(issues: readonly Issue[], target: ValidationTarg
       issues: listed,
     });
   }
-  return outOfRangeError(issues[0]!, where);
+  return outOfRangeError(tightest(issues), target, where);
+}
+
+/**
+ * The issue of the bound that binds: a value can break several (zod's own integer bound 2^53 - 1
+ * and the server's maximum), and the answer states the one the schema was given.
+ */
+function tightest(issues: readonly Issue[]): Issue {
+  const first = issues[0]!;
+  const samePath = (i: Issue) => formatPath(i.path) === formatPath(first.path);
+  const bound = (i: Issue) => (i.code === 'too_big' ? Number(i.maximum) : i.code === 'too_small' ? -Number(i.minimum) : Infinity);
+  return issues.filter((i) => i.code === first.code && samePath(i)).reduce((a, b) => (bound(b) < bound(a) ? b : a));
 }
 
 /** too_big anywhere is a server bound; too_small is one only for limits (else: an empty cmd is a shape error). */
@@ -38,8 +49,8 @@ function isOutOfRange(issue: Issue): boolean {
   return issue.code === 'too_big' || (issue.code === 'too_small' && limitName(issue.path) !== undefined);
 }
 
-function outOfRangeError(issue: Issue, where: Record<string, string>): ApiError {
-  const field = issueField(issue);
+function outOfRangeError(issue: Issue, target: ValidationTarget, where: Record<string, string>): ApiError {
+  const field = issueField(issue, target);
   const limit = limitName(issue.path);
   if (issue.code === 'too_small') {
     const minimum = limit !== undefined ? MIN_LIMITS[limit] : Number(issue.minimum);
@@ -66,10 +77,16 @@ function limitName(path: readonly PropertyKey[]): keyof Limits | undefined {
     : undefined;
 }
 
-/** The dotted path of the field an issue is about; for unknown keys, the first unknown key. */
-function issueField(issue: Issue): string {
+/**
+ * The dotted path of the field an issue is about; for unknown keys, the first unknown key. Outside
+ * the body the first segment is a parameter's or a header's name, as sent: `last-event-id`.
+ */
+function issueField(issue: Issue, target: ValidationTarget): string {
   const path = issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined ? [...issue.path, issue.keys[0]] : issue.path;
-  return formatPath(path);
+  const [name, ...rest] = path;
+  if (target === 'json' || typeof name !== 'string') return formatPath(path);
+  const tail = formatPath(rest);
+  return tail === '' || tail.startsWith('[') ? name + tail : `${name}.${tail}`;
 }
 
 function issueMessage(issue: Issue): string {

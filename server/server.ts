@@ -201,9 +201,13 @@ async function startPools(config: ServerConfig, runtime: SandboxRuntime, store: 
 }
 
 async function startPrivateRedis(dataDir: string, closers: Closer[], log: Logger): Promise<string> {
-  const redis = await PrivateRedis.start(dataDir);
+  const redis = await PrivateRedis.start(dataDir, {
+    died: (detail) => log.error({ detail }, 'the private redis-server died; starting it again'),
+    restarted: () => log.warn({ pid: redis.pid }, 'the private redis-server runs again (its AOF kept the queue)'),
+    restartFailed: (err) => log.error({ err }, 'starting the private redis-server again failed; retrying'),
+  });
   closers.push(() => redis.stop());
-  log.info({ socket: redis.socketPath }, 'started a private redis-server (set WARMBOX_REDIS_URL to use your own)');
+  log.info({ socket: redis.socketPath, pid: redis.pid }, 'started a private redis-server with AOF persistence (set WARMBOX_REDIS_URL to use your own)');
   return redis.url;
 }
 

@@ -12,6 +12,7 @@ export function registerCancelJob(app: OpenAPIHono, deps: AppDeps): void {
   const route = createRoute({
     method: 'post',
     path: '/v1/jobs/{id}/cancel',
+    operationId: 'cancelJob',
     tags: ['jobs'],
     summary: 'Cancel a job',
     description:

@@ -23,6 +23,7 @@ export function registerGetJob(app: OpenAPIHono, deps: AppDeps): void {
   const route = createRoute({
     method: 'get',
     path: '/v1/jobs/{id}',
+    operationId: 'getJob',
     tags: ['jobs'],
     summary: 'A job: its status and, once finished, its result',
     request: { params: jobIdParams },

@@ -14,6 +14,7 @@ export function registerHealth(app: OpenAPIHono, deps: AppDeps): void {
   const route = createRoute({
     method: 'get',
     path: '/healthz',
+    operationId: 'getHealth',
     tags: ['service'],
     summary: 'Whether this API process can serve',
     responses: {

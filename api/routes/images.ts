@@ -83,6 +83,7 @@ function registerList(app: OpenAPIHono, deps: AppDeps): void {
   const route = createRoute({
     method: 'get',
     path: '/v1/images',
+    operationId: 'listImages',
     tags: ['images'],
     summary: 'The images jobs can run without a pull',
     responses: { 200: { description: 'Every image, by reference.', content: { 'application/json': { schema: imageListSchema } } } },
@@ -94,6 +95,7 @@ function registerGet(app: OpenAPIHono, deps: AppDeps): void {
   const route = createRoute({
     method: 'get',
     path: '/v1/images/{reference}',
+    operationId: 'getImage',
     tags: ['images'],
     summary: 'One image: its digest, config and layers',
     request: { params: imageReferenceParamSchema },
@@ -113,6 +115,7 @@ function registerPull(app: OpenAPIHono, deps: AppDeps, images: ImageQueue): void
   const route = createRoute({
     method: 'post',
     path: '/v1/images/pull',
+    operationId: 'pullImage',
     tags: ['images'],
     summary: 'Pull an image from its registry (like docker pull)',
     description:
@@ -129,7 +132,7 @@ function registerPull(app: OpenAPIHono, deps: AppDeps, images: ImageQueue): void
       404: errorResponse('The registry has no such image, or refuses it without credentials (image_not_found).'),
       422: errorResponse('An image warmbox cannot run (image_unsupported).'),
       502: errorResponse('The registry answered something unusable (registry_error).'),
-      503: errorResponse('The registry cannot be reached (registry_unreachable) or limits pulls (registry_rate_limited); the queue is unavailable.'),
+      503: errorResponse('The registry cannot be reached (registry_unreachable) or limits pulls (registry_rate_limited); the queue is unavailable; or the pull showed no progress within the server\'s timeout (pull_timeout).'),
     },
   });
   app.openapi(route, async (c) => {
@@ -146,6 +149,7 @@ function registerBuild(app: OpenAPIHono, deps: AppDeps, images: ImageQueue): voi
   const route = createRoute({
     method: 'post',
     path: '/v1/images/build',
+    operationId: 'buildImage',
     tags: ['images'],
     summary: 'Build a language image from its recipe (python, gcc, node)',
     description:
@@ -156,7 +160,8 @@ function registerBuild(app: OpenAPIHono, deps: AppDeps, images: ImageQueue): voi
     responses: {
       200: { description: 'The build, as it happens.', content: { [NDJSON]: { schema: imageStreamLineSchema } } },
       400: errorResponse('An unknown recipe or a malformed reference.'),
-      503: errorResponse('The queue is unavailable.'),
+      422: errorResponse('A reference longer than the maximum (above_maximum).'),
+      503: errorResponse('The queue is unavailable, or no worker took the build within the server\'s timeout.'),
     },
   });
   app.openapi(route, async (c) => {
@@ -173,6 +178,7 @@ function registerImport(app: OpenAPIHono, deps: AppDeps, images: ImageQueue): vo
   const route = createRoute({
     method: 'post',
     path: IMAGE_IMPORT_PATH,
+    operationId: 'importImages',
     tags: ['images'],
     summary: 'Import images from an archive (like docker load)',
     description:
@@ -214,6 +220,7 @@ function registerDelete(app: OpenAPIHono, deps: AppDeps, images: ImageQueue): vo
   const route = createRoute({
     method: 'delete',
     path: '/v1/images/{reference}',
+    operationId: 'removeImage',
     tags: ['images'],
     summary: 'Remove an image (like docker rmi)',
     description:
@@ -253,12 +260,14 @@ function registerOperation(app: OpenAPIHono, images: ImageQueue): void {
   const route = createRoute({
     method: 'get',
     path: '/v1/images/operations/{id}',
+    operationId: 'getImageOperation',
     tags: ['images'],
     summary: 'An image operation: its state and, once ended, its outcome',
     request: { params: operationIdParamSchema },
     responses: {
       200: { description: 'The operation (kept an hour after it ends).', content: { 'application/json': { schema: operationSchema } } },
       404: errorResponse('No such operation, or it expired (operation_not_found).'),
+      422: errorResponse('An id longer than any operation has (above_maximum).'),
     },
   });
   app.openapi(route, async (c) => {

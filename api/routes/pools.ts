@@ -15,6 +15,7 @@ export function registerPools(app: OpenAPIHono, deps: AppDeps): void {
   const list = createRoute({
     method: 'get',
     path: '/v1/pools',
+    operationId: 'listPools',
     tags: ['pools'],
     summary: "Every worker's warm pools",
     description:
@@ -33,6 +34,7 @@ export function registerPools(app: OpenAPIHono, deps: AppDeps): void {
   const set = createRoute({
     method: 'put',
     path: '/v1/pools/{image}',
+    operationId: 'setPoolBounds',
     tags: ['pools'],
     summary: "Set an image's pool bounds on every worker",
     description:

@@ -23,6 +23,7 @@ export function registerSystemDf(app: OpenAPIHono, deps: AppDeps): void {
   const route = createRoute({
     method: 'get',
     path: '/v1/system/df',
+    operationId: 'getSystemDiskUsage',
     tags: ['images'],
     summary: "Disk usage of each worker's snapshot store",
     description: 'Each worker measures its own store (every 30 s, and after each image operation) and publishes it; a worker that stopped drops out.',

@@ -1,68 +1,56 @@
 /*
- * Build-time generator: compiles the sandbox's seccomp policy with libseccomp once and prints it
- * as a C array (build/seccomp-filter.h), so a sandbox loads a ready BPF program (~90 µs) instead of
- * compiling it per sandbox (~200 µs, FACTS.md). Only the native architecture is allowed: a syscall
- * through another ABI (x32, i386) kills the process.
+ * Build-time generator: compiles the sandbox's seccomp policy (seccomp-gen.h lists its parts) with
+ * libseccomp once and prints it as a C array (build/seccomp-filter.h), so a sandbox loads a ready
+ * BPF program (~90 µs) instead of compiling it per sandbox (~200 µs, FACTS.md). Only the native
+ * architecture is allowed: a system call through another ABI (x32, i386) kills the process.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/filter.h>
-#include <sched.h>
-#include <seccomp.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* Docker's default profile denies these to containers without CAP_SYS_ADMIN and friends. */
-static const char *const denied[] = {
-	"mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen", "fsconfig",
-	"fsmount", "fspick", "mount_setattr", "ptrace", "process_vm_readv", "process_vm_writev",
-	"kexec_load", "kexec_file_load", "bpf", "perf_event_open", "keyctl", "add_key", "request_key",
-	"userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register", "init_module",
-	"finit_module", "delete_module", "open_by_handle_at", "name_to_handle_at", "unshare", "setns",
-	"swapon", "swapoff", "reboot", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
-	"acct", "quotactl", "syslog", "lookup_dcookie", "vhangup", "iopl", "ioperm", "uselib", "sysfs",
-	"_sysctl", "nfsservctl", "fanotify_init", "kcmp", "mbind", "migrate_pages",
-	"move_pages", "set_mempolicy", "pidfd_getfd", "quotactl_fd", "landlock_create_ruleset",
-	NULL,
+#include "seccomp-gen.h"
+
+/*
+ * The newest system call whose number this policy was reviewed up to: file_setattr, Linux 6.17
+ * (numbers above 423 are the same on every architecture). A newer one gets ENOSYS, as runc does
+ * for system calls its profile does not know: libc then falls back to the older call (as for
+ * clone3), and a new kernel's new code stays closed to jobs until someone reviews it and raises
+ * this number, adding to the denied lists what a job must not have.
+ */
+#define NEWEST_REVIEWED_SYSCALL 469
+
+/* System call numbers with this bit are x86_64's x32 ABI, which libseccomp's part kills. */
+#define X32_SYSCALL_BIT 0x40000000u
+
+#define LOAD(field) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, field))
+
+/*
+ * libseccomp cannot say "every number above N", so these instructions go before its program:
+ * they answer ENOSYS to a native call numbered above the newest reviewed one, and hand every
+ * other call, unchanged, to libseccomp's part (which begins by checking the architecture itself).
+ */
+static const struct sock_filter newer_syscalls_prefix[] = {
+	LOAD(arch),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0 /* the native arch, filled in by print_program */, 0, 4),
+	LOAD(nr),
+	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 2, 0),
+	BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, NEWEST_REVIEWED_SYSCALL, 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+	/* libseccomp's program follows */
 };
+#define PREFIX_LEN (sizeof(newer_syscalls_prefix) / sizeof(newer_syscalls_prefix[0]))
 
-static int deny(scmp_filter_ctx ctx, const char *name)
+static void print_instruction(struct sock_filter insn)
 {
-	int nr = seccomp_syscall_resolve_name(name);
-	if (nr == __NR_SCMP_ERROR)
-		return 0; /* not a syscall on this architecture */
-	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+	printf("\t{ 0x%04x, %u, %u, 0x%08x },\n", insn.code, insn.jt, insn.jf, insn.k);
 }
 
-/* clone with any namespace flag: one rule per flag, since a rule's comparisons are ANDed. */
-static int deny_clone_namespaces(scmp_filter_ctx ctx)
-{
-	static const unsigned long flags[] = { CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
-					       CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP };
-	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-		int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
-					  SCMP_A0(SCMP_CMP_MASKED_EQ, flags[i], flags[i]));
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-/* TIOCSTI pushes input into a terminal (bubblewrap CVE-2017-5226); TIOCLINUX is its console twin. */
-static int deny_tty_injection(scmp_filter_ctx ctx)
-{
-	int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
-				  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
-	if (!rc)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
-				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
-	return rc;
-}
-
-/* Prints the exported BPF program as a C initializer. */
+/* Prints the prefix and libseccomp's exported program as one C initializer. */
 static int print_program(scmp_filter_ctx ctx)
 {
 	int fd = memfd_create("seccomp", 0);
@@ -72,12 +60,22 @@ static int print_program(scmp_filter_ctx ctx)
 	struct sock_filter *prog = malloc(size);
 	if (!prog || pread(fd, prog, size, 0) != size)
 		return -1;
-	printf("/* Generated by seccomp-gen.c at build time; do not edit. */\n");
+	size_t n = size / sizeof(*prog);
+	if (PREFIX_LEN + n > BPF_MAXINSNS)
+		return fprintf(stderr, "seccomp-gen: %zu instructions, above the kernel's %d\n", PREFIX_LEN + n, BPF_MAXINSNS), -1;
+	printf("/* Generated by seccomp-gen.c at build time; do not edit. %zu instructions. */\n", PREFIX_LEN + n);
 	printf("#include <linux/filter.h>\nstatic const struct sock_filter seccomp_filter[] = {\n");
-	for (size_t i = 0; i < size / sizeof(*prog); i++)
-		printf("\t{ 0x%04x, %u, %u, 0x%08x },\n", prog[i].code, prog[i].jt, prog[i].jf, prog[i].k);
+	for (size_t i = 0; i < PREFIX_LEN; i++) {
+		struct sock_filter insn = newer_syscalls_prefix[i];
+		if (i == 1)
+			insn.k = seccomp_arch_native();
+		print_instruction(insn);
+	}
+	for (size_t i = 0; i < n; i++)
+		print_instruction(prog[i]);
 	printf("};\n");
 	free(prog);
+	close(fd);
 	return 0;
 }
 
@@ -85,17 +83,10 @@ int main(void)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
-		return fprintf(stderr, "seccomp_init failed\n"), 1;
-	int rc = 0;
-	for (const char *const *n = denied; *n && rc == 0; n++)
-		rc = deny(ctx, *n);
+		return fprintf(stderr, "seccomp-gen: seccomp_init failed\n"), 1;
+	int rc = add_syscall_policy(ctx);
 	if (!rc)
-		rc = deny_clone_namespaces(ctx);
-	/* glibc falls back to clone when clone3 says ENOSYS; clone3's flags cannot be inspected. */
-	if (!rc)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-	if (!rc)
-		rc = deny_tty_injection(ctx);
+		rc = add_socket_policy(ctx);
 	if (!rc)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	if (rc || print_program(ctx) < 0) {

@@ -217,6 +217,16 @@ describe('POST /v1/jobs rejects values beyond a server bound with 422', () => {
     assert.equal(error.in, 'query');
     assert.equal(error.maximum, h.deps.config.maxWaitMs);
   });
+
+  // zod's own bound of an integer (2^53 - 1) trips too on these: the answer states the server's.
+  for (const timeout of ['1e16', '99999999999999999999', String(Number.MAX_SAFE_INTEGER + 2)]) {
+    it(`a wait timeout beyond the safe integers (${timeout}) states the server maximum`, async () => {
+      const maxWaitMs = h.deps.config.maxWaitMs;
+      const error = await expectError(await postJob(h.app, { image: 'busybox' }, `?wait=true&timeout=${timeout}`), 422, 'above_maximum', 'timeout');
+      assert.equal(error.maximum, maxWaitMs);
+      assert.equal(error.message, `timeout is above the maximum ${maxWaitMs}`);
+    });
+  }
 });
 
 describe('POST /v1/jobs: other refusals', () => {

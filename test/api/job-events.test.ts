@@ -82,6 +82,32 @@ describe('GET /v1/jobs/{id}/events', () => {
     assert.equal(chunkBytes(resumed[0]!).toString(), 'two');
   });
 
+  it('answers a malformed or out-of-range Last-Event-ID once, with a 400 naming the header, before any stream', async () => {
+    const id = await newJob();
+    await finish(h, id, [{ channel: 'stdout', data: Buffer.from('one') }]);
+    // Redis stream ids are two unsigned 64-bit numbers; the first two are beyond them.
+    const bads = ['99999999999999999999-0', '1-18446744073709551616', `${'0'.repeat(200)}1-0`, 'abc', '1', '1-', '-1-0', '1-2-3', '0x10-0', '1.5-0'];
+    for (const bad of bads) {
+      const res = await events(id, { 'last-event-id': bad });
+      assert.equal(res.status, 400, `Last-Event-ID ${bad}`);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+      const { error } = (await res.json()) as ErrorJson;
+      assert.equal(error.code, 'invalid_request', bad);
+      assert.equal(error.in, 'header', bad);
+      assert.equal(error.field, 'last-event-id', bad);
+      assert.match(error.message, /^last-event-id: /, bad);
+    }
+  });
+
+  it('takes the largest stream id as Last-Event-ID (nothing after it: only end), and an empty one as none', async () => {
+    const id = await newJob();
+    await finish(h, id, [{ channel: 'stdout', data: Buffer.from('one') }]);
+    const largest = await collectSse((await events(id, { 'last-event-id': '18446744073709551615-18446744073709551615' })).body!);
+    assert.deepEqual(largest.map((m) => m.event), ['end']);
+    const empty = await collectSse((await events(id, { 'last-event-id': '' })).body!);
+    assert.deepEqual(empty.map((m) => m.event), ['stdout', 'end']);
+  });
+
   it('sends only end for a finished job whose output has expired', async () => {
     const id = await newJob();
     await finish(h, id, [{ channel: 'stdout', data: Buffer.from('gone') }]);

@@ -30,10 +30,10 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts the server and waits for /healthz. `redisUrl` undefined: the server's private Redis. */
-export async function startServer(opts: { redisUrl?: string; env?: Record<string, string> } = {}): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'warmbox-e2e-'));
+export async function startServer(opts: { redisUrl?: string; env?: Record<string, string>; dataDir?: string } = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'warmbox-e2e-'));
   const port = await freePort();
-  const logFile = join(dataDir, 'server.log');
+  const logFile = join(dataDir, `server-${Date.now()}.log`);
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     WARMBOX_DATA: dataDir,

@@ -146,9 +146,9 @@ describe('security: what a job inherits', () => {
     }
   });
 
-  it('TIOCSTI and TIOCLINUX are denied (EPERM), also with junk in the upper 32 bits of the request', { timeout: ATTACK_TIMEOUT_MS }, async () => {
+  it('TIOCSTI, TIOCLINUX and TIOCSETD are denied (EPERM), also with junk in the upper 32 bits of the request', { timeout: ATTACK_TIMEOUT_MS }, async () => {
     const fx = await suite.fixture();
-    const probes = ['tiocsti', 'tiocsti_high_bits', 'tioclinux'];
+    const probes = ['tiocsti', 'tiocsti_high_bits', 'tioclinux', 'tiocsetd'];
     const r = await fx.runJob(['./syscalls', ...probes], { files: [await programFile('syscalls')], wallTimeMs: 5000, cpuTimeMs: 2000 });
     const errnos = parseErrnos(r.stdout);
     for (const probe of probes) assert.equal(errnos.get(probe), EPERM, `${probe}: ${describeRun(r)}`);

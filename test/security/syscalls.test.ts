@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { ATTACK_TIMEOUT_MS, compileStatic, describeRun, parseErrnos, programFile, securitySuite, type SecuritySuite } from '../helpers/sandbox-fixture.js';
+import { ERRNO, expectAsOnHost, expectRefused, withHighBits } from '../helpers/argument-probes.js';
 
 const EPERM = 1;
 const EACCES = 13;
@@ -74,6 +75,64 @@ describe('security: system calls', () => {
       setns: EPERM,
       clone_plain: 0, // control: the probe program can clone at all
     }));
+
+  it("clone's flags are an allow-list: each namespace flag gives EPERM, also with junk in the upper half; a fork's flags work", { timeout: ATTACK_TIMEOUT_MS }, () => {
+    const namespaceFlags = { NEWNS: 0x20000, NEWCGROUP: 0x2000000, NEWUTS: 0x4000000, NEWIPC: 0x8000000, NEWUSER: 0x10000000, NEWPID: 0x20000000, NEWNET: 0x40000000 };
+    const refused = [...Object.values(namespaceFlags).map((f) => `clone:0x${f.toString(16)}`), `clone:${withHighBits(namespaceFlags.NEWUSER)}`];
+    const forkFlags = 0x200 | 0x400 | 0x40000 | 0x80000000; // CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | CLONE_IO
+    return expectErrnos(suite, { ...Object.fromEntries(refused.map((p) => [p, EPERM])), [`clone:0x${forkFlags.toString(16)}`]: 0 });
+  });
+
+  // Arguments whose unknown values are refused (runtime/native/seccomp-gen-syscalls.c).
+  it("personality takes Docker's values only: ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, MMAP_PAGE_ZERO and other execution domains give EPERM, also with junk in the upper half", { timeout: ATTACK_TIMEOUT_MS }, async () => {
+    const ADDR_NO_RANDOMIZE = 0x40000;
+    await expectRefused(await suite.fixture(), [
+      `personality:0x${ADDR_NO_RANDOMIZE.toString(16)}`,
+      `personality:${withHighBits(ADDR_NO_RANDOMIZE)}`,
+      'personality:0x40008', // PER_LINUX32 | ADDR_NO_RANDOMIZE
+      'personality:0x400000', // READ_IMPLIES_EXEC
+      'personality:0x100000', // MMAP_PAGE_ZERO
+      'personality:0x200000', // ADDR_COMPAT_LAYOUT
+      'personality:0x6', // PER_BSD
+      'personality:0x4000001', // PER_SVR4 without its page zero
+    ], ERRNO.EPERM);
+  });
+
+  it('control: personality PER_LINUX, PER_LINUX32 (linux32), UNAME26 and the query 0xffffffff work as on the host', { timeout: ATTACK_TIMEOUT_MS }, async () => {
+    const probes = ['personality:0', 'personality:0x8', 'personality:0x20000', 'personality:0x20008', 'personality:0xffffffff'];
+    await expectAsOnHost(await suite.fixture(), probes, (probe, errno) => assert.equal(errno, 0, `${probe} on the host`));
+  });
+
+  it('prctl options outside the reviewed list give EINVAL, as on a kernel without them: PR_SET_MM, KSM merging, core scheduling, the futex hash, Yama, PR_SET_VMA, later options', { timeout: ATTACK_TIMEOUT_MS }, async () => {
+    await expectRefused(await suite.fixture(), [
+      'prctl:35:1:0', // PR_SET_MM, PR_SET_MM_START_CODE
+      'prctl:57:1', // PR_SET_IO_FLUSHER
+      'prctl:62:0:0:0:p', // PR_SCHED_CORE, PR_SCHED_CORE_GET
+      'prctl:67:0', // PR_SET_MEMORY_MERGE
+      'prctl:68', // PR_GET_MEMORY_MERGE
+      'prctl:77:0', // PR_TIMER_CREATE_RESTORE_IDS
+      'prctl:78:2', // PR_FUTEX_HASH, PR_FUTEX_HASH_GET_SLOTS
+      'prctl:0x53564d41:0', // PR_SET_VMA
+      'prctl:0x59616d61:0', // PR_SET_PTRACER
+      'prctl:1000',
+      'prctl:0x7fffffff',
+    ], ERRNO.EINVAL);
+  });
+
+  it('control: the prctl options programs use work as on the host (PR_SET_NAME, PR_GET_NAME, PR_GET_NO_NEW_PRIVS, PR_GET_SECCOMP, PR_SET_PDEATHSIG, PR_GET_DUMPABLE, PR_CAPBSET_READ, PR_SET_CHILD_SUBREAPER)', { timeout: ATTACK_TIMEOUT_MS }, async () => {
+    const probes = ['prctl:15:p', 'prctl:16:p', 'prctl:39', 'prctl:21', 'prctl:1:0', 'prctl:3', 'prctl:23:0', 'prctl:36:1'];
+    await expectAsOnHost(await suite.fixture(), probes, (probe, errno) => assert.equal(errno, 0, `${probe} on the host`));
+  });
+
+  it('system calls newer than the reviewed table give ENOSYS; statmount, listmount, open_tree_attr, cachestat and set_mempolicy_home_node give EPERM', { timeout: ATTACK_TIMEOUT_MS }, async () => {
+    const fx = await suite.fixture();
+    await expectRefused(fx, ['syscall:450', 'syscall:451', 'syscall:457', 'syscall:458', 'syscall:467'], EPERM);
+    await expectRefused(fx, ['syscall:470', 'syscall:471', 'syscall:512', 'syscall:1023', 'syscall:0x3fffffff'], ENOSYS);
+  });
+
+  it('control: newer system calls within the reviewed table answer as on the host (fchmodat2, futex_wake, mseal, getxattrat)', { timeout: ATTACK_TIMEOUT_MS }, async () =>
+    // Called with (-1, 0, ...): each fails on the host too, with the kernel's own errno.
+    expectAsOnHost(await suite.fixture(), ['syscall:452', 'syscall:454', 'syscall:462', 'syscall:464']));
 
   it('io_uring, bpf, perf_event_open, keyctl, add_key, userfaultfd and open_by_handle_at are denied (EPERM)', { timeout: ATTACK_TIMEOUT_MS }, () =>
     expectErrnos(suite, {

@@ -1,7 +1,8 @@
 /*
  * Tries the system calls a sandboxed job must not be able to make, one probe per argument, and
  * prints `<probe> <errno>` for each (0: the call succeeded). Probes with a parameter are written
- * `name:param`, e.g. `connect:127.0.0.1:8080`. Used by the tests in test/security/.
+ * `name:param`, e.g. `connect:127.0.0.1:8080`. Used by the tests in test/security/ (arguments.c
+ * tries argument values of the calls a job may make).
  *
  * A probe never does harm when it succeeds where it should not: it undoes what it made, and the
  * test fails on the printed 0.
@@ -315,6 +316,8 @@ static int run_probe(const char *name)
 		return probe_clone(CLONE_NEWNET);
 	if (IS("clone_plain"))
 		return probe_clone(0);
+	if (HAS("clone")) /* clone:FLAGS, without CLONE_VM: the child only exits */
+		return probe_clone(strtoul(arg, NULL, 0));
 	if (IS("clone3_user_mount"))
 		return probe_clone3(CLONE_NEWUSER | CLONE_NEWNS);
 	if (IS("clone3_plain"))
@@ -347,6 +350,10 @@ static int run_probe(const char *name)
 		return probe_ioctl_tiocsti((1UL << 32) | TIOCSTI);
 	if (IS("tioclinux"))
 		return probe_ioctl_tiocsti(TIOCLINUX);
+	if (IS("tiocsetd")) {
+		int ldisc = 0; /* N_TTY: even the default line discipline is not the job's to set */
+		return err(syscall(SYS_ioctl, 0, TIOCSETD, &ldisc));
+	}
 	if (IS("inotify_init")) {
 		int fd = inotify_init1(IN_CLOEXEC);
 		if (fd >= 0)
