@@ -17,6 +17,7 @@ describe('JobQueue', () => {
   before(async () => {
     server = await startRedis();
     redis = new Redis(server.port, server.host);
+    await redis.ping(); // connected: an add on a connection still connecting fails fast (QueueUnavailableError)
     queue = new JobQueue(redis);
     inspect = new Queue(QUEUE_JOBS, { connection: { host: server.host, port: server.port }, prefix: BULL_PREFIX });
   });
