@@ -17,6 +17,7 @@ import { registerHealth } from './routes/health.js';
 import { IMAGE_IMPORT_PATH, registerImages } from './routes/images.js';
 import { registerJobEvents } from './routes/job-events.js';
 import { registerPools } from './routes/pools.js';
+import { registerQueue } from './routes/queue.js';
 import { validationHook } from './validation-errors.js';
 
 export type { AppDeps, ApiConfig } from './deps.js';
@@ -37,6 +38,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerCreateJob(app, deps);
   registerGetJob(app, deps);
   registerCancelJob(app, deps);
+  registerQueue(app, deps);
   registerSystemDf(app, deps);
   registerJobEvents(app, deps);
   registerPools(app, deps);

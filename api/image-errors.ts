@@ -6,15 +6,26 @@
  *   pull:   not_found, unauthorized → 404 image_not_found ("pull access denied" for the latter);
  *           registry_unreachable → 503; rate_limited → 503; registry_error, digest_mismatch → 502;
  *           an image warmbox cannot run (schema 1, no such platform, zstd on an old Node, unsafe
- *           or broken layers, more than MAX_IMAGE_LAYERS layers) → 422; a bad reference → 400;
- *           a misconfigured registry → 500
+ *           or broken layers, more than MAX_IMAGE_LAYERS layers, a config no sandbox can use) → 422;
+ *           a bad reference → 400; a misconfigured registry → 500
  *   import: anything wrong with the archive or its content → 422 (the client sent it)
+ *   any:    an image that unpacks past the server's bounds → 422 image_too_large, naming the bound
+ *           (422, not 413: what is too large is the image, not the request; a pull has no body)
  *   remove: image_not_found → 404, image_in_use → 409
  *   any:    cancelled (the worker stopped) → 503, internal_error → 500
+ *
+ * Messages come from the worker without paths of its host (worker/host-paths.ts, applied where the
+ * worker turns an error into the operation's outcome); a config field at fault is in `field`.
  */
 import { parseReference } from '../contract/image-reference.js';
 import type { ImageOpError, ImageOpKind } from '../contract/image-op.js';
 import { ApiError } from './errors.js';
+
+/** The unpack bounds (server/image-config.ts), by the store's error code. */
+const UNPACK_BOUNDS: Record<string, string> = {
+  unpacked_size_limit: 'WARMBOX_IMAGE_MAX_UNPACKED_BYTES',
+  entry_count_limit: 'WARMBOX_IMAGE_MAX_ENTRIES',
+};
 
 const UNRUNNABLE = new Set(['manifest_unsupported', 'invalid_manifest', 'platform_not_found', 'unsupported_layer', 'invalid_layer', 'unsafe_layer', 'invalid_config', 'incomplete_image', 'too_many_layers']);
 
@@ -23,8 +34,10 @@ const UNRUNNABLE = new Set(['manifest_unsupported', 'invalid_manifest', 'platfor
  * says what was asked and, after a colon, the registry's or the store's own words.
  */
 export function imageOpApiError(kind: ImageOpKind, error: ImageOpError, requested: string, reference: string): ApiError {
-  const details = { image: reference, reason: error.code };
+  const details = { image: reference, reason: error.code, ...(error.field !== undefined && { field: error.field }) };
   const what = `image ${JSON.stringify(requested)}`;
+  const bound = UNPACK_BOUNDS[error.code];
+  if (bound !== undefined) return new ApiError(422, 'image_too_large', `${what} is too large for this server (${bound}): ${error.message}`, { ...details, bound });
   switch (error.code) {
     case 'invalid_reference':
       return new ApiError(400, 'invalid_request', error.message, { field: 'reference' });

@@ -13,7 +13,10 @@ export interface ImageView {
   repository: string;
   tag: string | null;
   digest: string;
-  sizeBytes: number;
+  /** Its layers uncompressed: the SIZE `warmbox images` (like `docker images`) shows. */
+  unpackedBytes: number;
+  /** Its blobs as stored, compressed: what a pull downloads (null for rows of older versions). */
+  compressedBytes: number | null;
   createdAt: string;
 }
 

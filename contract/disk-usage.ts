@@ -7,9 +7,11 @@ export interface ImageDiskUsage {
   reference: string;
   /** Manifest digest. */
   digest: string;
+  /** Bytes of its layers uncompressed: its size as `warmbox images` shows it (StoredImage.unpackedBytes). */
+  unpackedBytes: number;
   /** On-disk bytes of its blobs (as stored, compressed) and its unpacked layers. */
-  sizeBytes: number;
-  /** The part of sizeBytes no other image (other manifest digest) shares: what removing it frees. */
+  diskBytes: number;
+  /** The part of diskBytes no other image (other manifest digest) shares: what removing it frees. */
   uniqueBytes: number;
 }
 

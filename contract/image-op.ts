@@ -46,7 +46,10 @@ export type ImageOpErrorCode =
 
 export interface ImageOpError {
   code: ImageOpErrorCode;
+  /** Never a path of the worker's host (worker/host-paths.ts). */
   message: string;
+  /** The document field at fault, when there is one: 'config.WorkingDir'. */
+  field?: string;
 }
 
 export type ImageOpOutcome =

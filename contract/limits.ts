@@ -1,7 +1,8 @@
 /**
  * Per-job resource limits: the one place that defines their units, defaults and server maxima.
  * The API validates requests against MAX_LIMITS (above → 422); the worker fills gaps from
- * DEFAULT_LIMITS; the launcher enforces what it is given.
+ * DEFAULT_LIMITS; the launcher enforces what it is given. Below them, the bounds on images (layers,
+ * unpacked size and entries).
  */
 export interface Limits {
   /** Wall-clock time of the job, measured by the launcher, in milliseconds. */
@@ -74,3 +75,23 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
  * Docker's own limit is 125. An image of more is refused when it is pulled or imported (422).
  */
 export const MAX_IMAGE_LAYERS = 128;
+
+/** What one image may unpack to, all its layers together (store/unpack-budget.ts checks it while they stream). */
+export interface UnpackBounds {
+  /** Bytes of the image's layers uncompressed (their tar streams). */
+  maxUnpackedBytes: number;
+  /** Tar entries (files, directories, links, whiteouts, …) of its layers. */
+  maxEntries: number;
+}
+
+/** Real images stay far below: a Debian with a JDK and build tools is ~2 GiB and ~100 000 entries. */
+export const UNPACK_BOUNDS_DEFAULT: Readonly<UnpackBounds> = Object.freeze({
+  maxUnpackedBytes: 16 * 1024 * MiB,
+  maxEntries: 2_000_000,
+});
+
+/** The largest bounds the configuration accepts (WARMBOX_IMAGE_MAX_UNPACKED_BYTES, WARMBOX_IMAGE_MAX_ENTRIES). */
+export const UNPACK_BOUNDS_MAXIMUM: Readonly<UnpackBounds> = Object.freeze({
+  maxUnpackedBytes: 1024 * 1024 * MiB,
+  maxEntries: 50_000_000,
+});

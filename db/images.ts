@@ -11,6 +11,8 @@ export interface ImageLayerRecord {
   diffId: string;
   /** Blob bytes. */
   size: number;
+  /** Bytes of the uncompressed tar (absent in rows of older versions). */
+  unpackedSize?: number;
   mediaType: string;
 }
 
@@ -26,6 +28,8 @@ export interface ImageRecordConfig {
   workingDir: string;
   user: string;
   layers?: ImageLayerRecord[];
+  /** Bytes of its blobs as stored (config and layers, compressed): what a pull downloads. */
+  compressedBytes?: number;
   os?: string;
   architecture?: string;
 }
@@ -60,6 +64,7 @@ export function imageRecordConfig(row: Pick<ImageRow, 'config'>): ImageRecordCon
     user: typeof c.user === 'string' ? c.user : '',
   };
   if (Array.isArray(c.layers)) config.layers = c.layers;
+  if (typeof c.compressedBytes === 'number') config.compressedBytes = c.compressedBytes;
   if (typeof c.os === 'string') config.os = c.os;
   if (typeof c.architecture === 'string') config.architecture = c.architecture;
   return config;

@@ -46,7 +46,7 @@ export const images = sqliteTable('images', {
   digest: text('digest').notNull(),
   /** The OCI image config (Entrypoint, Cmd, Env, WorkingDir, ...), as pulled. */
   config: text('config', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
-  /** Unpacked size of all layers, in bytes. */
+  /** Unpacked size of all layers (their uncompressed tars), in bytes: what `warmbox images` shows. */
   sizeBytes: integer('size_bytes').notNull(),
   createdAt: integer('created_at').notNull(),
 });

@@ -18,6 +18,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { DiskUsage, ImageDiskUsage } from '../contract/disk-usage.js';
 import { ImageStoreError } from './image-store-error.js';
 import { isSha256Digest, sha256Hex } from './store/digest.js';
+import { parseLayerIndex } from './store/layer-index.js';
 import { parseImageConfig, parseManifest } from './store/oci-image.js';
 import type { StoreLayout } from './store/store-layout.js';
 
@@ -126,15 +127,16 @@ export async function collectGarbage(
   const layersLeft = new Set(await readdir(layout.layersDir));
   for (const hex of await readdir(layout.diffIdsDir)) {
     const path = join(layout.diffIdsDir, hex);
-    const diffId = (await readFile(path, 'utf8').catch(() => '')).trim();
-    const layerHex = isSha256Digest(diffId) ? sha256Hex(diffId) : undefined;
+    const diffId = parseLayerIndex(await readFile(path, 'utf8').catch(() => ''))?.diffId;
+    const layerHex = diffId !== undefined ? sha256Hex(diffId) : undefined;
     if (blobsLeft.has(hex) && layerHex !== undefined && layersLeft.has(layerHex)) continue;
     await rm(path, { force: true });
   }
   return result;
 }
 
-export async function diskUsage(layout: StoreLayout, refs: RefEntry[], sizes: LayerSizes): Promise<DiskUsage> {
+/** unpackedBytesOf: an image's unpacked size by manifest digest (the store knows it). */
+export async function diskUsage(layout: StoreLayout, refs: RefEntry[], sizes: LayerSizes, unpackedBytesOf: (manifestDigest: string) => Promise<number>): Promise<DiskUsage> {
   const contents = await contentsOfRefs(layout, refs);
 
   const blobBytes = new Map<string, number>();
@@ -158,16 +160,17 @@ export async function diskUsage(layout: StoreLayout, refs: RefEntry[], sizes: La
   }
   const bytesOf = (item: string): number => (item.startsWith('b:') ? blobBytes : layerBytes).get(item.slice(2)) ?? 0;
 
-  const images: ImageDiskUsage[] = refs.map((ref) => {
-    let sizeBytes = 0;
+  const images: ImageDiskUsage[] = [];
+  for (const ref of refs) {
+    let diskBytes = 0;
     let uniqueBytes = 0;
     for (const item of itemsOf.get(ref.manifestDigest) ?? []) {
       const bytes = bytesOf(item);
-      sizeBytes += bytes;
+      diskBytes += bytes;
       if ((users.get(item)?.size ?? 0) <= 1) uniqueBytes += bytes;
     }
-    return { reference: ref.reference, digest: ref.manifestDigest, sizeBytes, uniqueBytes };
-  });
+    images.push({ reference: ref.reference, digest: ref.manifestDigest, unpackedBytes: await unpackedBytesOf(ref.manifestDigest), diskBytes, uniqueBytes });
+  }
   return { total, images: images.sort((a, b) => a.reference.localeCompare(b.reference)) };
 }
 

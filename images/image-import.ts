@@ -20,7 +20,7 @@
 import { z } from 'zod';
 import { formatReference, parseReference } from '../contract/image-reference.js';
 import { ImageStoreError } from './image-store-error.js';
-import type { SnapshotStore, StoredImage } from './image-store.js';
+import type { PutBlobResult, SnapshotStore, StoredImage, UnpackBudget } from './image-store.js';
 import { NoMatchingPlatform, selectPlatform } from './registry/platform.js';
 import { defaultPlatform, type Platform } from './registry/registry-options.js';
 import { archivePath, openArchive, type ArchiveSource } from './store/archive-source.js';
@@ -98,9 +98,9 @@ async function importDockerArchive(store: SnapshotStore, archive: ArchiveSource,
       throw new ImageImportError('invalid_archive', `${archive.description}: ${entry.Config} lists ${diffIds.length} diff_ids but manifest.json ${entry.Layers.length} layers`);
     }
     const layers: OciDescriptor[] = [];
+    const budget = store.unpackBudget();
     for (const [i, layerPath] of entry.Layers.entries()) {
-      const blob = await archive.putBlob(layerPath, digestInName(layerPath));
-      await store.addLayer(blob.digest, diffIds[i]);
+      const blob = await addArchiveLayer(store, archive, { path: layerPath, digest: digestInName(layerPath), diffId: diffIds[i] as string }, budget, `layer ${i + 1} of ${entry.Layers.length} (${layerPath})`);
       // An uncompressed tar's digest is its diff_id; anything else was compressed (gzip, in practice).
       const mediaType = blob.digest === diffIds[i] ? MEDIA_TYPE.ociLayer : MEDIA_TYPE.ociLayerGzip;
       layers.push({ mediaType, digest: blob.digest, size: blob.size });
@@ -149,9 +149,10 @@ async function importOciLayout(store: SnapshotStore, archive: ArchiveSource, opt
     if (config.rootfs.diff_ids.length !== manifest.layers.length) {
       throw new ImageImportError('invalid_archive', `${archive.description}: manifest ${manifestDesc.digest} has ${manifest.layers.length} layers but its config lists ${config.rootfs.diff_ids.length} diff_ids`);
     }
+    const budget = store.unpackBudget();
     for (const [i, layer] of manifest.layers.entries()) {
-      await archive.putBlob(blobPath(layer.digest), layer.digest);
-      await store.addLayer(layer.digest, config.rootfs.diff_ids[i]);
+      const place = `layer ${i + 1} of ${manifest.layers.length} (${layer.digest})`;
+      await addArchiveLayer(store, archive, { path: blobPath(layer.digest), digest: layer.digest, diffId: config.rootfs.diff_ids[i] as string }, budget, place);
     }
     await store.putBlob(manifestBytes, manifestDesc.digest);
     const annotations = entry.annotations ?? {};
@@ -165,8 +166,30 @@ async function importOciLayout(store: SnapshotStore, archive: ArchiveSource, opt
   return images;
 }
 
-/** Writes the refs, last; returns the images as stored. */
+/**
+ * Stores one layer of an image: its blob verified, then unpacked within the image's budget. What is
+ * wrong with it is said with its place in the image ('layer 2 of 3 (…)'), in the store's own code.
+ */
+async function addArchiveLayer(
+  store: SnapshotStore,
+  archive: ArchiveSource,
+  layer: { path: string; digest: string | undefined; diffId: string },
+  budget: UnpackBudget,
+  place: string,
+): Promise<PutBlobResult> {
+  try {
+    const blob = await archive.putBlob(layer.path, layer.digest);
+    await store.addLayer(blob.digest, layer.diffId, budget);
+    return blob;
+  } catch (err) {
+    if (!(err instanceof ImageStoreError)) throw err;
+    throw new ImageStoreError(err.code, `${place}: ${err.message}`, { cause: err, ...(err.field !== undefined && { field: err.field }) });
+  }
+}
+
+/** Writes the refs, last, once every image is known to run; returns the images as stored. */
 async function tagImages(store: SnapshotStore, images: ImportedImage[]): Promise<StoredImage[]> {
+  for (const image of images) await store.checkRunnable(image.manifestDigest);
   const stored: StoredImage[] = [];
   for (const image of images) {
     for (const name of image.names) {

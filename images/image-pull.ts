@@ -8,7 +8,8 @@
  *   4. fetch the layers (three at a time), each streamed into the store's staging while hashed and
  *      admitted only when its sha256 is the manifest's digest, then unpacked and checked against its
  *      diff_id
- *   5. store the manifest, and only then write the ref
+ *   5. store the manifest, check that a job can start in the image (its WorkingDir), and only then
+ *      write the ref
  *
  * A crash or an error at any step leaves no ref, so no half image: what was stored before it is
  * content-addressed and either reused by the next pull or removed by the next collectGarbage.
@@ -17,9 +18,10 @@
  */
 import { formatReference, parseReference, type ImageReference } from '../contract/image-reference.js';
 import type { PullProgress } from '../contract/pull-progress.js';
-import { ImageStoreError, type SnapshotStore, type StoredImage } from './image-store.js';
+import { ImageStoreError, type SnapshotStore, type StoredImage, type UnpackBudget } from './image-store.js';
 import { CredentialStore } from './registry/credentials.js';
-import { ImagePullError } from './registry/image-pull-error.js';
+import type { ImageStoreErrorCode } from './image-store-error.js';
+import { ImagePullError, type ImagePullErrorCode } from './registry/image-pull-error.js';
 import { formatPlatform, NoMatchingPlatform, selectPlatform } from './registry/platform.js';
 import { RegistryAuth } from './registry/registry-auth.js';
 import { RegistryClient, type FetchedManifest } from './registry/registry-client.js';
@@ -101,8 +103,10 @@ export class ImagePuller {
         const resolved = await this.#resolveManifest(client, ref, signal);
         checkRunnable(resolved.manifest, resolved.fetched.digest);
         const config = await this.#fetchConfig(client, resolved.manifest, signal);
-        await this.#fetchLayers(client, resolved.manifest.layers, config.rootfs.diff_ids, emit, signal);
+        const budget = this.#store.unpackBudget();
+        await this.#fetchLayers(client, resolved.manifest.layers, config.rootfs.diff_ids, budget, emit, signal);
         await this.#storeManifests(resolved, ref);
+        await this.#store.checkRunnable(resolved.fetched.digest);
         await this.#store.tagImage(name, resolved.fetched.digest, resolved.index ? { indexDigest: resolved.index.digest } : {});
         const image = await this.#store.resolve(name);
         if (!image) throw new Error(`${name} was tagged but does not resolve`);
@@ -165,6 +169,7 @@ export class ImagePuller {
     client: RegistryClient,
     layers: OciDescriptor[],
     diffIds: string[],
+    budget: UnpackBudget,
     emit: (p: PullProgress) => void,
     signal: AbortSignal,
   ): Promise<void> {
@@ -177,7 +182,7 @@ export class ImagePuller {
         await this.#downloads.run(layer.digest, (sig, emitDownload) => this.#download(client, layer, emitDownload, sig), { signal, onEvent: emit });
         progress('extracting', layer.size);
       }
-      await this.#store.addLayer(layer.digest, diffIds[i]);
+      await this.#store.addLayer(layer.digest, diffIds[i], budget);
       progress('done', layer.size);
     }, signal);
   }
@@ -297,6 +302,18 @@ function isTransient(err: unknown): boolean {
   return err instanceof TypeError || (typeof code === 'string' && /^(ECONNRESET|EPIPE|ETIMEDOUT|UND_ERR_)/.test(code));
 }
 
+/** What the store says about the content of a pull, passed on with the store's own code. */
+const STORE_CODES_OF_PULLS = new Set<ImageStoreErrorCode>([
+  'digest_mismatch',
+  'unsafe_layer',
+  'invalid_layer',
+  'unsupported_layer',
+  'invalid_config',
+  'unpacked_size_limit',
+  'entry_count_limit',
+  'too_many_layers',
+]);
+
 /** Errors as the caller sees them: ImagePullError with the reference in the message, or the abort. */
 function asPullError(err: unknown, reference: string, signal: AbortSignal): unknown {
   if (signal.aborted) return signal.reason;
@@ -308,10 +325,8 @@ function asPullError(err: unknown, reference: string, signal: AbortSignal): unkn
   }
   if (err instanceof NoMatchingPlatform) return new ImagePullError('platform_not_found', prefix + err.message, { cause: err, reference });
   if (err instanceof ImageStoreError) {
-    const code = err.code === 'digest_mismatch' || err.code === 'unsafe_layer' || err.code === 'invalid_layer' || err.code === 'unsupported_layer' || err.code === 'too_many_layers'
-      ? err.code
-      : err.code === 'invalid_manifest' || err.code === 'invalid_config' ? 'invalid_manifest' : undefined;
-    if (code !== undefined) return new ImagePullError(code, prefix + err.message, { cause: err, reference });
+    const code = STORE_CODES_OF_PULLS.has(err.code) ? (err.code as ImagePullErrorCode) : err.code === 'invalid_manifest' ? 'invalid_manifest' : undefined;
+    if (code !== undefined) return new ImagePullError(code, prefix + err.message, { cause: err, reference, ...(err.field !== undefined && { field: err.field }) });
     return err;
   }
   if (isTransient(err)) {

@@ -1,30 +1,33 @@
 /**
- * Language images built on this machine, without a registry: Debian minbase plus a few packages, as
- * infra/images/<name>/recipe.json says (see infra/images/README.md). A build is:
+ * Language images built on this machine, without a registry: a Debian package set on the shared
+ * Debian base, as infra/images/<name>/recipe.json says (see infra/images/README.md). A build is:
  *
  *   1. find the Debian mirror and suite (opts, WARMBOX_DEBIAN_MIRROR, else apt's own configuration)
- *   2. debootstrap --variant=minbase --include=<packages> into a staging directory of the store
- *   3. tidy the tree: apt's caches and lists, logs, the build host's hostname and resolv.conf
- *   4. run the recipe's check command in the tree (chroot), which must exit 0
- *   5. store it as a one-layer OCI image (gzip layer, streamed) and tag it — last
+ *   2. the base: warmbox.local/debian:<suite>-minbase from the store, or debootstrapped into it
+ *      first (debian-base.ts) — one copy of Debian under every language image
+ *   3. on top of it, a new layer (store/overlay-layer.ts): apt-get install of the recipe's packages,
+ *      chrooted into the base with the new layer as its overlayfs upper dir
+ *   4. tidy the layer (apt's caches and lists, logs), make the WorkingDir
+ *   5. run the recipe's check command in the tree (chroot), which must exit 0
+ *   6. store the layer (gzip, streamed) on the base's, as the image's second layer, and tag it — last
  *
  * The tag is docker.io/library/<name>:latest (opts.reference to change it), the name Docker Hub's
  * official image has: a job's `"image": "python"` then finds it without a registry, as it finds the
  * built-in busybox. A later pull of `python` from a reachable Docker Hub would replace the tag with the
  * official image, which is as good for the same programs.
  *
- * Needs root (debootstrap, chroot) and Debian's debootstrap package (`npm run setup` installs it).
+ * Needs root (debootstrap, chroot, mounts) and Debian's debootstrap package (`npm run setup` installs it).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import { RECIPE_NAMES, type RecipeName } from '../contract/recipe-names.js';
-import type { SnapshotStore, StoredImage } from './image-store.js';
 import { packageRoot } from '../contract/paths.js';
-import { buildStreamedLayerImage } from './store/image-builder.js';
+import { RECIPE_NAMES, type RecipeName } from '../contract/recipe-names.js';
+import { ensureDebianBase, removeBuildLeftovers } from './debian-base.js';
+import type { SnapshotStore, StoredImage } from './image-store.js';
+import { OverlayLayer, type Bind } from './store/overlay-layer.js';
+import { BUILD_PATH } from './store/run-logged.js';
 
 export { RECIPE_NAMES, type RecipeName } from '../contract/recipe-names.js';
 
@@ -98,40 +101,48 @@ function loadRecipes(): Record<RecipeName, Recipe> {
 /** The recipes of infra/images/, read when this module is loaded. */
 export const RECIPES: Readonly<Record<RecipeName, Recipe>> = loadRecipes();
 
+export interface BuiltRecipeImage {
+  image: StoredImage;
+  /** The base it was built on: made by this build, or found in the store. */
+  base: StoredImage;
+}
+
 /**
  * Builds a recipe's image into the store and tags it (see the module comment for the steps); returns
- * it as stored. Takes minutes; its progress goes to opts.onLog line by line.
+ * it as stored, with its base. Takes minutes (the first one longer: it makes the base); its progress
+ * goes to opts.onLog line by line.
  */
-export async function buildRecipeImage(store: SnapshotStore, name: RecipeName, opts: BuildRecipeOptions = {}): Promise<StoredImage> {
+export async function buildRecipeImage(store: SnapshotStore, name: RecipeName, opts: BuildRecipeOptions = {}): Promise<BuiltRecipeImage> {
   const recipe = RECIPES[name];
   if (!recipe) throw new Error(`no recipe ${JSON.stringify(name)}: there are ${RECIPE_NAMES.join(', ')}`);
   const log = opts.onLog ?? (() => {});
   const reference = opts.reference ?? `docker.io/library/${name}:latest`;
   const source = await resolveDebianSource(opts);
-  log(`warmbox: building ${reference} from ${source.mirror} ${source.suite}: ${recipe.packages.join(' ')}`);
+  const { image: base } = await ensureDebianBase(store, source, { debCacheDir: opts.debCacheDir, log, signal: opts.signal });
 
-  const staging = await store.makeStagingDir(`recipe-${name}`);
-  const rootfs = join(staging, 'rootfs');
+  const started = Date.now();
+  log(`warmbox: building ${reference} on ${base.reference}: ${recipe.packages.join(' ')}`);
+  const layer = await OverlayLayer.create(store, base, `recipe-${name}`);
   try {
-    await debootstrap(recipe, source, rootfs, opts, log);
-    await tidyRootfs(rootfs, recipe);
+    await installPackages(layer, recipe, source, opts, log);
+    await removeBuildLeftovers(layer.upperDir);
+    await makeWorkingDir(layer.upperDir, recipe);
     log(`warmbox: checking: ${recipe.check.join(' ')}`);
-    await runLogged('chroot', [rootfs, ...recipe.check], log, opts.signal, { env: envOf(recipe) });
+    await layer.run(recipe.check, { env: envOf(recipe), log, signal: opts.signal });
     log('warmbox: storing the layer');
-    await store.withGarbageCollectionPaused(() => buildStreamedLayerImage(store, {
+    await store.withGarbageCollectionPaused(() => layer.commit({
       reference,
-      rootfs,
       created: new Date(),
       config: recipe.config,
-      createdBy: `warmbox recipe ${name}: debootstrap --variant=minbase ${source.suite} + ${recipe.packages.join(' ')}`,
+      createdBy: `warmbox recipe ${name}: apt-get install ${recipe.packages.join(' ')}`,
     }));
   } finally {
-    await removeStaging(staging);
+    await layer.discard();
   }
   const image = await store.resolve(reference);
   if (!image) throw new Error(`${reference} was built but does not resolve`);
-  log(`warmbox: ${reference} is ${image.digest}`);
-  return image;
+  log(`warmbox: ${reference} is ${image.digest} (its layer built in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  return { image, base };
 }
 
 // ---- 1. the Debian mirror ----
@@ -221,58 +232,60 @@ function deb822Stanzas(text: string): Array<Record<string, string>> {
   return stanzas;
 }
 
-// ---- 2. debootstrap ----
 
-/** The debootstrap command line of a build, for the log and for tests. */
-export function debootstrapArgs(recipe: Recipe, source: DebianSource, rootfs: string, debCacheDir?: string): string[] {
-  const args = ['--variant=minbase', `--include=${recipe.packages.join(',')}`, '--components=main'];
-  if (source.keyring !== undefined) args.push(`--keyring=${source.keyring}`);
-  if (debCacheDir !== undefined) args.push(`--cache-dir=${debCacheDir}`);
-  args.push(source.suite, rootfs, source.mirror);
-  return args;
-}
+// ---- 3. the packages, on the base ----
 
-async function debootstrap(recipe: Recipe, source: DebianSource, rootfs: string, opts: BuildRecipeOptions, log: (line: string) => void): Promise<void> {
-  if (opts.debCacheDir !== undefined) await mkdir(opts.debCacheDir, { recursive: true });
-  const args = debootstrapArgs(recipe, source, rootfs, opts.debCacheDir);
-  log(`warmbox: debootstrap ${args.join(' ')}`);
-  await runLogged('debootstrap', args, log, opts.signal, {
-    env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', DEBIAN_FRONTEND: 'noninteractive' },
-    hint: 'install Debian\'s debootstrap (`npm run setup` does)',
-  });
-}
+/** Where the build's apt configuration appears inside the tree (a directory every Debian has). */
+const APT_CONFIG_MOUNT = '/mnt';
+/** The cache of downloaded .debs inside the tree. */
+const APT_ARCHIVES = '/var/cache/apt/archives';
 
-// ---- 3. tidying ----
-
-/** What a build leaves that an image should not carry: caches, logs, and the build host's identity. */
-async function tidyRootfs(rootfs: string, recipe: Recipe): Promise<void> {
-  for (const dir of ['var/cache/apt/archives', 'var/lib/apt/lists', 'var/log', 'tmp', 'var/tmp']) {
-    await emptyDir(join(rootfs, dir));
+/**
+ * apt-get update and install in the tree, from the build's mirror: its sources (and keyring) are
+ * bound into the tree for the build, so the layer carries none of them; resolv.conf and hosts are
+ * the host's, for the download only; with debCacheDir, the .debs are kept there.
+ */
+async function installPackages(layer: OverlayLayer, recipe: Recipe, source: DebianSource, opts: BuildRecipeOptions, log: (line: string) => void): Promise<void> {
+  const config = await layer.makeScratchDir('apt');
+  await mkdir(join(config, 'sources.list.d'));
+  const signedBy = source.keyring !== undefined ? ` [signed-by=${APT_CONFIG_MOUNT}/keyring.gpg]` : '';
+  if (source.keyring !== undefined) await writeFile(join(config, 'keyring.gpg'), await readFile(source.keyring));
+  await writeFile(join(config, 'sources.list'), `deb${signedBy} ${source.mirror} ${source.suite} main\n`);
+  const binds: Bind[] = [
+    { source: config, target: APT_CONFIG_MOUNT },
+    { source: '/etc/resolv.conf', target: '/etc/resolv.conf', optional: true },
+    { source: '/etc/hosts', target: '/etc/hosts', optional: true },
+  ];
+  if (opts.debCacheDir !== undefined) {
+    const archives = join(opts.debCacheDir, 'archives');
+    await mkdir(join(archives, 'partial'), { recursive: true });
+    binds.push({ source: archives, target: APT_ARCHIVES, writable: true });
   }
-  await rm(join(rootfs, 'var/cache/apt/pkgcache.bin'), { force: true });
-  await rm(join(rootfs, 'var/cache/apt/srcpkgcache.bin'), { force: true });
-  await writeFile(join(rootfs, 'etc/hostname'), 'sandbox\n');
-  await writeFile(join(rootfs, 'etc/resolv.conf'), '');
+  const apt = ['apt-get', ...aptOptions(), '--quiet'];
+  const env = { LANG: 'C.UTF-8', DEBIAN_FRONTEND: 'noninteractive' };
+  log(`warmbox: apt-get install ${recipe.packages.join(' ')}`);
+  await layer.run([...apt, 'update'], { env, binds, log, signal: opts.signal });
+  await layer.run([...apt, 'install', '--yes', '--no-install-recommends', ...recipe.packages], { env, binds, log, signal: opts.signal });
+}
+
+function aptOptions(): string[] {
+  return [
+    `Dir::Etc::SourceList=${APT_CONFIG_MOUNT}/sources.list`,
+    `Dir::Etc::SourceParts=${APT_CONFIG_MOUNT}/sources.list.d`,
+    'Acquire::Languages=none',
+    // No fsync per file: the tree is staging, stored only once complete (debootstrap does the same).
+    'Dpkg::Options::=--force-unsafe-io',
+  ].flatMap((o) => ['-o', o]);
+}
+
+// ---- 4. the working directory, the check's environment ----
+
+async function makeWorkingDir(upper: string, recipe: Recipe): Promise<void> {
   const workingDir = recipe.config.WorkingDir;
-  if (workingDir !== undefined && workingDir !== '/') {
-    const dir = join(rootfs, workingDir);
-    await mkdir(dir, { recursive: true });
-    await chmod(dir, 0o1777);
-  }
-}
-
-/** Removes a directory's content (not subdirectories that apt expects, like archives/partial). */
-async function emptyDir(dir: string): Promise<void> {
-  if (!existsSync(dir)) return;
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory() && entry.name === 'partial') continue;
-    if (entry.isDirectory() && (dir.endsWith('var/log') || dir.endsWith('apt/archives'))) {
-      await emptyDir(path); // keep var/log/apt and friends, which packages expect to exist
-      continue;
-    }
-    await rm(path, { recursive: true, force: true });
-  }
+  if (workingDir === undefined || workingDir === '/') return;
+  const dir = join(upper, workingDir);
+  await mkdir(dir, { recursive: true });
+  await chmod(dir, 0o1777);
 }
 
 function envOf(recipe: Recipe): Record<string, string> {
@@ -281,67 +294,6 @@ function envOf(recipe: Recipe): Record<string, string> {
     const eq = kv.indexOf('=');
     env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  env.PATH ??= '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  env.PATH ??= BUILD_PATH;
   return env;
-}
-
-// ---- processes and mounts ----
-
-/** Runs a command with its output going to log line by line; the last lines go into its error. */
-function runLogged(
-  command: string,
-  args: string[],
-  log: (line: string) => void,
-  signal: AbortSignal | undefined,
-  opts: { env: Record<string, string>; hint?: string },
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const child = spawn(command, args, { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const tail: string[] = [];
-    const onLine = (line: string): void => {
-      tail.push(line);
-      if (tail.length > 20) tail.shift();
-      log(line);
-    };
-    for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', onLine);
-    const onAbort = (): void => {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      signal?.removeEventListener('abort', onAbort);
-      reject(new Error(`${command} cannot be run${err.code === 'ENOENT' && opts.hint ? ` (${opts.hint})` : ''}: ${err.message}`, { cause: err }));
-    });
-    child.on('close', (code, sig) => {
-      signal?.removeEventListener('abort', onAbort);
-      if (signal?.aborted) return reject(signal.reason);
-      if (code === 0) return resolve();
-      reject(new Error(`${command} ${args.join(' ')} failed (${sig ?? `exit ${code}`}):\n${tail.join('\n')}`));
-    });
-  });
-}
-
-/**
- * Removes a build's staging directory — after unmounting whatever is still mounted under it (a
- * debootstrap that was killed can leave the tree's /proc and /sys mounted), and never while something
- * still is: a recursive removal would descend into the host's /proc or /sys.
- */
-async function removeStaging(staging: string): Promise<void> {
-  for (const mount of (await mountsUnder(staging)).reverse()) {
-    await new Promise<void>((resolve) => {
-      spawn('umount', ['-l', mount], { stdio: 'ignore' }).on('close', () => resolve()).on('error', () => resolve());
-    });
-  }
-  const left = await mountsUnder(staging);
-  if (left.length > 0) throw new Error(`cannot remove ${staging}: still mounted there: ${left.join(', ')} (unmount them, then remove it)`);
-  await rm(staging, { recursive: true, force: true });
-}
-
-/** Mount points at or below dir, outermost first, from /proc/self/mountinfo (field 5; octal escapes). */
-async function mountsUnder(dir: string): Promise<string[]> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
-  const points = info.split('\n').map((line) => line.split(' ')[4] ?? '')
-    .map((p) => p.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8))));
-  return points.filter((p) => p === dir || p.startsWith(`${dir}/`)).sort((a, b) => a.length - b.length);
 }

@@ -10,14 +10,20 @@ export type ImageStoreErrorCode =
   | 'invalid_layer'       // a layer is not a readable tar (corrupt, truncated, unknown entry type)
   | 'unsupported_layer'   // a compression this Node cannot read (zstd before Node 22.15)
   | 'invalid_manifest'    // not an OCI/Docker image manifest, or malformed
-  | 'invalid_config'      // not an OCI image config, or malformed
+  | 'invalid_config'      // not an OCI image config, or malformed; or a config no sandbox can use (field names which)
+  | 'unpacked_size_limit' // the image's layers unpack to more bytes than its bound (store/unpack-budget.ts)
+  | 'entry_count_limit'   // the image's layers hold more entries than its bound
   | 'incomplete_image'    // a layer of the image was never unpacked (addLayer first)
   | 'too_many_layers'     // more layers than a sandbox stacks (MAX_IMAGE_LAYERS)
   | 'reference_mismatch'; // a digest reference tagged with a different digest
 
 export class ImageStoreError extends Error {
-  constructor(readonly code: ImageStoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** The document field at fault, when there is one: 'config.WorkingDir'. */
+  readonly field?: string;
+
+  constructor(readonly code: ImageStoreErrorCode, message: string, options?: { cause?: unknown; field?: string }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'ImageStoreError';
+    if (options?.field !== undefined) this.field = options.field;
   }
 }

@@ -19,8 +19,8 @@
  * and tagImage each do on their own as well).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve as resolvePath } from 'node:path';
+import { chmod, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, relative, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -36,28 +36,33 @@ import { formatReference, parseReference } from '../contract/image-reference.js'
 import type { StoredImage } from '../contract/stored-image.js';
 import { ImageStoreError } from './image-store-error.js';
 import { DigestingStream, isSha256Digest, sha256Hex } from './store/digest.js';
-import { unpackLayer } from './store/layer-unpack.js';
+import { exists, isDirectory, listFiles, readIfExists } from './store/fs-probe.js';
 import { GcLock } from './store/gc-lock.js';
+import { LayerAdmission, type AddedLayer } from './store/layer-admission.js';
 import { parseImageConfig, parseIndex, parseManifest, runtimeConfigOf } from './store/oci-image.js';
 import { clearStaleStaging, makeStagingDir, stagingPath, syncDir, writeFileAtomic } from './store/staging.js';
 import { StoreLayout } from './store/store-layout.js';
+import { resolveWorkingDir, workingDirMessage } from './store/working-dir.js';
+import { UNPACK_BOUNDS_DEFAULT, UnpackBudget, type LayerStats, type UnpackBounds } from './store/unpack-budget.js';
 
 export type { ImageConfig, StoredImage } from '../contract/stored-image.js';
+export type { WorkingDir } from '../contract/working-dir.js';
 export { ImageStoreError, type ImageStoreErrorCode } from './image-store-error.js';
 export type { DiskUsage, ImageDiskUsage } from '../contract/disk-usage.js';
 export type { GarbageCollectionOptions, GarbageCollectionResult } from './image-gc.js';
+export { UnpackBudget, UNPACK_BOUNDS_DEFAULT, UNPACK_BOUNDS_MAXIMUM, type LayerStats, type UnpackBounds } from './store/unpack-budget.js';
+
+export interface SnapshotStoreOptions {
+  /** What one image may unpack to (store/unpack-budget.ts). Default UNPACK_BOUNDS_DEFAULT. */
+  unpackBounds?: UnpackBounds;
+}
 
 export interface PutBlobResult {
   digest: string;
   size: number;
 }
 
-export interface AddedLayer {
-  /** sha256 of the uncompressed layer tar, as in the image config's rootfs.diff_ids. */
-  diffId: string;
-  /** The unpacked layer. */
-  dir: string;
-}
+export type { AddedLayer };
 
 type BlobSource = Buffer | Readable | AsyncIterable<Uint8Array>;
 
@@ -69,14 +74,21 @@ export class SnapshotStore {
   readonly #layout: StoreLayout;
   /** Parsed images by manifest digest: content-addressed, so never stale while their layers stay. */
   readonly #images = new Map<string, Promise<LoadedImage>>();
-  /** Layer unpacks in progress by blob digest, so that concurrent pulls of one layer unpack it once. */
-  readonly #unpacking = new Map<string, Promise<AddedLayer>>();
   readonly #gcLock = new GcLock();
+  readonly #layers: LayerAdmission;
   readonly #layerSizes = new LayerSizes();
+  readonly #unpackBounds: Readonly<UnpackBounds>;
 
-  constructor(root: string) {
+  constructor(root: string, opts: SnapshotStoreOptions = {}) {
     this.root = root;
     this.#layout = new StoreLayout(root);
+    this.#unpackBounds = opts.unpackBounds ?? UNPACK_BOUNDS_DEFAULT;
+    this.#layers = new LayerAdmission(this.#layout, this.#gcLock);
+  }
+
+  /** A fresh budget for one image: pass it to every addLayer of that image. */
+  unpackBudget(what = 'the image'): UnpackBudget {
+    return new UnpackBudget(this.#unpackBounds, what);
   }
 
   /** Creates the layout and removes what crashed writers left in tmp/. */
@@ -184,24 +196,19 @@ export class SnapshotStore {
   }
 
   /**
-   * Unpacks a stored layer blob into layers/<diffid>/, once: a blob already unpacked is found by its
-   * digest without reading it again; a blob with the same content as an unpacked one (another
-   * compression) is unpacked into staging, hashed, and dropped. With expectedDiffId (a registry pull
-   * knows it from the image config), a layer whose tar hashes otherwise is rejected.
+   * Unpacks a stored layer blob into layers/<diffid>/, once (store/layer-admission.ts). With
+   * expectedDiffId (a registry pull knows it from the image config), a layer whose tar hashes
+   * otherwise is rejected. The layer is charged to budget, the image's (a fresh one per layer when
+   * none is given): while it streams when this call unpacks it, by its recorded size when it was
+   * there already.
    */
-  async addLayer(layerBlobDigest: string, expectedDiffId?: string): Promise<AddedLayer> {
-    sha256Hex(layerBlobDigest);
-    if (expectedDiffId !== undefined) sha256Hex(expectedDiffId);
-    let job = this.#unpacking.get(layerBlobDigest);
-    if (!job) {
-      job = this.#gcLock.shared(() => this.#addLayer(layerBlobDigest, expectedDiffId)).finally(() => this.#unpacking.delete(layerBlobDigest));
-      this.#unpacking.set(layerBlobDigest, job);
-    }
-    const added = await job;
-    if (expectedDiffId !== undefined && added.diffId !== expectedDiffId) {
-      throw new ImageStoreError('digest_mismatch', `layer ${layerBlobDigest} has diff_id ${added.diffId}, not the expected ${expectedDiffId}`);
-    }
-    return added;
+  addLayer(layerBlobDigest: string, expectedDiffId?: string, budget: UnpackBudget = this.unpackBudget()): Promise<AddedLayer> {
+    return this.#layers.add(layerBlobDigest, expectedDiffId, budget);
+  }
+
+  /** The uncompressed size and entries of an unpacked layer, by its blob and diff_id. */
+  layerStats(layerBlobDigest: string, diffId: string): Promise<LayerStats> {
+    return this.#layers.stats(layerBlobDigest, diffId);
   }
 
   /**
@@ -228,6 +235,17 @@ export class SnapshotStore {
       if ((await this.#readRef(path)) === manifestDigest) return;
       await writeFileAtomic(path, `${manifestDigest}\n`, this.#layout.tmpDir);
     });
+  }
+
+  /**
+   * Throws 'invalid_config' (field config.WorkingDir) for an image no job could start in: pulls and
+   * imports check it before they tag an image (store/working-dir.ts).
+   */
+  async checkRunnable(manifestDigest: string): Promise<void> {
+    const image = await this.#load(manifestDigest);
+    if ('problem' in image.workdir) {
+      throw new ImageStoreError('invalid_config', workingDirMessage(image.config.workingDir, image.workdir.problem), { field: 'config.WorkingDir' });
+    }
   }
 
   /**
@@ -271,7 +289,8 @@ export class SnapshotStore {
 
   /** Bytes on disk: all of the store's blobs and layers, and per ref its size and unique part. */
   async diskUsage(): Promise<DiskUsage> {
-    return this.#gcLock.shared(async () => diskUsage(this.#layout, await this.#refEntries(), this.#layerSizes));
+    const unpackedBytesOf = (digest: string): Promise<number> => this.#load(digest).then((image) => image.unpackedBytes, () => 0);
+    return this.#gcLock.shared(async () => diskUsage(this.#layout, await this.#refEntries(), this.#layerSizes, unpackedBytesOf));
   }
 
   async #refEntries(): Promise<RefEntry[]> {
@@ -291,45 +310,6 @@ export class SnapshotStore {
   /** A private directory under tmp/ for building something that will enter the store. */
   async makeStagingDir(label: string): Promise<string> {
     return makeStagingDir(this.#layout.tmpDir, label);
-  }
-
-  async #addLayer(blobDigest: string, expectedDiffId: string | undefined): Promise<AddedLayer> {
-    const blob = this.#layout.blobPath(blobDigest);
-    if (!(await exists(blob))) throw new ImageStoreError('blob_not_found', `layer blob ${blobDigest} is not in the store: putBlob it first`);
-
-    // Only our own unpack of this very blob may vouch for its diff_id: taking a manifest's word for it
-    // would let an image name another image's layer and have it mounted without holding its content.
-    const known = await this.#readDiffIdIndex(blobDigest);
-    if (known !== undefined && (await exists(this.#layout.layerDir(known)))) {
-      return { diffId: known, dir: this.#layout.layerDir(known) };
-    }
-
-    const staging = await makeStagingDir(this.#layout.tmpDir, 'layer');
-    try {
-      const rootfs = join(staging, 'rootfs');
-      const { diffId } = await unpackLayer(blob, rootfs);
-      if (expectedDiffId !== undefined && diffId !== expectedDiffId) {
-        throw new ImageStoreError('digest_mismatch', `layer ${blobDigest} has diff_id ${diffId}, not the expected ${expectedDiffId}`);
-      }
-      const dir = this.#layout.layerDir(diffId);
-      try {
-        await rename(rootfs, dir);
-      } catch (err) {
-        // Another process unpacked the same layer first; its copy is as good as ours.
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-      }
-      await writeFileAtomic(this.#layout.diffIdIndexPath(blobDigest), `${diffId}\n`, this.#layout.tmpDir);
-      return { diffId, dir };
-    } finally {
-      await rm(staging, { recursive: true, force: true });
-    }
-  }
-
-  async #readDiffIdIndex(blobDigest: string): Promise<string | undefined> {
-    const text = await readIfExists(this.#layout.diffIdIndexPath(blobDigest));
-    const diffId = text?.trim();
-    return diffId !== undefined && isSha256Digest(diffId) ? diffId : undefined;
   }
 
   async #readRef(path: string): Promise<string | undefined> {
@@ -355,7 +335,9 @@ export class SnapshotStore {
         user: image.config.user,
       },
       layerDirs: [...image.layerDirs],
-      sizeBytes: image.sizeBytes,
+      compressedBytes: image.compressedBytes,
+      unpackedBytes: image.unpackedBytes,
+      workdir: { ...image.workdir },
       createdAt: image.createdAt,
     };
   }
@@ -383,50 +365,17 @@ export class SnapshotStore {
         throw new ImageStoreError('incomplete_image', `image ${manifestDigest}: layer ${manifest.layers[i]?.digest} (diff_id ${diffIds[i]}) is not unpacked: addLayer it first`);
       }
     }
+    let unpackedBytes = 0;
+    for (const [i, layer] of manifest.layers.entries()) unpackedBytes += (await this.layerStats(layer.digest, diffIds[i] as string)).tarBytes;
+    const runtimeConfig = runtimeConfigOf(config);
     return {
-      config: runtimeConfigOf(config),
+      config: runtimeConfig,
       layerDirs,
-      sizeBytes: manifest.layers.reduce((sum, layer) => sum + layer.size, manifest.config.size),
+      workdir: await resolveWorkingDir(runtimeConfig.workingDir, layerDirs),
+      compressedBytes: manifest.layers.reduce((sum, layer) => sum + layer.size, manifest.config.size),
+      unpackedBytes,
       createdAt: config.created ?? '',
     };
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-/** Regular files under dir, recursively, without following symlinks. */
-async function listFiles(dir: string): Promise<string[]> {
-  const files: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await listFiles(path)));
-    else if (entry.isFile()) files.push(path);
-  }
-  return files;
-}

@@ -66,6 +66,15 @@ export class JobQueue {
     return (await this.queue.remove(id)) === 1;
   }
 
+  /**
+   * How many jobs wait for a worker (queued) and how many workers are running (running), over every
+   * worker of the queue: both 0 means the service has nothing left to do.
+   */
+  async counts(): Promise<{ queued: number; running: number }> {
+    const c = await this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
+    return { queued: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0), running: c.active ?? 0 };
+  }
+
   async close(): Promise<void> {
     await this.queue.close();
   }

@@ -11,6 +11,8 @@ import { reapStaleCgroups, setUpCgroups, type CgroupLayout } from './cgroups.js'
 import type { CgroupPlacement } from './launcher-protocol.js';
 import { LauncherZygote } from './launcher-zygote.js';
 import { Sandbox, SandboxError } from './sandbox.js';
+import { workingDirMessage, workingDirTextProblem } from '../contract/working-dir.js';
+import { UnusableWorkdirError } from './unusable-workdir-error.js';
 import { UidRange } from './uid-range.js';
 
 export interface RuntimeOptions {
@@ -31,8 +33,6 @@ export interface RuntimeOptions {
 const PARKED_MEMORY_BYTES = DEFAULT_LIMITS.memoryBytes;
 const PARKED_PIDS = DEFAULT_LIMITS.pids;
 
-/** Image working directories that would point into kernel or device trees (runc CVE-2024-21626). */
-const FORBIDDEN_WORKDIR_ROOTS = ['/proc', '/sys', '/dev'];
 
 export class SandboxRuntime {
   private seq = 0;
@@ -109,14 +109,16 @@ export class SandboxRuntime {
   }
 }
 
-/** The image's WorkingDir, checked: absolute, without `..`, and not inside /proc, /sys or /dev. */
+/**
+ * The directory a sandbox of the image starts its job in: the image's WorkingDir as the store
+ * resolved it through the layers (no symlink left in it), checked once more here, where it is used.
+ * An image stored before pulls checked it may still have a WorkingDir no job can use.
+ */
 export function workdirOf(image: StoredImage): string {
-  const dir = image.config.workingDir || '/';
-  const normal = posix.normalize(dir);
-  const forbidden = FORBIDDEN_WORKDIR_ROOTS.some((root) => normal === root || normal.startsWith(`${root}/`));
-  if (!posix.isAbsolute(dir) || dir.split('/').includes('..') || dir.includes('\0') || forbidden) {
-    throw new SandboxError(`image ${image.reference} has an unusable WorkingDir ${JSON.stringify(dir)}`);
-  }
+  const problem = 'problem' in image.workdir ? image.workdir.problem : workingDirTextProblem(image.workdir.path);
+  if (problem !== undefined) throw new UnusableWorkdirError(workingDirMessage(image.config.workingDir, problem));
+  const path = (image.workdir as { path: string }).path;
+  const normal = posix.normalize(path);
   return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
 }
 

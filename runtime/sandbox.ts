@@ -17,11 +17,11 @@ import {
   type SetupMessage,
 } from './launcher-protocol.js';
 import type { Verdict } from '../contract/verdict.js';
+import { SandboxError } from './sandbox-error.js';
+import { UnusableWorkdirError } from './unusable-workdir-error.js';
 import { internalErrorOf, verdictOf } from './verdict-of.js';
 
-export class SandboxError extends Error {
-  override name = 'SandboxError';
-}
+export { SandboxError } from './sandbox-error.js';
 
 export interface RunRequest extends Omit<RunMessage, 'files'> {
   files: RunMessage['files'];
@@ -79,7 +79,7 @@ export class Sandbox {
     const first = await box.nextEvent();
     if (first.type !== 'ready') {
       await box.closed;
-      throw box.failure(first);
+      throw box.failure(first, setup.workdir);
     }
     return box;
   }
@@ -143,9 +143,14 @@ export class Sandbox {
     return next.value;
   }
 
-  private failure(ev: LauncherEvent): SandboxError {
-    const detail = ev.type === 'error' ? `${ev.stage}: ${ev.message}` : `unexpected event ${ev.type}`;
+  private failure(ev: LauncherEvent, workdir?: string): SandboxError {
     const log = this.diagnostics.trim();
+    // The init names the working directory as the step that failed (init.c, contain.h): the image's doing.
+    if (ev.type === 'error' && ev.stage === 'setup' && ev.message.startsWith('workdir failed') && workdir !== undefined) {
+      const why = log.split('\n').at(-1)?.replace(LOG_PREFIX, '') ?? 'the launcher could not make it';
+      return new UnusableWorkdirError(`the working directory ${JSON.stringify(workdir)} cannot be used: ${why}`);
+    }
+    const detail = ev.type === 'error' ? `${ev.stage}: ${ev.message}` : `unexpected event ${ev.type}`;
     return new SandboxError(`sandbox failed: ${detail}${log ? `\n${log}` : ''}`);
   }
 }

@@ -15,7 +15,11 @@
  * | WARMBOX_IMPORT_MAX_BYTES      | 8 GiB      | largest archive POST /v1/images/import accepts (413 above)       |
  * | WARMBOX_GC_MIN_AGE_MS         | 0          | content younger than this survives a collection: set it (e.g.   |
  * |                               |            | 600000) when several worker processes share one data directory  |
+ * | WARMBOX_IMAGE_MAX_UNPACKED_BYTES | 16 GiB  | bytes one image's layers may unpack to, all layers together     |
+ * |                               |            | (their uncompressed tars; at most 1 TiB); checked while unpacking|
+ * | WARMBOX_IMAGE_MAX_ENTRIES     | 2 000 000  | files, directories, links… in one image's layers (at most 50 M)  |
  */
+import { UNPACK_BOUNDS_DEFAULT, UNPACK_BOUNDS_MAXIMUM, type UnpackBounds } from '../contract/limits.js';
 import type { RegistryOptions } from '../images/image-pull.js';
 
 export interface ImageOpsConfig {
@@ -23,6 +27,8 @@ export interface ImageOpsConfig {
   pullTimeoutMs: number;
   importMaxBytes: number;
   gcMinAgeMs: number;
+  /** What one image may unpack to (images/store/unpack-budget.ts): pulls, imports and builds. */
+  unpackBounds: UnpackBounds;
 }
 
 export const IMAGE_CONFIG_DEFAULTS = {
@@ -59,6 +65,10 @@ export function imageOpsConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Ima
     pullTimeoutMs: intVar(env, 'WARMBOX_PULL_TIMEOUT_MS', IMAGE_CONFIG_DEFAULTS.pullTimeoutMs, 1, 3_600_000, problems),
     importMaxBytes: intVar(env, 'WARMBOX_IMPORT_MAX_BYTES', IMAGE_CONFIG_DEFAULTS.importMaxBytes, 1, Number.MAX_SAFE_INTEGER, problems),
     gcMinAgeMs: intVar(env, 'WARMBOX_GC_MIN_AGE_MS', IMAGE_CONFIG_DEFAULTS.gcMinAgeMs, 0, 30 * 24 * 3_600_000, problems),
+    unpackBounds: {
+      maxUnpackedBytes: intVar(env, 'WARMBOX_IMAGE_MAX_UNPACKED_BYTES', UNPACK_BOUNDS_DEFAULT.maxUnpackedBytes, 1, UNPACK_BOUNDS_MAXIMUM.maxUnpackedBytes, problems),
+      maxEntries: intVar(env, 'WARMBOX_IMAGE_MAX_ENTRIES', UNPACK_BOUNDS_DEFAULT.maxEntries, 1, UNPACK_BOUNDS_MAXIMUM.maxEntries, problems),
+    },
   };
   if (problems.length > 0) throw new ImageConfigError(`invalid configuration: ${problems.join('; ')}`);
   return config;

@@ -16,9 +16,9 @@ import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { createApp } from '../api/app.js';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
-import type { SnapshotStore } from '../images/image-store.js';
-import { launcherPath } from '../contract/paths.js';
+import { launcherPath, packageRoot } from '../contract/paths.js';
 import { DEFAULT_LIMITS } from '../contract/limits.js';
+import type { SnapshotStore } from '../images/image-store.js';
 import { SandboxPools } from '../runtime/sandbox-pools.js';
 import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
 import { FinishedNotifier } from '../queue/finished-notifier.js';
@@ -95,7 +95,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
 async function startWorker(ctx: StartContext): Promise<string> {
   const { config, redisUrl, redis, dbHandle, log, closers, imageConfig, local } = ctx;
   const workerId = `${hostname()}-${process.pid}`;
-  const store = await openStore(config.dataDir, dbHandle, log);
+  const store = await openStore(config.dataDir, imageConfig, dbHandle, log);
   const runtime = await openRuntime(config, log, closers);
   const shutdown = { started: false };
   const pools = await startPools(config, runtime, store, log, shutdown);
@@ -127,6 +127,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     pools,
     gcMinAgeMs: imageConfig.gcMinAgeMs,
     debCacheDir: join(config.dataDir, 'cache', 'debootstrap'),
+    hostPaths: [config.dataDir, packageRoot()],
     log,
     onStoreChanged: () => void usage.publish(),
   });
@@ -212,8 +213,8 @@ async function startPrivateRedis(dataDir: string, closers: Closer[], log: Logger
 }
 
 /** Opens the snapshot store, makes sure the built-in images exist, and lists every image in the db. */
-async function openStore(dataDir: string, dbHandle: DatabaseHandle, log: Logger): Promise<SnapshotStore> {
-  const store = await openSnapshotStore(dataDir);
+async function openStore(dataDir: string, imageConfig: ImageOpsConfig, dbHandle: DatabaseHandle, log: Logger): Promise<SnapshotStore> {
+  const store = await openSnapshotStore(dataDir, imageConfig);
   const broken = (image: string, err: unknown) => log.error({ image, err }, 'image in the store is damaged and not offered: pull or import it again');
   for (const image of await store.list(broken)) await recordImage(dbHandle.db, store, image);
   return store;

@@ -10,7 +10,8 @@ import { loadConfig } from './config.js';
 import { openSnapshotStore } from './snapshot-store.js';
 
 async function main(): Promise<void> {
-  const store = await openSnapshotStore(loadConfig().dataDir);
+  const config = loadConfig();
+  const store = await openSnapshotStore(config.dataDir, config.images);
   for (const reference of [BUSYBOX_IMAGE, HELLO_WORLD_IMAGE]) {
     const image = await store.resolve(reference);
     console.log(`${reference}\t${image?.digest ?? 'missing'}`);

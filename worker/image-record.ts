@@ -1,6 +1,7 @@
 /**
  * A stored image as the db's `images` table records it: reference, digest, runtime config, its
- * layers (from the manifest and config blobs) and platform, blob bytes, and creation time.
+ * layers (from the manifest and config blobs, with each one's unpacked size) and platform, its sizes
+ * (unpacked in size_bytes; compressed blobs in the config column), and creation time.
  */
 import { upsertImage, type ImageLayerRecord, type ImageRecordConfig } from '../db/images.js';
 import type { WarmboxDb } from '../db/client.js';
@@ -11,20 +12,20 @@ import { parseImageConfig, parseManifest } from '../images/store/oci-image.js';
 export async function imageRowOf(store: SnapshotStore, image: StoredImage): Promise<NewImageRow> {
   const manifest = parseManifest(await store.readBlob(image.digest), image.digest);
   const oci = parseImageConfig(await store.readBlob(manifest.config.digest), manifest.config.digest);
-  const layers: ImageLayerRecord[] = manifest.layers.map((l, i) => ({
-    digest: l.digest,
-    diffId: oci.rootfs.diff_ids[i] ?? '',
-    size: l.size,
-    mediaType: l.mediaType,
-  }));
-  const config: ImageRecordConfig = { ...image.config, layers };
+  const layers: ImageLayerRecord[] = [];
+  for (const [i, l] of manifest.layers.entries()) {
+    const diffId = oci.rootfs.diff_ids[i] ?? '';
+    const unpackedSize = (await store.layerStats(l.digest, diffId)).tarBytes;
+    layers.push({ digest: l.digest, diffId, size: l.size, unpackedSize, mediaType: l.mediaType });
+  }
+  const config: ImageRecordConfig = { ...image.config, layers, compressedBytes: image.compressedBytes };
   if (oci.os !== undefined) config.os = oci.os;
   if (oci.architecture !== undefined) config.architecture = oci.architecture;
   return {
     reference: image.reference,
     digest: image.digest,
     config: { ...config },
-    sizeBytes: image.sizeBytes,
+    sizeBytes: image.unpackedBytes,
     createdAt: Date.parse(image.createdAt) || Date.now(),
   };
 }

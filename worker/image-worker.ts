@@ -35,6 +35,7 @@ import type { SandboxPools } from '../runtime/sandbox-pools.js';
 import type { ImageResolver } from './image-resolver.js';
 import type { ImageOpData, ImageOpError, ImageOpEvent, ImageOpOutcome } from '../contract/image-op.js';
 import { ImageOpFailure } from './image-op-error.js';
+import { HostPathFilter } from './host-paths.js';
 import { ImageOpConsumer } from '../queue/image-op-consumer.js';
 import { appendImageOpEvent, endImageOp } from '../queue/image-op-stream.js';
 import { recordImage } from './image-record.js';
@@ -60,6 +61,11 @@ export interface ImageWorkerOptions {
   concurrency?: number;
   /** Where debootstrap keeps the .debs of recipe builds, for the next build. */
   debCacheDir?: string;
+  /**
+   * Directories of this host that messages to clients must not show (the data directory, the
+   * installation); the store's root always. A path under one becomes `<server path>`.
+   */
+  hostPaths?: string[];
   log: Logger;
 }
 
@@ -70,6 +76,8 @@ type Emit = (event: ImageOpEvent) => void;
 const DEFAULT_CONCURRENCY = 4;
 /** A collection that had to keep mounted layers of unreferenced images runs again this much later. */
 const GC_RETRY_MS = 30_000;
+/** Failures of operations that stored nothing: no collection after them. */
+const NOTHING_STORED = new Set(['not_found', 'unauthorized', 'rate_limited', 'registry_unreachable', 'invalid_reference', 'invalid_options', 'cancelled']);
 
 export class ImageWorker {
   readonly #opts: ImageWorkerOptions;
@@ -78,9 +86,11 @@ export class ImageWorker {
   /** Pool bounds of digests whose pools were emptied on removal, restored when they are stored again. */
   readonly #drained = new Map<string, { image: StoredImage; bounds: PoolBounds }>();
   readonly #closing = new AbortController();
+  readonly #hostPaths: HostPathFilter;
 
   private constructor(opts: ImageWorkerOptions) {
     this.#opts = opts;
+    this.#hostPaths = new HostPathFilter([opts.store.root, ...(opts.hostPaths ?? [])]);
     this.#puller = new ImagePuller(opts.store, opts.registry);
     this.#consumer = new ImageOpConsumer({
       connection: opts.connection,
@@ -124,9 +134,10 @@ export class ImageWorker {
       outcome = { ok: true, ...done, durationMs: Date.now() - started };
       log.info({ opId, op: data, durationMs: outcome.durationMs }, 'image operation done');
     } catch (err) {
-      const error = opErrorOf(signal.aborted ? (signal.reason ?? err) : err);
+      const error = opErrorOf(signal.aborted ? (signal.reason ?? err) : err, this.#hostPaths);
       if (error.code === 'internal_error') log.error({ err, opId, op: data }, 'image operation failed inside warmbox');
-      else log.warn({ opId, op: data, error }, 'image operation failed');
+      else log.warn({ opId, op: data, error, err }, 'image operation failed');
+      if (data.kind !== 'remove' && data.kind !== 'gc' && !NOTHING_STORED.has(error.code)) await this.#collectAfterFailure(opId);
       outcome = { ok: false, error, durationMs: Date.now() - started };
     }
     try {
@@ -164,10 +175,6 @@ export class ImageWorker {
     let images: StoredImage[];
     try {
       images = await importImageArchive(this.#opts.store, archivePath, reference !== undefined ? { reference } : {});
-    } catch (err) {
-      // The staging path is the server's business; the client knows it as the archive it sent.
-      if (err instanceof Error) err.message = err.message.replaceAll(archivePath, 'the archive');
-      throw err;
     } finally {
       await rm(archivePath, { force: true });
     }
@@ -205,9 +212,10 @@ export class ImageWorker {
   }
 
   async #build(data: Extract<ImageOpData, { kind: 'build' }>, emit: Emit, signal: AbortSignal): Promise<Done> {
-    const opts: BuildRecipeOptions = { reference: data.reference, onLog: (line) => emit({ type: 'log', line }), signal };
+    const opts: BuildRecipeOptions = { reference: data.reference, onLog: (line) => emit({ type: 'log', line: this.#hostPaths.filter(line) }), signal };
     if (this.#opts.debCacheDir !== undefined) opts.debCacheDir = this.#opts.debCacheDir;
-    const image = await buildRecipeImage(this.#opts.store, data.recipe, opts);
+    const { image, base } = await buildRecipeImage(this.#opts.store, data.recipe, opts);
+    await this.#admitted(base); // listed and runnable like the image itself
     await this.#admitted(image);
     return { references: [image.reference] };
   }
@@ -216,6 +224,19 @@ export class ImageWorker {
     const { freedBytes } = await this.#collectOnce();
     emit({ type: 'status', message: `Collected ${freedBytes} bytes` });
     return { references: [] };
+  }
+
+  /**
+   * What a failed pull, import or build stored (blobs admitted before a layer of theirs turned out
+   * bad or too large, layers of an image refused as a whole) is named by no ref: collected before
+   * the failure is answered, so that a refused image leaves nothing behind.
+   */
+  async #collectAfterFailure(opId: string): Promise<void> {
+    try {
+      await this.#collectOnce();
+    } catch (err) {
+      this.#opts.log.warn({ err, opId }, 'collecting what a failed image operation stored failed; the next collection takes it');
+    }
   }
 
   /**
@@ -253,8 +274,12 @@ export class ImageWorker {
   }
 }
 
-/** An error as an outcome: the runtime's typed errors keep their code; anything else is internal. */
-export function opErrorOf(err: unknown): ImageOpError {
+/**
+ * An error as an outcome, the one place where the runtime's errors become what a client is told:
+ * typed errors keep their code (and the field at fault); anything else is internal. No message
+ * shows a path of this host (hostPaths).
+ */
+export function opErrorOf(err: unknown, hostPaths: HostPathFilter = new HostPathFilter([])): ImageOpError {
   if (
     err instanceof ImagePullError ||
     err instanceof ImageImportError ||
@@ -262,7 +287,8 @@ export function opErrorOf(err: unknown): ImageOpError {
     err instanceof InvalidReferenceError ||
     err instanceof ImageOpFailure
   ) {
-    return { code: err.code, message: err.message };
+    const field = (err as { field?: string }).field;
+    return { code: err.code, message: hostPaths.filter(err.message), ...(field !== undefined && { field }) };
   }
-  return { code: 'internal_error', message: err instanceof Error ? err.message : String(err) };
+  return { code: 'internal_error', message: hostPaths.filter(err instanceof Error ? err.message : String(err)) };
 }

@@ -8,6 +8,7 @@ import { finishJob, markRunning } from '../db/jobs.js';
 import type { WarmboxDb } from '../db/client.js';
 import type { StoredImage } from '../contract/stored-image.js';
 import type { RunResult, Sandbox } from '../runtime/sandbox.js';
+import { UnusableWorkdirError } from '../runtime/unusable-workdir-error.js';
 import type { SandboxPools } from '../runtime/sandbox-pools.js';
 import { publishFinished } from '../queue/finished-notifier.js';
 import type { ImageResolver } from './image-resolver.js';
@@ -61,9 +62,31 @@ export class JobRunner {
   private async runInSandbox(job: JobPayload, timings: Timings, started: number, signal?: AbortSignal): Promise<JobResult> {
     const image = await this.resolveImage(job, timings);
     markRunning(this.deps.db, job.id, Date.now(), image.digest);
-    const sandbox = await this.acquire(image, job, timings);
+    let sandbox: Sandbox;
+    try {
+      sandbox = await this.acquire(image, job, timings);
+    } catch (err) {
+      if (!(err instanceof UnusableWorkdirError)) throw err;
+      return this.cannotStart(job, err, timings, started);
+    }
     const run = await this.execute(sandbox, image, job, timings, signal);
     return toJobResult(run, timings, started, job);
+  }
+
+  /**
+   * A job its image's working directory keeps from starting: exit 126 and why on its stderr, as
+   * `docker run` and a shell say of a command they cannot start; warmbox itself did not fail.
+   */
+  private cannotStart(job: JobPayload, err: UnusableWorkdirError, timings: Timings, started: number): JobResult {
+    const stderr = `warmbox: ${err.message}\n`;
+    this.stream(job.id, 'stderr', Buffer.from(stderr));
+    return {
+      ...resultWithoutRun('nonzero_exit'),
+      exitCode: 126,
+      stderr,
+      start: timings.start,
+      timings: { ...roundTimings(timings), totalMs: totalMs(timings, started, job) },
+    };
   }
 
   /** pullMs: the API's pull on first use (payload.pullMs), and this worker's own lookup or pull. */

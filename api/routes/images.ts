@@ -130,7 +130,11 @@ function registerPull(app: OpenAPIHono, deps: AppDeps, images: ImageQueue): void
       202: { description: 'With wait=false: queued.', content: { 'application/json': { schema: operationSchema } } },
       400: errorResponse('A malformed reference.'),
       404: errorResponse('The registry has no such image, or refuses it without credentials (image_not_found).'),
-      422: errorResponse('An image warmbox cannot run (image_unsupported).'),
+      422: errorResponse(
+        'An image warmbox cannot run (image_unsupported: broken or unsafe layers, a config whose `field` no job can use such as ' +
+          'config.WorkingDir), or one that unpacks past the server\'s bounds (image_too_large, naming the `bound`). After progress ' +
+          'began, the same error is the stream\'s last line.',
+      ),
       502: errorResponse('The registry answered something unusable (registry_error).'),
       503: errorResponse('The registry cannot be reached (registry_unreachable) or limits pulls (registry_rate_limited); the queue is unavailable; or the pull showed no progress within the server\'s timeout (pull_timeout).'),
     },
@@ -154,13 +158,14 @@ function registerBuild(app: OpenAPIHono, deps: AppDeps, images: ImageQueue): voi
     summary: 'Build a language image from its recipe (python, gcc, node)',
     description:
       "Runs the recipe of infra/images/<name>/ on a worker (debootstrap from the host's Debian mirror; minutes) and streams its log " +
-      'as NDJSON `log` lines, then `image`, or `error`.',
+      'as NDJSON `log` lines, then `image`, or `error`. The image is bounded as pulls and imports are (WARMBOX_IMAGE_MAX_UNPACKED_BYTES, ' +
+      'WARMBOX_IMAGE_MAX_ENTRIES).',
     middleware: [parseJsonBody] as const,
     request: { body: { required: true, content: { 'application/json': { schema: buildRequestSchema } } } },
     responses: {
       200: { description: 'The build, as it happens.', content: { [NDJSON]: { schema: imageStreamLineSchema } } },
       400: errorResponse('An unknown recipe or a malformed reference.'),
-      422: errorResponse('A reference longer than the maximum (above_maximum).'),
+      422: errorResponse('A reference longer than the maximum (above_maximum); or the built image unpacks past the server\'s bounds (image_too_large, naming the `bound`).'),
       503: errorResponse('The queue is unavailable, or no worker took the build within the server\'s timeout.'),
     },
   });
@@ -184,7 +189,9 @@ function registerImport(app: OpenAPIHono, deps: AppDeps, images: ImageQueue): vo
     description:
       'The body is a `docker save` tar or an OCI image layout tar (gzip-compressed or not), streamed, up to the server\'s ' +
       'WARMBOX_IMPORT_MAX_BYTES. Every blob is verified. Images are named by the archive (RepoTags, or the OCI ref.name ' +
-      'annotation); `reference` names an archive\'s only image.',
+      'annotation); `reference` names an archive\'s only image. Each image (and the archive, decompressed) is bounded while it ' +
+      'unpacks: WARMBOX_IMAGE_MAX_UNPACKED_BYTES (16 GiB) and WARMBOX_IMAGE_MAX_ENTRIES (2 million) by default. An image whose ' +
+      'WorkingDir no job can use is refused. A refused archive leaves nothing in the store.',
     request: {
       query: importQuerySchema,
       body: { required: true, content: Object.fromEntries(ARCHIVE_MEDIA_TYPES.map((t) => [t, { schema: z.string().openapi({ format: 'binary' }) }])) },
@@ -194,7 +201,12 @@ function registerImport(app: OpenAPIHono, deps: AppDeps, images: ImageQueue): vo
       400: errorResponse('A malformed reference.'),
       413: errorResponse('The archive is larger than the server accepts.'),
       415: errorResponse('The body is not a tar (application/x-tar, application/gzip or application/octet-stream).'),
-      422: errorResponse('The archive is not an image archive, lacks a blob, does not verify, or needs `reference`.'),
+      422: errorResponse(
+        'The archive is not an image archive or does not decompress (invalid_archive), lacks a blob, does not verify, needs `reference`; ' +
+          'a layer is broken or unsafe (invalid_layer, unsafe_layer, digest_mismatch: the message names the layer by its place and digest); ' +
+          'an image config no job can use (invalid_config, with `field`: config.WorkingDir); or an image unpacks past the server\'s ' +
+          'bounds (image_too_large, with `bound`: WARMBOX_IMAGE_MAX_UNPACKED_BYTES or WARMBOX_IMAGE_MAX_ENTRIES).',
+      ),
       503: errorResponse('The queue is unavailable, or the import outlasted the server\'s timeout.'),
     },
   });
@@ -287,7 +299,8 @@ export function toImageSummary(row: ImageRow): z.infer<typeof imageListSchema>['
     repository: ref ? `${ref.registry}/${ref.repository}` : row.reference,
     tag: ref?.tag ?? null,
     digest: row.digest,
-    sizeBytes: row.sizeBytes,
+    unpackedBytes: row.sizeBytes,
+    compressedBytes: imageRecordConfig(row).compressedBytes ?? null,
     createdAt: new Date(row.createdAt).toISOString(),
   };
 }
@@ -297,7 +310,7 @@ export function toImageView(row: ImageRow): ImageView {
   return {
     ...toImageSummary(row),
     config: { Entrypoint: config.entrypoint, Cmd: config.cmd, Env: config.env, WorkingDir: config.workingDir, User: config.user },
-    layers: config.layers ?? [],
+    layers: (config.layers ?? []).map((l) => ({ ...l, unpackedSize: l.unpackedSize ?? null })),
     os: config.os ?? null,
     architecture: config.architecture ?? null,
   };
@@ -418,7 +431,7 @@ async function streamOperation(c: Context, deps: AppDeps, images: ImageQueue, op
 function endLine(deps: AppDeps, outcome: ImageOpOutcome, kind: ImageOpKind, requested: string, reference: string): StreamLine {
   if (!outcome.ok) {
     const err = imageOpApiError(kind, outcome.error, requested, reference);
-    return { type: 'error', error: { code: err.code, message: err.message, status: err.status } };
+    return { type: 'error', error: { ...errorBody(err).error, status: err.status } };
   }
   const row = findImage(deps.db, outcome.references[0] ?? reference);
   if (row === undefined) return { type: 'error', error: { code: 'internal_error', message: `${reference} was stored but is not in the db`, status: 500 } };

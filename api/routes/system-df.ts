@@ -6,14 +6,15 @@ import type { AppDeps } from '../deps.js';
 const imageUsage = z.object({
   reference: z.string(),
   digest: z.string(),
-  sizeBytes: z.number().int().openapi({ description: 'On-disk bytes of its blobs and unpacked layers' }),
-  uniqueBytes: z.number().int().openapi({ description: 'What removing it would free: the part no other image shares' }),
+  unpackedBytes: z.number().int().openapi({ description: 'Its size as GET /v1/images shows it: its layers uncompressed' }),
+  diskBytes: z.number().int().openapi({ description: 'What it takes on disk: its blobs as stored (compressed) plus its unpacked layers, shared parts included' }),
+  uniqueBytes: z.number().int().openapi({ description: 'The part of diskBytes no other image shares: what removing it would free' }),
 });
 
 const storeUsage = z.object({
   workerId: z.string(),
   measuredAt: z.number().int().openapi({ description: 'Epoch milliseconds' }),
-  total: z.number().int().openapi({ description: 'Every blob and unpacked layer of the store, referenced or not' }),
+  total: z.number().int().openapi({ description: 'Bytes on disk of every blob and unpacked layer of the store, referenced or not' }),
   images: z.array(imageUsage),
 });
 

@@ -52,7 +52,8 @@ const layerSchema = z
   .object({
     digest: z.string().openapi({ description: 'Blob digest, as the registry serves it.' }),
     diffId: z.string().openapi({ description: 'sha256 of the uncompressed layer tar.' }),
-    size: z.number().int().min(0).openapi({ description: 'Blob bytes.' }),
+    size: z.number().int().min(0).openapi({ description: 'Blob bytes (compressed, as the registry serves it).' }),
+    unpackedSize: z.number().int().min(0).nullable().openapi({ description: 'Bytes of the uncompressed layer tar; null for images recorded by an older version.' }),
     mediaType: z.string(),
   })
   .openapi('ImageLayer');
@@ -63,7 +64,12 @@ export const imageSummarySchema = z
     repository: z.string().openapi({ example: 'docker.io/library/busybox' }),
     tag: z.string().nullable().openapi({ example: 'latest' }),
     digest: z.string().openapi({ description: 'Manifest digest.' }),
-    sizeBytes: z.number().int().min(0).openapi({ description: 'Bytes of its blobs (config and layers, as transferred).' }),
+    unpackedBytes: z.number().int().min(0).openapi({
+      description: 'Its size, as `warmbox images` (and `docker images`) shows it: the bytes of its layers uncompressed, all layers together. What WARMBOX_IMAGE_MAX_UNPACKED_BYTES bounds.',
+    }),
+    compressedBytes: z.number().int().min(0).nullable().openapi({
+      description: 'Bytes of its blobs as stored (config and layers, compressed as the registry serves them): what a pull downloads. null for images recorded by an older version.',
+    }),
     createdAt: timestamp().openapi({ description: "The image's creation time (its config's `created`)." }),
   })
   .openapi('ImageSummary');
@@ -95,7 +101,10 @@ export const operationSchema = z
     state: z.enum(['queued', 'running', 'succeeded', 'failed']),
     createdAt: timestamp(),
     images: z.array(z.string()).optional().openapi({ description: 'When succeeded: the references it stored.' }),
-    error: z.object({ code: z.string(), message: z.string() }).optional().openapi({ description: 'When failed.' }),
+    error: z
+      .object({ code: z.string(), message: z.string(), field: z.string().optional().openapi({ description: 'The image document field at fault: `config.WorkingDir`.' }) })
+      .optional()
+      .openapi({ description: 'When failed.' }),
   })
   .openapi('ImageOperation');
 
@@ -112,6 +121,12 @@ export const imageStreamLineSchema = z
     }),
     z.object({ type: z.literal('log'), line: z.string().openapi({ description: 'A line of the build.' }) }),
     z.object({ type: z.literal('image'), image: imageViewSchema }),
-    z.object({ type: z.literal('error'), error: z.object({ code: z.string(), message: z.string(), status: z.number().int() }) }),
+    z.object({
+      type: z.literal('error'),
+      error: z
+        .object({ code: z.string(), message: z.string(), status: z.number().int().openapi({ description: 'The status the operation would have answered with.' }) })
+        .loose()
+        .openapi({ description: 'As a JSON error body, with its details (`field`, `bound`, …), and the status.' }),
+    }),
   ])
   .openapi('ImageStreamLine');

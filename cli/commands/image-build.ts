@@ -7,8 +7,9 @@ import { UsageError } from '../units.js';
 
 export const IMAGE_HELP = `Usage: warmbox image build [OPTIONS] NAME
 
-Build a language image from its recipe (infra/images/NAME/) on a worker: Debian minbase and the
-recipe's packages, from the server's Debian mirror. Takes a minute or more; the build's output is
+Build a language image from its recipe (infra/images/NAME/) on a worker: the recipe's packages,
+from the server's Debian mirror, as a layer on the shared Debian minbase image (made by the first
+build, then reused by every language). Takes minutes, the first build longer; the build's output is
 streamed as it comes. NAME is one of: ${RECIPE_NAMES.join(', ')}.
 
 Options:

@@ -8,7 +8,10 @@ import { formatTable } from '../table.js';
 
 export const IMAGES_HELP = `Usage: warmbox images [OPTIONS]
 
-List the images jobs can run without a pull (REPOSITORY, TAG, DIGEST, SIZE, CREATED).
+List the images jobs can run without a pull (REPOSITORY, TAG, DIGEST, SIZE, CREATED). SIZE is the
+unpacked size, as \`docker images\` shows it: the image's layers uncompressed, all together (what
+WARMBOX_IMAGE_MAX_UNPACKED_BYTES bounds). A pull downloads less (compressed); \`warmbox system df\`
+shows what images take on disk.
 
 Options:
   -q, --quiet      Print only references
@@ -41,12 +44,12 @@ export async function imagesCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-/** The `docker images` table; digests cut to 12 hex digits unless noTrunc. */
+/** The `docker images` table (SIZE: unpacked); digests cut to 12 hex digits unless noTrunc. */
 export function imageTable(images: ImageView[], opts: { noTrunc?: boolean; now?: number } = {}): string {
   const rows = [['REPOSITORY', 'TAG', 'DIGEST', 'SIZE', 'CREATED']];
   for (const image of images) {
     const digest = opts.noTrunc ? image.digest : image.digest.replace(/^sha256:/, '').slice(0, 12);
-    rows.push([displayRepository(image.repository), image.tag ?? '<none>', digest, formatBytes(image.sizeBytes), timeAgo(image.createdAt, opts.now)]);
+    rows.push([displayRepository(image.repository), image.tag ?? '<none>', digest, formatBytes(image.unpackedBytes), timeAgo(image.createdAt, opts.now)]);
   }
   return formatTable(rows);
 }

@@ -1,8 +1,8 @@
 /** `warmbox pull REF`: pull an image into the service's snapshot store, showing its progress like `docker pull`. */
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError } from '../api-client.js';
-import { displayReference, postStreaming } from '../image-api.js';
-import { PullProgressView } from '../progress.js';
+import { displayReference, postStreaming, type ImageView } from '../image-api.js';
+import { PullProgressView, type ProgressOutput } from '../progress.js';
 import { UsageError } from '../units.js';
 
 export const PULL_HELP = `Usage: warmbox pull [OPTIONS] NAME[:TAG|@DIGEST]
@@ -33,24 +33,36 @@ export async function pullCommand(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('"warmbox pull" requires exactly one image reference (see warmbox pull --help)');
   const requested = positionals[0]!;
   const client = new ApiClient(values.url);
-  const view = new PullProgressView(process.stdout);
   try {
-    const image = await postStreaming(client, '/v1/images/pull', { reference: requested }, (line) => {
-      if (values.quiet) return;
-      if (line.type === 'status' && !line.message.startsWith('Digest:')) view.status(line.message);
-      else if (line.type === 'progress') view.progress(line);
-    });
-    view.finish();
-    if (!values.quiet) {
-      console.log(`Digest: ${image.digest}`);
-      console.log(`Status: ${view.upToDate ? 'Image is up to date' : 'Downloaded newer image'} for ${displayReference(image.reference)}`);
-    }
+    const image = await pullShowingProgress(client, requested, values.quiet ? undefined : process.stdout);
     console.log(image.reference);
     return 0;
   } catch (err) {
-    view.finish();
     if (!(err instanceof ApiError)) throw err;
     process.stderr.write(`warmbox: ${err.message}\n`);
     return 1;
   }
+}
+
+/**
+ * Pulls through the server and shows it on out as `docker pull` does (`warmbox run` too, on stderr):
+ * status lines, each layer's progress (redrawn bars on a terminal, a line per change otherwise),
+ * then the digest and whether anything new came. `missing`: the caller knows the store did not have
+ * the image (else: up to date when every layer was there). Without out, silently.
+ */
+export async function pullShowingProgress(client: ApiClient, requested: string, out?: ProgressOutput, opts: { missing?: boolean } = {}): Promise<ImageView> {
+  const view = out && new PullProgressView(out);
+  let image: ImageView;
+  try {
+    image = await postStreaming(client, '/v1/images/pull', { reference: requested }, (line) => {
+      if (line.type === 'status' && !line.message.startsWith('Digest:')) view?.status(line.message);
+      else if (line.type === 'progress') view?.progress(line);
+    });
+  } finally {
+    view?.finish();
+  }
+  out?.write(`Digest: ${image.digest}\n`);
+  const upToDate = opts.missing !== true && view?.upToDate === true;
+  out?.write(`Status: ${upToDate ? 'Image is up to date' : 'Downloaded newer image'} for ${displayReference(image.reference)}\n`);
+  return image;
 }

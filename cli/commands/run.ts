@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
+import { normalizeReference } from '../../contract/image-reference.js';
 import { ApiClient, ApiError } from '../api-client.js';
+import { displayReference } from '../image-api.js';
+import { pullShowingProgress } from './pull.js';
 import { parseDuration, parseSize, UsageError } from '../units.js';
 
 export const RUN_HELP = `Usage: warmbox run [OPTIONS] IMAGE [--] [COMMAND] [ARG...]
@@ -23,9 +26,13 @@ Options:
       --disk SIZE          Size of the writable layer
   -l, --label KEY=VALUE    Attach a label to the job (repeatable)
   -d, --detach             Print the job id and exit without waiting
+  -q, --quiet              Do not show the pull of an image that is not in the store yet
       --json               Print the finished job as JSON instead of its output
       --url URL            warmbox server (default: $WARMBOX_URL or http://127.0.0.1:8080)
   -h, --help               Show this help
+
+An IMAGE that is not in the store is pulled first, as with docker: its progress goes to stderr
+(bars redrawn on a terminal, a line per layer and state otherwise).
 
 Ctrl-C cancels the job (its sandbox is killed) and waits for it to end; press it twice to leave.
 
@@ -44,6 +51,7 @@ const OPTIONS = {
   disk: { type: 'string' },
   label: { type: 'string', short: 'l', multiple: true },
   detach: { type: 'boolean', short: 'd' },
+  quiet: { type: 'boolean', short: 'q' },
   json: { type: 'boolean' },
   url: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -89,6 +97,7 @@ export async function runCommand(args: string[]): Promise<number> {
   if (!split.image) throw new UsageError('"warmbox run" requires an IMAGE (see warmbox run --help)');
   const client = new ApiClient(values.url);
   const body = await requestBody(split.image, split.command, values);
+  await pullIfMissing(client, split.image, values.quiet === true);
   let job: JobView;
   try {
     job = await client.request<JobView>('POST', '/v1/jobs', body);
@@ -105,6 +114,32 @@ export async function runCommand(args: string[]): Promise<number> {
   const finished = await follow(client, job.id, !values.json);
   if (values.json) console.log(JSON.stringify(finished, null, 2));
   return exitStatus(finished);
+}
+
+/**
+ * docker run's first step: an image the store does not have is pulled before the job is sent,
+ * showing the pull on stderr ("Unable to find image 'busybox:latest' locally", each layer, "Status:
+ * Downloaded newer image for …"). POST /v1/jobs would pull it as well, but without a word while it
+ * does. A reference the API cannot parse is left to POST /v1/jobs to refuse.
+ */
+async function pullIfMissing(client: ApiClient, image: string, quiet: boolean): Promise<void> {
+  try {
+    await client.request('GET', `/v1/images/${encodeURIComponent(image)}`);
+    return;
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 404) return;
+  }
+  if (!quiet) process.stderr.write(`Unable to find image '${displayName(image)}' locally\n`);
+  await pullShowingProgress(client, image, quiet ? undefined : process.stderr, { missing: true });
+}
+
+/** As docker names an image in its messages: 'busybox:latest', '127.0.0.1:5000/team/tool:1'. */
+function displayName(image: string): string {
+  try {
+    return displayReference(normalizeReference(image));
+  } catch {
+    return image;
+  }
 }
 
 async function requestBody(image: string, command: string[], v: Record<string, unknown>): Promise<Record<string, unknown>> {

@@ -8,8 +8,11 @@ import { UsageError } from '../units.js';
 
 export const SYSTEM_HELP = `Usage: warmbox system df [OPTIONS]
 
-Show the disk usage of each worker's snapshot store: the total, and per image its size and the part
-only it uses (what removing it would free).
+Show the disk usage of each worker's snapshot store: the total, and per image
+  SIZE            its unpacked size, as \`warmbox images\` shows it (its layers uncompressed)
+  ON DISK         what it takes in the store: its blobs as stored (compressed) and its unpacked
+                  layers, the parts it shares with other images included
+  UNIQUE ON DISK  the part of ON DISK no other image shares: what removing it would free
 
 Options:
       --json       Print the answer of GET /v1/system/df as it is
@@ -19,7 +22,7 @@ Options:
 interface StoreUsage {
   workerId: string;
   total: number;
-  images: { reference: string; sizeBytes: number; uniqueBytes: number }[];
+  images: { reference: string; unpackedBytes: number; diskBytes: number; uniqueBytes: number }[];
 }
 
 export async function systemCommand(args: string[]): Promise<number> {
@@ -40,7 +43,9 @@ export async function systemCommand(args: string[]): Promise<number> {
 }
 
 export function storeTable(store: StoreUsage): string {
-  const rows = [['IMAGE', 'SIZE', 'UNIQUE SIZE']];
-  for (const image of store.images) rows.push([displayReference(image.reference), formatBytes(image.sizeBytes), formatBytes(image.uniqueBytes)]);
-  return `Worker ${store.workerId}: ${formatBytes(store.total)} in its store\n${formatTable(rows)}`;
+  const rows = [['IMAGE', 'SIZE', 'ON DISK', 'UNIQUE ON DISK']];
+  for (const image of store.images) {
+    rows.push([displayReference(image.reference), formatBytes(image.unpackedBytes), formatBytes(image.diskBytes), formatBytes(image.uniqueBytes)]);
+  }
+  return `Worker ${store.workerId}: ${formatBytes(store.total)} on disk in its store\n${formatTable(rows)}`;
 }

@@ -2,29 +2,23 @@
  * The files of an image archive, by their path inside it, whether the archive is a directory (an OCI
  * image layout) or a tar (`docker save`, or an OCI layout packed as a tar, gzip-compressed or not).
  *
- * A tar is read once, in order, into the store's staging: each regular file becomes a staging file
- * named by its position, never by its archive path, and links are kept as a map from path to path
- * resolved inside the archive. Nothing is created at an archive path, so no entry can write outside
- * the staging directory, whatever its name or link target. Blobs then enter the store by rename
- * (SnapshotStore.adoptStagedBlob), hashed once more on the way in, not copied again.
+ * A tar is read once, in order, into the store's staging (archive-staging.ts: files by position,
+ * links as archive paths resolved inside the archive, bounded by the store's unpack bounds). Blobs
+ * then enter the store by rename (SnapshotStore.adoptStagedBlob), hashed once more on the way in,
+ * not copied again.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import { Parser, type ReadEntry } from 'tar';
 import type { PutBlobResult, SnapshotStore } from '../image-store.js';
 import { ImageStoreError } from '../image-store-error.js';
+import { stageTar, type TarNode } from './archive-staging.js';
 import { ImageImportError } from './image-import-error.js';
-import { compressionOf } from './layer-stream.js';
-import { readHead } from './file-head.js';
 
 const MAX_LINK_HOPS = 16;
 
 export interface ArchiveSource {
-  /** For messages: 'OCI layout /x', 'archive /x.tar'. */
+  /** For messages: 'directory /x', 'the archive' (a tar's path, an upload's, is never shown). */
   readonly description: string;
   has(path: string): Promise<boolean>;
   /** A small file (manifest.json, index.json, a config), at most limit bytes. */
@@ -86,8 +80,6 @@ class DirectorySource implements ArchiveSource {
   }
 }
 
-type TarNode = { file: string } | { link: string };
-
 class TarSource implements ArchiveSource {
   readonly description: string;
 
@@ -95,16 +87,16 @@ class TarSource implements ArchiveSource {
     private readonly store: SnapshotStore,
     private readonly staging: string,
     private readonly nodes: Map<string, TarNode>,
-    tarPath: string,
   ) {
-    this.description = `archive ${tarPath}`;
+    // Not its path: an upload's is the server's business, and messages go back to the client.
+    this.description = 'the archive';
   }
 
   static async extract(store: SnapshotStore, tarPath: string): Promise<TarSource> {
     const staging = await store.makeStagingDir('import');
     try {
-      const nodes = await stageTar(tarPath, staging);
-      return new TarSource(store, staging, nodes, tarPath);
+      const nodes = await stageTar(tarPath, staging, { budget: store.unpackBudget('the archive'), normalize: archivePath, what: 'the archive' });
+      return new TarSource(store, staging, nodes);
     } catch (err) {
       await rm(staging, { recursive: true, force: true });
       throw err;
@@ -156,70 +148,6 @@ class TarSource implements ArchiveSource {
     throw new ImageImportError('invalid_archive', `${this.description}: ${path} is a chain of more than ${MAX_LINK_HOPS} links`);
   }
 }
-
-/** Reads a tar (gzip-compressed or not) into staging: files by position, links as archive paths. */
-async function stageTar(tarPath: string, staging: string): Promise<Map<string, TarNode>> {
-  const nodes = new Map<string, TarNode>();
-  const parser = new Parser({ strict: true });
-  let chain: Promise<void> = Promise.resolve();
-  let failure: Error | undefined;
-  let count = 0;
-  const fail = (err: Error): void => {
-    failure ??= err;
-  };
-
-  parser.on('entry', (entry: ReadEntry) => {
-    chain = chain.then(async () => {
-      if (failure) return void entry.resume();
-      try {
-        const path = archivePath(entry.path);
-        if (entry.type === 'File' || entry.type === 'OldFile' || entry.type === 'ContiguousFile') {
-          const file = join(staging, String(count++));
-          await pipeline(entry, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
-          nodes.set(path, { file });
-        } else if (entry.type === 'SymbolicLink') {
-          // Docker ≥ 25 writes the legacy '<id>/layer.tar' as a symlink to '../blobs/sha256/<hex>'.
-          const target = entry.linkpath ?? '';
-          if (target.startsWith('/')) throw new ImageImportError('unsafe_archive', `archive symlink ${path} → ${target} is absolute`);
-          nodes.set(path, { link: archivePath(posix.join(posix.dirname(path), target)) });
-          entry.resume();
-        } else if (entry.type === 'Link') {
-          nodes.set(path, { link: archivePath(entry.linkpath ?? '') });
-          entry.resume();
-        } else {
-          entry.resume(); // directories, and anything else an image archive has no use for
-        }
-      } catch (err) {
-        entry.resume();
-        fail(err as Error);
-      }
-    });
-  });
-  parser.on('warn', (code: string, message: string) => fail(new ImageImportError('invalid_archive', `${tarPath} is not a valid tar: ${code}: ${message}`)));
-  parser.on('error', (err: Error) => fail(new ImageImportError('invalid_archive', `${tarPath} is not a valid tar: ${err.message}`, { cause: err })));
-
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      if (failure) return callback(failure);
-      if (parser.write(chunk)) callback();
-      else parser.once('drain', () => callback());
-    },
-    final(callback) {
-      parser.once('end', () => chain.then(() => callback(failure), callback));
-      parser.end();
-    },
-  });
-  const head = await readHead(tarPath, 4);
-  const source = createReadStream(tarPath);
-  if (compressionOf(head) === 'gzip') await pipeline(source, createGunzip(), sink);
-  else if (compressionOf(head) === 'zstd') throw new ImageImportError('invalid_archive', `${tarPath} is zstd-compressed: decompress it first (zstd -d)`);
-  else await pipeline(source, sink);
-  await chain;
-  if (failure) throw failure;
-  if (nodes.size === 0) throw new ImageImportError('invalid_archive', `${tarPath} holds no files: not an image archive`);
-  return nodes;
-}
-
 
 async function readLimited(file: string, limit: number, what: string): Promise<Buffer> {
   const st = await stat(file);

@@ -2,8 +2,12 @@
  * Writes layer tars, byte for byte reproducible: the same tree gives the same diff_id. Headers are
  * encoded by tar's Header and Pax; entries come in a fixed order (sorted by name, parents first) with
  * nothing from the host that varies between runs (no atime, ctime, device or inode numbers, and one
- * mtime for all). Used for the built-in images; the writer does not sanitize, so tests use it to make
- * hostile layers too.
+ * mtime for all). Used for the built-in images and the recipe images; the writer does not sanitize, so
+ * tests use it to make hostile layers too.
+ *
+ * A tree can also be an overlayfs upper directory (the changes a build made on top of an image's
+ * layers): its whiteouts then become OCI ones, a 0:0 character device `name` → an empty `.wh.name`,
+ * and a directory marked opaque (xattr trusted.overlay.opaque=y) gets a `.wh..wh..opq` entry.
  */
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
@@ -68,19 +72,31 @@ function headerBlocks(e: TarEntry, size: number): Buffer[] {
   return blocks;
 }
 
+export interface TreeOptions {
+  /**
+   * The tree is an overlayfs upper directory: its whiteouts become OCI whiteouts, and these
+   * directories (paths relative to the tree, as they go into the archive) are opaque.
+   */
+  overlayUpper?: { opaqueDirs: ReadonlySet<string> };
+}
+
+export const WHITEOUT_PREFIX = '.wh.';
+export const OPAQUE_MARKER = '.wh..wh..opq';
+
 /** One entry of a directory tree, as both archivers below need it: a File's data is not read yet. */
 interface TreeEntry {
   entry: TarEntry;
-  /** For a File: where its content is, and how long it was when walked. */
+  /** For a File: where its content is ('' for an OCI whiteout, which is empty), and how long it was when walked. */
   abs: string;
   size: number;
 }
 
 /**
  * Walks a tree in sorted order, with ownership and modes as on disk, hard links as links to their
- * first name, and one mtime for everything. Device nodes, FIFOs and sockets are left out.
+ * first name, and one mtime for everything. Device nodes, FIFOs and sockets are left out (but for
+ * an overlayfs upper directory's whiteouts, see TreeOptions).
  */
-async function* walkTree(dir: string, mtime: Date, rel = '', firstNameOfInode = new Map<string, string>()): AsyncGenerator<TreeEntry> {
+async function* walkTree(dir: string, mtime: Date, opts: TreeOptions, rel = '', firstNameOfInode = new Map<string, string>()): AsyncGenerator<TreeEntry> {
   const names = (await readdir(rel === '' ? dir : join(dir, rel))).sort();
   for (const name of names) {
     const path = rel === '' ? name : `${rel}/${name}`;
@@ -89,7 +105,11 @@ async function* walkTree(dir: string, mtime: Date, rel = '', firstNameOfInode = 
     const base = { path, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime };
     if (st.isDirectory()) {
       yield { entry: { ...base, type: 'Directory' }, abs, size: 0 };
-      yield* walkTree(dir, mtime, path, firstNameOfInode);
+      if (opts.overlayUpper?.opaqueDirs.has(path)) yield { entry: { path: `${path}/${OPAQUE_MARKER}`, type: 'File', mode: 0, mtime }, abs: '', size: 0 };
+      yield* walkTree(dir, mtime, opts, path, firstNameOfInode);
+    } else if (opts.overlayUpper && st.isCharacterDevice() && st.rdev === 0) {
+      const whiteout = rel === '' ? `${WHITEOUT_PREFIX}${name}` : `${rel}/${WHITEOUT_PREFIX}${name}`;
+      yield { entry: { path: whiteout, type: 'File', mode: 0, mtime }, abs: '', size: 0 };
     } else if (st.isSymbolicLink()) {
       yield { entry: { ...base, type: 'SymbolicLink', linkpath: await readlink(abs) }, abs, size: 0 };
     } else if (st.isFile()) {
@@ -110,10 +130,10 @@ async function* walkTree(dir: string, mtime: Date, rel = '', firstNameOfInode = 
  * are read in chunks as they are written, so a tree of hundreds of megabytes (a Debian root) never
  * sits in memory. A file that changes size while it is read fails the stream.
  */
-export async function* tarStreamOfDir(dir: string, mtime: Date): AsyncGenerator<Buffer> {
-  for await (const { entry, abs, size } of walkTree(dir, mtime)) {
+export async function* tarStreamOfDir(dir: string, mtime: Date, opts: TreeOptions = {}): AsyncGenerator<Buffer> {
+  for await (const { entry, abs, size } of walkTree(dir, mtime, opts)) {
     yield* headerBlocks(entry, size);
-    if (entry.type !== 'File') continue;
+    if (entry.type !== 'File' || abs === '') continue;
     let read = 0;
     for await (const chunk of createReadStream(abs) as AsyncIterable<Buffer>) {
       read += chunk.length;
@@ -127,10 +147,10 @@ export async function* tarStreamOfDir(dir: string, mtime: Date): AsyncGenerator<
 }
 
 /** The entries of a directory tree (walkTree's order and rules), file contents read into memory. */
-export async function tarEntriesOfDir(dir: string, mtime: Date): Promise<TarEntry[]> {
+export async function tarEntriesOfDir(dir: string, mtime: Date, opts: TreeOptions = {}): Promise<TarEntry[]> {
   const entries: TarEntry[] = [];
-  for await (const { entry, abs } of walkTree(dir, mtime)) {
-    entries.push(entry.type === 'File' ? { ...entry, data: await readFile(abs) } : entry);
+  for await (const { entry, abs } of walkTree(dir, mtime, opts)) {
+    entries.push(entry.type === 'File' ? { ...entry, data: abs === '' ? Buffer.alloc(0) : await readFile(abs) } : entry);
   }
   return entries;
 }

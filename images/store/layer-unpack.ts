@@ -21,13 +21,14 @@
 import { closeSync, constants, fchmodSync, fchownSync, futimesSync, openSync, writeSync } from 'node:fs';
 import { chmod, lchown, link, lutimes, mkdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Parser, type ReadEntry } from 'tar';
 import { ImageStoreError } from '../image-store-error.js';
 import { DigestingStream } from './digest.js';
 import { isCompressed, openLayerTar } from './layer-stream.js';
 import { makeFifo, makeWhiteout, markOpaque } from './overlay-special-files.js';
+import type { LayerStats, UnpackBudget } from './unpack-budget.js';
 
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
@@ -37,30 +38,61 @@ const EPOCH = new Date(0);
 export interface UnpackedLayer {
   /** 'sha256:…' of the uncompressed tar. */
   diffId: string;
-  /** Bytes of the uncompressed tar. */
-  tarSize: number;
+  /** Bytes of the uncompressed tar, and its entries. */
+  stats: LayerStats;
+}
+
+export interface UnpackOptions {
+  /** How messages name the layer: 'layer sha256:…' (never a path of the host). */
+  label: string;
+  /** The image's bounds, charged as the layer streams (unpack-budget.ts). */
+  budget: UnpackBudget;
 }
 
 /** Unpacks the layer blob at blobPath into dest, which must not exist yet. */
-export async function unpackLayer(blobPath: string, dest: string): Promise<UnpackedLayer> {
+export async function unpackLayer(blobPath: string, dest: string, opts: UnpackOptions): Promise<UnpackedLayer> {
   await mkdir(dest, { mode: LAYER_ROOT_MODE });
   await chmod(dest, LAYER_ROOT_MODE); // not the umask's idea: the image's '/' must be traversable
   const writer = new LayerWriter(dest);
-  const feeder = new EntryFeeder(writer, blobPath);
+  const feeder = new EntryFeeder(writer, opts);
   const tap = new DigestingStream();
   try {
-    await pipeline([...(await openLayerTar(blobPath)), tap, feeder.sink]);
+    await pipeline([...(await openLayerTar(blobPath)), chargedTo(opts.budget), tap, feeder.sink]);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (/^Z(STD)?_/.test(code)) {
-      throw new ImageStoreError('invalid_layer', `layer ${blobPath} does not decompress: ${(err as Error).message} (${code})`, { cause: err });
-    }
-    throw err;
+    feeder.fail(err as Error); // a stream before the parser failed: the entry being written ends too
+    throw layerError(err, opts.label);
   } finally {
     await feeder.settled(); // nothing may still write into dest when the caller removes it
   }
   await writer.finish();
-  return { diffId: tap.digest, tarSize: tap.size };
+  return { diffId: tap.digest, stats: { tarBytes: tap.size, entries: feeder.entries } };
+}
+
+/** Charges every uncompressed byte to the budget before anything parses it: a bomb stops here. */
+function chargedTo(budget: UnpackBudget): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      try {
+        budget.addBytes(chunk.length);
+        callback(null, chunk);
+      } catch (err) {
+        callback(err as Error);
+      }
+    },
+  });
+}
+
+/** What went wrong, as the store's error naming the layer; failures of the host (I/O) as they are. */
+function layerError(err: unknown, label: string): unknown {
+  if (err instanceof ImageStoreError) {
+    if (err.message.startsWith(label)) return err;
+    return new ImageStoreError(err.code, `${label}: ${err.message}`, { cause: err });
+  }
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (/^Z(STD)?_/.test(code)) {
+    return new ImageStoreError('invalid_layer', `${label} does not decompress: ${(err as Error).message} (${code})`, { cause: err });
+  }
+  return err;
 }
 
 /**
@@ -76,8 +108,10 @@ class EntryFeeder {
   #first = true;
   #sawData = false;
   #sawEntry = false;
+  /** Entries the parser has found so far. */
+  entries = 0;
 
-  constructor(private readonly writer: LayerWriter, private readonly blobPath: string) {
+  constructor(private readonly writer: LayerWriter, private readonly opts: UnpackOptions) {
     const parser = this.#parser;
     this.sink = new Writable({
       write: (chunk: Buffer, _encoding, callback) => {
@@ -96,16 +130,25 @@ class EntryFeeder {
         parser.end();
       },
     });
-    parser.on('entry', (entry: ReadEntry) => this.#enqueue(entry));
+    parser.on('entry', (entry: ReadEntry) => {
+      this.entries++;
+      try {
+        this.opts.budget.addEntry();
+      } catch (err) {
+        entry.resume();
+        return this.fail(err as Error);
+      }
+      this.#enqueue(entry);
+    });
     parser.on('ignoredEntry', (entry: ReadEntry) => {
-      this.#fail(this.#invalid(`entry ${JSON.stringify(entry.path)} has an unsupported type ${entry.header.typeKey}`));
+      this.fail(this.#invalid(`entry ${JSON.stringify(entry.path)} has an unsupported type ${entry.header.typeKey}`));
     });
     parser.on('warn', (code: string, message: string) => {
       // An all-zero tar (an empty layer, common in Docker images) is "Unrecognized archive format" to tar.
       if (code === 'TAR_BAD_ARCHIVE' && !this.#sawData && !this.#sawEntry) return;
-      this.#fail(this.#invalid(`${code}: ${message}`));
+      this.fail(this.#invalid(`${code}: ${message}`));
     });
-    parser.on('error', (err: Error) => this.#fail(this.#invalid(err.message)));
+    parser.on('error', (err: Error) => this.fail(this.#invalid(err.message)));
   }
 
   /** Resolves when no entry is being written any more. */
@@ -122,15 +165,16 @@ class EntryFeeder {
         await this.writer.add(entry);
       } catch (err) {
         entry.resume();
-        this.#fail(err instanceof ImageStoreError ? err
-          : new ImageStoreError('invalid_layer', `layer ${this.blobPath}: entry ${JSON.stringify(entry.path)}: ${(err as Error).message}`, { cause: err }));
+        this.fail(err instanceof ImageStoreError ? err
+          : new ImageStoreError('invalid_layer', `${this.opts.label}: entry ${JSON.stringify(entry.path)}: ${(err as Error).message}`, { cause: err }));
       } finally {
         this.#current = undefined;
       }
     });
   }
 
-  #fail(err: Error): void {
+  /** Stops everything: the entry being written ends, and the input. */
+  fail(err: Error): void {
     if (this.#failure) return;
     this.#failure = err;
     this.#current?.destroy(); // ends a file body that will never come
@@ -138,7 +182,7 @@ class EntryFeeder {
   }
 
   #invalid(reason: string): ImageStoreError {
-    return new ImageStoreError('invalid_layer', `layer ${this.blobPath} is not a valid tar: ${reason}`);
+    return new ImageStoreError('invalid_layer', `${this.opts.label} is not a valid tar: ${reason}`);
   }
 }
 

@@ -108,7 +108,8 @@ int contain(const struct setup_spec *s)
 	TRY(mnt_build_root(s));
 	TRY(set_hostname(s));
 	TRY(net_loopback_up());
-	TRY(prepare_workdir(s));
+	if (prepare_workdir(s) < 0)
+		return CONTAIN_WORKDIR_FAILED;
 	TRY(user_drop_privileges(s));
 	TRY(die_with_parent()); /* again: the uid switch cleared it */
 	TRY(not_dumpable());

@@ -198,8 +198,9 @@ void init_main(const struct setup_spec *s)
 	oom_adj_fd = open("/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC);
 	if (oom_adj_fd < 0)
 		fail("open(/proc/self/oom_score_adj)");
-	if (contain(s) < 0)
-		fail("contain");
+	int contained = contain(s);
+	if (contained < 0)
+		fail(contained == CONTAIN_WORKDIR_FAILED ? "workdir" : "contain"); /* the worker tells its jobs why */
 	struct report ready = { .kind = REPORT_READY };
 	send_report(&ready);
 

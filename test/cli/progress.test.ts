@@ -53,11 +53,11 @@ describe('pull progress', () => {
     assert.equal(timeAgo('2025-01-01T00:00:00Z', now), '2 weeks ago');
   });
 
-  it('lists images in the docker images table, Docker Hub names short', () => {
+  it('lists images in the docker images table, Docker Hub names short, SIZE unpacked', () => {
     const now = Date.parse('2025-01-15T00:00:00Z');
     const table = imageTable([
-      { reference: 'docker.io/library/busybox:latest', repository: 'docker.io/library/busybox', tag: 'latest', digest: A, sizeBytes: 2_130_000, createdAt: '2025-01-14T00:00:00Z' },
-      { reference: '127.0.0.1:5000/team/tool:1', repository: '127.0.0.1:5000/team/tool', tag: '1', digest: B, sizeBytes: 900, createdAt: '2025-01-14T23:59:00Z' },
+      { reference: 'docker.io/library/busybox:latest', repository: 'docker.io/library/busybox', tag: 'latest', digest: A, unpackedBytes: 2_130_000, compressedBytes: 1_000_000, createdAt: '2025-01-14T00:00:00Z' },
+      { reference: '127.0.0.1:5000/team/tool:1', repository: '127.0.0.1:5000/team/tool', tag: '1', digest: B, unpackedBytes: 900, compressedBytes: null, createdAt: '2025-01-14T23:59:00Z' },
     ], { now });
     assert.equal(table, [
       'REPOSITORY                 TAG      DIGEST         SIZE     CREATED',

@@ -50,7 +50,7 @@ describe('warmbox run', () => {
   it('fails with 125 and a clear line for an unknown image', async () => {
     const r = await runCli(['run', 'no-such-image', 'true'], env);
     assert.equal(r.code, 125);
-    assert.match(r.stderr, /Unable to find image 'no-such-image'/);
+    assert.match(r.stderr, /^Unable to find image 'no-such-image:latest' locally\nwarmbox: .*not found/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
 

@@ -1,13 +1,13 @@
 /**
  * A language image built from its recipe on a worker, end to end: `warmbox image build python`
  * streams the build's log, the image is listed, and a job runs Python in it. Opt-in
- * (WARMBOX_TEST_RECIPES=1): it debootstraps from the machine's Debian mirror, ~60 s.
+ * (WARMBOX_TEST_RECIPES=1): it debootstraps the base from the machine's Debian mirror, minutes.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runCli, startServer, type TestServer } from '../helpers/warmbox-server.js';
 
-const skip = process.env.WARMBOX_TEST_RECIPES !== '1' ? 'opt-in: set WARMBOX_TEST_RECIPES=1 (needs a Debian mirror; ~60 s)' : process.getuid?.() !== 0 ? 'needs root' : false;
+const skip = process.env.WARMBOX_TEST_RECIPES !== '1' ? 'opt-in: set WARMBOX_TEST_RECIPES=1 (needs a Debian mirror; minutes)' : process.getuid?.() !== 0 ? 'needs root' : false;
 
 describe('recipe images', { skip }, () => {
   let server: TestServer;
@@ -29,6 +29,7 @@ describe('recipe images', { skip }, () => {
 
     const list = await runCli(['images'], env);
     assert.match(list.stdout, /\npython\s+latest\s/);
+    assert.match(list.stdout, /\nwarmbox\.local\/debian\s+\S+-minbase\s/, 'the base it was built on is listed too');
 
     const res = await fetch(`${server.url}/v1/jobs?wait=true`, {
       method: 'POST',

@@ -4,18 +4,22 @@
  * POST /v1/jobs (shared between concurrent jobs), listing, removal, and the errors of pulls.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { MAX_IMAGE_LAYERS } from '../../contract/limits.js';
 import { encodeTar } from '../../images/store/layer-tar.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { pushRawImage, pushWithSkopeo, registryTestsUnavailable, startProxy, startRegistry, type TestProxy, type TestRegistry } from '../helpers/registry.js';
+import { hasTool, pushRawImage, pushWithSkopeo, registryTestsUnavailable, startProxy, startRegistry, type TestProxy, type TestRegistry } from '../helpers/registry.js';
 import { layeredLayout, SHOW_DATA } from '../helpers/test-images.js';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
-import { freePort, runCli, startServer, type TestServer } from '../helpers/warmbox-server.js';
+import { CLI, freePort, runCli, startServer, type TestServer } from '../helpers/warmbox-server.js';
 
 const skip = await registryTestsUnavailable();
+const execFileAsync = promisify(execFile);
+const noScript = !(await hasTool('script', ['--version'])) && 'script (util-linux) is not installed';
 
 describe('images from a registry', { skip }, () => {
   let tmp: string;
@@ -56,6 +60,12 @@ describe('images from a registry', { skip }, () => {
     await layout.copyTag('v1', 'own');
     await layout.change('own', (rootfs) => writeFile(join(rootfs, 'data', 'own'), 'only in this image\n'));
     await pushWithSkopeo(layout.dir, 'own', `${registry.host}/test/removed:v1`);
+    // Each with a layer of its own, which `warmbox run` then downloads.
+    for (const name of ['run-plain', 'run-tty']) {
+      await layout.copyTag('v1', name);
+      await layout.change(name, (rootfs) => writeFile(join(rootfs, 'data', name), `only in ${name}\n`));
+      await pushWithSkopeo(layout.dir, name, `${registry.host}/test/${name}:v1`);
+    }
     await layout.copyTag('v1', 'busy');
     await layout.change('busy', (rootfs) => writeFile(join(rootfs, 'data', 'busy'), 'still here\n'));
     await pushWithSkopeo(layout.dir, 'busy', `${registry.host}/test/busy:v1`);
@@ -144,7 +154,8 @@ describe('images from a registry', { skip }, () => {
     const pulled = list.json.images.find((i: any) => i.reference === ref('pulled'));
     assert.ok(pulled, JSON.stringify(list.json));
     assert.match(pulled.digest, /^sha256:[0-9a-f]{64}$/);
-    assert.ok(pulled.sizeBytes > 1000);
+    assert.ok(pulled.compressedBytes > 1000);
+    assert.ok(pulled.unpackedBytes > pulled.compressedBytes, 'its gzip layers are larger unpacked');
     assert.ok(!Number.isNaN(Date.parse(pulled.createdAt)));
     assert.equal(pulled.repository, `${proxy.host}/test/pulled`);
     assert.equal(pulled.tag, 'v1');
@@ -159,7 +170,9 @@ describe('images from a registry', { skip }, () => {
       assert.match(layer.digest, /^sha256:/);
       assert.match(layer.diffId, /^sha256:/);
       assert.ok(layer.size > 0);
+      assert.ok(layer.unpackedSize > layer.size, 'a gzip layer unpacks to more');
     }
+    assert.equal(one.json.unpackedBytes, one.json.layers.reduce((n: number, l: any) => n + l.unpackedSize, 0));
     assert.equal(one.json.os, 'linux');
 
     const table = await runCli(['images'], env);
@@ -250,6 +263,36 @@ describe('images from a registry', { skip }, () => {
     assert.equal((await request('GET', '/v1/images/operations/no-such-op')).status, 404);
   });
 
+  it('warmbox run of an image not in the store shows its pull on stderr as docker run does, then runs it', async () => {
+    const r = await runCli(['run', ref('run-plain'), 'cat', '/data/keep'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'kept from layer 1\n', 'stdout is the job\'s alone');
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines[0], `Unable to find image '${ref('run-plain')}' locally`);
+    assert.match(r.stderr, /^Pulling /m);
+    assert.equal(r.stderr.match(/^[0-9a-f]{12}: Pull complete$/gm)?.length, 3, 'each layer, once done');
+    assert.match(r.stderr, /^[0-9a-f]{12}: Downloading \(/m, 'its own layer is downloaded');
+    assert.match(r.stderr, /^Digest: sha256:[0-9a-f]{64}$/m);
+    assert.equal(lines.at(-1), `Status: Downloaded newer image for ${ref('run-plain')}`);
+    assert.ok(!r.stderr.includes('\u001b['), 'no redrawing outside a terminal');
+
+    const again = await runCli(['run', ref('run-plain'), 'cat', '/data/keep'], env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stderr, '', 'an image in the store is not pulled again');
+  });
+
+  it('on a terminal, warmbox run redraws the layers of its pull in place', { skip: noScript }, async () => {
+    // script(1) runs the CLI on a pseudo-terminal, as a user's shell would.
+    const command = [process.execPath, CLI, 'run', ref('run-tty'), 'cat', '/data/keep'].map((a) => `'${a}'`).join(' ');
+    const { stdout } = await execFileAsync('script', ['-qec', command, '/dev/null'], { env: { ...process.env, ...env } });
+    assert.match(stdout, new RegExp(`Unable to find image '${ref('run-tty').replace(/[.]/g, '\\.')}' locally`));
+    const ESC = '\u001b';
+    assert.match(stdout, new RegExp(`${ESC}\\[\\d+A`), 'the cursor goes back up to redraw the layers');
+    assert.match(stdout, new RegExp(`${ESC}\\[2K[0-9a-f]{12}: Pull complete`));
+    assert.match(stdout, /Status: Downloaded newer image for /);
+    assert.match(stdout, /kept from layer 1/);
+  });
+
   it('pulls references without a registry through WARMBOX_REGISTRY_MIRRORS', async () => {
     const r = await runCli(['pull', 'mirrored:v1'], env);
     assert.equal(r.code, 0, r.stderr);
@@ -276,7 +319,7 @@ describe('images from a registry', { skip }, () => {
 
     const run = await runCli(['run', missing, 'true'], env);
     assert.equal(run.code, 125);
-    assert.match(run.stderr, /Unable to find image/);
+    assert.match(run.stderr, new RegExp(`^Unable to find image '${missing.replace(/[.]/g, '\\.')}' locally\nwarmbox: .*not found`));
   });
 
   it('an unreachable registry is a 503, answered at once; a malformed reference a 400', async () => {

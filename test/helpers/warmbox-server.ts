@@ -29,7 +29,10 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts the server and waits for /healthz. `redisUrl` undefined: the server's private Redis. */
+/**
+ * Starts the server and waits for /healthz. `redisUrl` undefined: the server's private Redis.
+ * `dataDir`: one the test prepared (it is removed at stop, as the temporary one is).
+ */
 export async function startServer(opts: { redisUrl?: string; env?: Record<string, string>; dataDir?: string } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'warmbox-e2e-'));
   const port = await freePort();

@@ -3,11 +3,11 @@
  * streamed, gzip-compressed layer image unpacks to the tree it was made from.
  */
 import assert from 'node:assert/strict';
-import { chmod, link, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { SnapshotStore } from '../../images/image-store.js';
+import { ImageStoreError, SnapshotStore } from '../../images/image-store.js';
 import { buildStreamedLayerImage } from '../../images/store/image-builder.js';
 import { encodeTar, tarEntriesOfDir, tarStreamOfDir } from '../../images/store/layer-tar.js';
 import { treeListing } from '../helpers/registry.js';
@@ -58,5 +58,20 @@ describe('image builder', { skip: needsRoot }, () => {
     assert.deepEqual(await treeListing(image?.layerDirs[0] ?? ''), await treeListing(tree));
     const manifest = JSON.parse((await store.readBlob(digest)).toString());
     assert.equal(manifest.layers[0].mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip');
+  });
+
+  it('refuses a tree past the store\'s unpack bounds, and tags nothing', async () => {
+    for (const unpackBounds of [{ maxUnpackedBytes: 100_000, maxEntries: 1000 }, { maxUnpackedBytes: 1 << 30, maxEntries: 5 }]) {
+      const store = new SnapshotStore(join(tmp ?? '', `bounded-${unpackBounds.maxEntries}`), { unpackBounds });
+      await store.init();
+      const build = buildStreamedLayerImage(store, { reference: 'too-big:1', rootfs: tree, created: T, config: {}, createdBy: 'test' });
+      await assert.rejects(build, (err: unknown) => {
+        assert.ok(err instanceof ImageStoreError, String(err));
+        assert.equal(err.code, unpackBounds.maxEntries === 5 ? 'entry_count_limit' : 'unpacked_size_limit');
+        return true;
+      });
+      assert.deepEqual(await store.list(), []);
+      assert.deepEqual(await readdir(join(store.root, 'layers', 'sha256')), []);
+    }
   });
 });

@@ -182,10 +182,10 @@ describe('image removal and garbage collection', { skip: needsRoot }, () => {
       assert.deepEqual(usage.images.map((i) => i.reference), ['docker.io/library/a:1', 'docker.io/library/b:1']);
       const [a, b] = usage.images;
       assert.ok(a && b);
-      assert.ok(a.uniqueBytes > 0 && a.uniqueBytes < a.sizeBytes, 'a shares a layer with b');
+      assert.ok(a.uniqueBytes > 0 && a.uniqueBytes < a.diskBytes, 'a shares a layer with b');
       assert.ok(b.uniqueBytes > a.uniqueBytes, "b's own layer is the bigger one");
-      const sharedBytes = a.sizeBytes - a.uniqueBytes;
-      assert.equal(b.sizeBytes - b.uniqueBytes, sharedBytes);
+      const sharedBytes = a.diskBytes - a.uniqueBytes;
+      assert.equal(b.diskBytes - b.uniqueBytes, sharedBytes);
       assert.equal(usage.total, a.uniqueBytes + b.uniqueBytes + sharedBytes);
     });
 

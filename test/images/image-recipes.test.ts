@@ -1,7 +1,8 @@
 /**
  * Language image recipes: the recipe files, finding the Debian mirror in apt's configuration, the
- * debootstrap command line — fast, always run. Building a real image takes minutes and the network to
- * the Debian mirror, so that test runs only with WARMBOX_TEST_RECIPES=1.
+ * base's debootstrap command line — fast, always run. Building the real images takes minutes and the
+ * network to the Debian mirror, so those tests run only with WARMBOX_TEST_RECIPES=1 (the sharing of
+ * the base layer is always tested, with a tiny base: shared-base-layer.test.ts).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,13 +13,13 @@ import { promisify } from 'node:util';
 import {
   buildRecipeImage,
   debianSourceFromApt,
-  debootstrapArgs,
   parseDeb822Sources,
   parseRecipe,
   parseSourcesList,
   RECIPES,
   resolveDebianSource,
 } from '../../images/image-recipes.js';
+import { debianBaseReference, debootstrapArgs } from '../../images/debian-base.js';
 import { SnapshotStore } from '../../images/image-store.js';
 import { withMergedLayers } from '../helpers/registry.js';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
@@ -62,12 +63,9 @@ describe('recipes', () => {
     assert.throws(() => parseRecipe('python', '{', 'x'), /not JSON/);
   });
 
-  it('builds the debootstrap command line: minbase, the packages, the keyring, suite, target, mirror', () => {
-    const args = debootstrapArgs(RECIPES.python, { mirror: 'http://mirror.example/debian', suite: 'bookworm', keyring: '/k.gpg' }, '/s/rootfs', '/cache');
-    assert.deepEqual(args, [
-      '--variant=minbase', `--include=${RECIPES.python.packages.join(',')}`, '--components=main',
-      '--keyring=/k.gpg', '--cache-dir=/cache', 'bookworm', '/s/rootfs', 'http://mirror.example/debian',
-    ]);
+  it('builds the base\'s debootstrap command line: minbase and no package of any recipe, the keyring, suite, target, mirror', () => {
+    const args = debootstrapArgs({ mirror: 'http://mirror.example/debian', suite: 'bookworm', keyring: '/k.gpg' }, '/s/rootfs', '/cache');
+    assert.deepEqual(args, ['--variant=minbase', '--components=main', '--keyring=/k.gpg', '--cache-dir=/cache', 'bookworm', '/s/rootfs', 'http://mirror.example/debian']);
   });
 });
 
@@ -118,21 +116,22 @@ describe('the Debian mirror from apt configuration', () => {
 const buildSkip = process.env.WARMBOX_TEST_RECIPES !== '1' ? 'set WARMBOX_TEST_RECIPES=1 to build a language image (minutes, needs the Debian mirror)'
   : process.getuid?.() !== 0 ? 'needs root (debootstrap, chroot)' : false;
 
-describe('building the python image', { skip: buildSkip, timeout: 15 * 60_000 }, () => {
+describe('building the language images', { skip: buildSkip, timeout: 30 * 60_000 }, () => {
   let tmp: string | undefined;
+  let store: SnapshotStore;
+  const lines: string[] = [];
   before(async () => {
     tmp = await makeTempDir('recipe');
+    store = new SnapshotStore(join(tmp, 'store'));
+    await store.init();
   });
   after(() => removeTempDir(tmp));
 
-  it('gives a one-layer image that runs python3, tagged as python', async () => {
-    const store = new SnapshotStore(join(tmp ?? '', 'store'));
-    await store.init();
-    const lines: string[] = [];
-    const image = await buildRecipeImage(store, 'python', { onLog: (l) => lines.push(l) });
+  it('python: the Debian base and python3 on it, tagged as python; it runs python3', async () => {
+    const { image } = await buildRecipeImage(store, 'python', { onLog: (l) => lines.push(l) });
     assert.equal(image.reference, 'docker.io/library/python:latest');
     assert.deepEqual(await store.resolve('python'), image);
-    assert.equal(image.layerDirs.length, 1);
+    assert.equal(image.layerDirs.length, 2, 'the base, then python');
     assert.deepEqual(image.config.cmd, ['python3']);
     assert.equal(image.config.workingDir, '/work');
     assert.ok(lines.some((l) => l.startsWith('warmbox: checking')));
@@ -141,5 +140,19 @@ describe('building the python image', { skip: buildSkip, timeout: 15 * 60_000 },
       return stdout;
     });
     assert.equal(out, '42\n');
+  });
+
+  it('gcc and node: built on the very base python has (the same layer, not rebuilt)', async () => {
+    const python = (await store.resolve('python'))!;
+    const base = (await store.resolve(debianBaseReference((await resolveDebianSource()).suite)))!;
+    assert.deepEqual(python.layerDirs[0], base.layerDirs[0]);
+    for (const name of ['gcc', 'node'] as const) {
+      lines.length = 0;
+      const { image } = await buildRecipeImage(store, name, { onLog: (l) => lines.push(l) });
+      assert.equal(image.layerDirs.length, 2, name);
+      assert.deepEqual(image.layerDirs[0], base.layerDirs[0], `${name} shares the base layer`);
+      assert.ok(lines.some((l) => /is in the store: reusing it/.test(l)), `${name} reused the base`);
+      assert.ok(!lines.some((l) => l.startsWith('warmbox: debootstrap')), `${name} ran no debootstrap`);
+    }
   });
 });

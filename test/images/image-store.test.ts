@@ -218,7 +218,8 @@ describe('SnapshotStore', () => {
       assert.deepEqual(image.config, { entrypoint: [], cmd: ['/bin/tool'], env: ['A=1'], workingDir: '/app', user: '1000:1000' });
       assert.equal(image.createdAt, '2024-01-02T03:04:05Z');
       const manifest = JSON.parse((await store.readBlob(image.digest)).toString()) as { config: { size: number } };
-      assert.equal(image.sizeBytes, manifest.config.size + baseGz.length, 'config plus layer blobs');
+      assert.equal(image.compressedBytes, manifest.config.size + baseGz.length, 'config plus layer blobs');
+      assert.equal(image.unpackedBytes, base.length, 'its layer uncompressed');
       assert.deepEqual(await store.resolve('one'), image);
     });
 

@@ -10,6 +10,7 @@ import { DEFAULT_LIMITS } from '../../contract/limits.js';
 import { launcherPath } from '../../contract/paths.js';
 import { SandboxPools } from '../../runtime/sandbox-pools.js';
 import { SandboxRuntime } from '../../runtime/sandbox-runtime.js';
+import { UnusableWorkdirError } from '../../runtime/unusable-workdir-error.js';
 
 let dir: string;
 let runtime: SandboxRuntime;
@@ -84,6 +85,34 @@ describe('a sandbox', () => {
     await run(['true']);
     const unused = await runtime.create(busybox, { diskBytes: DEFAULT_LIMITS.diskBytes });
     await unused.destroy();
+    assert.deepEqual(leftoverCgroups(), []);
+  });
+
+  it("starts the job in the image's WorkingDir as the store resolved it, and creates what the image lacks", async () => {
+    const image: StoredImage = { ...busybox, config: { ...busybox.config, workingDir: '/app/sub' }, workdir: { path: '/app/sub' } };
+    const box = await runtime.create(image, { diskBytes: DEFAULT_LIMITS.diskBytes });
+    const r = await box.run({ argv: ['pwd'], env: ['PATH=/bin'], files: [], stdin: Buffer.alloc(0), ...DEFAULT_LIMITS });
+    await box.closed;
+    assert.equal(r.stdout.toString(), '/app/sub\n');
+  });
+
+  it('refuses, as the image\'s doing, a WorkingDir the store found no job can use', async () => {
+    const image: StoredImage = { ...busybox, config: { ...busybox.config, workingDir: '/proc/self/cwd' }, workdir: { problem: 'it leads into /proc' } };
+    await assert.rejects(runtime.create(image, { diskBytes: DEFAULT_LIMITS.diskBytes }), (err: unknown) => {
+      assert.ok(err instanceof UnusableWorkdirError, String(err));
+      assert.equal(err.message, `config.WorkingDir "/proc/self/cwd" cannot be a job's working directory: it leads into /proc`);
+      return true;
+    });
+  });
+
+  it('says so when the launcher cannot make the working directory', async () => {
+    // Past the store's checks (an image the store resolved otherwise than the kernel does): a file on the way.
+    const image: StoredImage = { ...busybox, workdir: { path: '/bin/busybox/sub' } };
+    await assert.rejects(runtime.create(image, { diskBytes: DEFAULT_LIMITS.diskBytes }), (err: unknown) => {
+      assert.ok(err instanceof UnusableWorkdirError, String(err));
+      assert.match(err.message, /^the working directory "\/bin\/busybox\/sub" cannot be used: mkdir\(\/bin\/busybox\/sub\): Not a directory$/);
+      return true;
+    });
     assert.deepEqual(leftoverCgroups(), []);
   });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { UNPACK_BOUNDS_MAXIMUM } from '../../contract/limits.js';
 import { IMAGE_CONFIG_DEFAULTS, ImageConfigError, imageOpsConfigFromEnv } from '../../server/image-config.js';
 
 describe('image operations configuration from the environment', () => {
@@ -24,6 +25,19 @@ describe('image operations configuration from the environment', () => {
     assert.equal(c.registry.credentialsFile, '/etc/warmbox/docker-config.json');
     assert.equal(c.registry.defaultRegistry, 'registry.internal:5000');
     assert.equal(c.pullTimeoutMs, 60_000);
+  });
+
+  it('bounds what an image unpacks to: 16 GiB and 2 million entries by default, each up to its maximum', () => {
+    assert.deepEqual(imageOpsConfigFromEnv({}).unpackBounds, { maxUnpackedBytes: 16 * 1024 ** 3, maxEntries: 2_000_000 });
+    const lowered = imageOpsConfigFromEnv({ WARMBOX_IMAGE_MAX_UNPACKED_BYTES: '1048576', WARMBOX_IMAGE_MAX_ENTRIES: '5000' });
+    assert.deepEqual(lowered.unpackBounds, { maxUnpackedBytes: 1_048_576, maxEntries: 5000 });
+    const above = { WARMBOX_IMAGE_MAX_UNPACKED_BYTES: String(UNPACK_BOUNDS_MAXIMUM.maxUnpackedBytes + 1), WARMBOX_IMAGE_MAX_ENTRIES: '0' };
+    assert.throws(() => imageOpsConfigFromEnv(above), (err: unknown) => {
+      assert.ok(err instanceof ImageConfigError);
+      assert.match(err.message, new RegExp(`WARMBOX_IMAGE_MAX_UNPACKED_BYTES=.*from 1 to ${UNPACK_BOUNDS_MAXIMUM.maxUnpackedBytes}`));
+      assert.match(err.message, new RegExp(`WARMBOX_IMAGE_MAX_ENTRIES=.*from 1 to ${UNPACK_BOUNDS_MAXIMUM.maxEntries}`));
+      return true;
+    });
   });
 
   it('names every variable that is wrong, and what it takes', () => {
