@@ -17,6 +17,7 @@ export function registerQueue(app: OpenAPIHono, deps: AppDeps): void {
   const route = createRoute({
     method: 'get',
     path: '/v1/queue',
+    operationId: 'getQueueCounts',
     tags: ['jobs'],
     summary: 'Jobs waiting and running',
     description: 'Counts of the shared jobs queue, over every worker; both 0: the service has nothing left to do.',

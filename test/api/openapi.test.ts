@@ -73,6 +73,7 @@ describe('the OpenAPI document', () => {
       'GET /v1/jobs/{id}': 'getJob',
       'POST /v1/jobs/{id}/cancel': 'cancelJob',
       'GET /v1/jobs/{id}/events': 'streamJobEvents',
+      'GET /v1/queue': 'getQueueCounts',
       'GET /v1/system/df': 'getSystemDiskUsage',
       'GET /v1/pools': 'listPools',
       'PUT /v1/pools/{image}': 'setPoolBounds',
