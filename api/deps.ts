@@ -2,9 +2,9 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { WarmboxDb } from '../db/client.js';
-import type { FinishedNotifier } from '../worker/finished-notifier.js';
-import type { ImageQueue } from '../worker/image-queue.js';
-import type { JobQueue } from '../worker/job-queue.js';
+import type { FinishedNotifier } from '../queue/finished-notifier.js';
+import type { ImageQueue } from '../queue/image-queue.js';
+import type { JobQueue } from '../queue/job-queue.js';
 
 export interface ApiConfig {
   /** Longest `?wait=true` hold a client may ask for (`timeout` above it → 422), in milliseconds. */

@@ -1,6 +1,6 @@
 /**
  * How a failed image operation answers over HTTP: the one mapping from the worker's error codes
- * (runtime/registry/image-pull-error.ts, runtime/store/image-import-error.ts, the store's, the
+ * (images/registry/image-pull-error.ts, images/store/image-import-error.ts, the store's, the
  * worker's own) to a status and an API error code.
  *
  *   pull:   not_found, unauthorized → 404 image_not_found ("pull access denied" for the latter);
@@ -17,8 +17,8 @@
  * Messages come from the worker without paths of its host (worker/host-paths.ts, applied where the
  * worker turns an error into the operation's outcome); a config field at fault is in `field`.
  */
-import { parseReference } from '../runtime/image-reference.js';
-import type { ImageOpError, ImageOpKind } from '../worker/image-op.js';
+import { parseReference } from '../contract/image-reference.js';
+import type { ImageOpError, ImageOpKind } from '../contract/image-op.js';
 import { ApiError } from './errors.js';
 
 /** The unpack bounds (server/image-config.ts), by the store's error code. */

@@ -1,6 +1,6 @@
 /** From the `image` a client wrote to a normalized reference the server can run, or the error to answer. */
 import { findImage } from '../db/images.js';
-import { InvalidReferenceError, normalizeReference } from '../runtime/image-reference.js';
+import { InvalidReferenceError, normalizeReference } from '../contract/image-reference.js';
 import type { AppDeps } from './deps.js';
 import { ApiError } from './errors.js';
 

@@ -3,7 +3,7 @@
  * API enqueue a pull (or join one in progress) and hold the request until it ends, bounded by the
  * pull timeout. Only the socket is held: the wait is a timer on the process's one subscription.
  */
-import { InvalidReferenceError, normalizeReference } from '../runtime/image-reference.js';
+import { InvalidReferenceError, normalizeReference } from '../contract/image-reference.js';
 import type { AppDeps } from './deps.js';
 import { ApiError } from './errors.js';
 import { imageOpApiError, pullTimeoutError } from './image-errors.js';

@@ -13,7 +13,7 @@ import type { SSEStreamingApi } from 'hono/streaming';
 import type { Redis } from 'ioredis';
 import { getJob } from '../db/jobs.js';
 import type { JobRow } from '../db/schema.js';
-import { readOutput } from '../worker/output-stream.js';
+import { readOutput } from '../queue/output-stream.js';
 import type { AppDeps } from './deps.js';
 import { toJobView } from './job-view.js';
 

@@ -1,6 +1,6 @@
 /** A validated request as the worker receives it: every default filled, every byte in base64. */
-import { withDefaults } from '../runtime/limits.js';
-import type { JobPayload } from '../worker/job-payload.js';
+import { withDefaults } from '../contract/limits.js';
+import type { JobPayload } from '../contract/job-payload.js';
 import { normalizeFilePath } from './file-path.js';
 import type { JobRequest } from './schemas/job-request.js';
 

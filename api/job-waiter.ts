@@ -10,7 +10,7 @@
 import type { WarmboxDb } from '../db/client.js';
 import { getJob } from '../db/jobs.js';
 import type { JobRow } from '../db/schema.js';
-import type { FinishedNotifier } from '../worker/finished-notifier.js';
+import type { FinishedNotifier } from '../queue/finished-notifier.js';
 
 export class JobWaiter {
   private readonly done = new AbortController();

@@ -1,6 +1,6 @@
 /**
  * Server bounds on the parts of a job request that are not resource limits (those are
- * runtime/limits.ts). Above a bound a request is rejected with 422; the whole body with 413.
+ * contract/limits.ts). Above a bound a request is rejected with 422; the whole body with 413.
  */
 const KiB = 1024;
 const MiB = 1024 * KiB;

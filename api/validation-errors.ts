@@ -5,7 +5,7 @@
  */
 import type { Context } from 'hono';
 import type { z } from '@hono/zod-openapi';
-import { MAX_LIMITS, MIN_LIMITS, type Limits } from '../runtime/limits.js';
+import { MAX_LIMITS, MIN_LIMITS, type Limits } from '../contract/limits.js';
 import { ApiError } from './errors.js';
 
 type Issue = z.core.$ZodIssue;

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../runtime/paths.js';
+import { packageRoot } from '../contract/paths.js';
 import { compareWithFloor, markdownReport, summarizeRun, svgReport, type HttpReport, type RunSummary, type SandboxFloor } from './lib/http-report.js';
 import { JobClient } from './lib/open-loop.js';
 import { arrivalOffsetsMs, loadScenarios, type LoadShape, type Mode, type Scenario, type ScenarioFile } from './lib/scenarios.js';

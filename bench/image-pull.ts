@@ -14,9 +14,9 @@ import { execFile } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ImagePuller } from '../runtime/image-pull.js';
-import { SnapshotStore } from '../runtime/image-store.js';
-import { packageRoot } from '../runtime/paths.js';
+import { ImagePuller } from '../images/image-pull.js';
+import { SnapshotStore } from '../images/image-store.js';
+import { packageRoot } from '../contract/paths.js';
 import { pushWithSkopeo, skopeoCopy, startRegistry, UmociLayout } from '../test/helpers/registry.js';
 import { makeTempDir, removeTempDir } from '../test/helpers/tmp.js';
 

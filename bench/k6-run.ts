@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../runtime/paths.js';
+import { packageRoot } from '../contract/paths.js';
 import { startService } from './lib/warmbox-process.js';
 
 async function main(): Promise<number> {

@@ -2,7 +2,7 @@
 /** The `warmbox` command: a client of the warmbox API, and the way to start its server. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../runtime/paths.js';
+import { packageRoot } from '../contract/paths.js';
 import { UsageError } from './units.js';
 
 const HELP = `Usage: warmbox COMMAND [OPTIONS]
@@ -15,7 +15,7 @@ Commands:
   worker   Start a worker only, on a shared Redis (several workers scale out)
   pools    List every worker's warm pools; 'pools set' sets an image's pool bounds
   pull     Pull an image from a registry (like docker pull)
-  images   List images; 'images builtin' creates the built-in ones
+  images   List images
   rmi      Remove one or more images
   import   Import images from a docker save or OCI layout tar (like docker load)
   image    'image build NAME': build a language image (python, gcc, node) from its recipe

@@ -17,7 +17,7 @@ export interface ImageLayerRecord {
 }
 
 /**
- * What the `config` column holds: the image's runtime config (as runtime/image-store's ImageConfig)
+ * What the `config` column holds: the image's runtime config (as images/image-store's ImageConfig)
  * and, when the worker that recorded it read them, its layers and platform. Rows written before
  * layers were recorded lack them.
  */

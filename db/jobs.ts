@@ -1,6 +1,6 @@
 /** Queries on the `jobs` table. State changes are guarded so that a late write cannot move a job back. */
 import { and, desc, eq, lt, ne, sql } from 'drizzle-orm';
-import type { JobPayload, JobResult } from '../worker/job-payload.js';
+import type { JobPayload, JobResult } from '../contract/job-payload.js';
 import type { WarmboxDb } from './client.js';
 import { DbWriteError } from './db-write-error.js';
 import { jobs, type JobRow, type JobStatus } from './schema.js';

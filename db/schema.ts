@@ -4,8 +4,8 @@
  * `npm run db:generate` (drizzle-kit writes db/migrations/, which is checked in).
  */
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
-import type { JobPayload, JobResult } from '../worker/job-payload.js';
-import type { Verdict } from '../runtime/verdict.js';
+import type { JobPayload, JobResult } from '../contract/job-payload.js';
+import type { Verdict } from '../contract/verdict.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'finished'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];

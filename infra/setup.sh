@@ -15,7 +15,7 @@ BUILD_STAMP="$ROOT/dist/.setup-build-stamp"
 # Runtime: redis-server (private Redis), busybox-static (busybox image), libseccomp-dev gcc make
 # libc6-dev (launcher, hello), attr (setfattr: opaque whiteouts); zstd (zstd layers in tests). Tests and benchmarks: runc, skopeo,
 # umoci, docker-registry (a real OCI registry on loopback), apache2-utils (htpasswd -B for the
-# registry with basic auth), iproute2. Language images (runtime/image-recipes.ts): debootstrap.
+# registry with basic auth), iproute2. Language images (images/image-recipes.ts): debootstrap.
 PACKAGES=(redis-server busybox-static libseccomp-dev gcc make libc6-dev attr zstd
           runc skopeo umoci docker-registry apache2-utils iproute2 debootstrap)
 
@@ -88,7 +88,7 @@ quietly make -C infra/images/hello-world
 # 4. The TypeScript build, when a source is newer than the last one.
 newer=""
 if [[ -f "$BUILD_STAMP" ]]; then
-  newer=$(find api worker runtime db server cli test bench package.json package-lock.json tsconfig.json \
+  newer=$(find contract queue api worker runtime images db server cli test bench package.json package-lock.json tsconfig.json \
     -newer "$BUILD_STAMP" \( -name '*.ts' -o -name '*.json' \) -not -path '*/node_modules/*' -print -quit 2>/dev/null || true)
 fi
 if [[ ! -f "$BUILD_STAMP" || -n "$newer" ]]; then
@@ -99,12 +99,14 @@ else
   step "dist up to date"
 fi
 
-# 5. The built-in images (busybox, hello-world) in the snapshot store.
-if [[ -f "$CLI" ]]; then
+# 5. The built-in images (busybox, hello-world) in the snapshot store, written by the server's
+#    code (the CLI speaks to the API only).
+BUILTIN_IMAGES="$ROOT/dist/server/setup-builtin-images.js"
+if [[ -f "$BUILTIN_IMAGES" ]]; then
   step "built-in images in $WARMBOX_DATA/store"
-  quietly as_root env WARMBOX_DATA="$WARMBOX_DATA" "$(command -v node)" "$CLI" images builtin
+  quietly as_root env WARMBOX_DATA="$WARMBOX_DATA" "$(command -v node)" "$BUILTIN_IMAGES"
 else
-  step "dist/cli/main.js not there yet: skipping the built-in images"
+  step "dist/server/setup-builtin-images.js not there yet: skipping the built-in images"
 fi
 
 # 6. `warmbox` on PATH.

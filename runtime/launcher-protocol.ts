@@ -1,12 +1,16 @@
 /**
- * The wire format between the TypeScript runtime and the native launcher, defined once.
- * C side: runtime/native/spec.h (messages in) and launcher.c (events out).
+ * The wire format between the TypeScript runtime and the native launcher. The messages in (setup,
+ * run) are defined once, in launcher-wire.json: their keys, order, units and which are required.
+ * This module encodes them from that table; the launcher parses with a header generated from it
+ * (runtime/native/spec.c, build/wire-keys.h) and refuses a message that lacks a key, so neither
+ * side has defaults of its own. Events out are launcher.c's.
  *
  * A message is a list of records `key=value\0` ended by an empty record `\0`; a `file` record
  * `file=<mode octal>:<size>:<path>\0` is followed by exactly <size> raw bytes.
  * Events are text lines: `ready`, `result k=v ...`, `error <stage>: <message>`; lines that start
  * with `warmbox-launcher: ` on the same stream are the launcher's log, for the operator.
  */
+import WIRE from './launcher-wire.json' with { type: 'json' };
 
 /** Everything the launcher needs to build and park one sandbox. Sizes in bytes. */
 export interface SetupMessage {
@@ -23,6 +27,7 @@ export interface SetupMessage {
   cgroup: CgroupPlacement;
   /** Limits while parked; the run message replaces them. */
   parkedMemoryBytes: number;
+  /** Processes a job may have; the launcher adds its init to the cgroup's limit. */
   parkedPids: number;
 }
 
@@ -39,6 +44,7 @@ export interface RunMessage {
   wallTimeMs: number;
   cpuTimeMs: number;
   memoryBytes: number;
+  /** Processes and threads of the job; the launcher adds its init to the cgroup's limit. */
   pids: number;
   outputBytes: number;
   openFiles: number;
@@ -65,6 +71,22 @@ export type LauncherEvent =
   | { type: 'result'; result: LauncherResult }
   | { type: 'error'; stage: string; message: string };
 
+/** One key of a message, as launcher-wire.json describes it. */
+interface WireField {
+  key: string;
+  type: 'path' | 'string' | 'u64' | 'file';
+  unit?: string;
+  repeated?: boolean;
+  optional?: boolean;
+  doc: string;
+}
+
+type MessageName = 'setup' | 'run';
+type FileRecord = RunMessage['files'][number];
+type WireValue = string | number | readonly string[] | readonly FileRecord[] | undefined;
+
+const TABLE: Readonly<Record<MessageName, readonly WireField[]>> = { setup: WIRE.setup as WireField[], run: WIRE.run as WireField[] };
+
 function record(key: string, value: string | number): Buffer {
   const text = `${key}=${value}`;
   if (text.includes('\0')) throw new Error(`launcher record ${key} contains a NUL byte`);
@@ -73,49 +95,74 @@ function record(key: string, value: string | number): Buffer {
 
 const END = Buffer.from('\0');
 
-export function encodeSetup(m: SetupMessage): Buffer {
-  const parts = [
-    ...m.lowerDirs.map((d) => record('lower', d)),
-    record('mnt', m.mountDir),
-    record('disk_bytes', m.diskBytes),
-    record('uid', m.uid),
-    record('gid', m.gid),
-    record('hostname', m.hostname),
-    record('workdir', m.workdir),
-    ...cgroupRecords(m.cgroup),
-    record('memory_bytes', m.parkedMemoryBytes),
-    record('pids', m.parkedPids),
-  ];
+/**
+ * A message's records in the table's order. Every key the table requires must have a value, and
+ * every value a key in the table: a mismatch is a bug here, caught before the launcher refuses it.
+ */
+function encodeMessage(name: MessageName, values: Record<string, WireValue>): Buffer {
+  const fields = TABLE[name];
+  const unknown = Object.keys(values).filter((k) => !fields.some((f) => f.key === k));
+  if (unknown.length) throw new Error(`launcher ${name} message: ${unknown.join(', ')} not in launcher-wire.json`);
+  const parts: Buffer[] = [];
+  for (const field of fields) {
+    const value = values[field.key];
+    const items = value === undefined ? [] : field.repeated ? (value as readonly (string | FileRecord)[]) : [value as string | number];
+    if (items.length === 0 && !field.optional) throw new Error(`launcher ${name} message lacks ${field.key}`);
+    for (const item of items) parts.push(...encodeValue(field, item));
+  }
   return Buffer.concat([...parts, END]);
 }
 
-function cgroupRecords(c: CgroupPlacement): Buffer[] {
+function encodeValue(field: WireField, value: string | number | FileRecord): Buffer[] {
+  if (field.type === 'file') {
+    const f = value as FileRecord;
+    return [record(field.key, `${(f.mode & 0o777).toString(8)}:${f.content.length}:${f.path}`), f.content];
+  }
+  if (field.type === 'u64' && !(Number.isSafeInteger(value) && (value as number) >= 0)) {
+    throw new Error(`launcher record ${field.key} must be a non-negative integer, not ${String(value)}`);
+  }
+  return [record(field.key, value as string | number)];
+}
+
+export function encodeSetup(m: SetupMessage): Buffer {
+  return encodeMessage('setup', {
+    lower: m.lowerDirs,
+    mnt: m.mountDir,
+    disk_bytes: m.diskBytes,
+    uid: m.uid,
+    gid: m.gid,
+    hostname: m.hostname,
+    workdir: m.workdir,
+    ...cgroupValues(m.cgroup),
+    memory_bytes: m.parkedMemoryBytes,
+    pids: m.parkedPids,
+  });
+}
+
+function cgroupValues(c: CgroupPlacement): Record<string, string> {
   switch (c.version) {
     case 'v1':
-      return [record('cgroup', 'v1'), record('cgroup_memory', c.memory), record('cgroup_pids', c.pids), record('cgroup_cpuacct', c.cpuacct)];
+      return { cgroup: 'v1', cgroup_memory: c.memory, cgroup_pids: c.pids, cgroup_cpuacct: c.cpuacct };
     case 'v2':
-      return [record('cgroup', 'v2'), record('cgroup_unified', c.unified)];
+      return { cgroup: 'v2', cgroup_unified: c.unified };
     case 'none':
-      return [record('cgroup', 'none')];
+      return { cgroup: 'none' };
   }
 }
 
 export function encodeRun(m: RunMessage): Buffer {
-  const parts: Buffer[] = [
-    ...m.argv.map((a) => record('arg', a)),
-    ...m.env.map((e) => record('env', e)),
-    record('wall_ms', m.wallTimeMs),
-    record('cpu_ms', m.cpuTimeMs),
-    record('memory_bytes', m.memoryBytes),
-    record('pids', m.pids),
-    record('output_bytes', m.outputBytes),
-    record('nofile', m.openFiles),
-    record('fsize_bytes', m.fileSizeBytes),
-  ];
-  for (const f of m.files) {
-    parts.push(record('file', `${(f.mode & 0o777).toString(8)}:${f.content.length}:${f.path}`), f.content);
-  }
-  return Buffer.concat([...parts, END]);
+  return encodeMessage('run', {
+    arg: m.argv,
+    env: m.env,
+    wall_ms: m.wallTimeMs,
+    cpu_ms: m.cpuTimeMs,
+    memory_bytes: m.memoryBytes,
+    pids: m.pids,
+    output_bytes: m.outputBytes,
+    nofile: m.openFiles,
+    fsize_bytes: m.fileSizeBytes,
+    file: m.files,
+  });
 }
 
 export function parseEvent(line: string): LauncherEvent {

@@ -4,12 +4,7 @@
  * plus a burst allowance) rarely meets a claim empty-handed. The rate is an exponentially
  * weighted moving average, so a pool follows its traffic up quickly and back down slowly.
  */
-export interface PoolBounds {
-  /** Kept parked even when idle (pre-warmed at start for configured images). */
-  min: number;
-  /** Never more than this parked for one image. */
-  max: number;
-}
+import type { PoolBounds } from '../contract/pools.js';
 
 export interface PolicySettings {
   /** Multiplies the Little's-law figure: headroom for jitter in arrivals and creation time. */

@@ -3,11 +3,12 @@
  * sandboxes (each costs ~400 KiB of kernel memory, FACTS.md), and a tick that lets idle pools
  * shrink and configured ones fill. `acquire` is the only way a job gets a sandbox.
  */
-import type { StoredImage } from './image-store.js';
-import type { PoolBounds, PolicySettings } from './pool-policy.js';
+import type { StoredImage } from '../contract/stored-image.js';
+import type { PoolBounds, PoolStats } from '../contract/pools.js';
+import type { PolicySettings } from './pool-policy.js';
 import type { Sandbox } from './sandbox.js';
 import type { SandboxRuntime } from './sandbox-runtime.js';
-import { WarmPool, type PoolStats } from './warm-pool.js';
+import { WarmPool } from './warm-pool.js';
 
 export interface PoolsConfig {
   /** Bounds of a pool nobody configured; `max: 0` turns warm pools off. */

@@ -4,14 +4,14 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { DEFAULT_LIMITS } from './limits.js';
+import { DEFAULT_LIMITS } from '../contract/limits.js';
+import type { StoredImage } from '../contract/stored-image.js';
 import { cgroupDirsOf, killAndRemoveCgroups } from './cgroup-teardown.js';
 import { reapStaleCgroups, setUpCgroups, type CgroupLayout } from './cgroups.js';
-import type { StoredImage } from './image-store.js';
 import type { CgroupPlacement } from './launcher-protocol.js';
 import { LauncherZygote } from './launcher-zygote.js';
 import { Sandbox, SandboxError } from './sandbox.js';
-import { workingDirMessage, workingDirTextProblem } from './store/working-dir.js';
+import { workingDirMessage, workingDirTextProblem } from '../contract/working-dir.js';
 import { UnusableWorkdirError } from './unusable-workdir-error.js';
 import { UidRange } from './uid-range.js';
 
@@ -28,10 +28,10 @@ export interface RuntimeOptions {
 
 /**
  * A parked sandbox's cgroup limits: the defaults, so that a job with default limits (most of
- * them) needs no cgroup write when it starts. +1 process: the sandbox's init.
+ * them) needs no cgroup write when it starts.
  */
 const PARKED_MEMORY_BYTES = DEFAULT_LIMITS.memoryBytes;
-const PARKED_PIDS = DEFAULT_LIMITS.pids + 1;
+const PARKED_PIDS = DEFAULT_LIMITS.pids;
 
 
 export class SandboxRuntime {

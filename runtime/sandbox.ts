@@ -16,9 +16,9 @@ import {
   type RunMessage,
   type SetupMessage,
 } from './launcher-protocol.js';
+import type { Verdict } from '../contract/verdict.js';
 import { SandboxError } from './sandbox-error.js';
 import { UnusableWorkdirError } from './unusable-workdir-error.js';
-import type { Verdict } from './verdict.js';
 import { internalErrorOf, verdictOf } from './verdict-of.js';
 
 export { SandboxError } from './sandbox-error.js';

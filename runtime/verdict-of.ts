@@ -1,5 +1,5 @@
 import type { LauncherResult } from './launcher-protocol.js';
-import type { Verdict } from './verdict.js';
+import type { Verdict } from '../contract/verdict.js';
 
 /**
  * Decides how a job ended from the launcher's evidence. An OOM kill is known from the cgroup's

@@ -3,29 +3,10 @@
  * A claim takes one in O(1); a claimed sandbox is never given back — it is destroyed after its
  * job, and the pool refills in the background towards the target its PoolDemand computes.
  */
-import type { StoredImage } from './image-store.js';
-import { PoolDemand, type PoolBounds, type PolicySettings } from './pool-policy.js';
+import type { StoredImage } from '../contract/stored-image.js';
+import type { PoolBounds, PoolStats } from '../contract/pools.js';
+import { PoolDemand, type PolicySettings } from './pool-policy.js';
 import type { Sandbox } from './sandbox.js';
-
-export interface PoolStats {
-  image: string;
-  digest: string;
-  diskBytes: number;
-  parked: number;
-  creating: number;
-  target: number;
-  min: number;
-  max: number;
-  claims: number;
-  warmClaims: number;
-  coldStarts: number;
-  created: number;
-  createFailures: number;
-  /** Claims per second (moving average). */
-  claimRate: number;
-  /** Sandboxes made per second over the pool's life. */
-  refillRate: number;
-}
 
 export interface PoolHooks {
   /** Builds one parked sandbox. */

@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { imageOpsConfigFromEnv, type ImageOpsConfig } from './image-config.js';
-import { POOL_BOUNDS_MAX } from '../worker/pool-registry.js';
+import { POOL_BOUNDS_MAX } from '../contract/pools.js';
 
 /**
  * What one process runs. `all`: the API and a worker (the default, one process is a whole

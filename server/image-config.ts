@@ -19,15 +19,15 @@
  * |                               |            | (their uncompressed tars; at most 1 TiB); checked while unpacking|
  * | WARMBOX_IMAGE_MAX_ENTRIES     | 2 000 000  | files, directories, links… in one image's layers (at most 50 M)  |
  */
-import type { RegistryOptions } from '../runtime/image-pull.js';
-import { UNPACK_BOUNDS_DEFAULT, UNPACK_BOUNDS_MAXIMUM, type UnpackBounds } from '../runtime/image-store.js';
+import { UNPACK_BOUNDS_DEFAULT, UNPACK_BOUNDS_MAXIMUM, type UnpackBounds } from '../contract/limits.js';
+import type { RegistryOptions } from '../images/image-pull.js';
 
 export interface ImageOpsConfig {
   registry: RegistryOptions;
   pullTimeoutMs: number;
   importMaxBytes: number;
   gcMinAgeMs: number;
-  /** What one image may unpack to (runtime/store/unpack-budget.ts): pulls, imports and builds. */
+  /** What one image may unpack to (images/store/unpack-budget.ts): pulls, imports and builds. */
   unpackBounds: UnpackBounds;
 }
 

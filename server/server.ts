@@ -16,27 +16,27 @@ import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { createApp } from '../api/app.js';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
-import { ensureBuiltinImages } from '../runtime/builtin-images.js';
-import { SnapshotStore } from '../runtime/image-store.js';
-import { launcherPath, packageRoot } from '../runtime/paths.js';
-import { DEFAULT_LIMITS } from '../runtime/limits.js';
+import { launcherPath, packageRoot } from '../contract/paths.js';
+import { DEFAULT_LIMITS } from '../contract/limits.js';
+import type { SnapshotStore } from '../images/image-store.js';
 import { SandboxPools } from '../runtime/sandbox-pools.js';
 import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
-import { FinishedNotifier } from '../worker/finished-notifier.js';
-import { ImageQueue } from '../worker/image-queue.js';
+import { FinishedNotifier } from '../queue/finished-notifier.js';
+import { ImageQueue } from '../queue/image-queue.js';
 import { recordImage } from '../worker/image-record.js';
 import { ImageWorker } from '../worker/image-worker.js';
 import { ImageResolver } from '../worker/image-resolver.js';
-import { CancelListener } from '../worker/job-cancel.js';
-import { JobQueue } from '../worker/job-queue.js';
-import { StoreUsagePublisher } from '../worker/store-usage.js';
+import { CancelListener } from '../queue/job-cancel.js';
+import { JobQueue } from '../queue/job-queue.js';
+import { StoreUsagePublisher } from '../queue/store-usage.js';
 import { JobRunner } from '../worker/job-runner.js';
-import { startJobWorker } from '../worker/job-worker.js';
+import { startJobWorker } from '../queue/job-worker.js';
 import { PoolCoordinator } from '../worker/pool-coordinator.js';
 import type { ImageOpsConfig } from './image-config.js';
 import type { ServerConfig } from './config.js';
 import { PrivateRedis } from './private-redis.js';
 import { connectRedis, redisOptions } from './redis-connection.js';
+import { openSnapshotStore } from './snapshot-store.js';
 
 export interface RunningServer {
   /** The API's address; absent in a worker-only process (it opens no HTTP port). */
@@ -115,7 +115,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     log,
   });
   closers.push(() => coordinator.close());
-  const usage = await StoreUsagePublisher.start({ redis, workerId, store, log });
+  const usage = await StoreUsagePublisher.start({ redis, workerId, measure: () => store.diskUsage(), log });
   closers.push(() => usage.close());
   const imageWorker = ImageWorker.start({
     connection: redisOptions(redisUrl) as ConnectionOptions,
@@ -214,9 +214,7 @@ async function startPrivateRedis(dataDir: string, closers: Closer[], log: Logger
 
 /** Opens the snapshot store, makes sure the built-in images exist, and lists every image in the db. */
 async function openStore(dataDir: string, imageConfig: ImageOpsConfig, dbHandle: DatabaseHandle, log: Logger): Promise<SnapshotStore> {
-  const store = new SnapshotStore(join(dataDir, 'store'), { unpackBounds: imageConfig.unpackBounds });
-  await store.init();
-  await ensureBuiltinImages(store);
+  const store = await openSnapshotStore(dataDir, imageConfig);
   const broken = (image: string, err: unknown) => log.error({ image, err }, 'image in the store is damaged and not offered: pull or import it again');
   for (const image of await store.list(broken)) await recordImage(dbHandle.db, store, image);
   return store;

@@ -6,8 +6,8 @@
 import { upsertImage, type ImageLayerRecord, type ImageRecordConfig } from '../db/images.js';
 import type { WarmboxDb } from '../db/client.js';
 import type { NewImageRow } from '../db/schema.js';
-import type { SnapshotStore, StoredImage } from '../runtime/image-store.js';
-import { parseImageConfig, parseManifest } from '../runtime/store/oci-image.js';
+import type { SnapshotStore, StoredImage } from '../images/image-store.js';
+import { parseImageConfig, parseManifest } from '../images/store/oci-image.js';
 
 export async function imageRowOf(store: SnapshotStore, image: StoredImage): Promise<NewImageRow> {
   const manifest = parseManifest(await store.readBlob(image.digest), image.digest);

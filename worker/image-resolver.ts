@@ -3,7 +3,7 @@
  * and a manifest per lookup (~1–2 ms through libuv's thread pool under load); a ref seen in the
  * last TTL_MS is answered from memory. A re-tag by another process shows within TTL_MS.
  */
-import type { SnapshotStore, StoredImage } from '../runtime/image-store.js';
+import type { SnapshotStore, StoredImage } from '../images/image-store.js';
 
 const TTL_MS = 1000;
 

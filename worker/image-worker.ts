@@ -1,8 +1,8 @@
 /**
- * The BullMQ consumer of the images queue: performs pulls, imports, removals (with garbage
- * collection) and recipe builds on this worker's snapshot store, records what they produce in the
- * db's `images` table, and writes each operation's events and outcome to its Redis Stream
- * (image-op-stream.ts), where the API reads them. One operation:
+ * What a worker does with an image operation (queue/image-op-consumer.ts hands them over): performs
+ * pulls, imports, removals (with garbage collection) and recipe builds on this worker's snapshot
+ * store, records what they produce in the db's `images` table, and writes each operation's events
+ * and outcome to its Redis Stream (queue/image-op-stream.ts), where the API reads them. One operation:
  *
  *   1. `status` event: what is being done
  *   2. the runtime does it (ImagePuller, importImageArchive, SnapshotStore.remove + collectGarbage,
@@ -20,24 +20,24 @@
  * then queued again (GC_RETRY_MS later) until nothing unreferenced is mounted any more.
  */
 import { rm } from 'node:fs/promises';
-import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { WarmboxDb } from '../db/client.js';
 import { countActiveJobsOfImage, deleteImage, findImage } from '../db/images.js';
-import { importImageArchive, ImageImportError } from '../runtime/image-import.js';
-import { ImagePuller, ImagePullError, type RegistryOptions } from '../runtime/image-pull.js';
-import { buildRecipeImage, type BuildRecipeOptions } from '../runtime/image-recipes.js';
-import { InvalidReferenceError } from '../runtime/image-reference.js';
-import { ImageStoreError, type SnapshotStore, type StoredImage } from '../runtime/image-store.js';
-import type { PoolBounds } from '../runtime/pool-policy.js';
+import { importImageArchive, ImageImportError } from '../images/image-import.js';
+import { ImagePuller, ImagePullError, type RegistryOptions } from '../images/image-pull.js';
+import { buildRecipeImage, type BuildRecipeOptions } from '../images/image-recipes.js';
+import { InvalidReferenceError } from '../contract/image-reference.js';
+import { ImageStoreError, type SnapshotStore, type StoredImage } from '../images/image-store.js';
+import type { PoolBounds } from '../contract/pools.js';
 import type { SandboxPools } from '../runtime/sandbox-pools.js';
 import type { ImageResolver } from './image-resolver.js';
-import { BULL_PREFIX, QUEUE_IMAGES } from './redis-keys.js';
-import type { ImageOpData, ImageOpError, ImageOpEvent, ImageOpOutcome } from './image-op.js';
+import type { ImageOpData, ImageOpError, ImageOpEvent, ImageOpOutcome } from '../contract/image-op.js';
 import { ImageOpFailure } from './image-op-error.js';
-import { appendImageOpEvent, endImageOp } from './image-op-stream.js';
 import { HostPathFilter } from './host-paths.js';
+import { ImageOpConsumer } from '../queue/image-op-consumer.js';
+import { appendImageOpEvent, endImageOp } from '../queue/image-op-stream.js';
 import { recordImage } from './image-record.js';
 import { mountedLayerDirs } from './mounted-layers.js';
 
@@ -76,15 +76,13 @@ type Emit = (event: ImageOpEvent) => void;
 const DEFAULT_CONCURRENCY = 4;
 /** A collection that had to keep mounted layers of unreferenced images runs again this much later. */
 const GC_RETRY_MS = 30_000;
-const GC_JOB_DEDUP_ID = 'gc:store';
 /** Failures of operations that stored nothing: no collection after them. */
 const NOTHING_STORED = new Set(['not_found', 'unauthorized', 'rate_limited', 'registry_unreachable', 'invalid_reference', 'invalid_options', 'cancelled']);
 
 export class ImageWorker {
   readonly #opts: ImageWorkerOptions;
   readonly #puller: ImagePuller;
-  readonly #worker: Worker<ImageOpData, void>;
-  readonly #queue: Queue<ImageOpData>;
+  readonly #consumer: ImageOpConsumer;
   /** Pool bounds of digests whose pools were emptied on removal, restored when they are stored again. */
   readonly #drained = new Map<string, { image: StoredImage; bounds: PoolBounds }>();
   readonly #closing = new AbortController();
@@ -94,16 +92,13 @@ export class ImageWorker {
     this.#opts = opts;
     this.#hostPaths = new HostPathFilter([opts.store.root, ...(opts.hostPaths ?? [])]);
     this.#puller = new ImagePuller(opts.store, opts.registry);
-    this.#queue = new Queue<ImageOpData>(QUEUE_IMAGES, { connection: opts.connection, prefix: BULL_PREFIX });
-    this.#worker = new Worker<ImageOpData, void>(QUEUE_IMAGES, (job, _token, signal) => this.#process(job, signal), {
+    this.#consumer = new ImageOpConsumer({
       connection: opts.connection,
-      prefix: BULL_PREFIX,
       concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY,
-      // Operations are idempotent: one whose worker died is taken again by another.
-      maxStalledCount: 1,
+      perform: (opId, data, signal) => this.#process(opId, data, signal),
+      onError: (err) => opts.log.error({ err }, 'image worker error'),
+      onCompleted: () => opts.onStoreChanged?.(),
     });
-    this.#worker.on('error', (err) => opts.log.error({ err }, 'image worker error'));
-    this.#worker.on('completed', () => opts.onStoreChanged?.());
   }
 
   static start(opts: ImageWorkerOptions): ImageWorker {
@@ -123,12 +118,10 @@ export class ImageWorker {
   /** Stops taking operations; those in progress are cancelled and end with code `cancelled`. */
   async close(): Promise<void> {
     this.#closing.abort(new ImageOpFailure('cancelled', 'the worker performing the operation stopped; retry it'));
-    await this.#worker.close();
-    await this.#queue.close();
+    await this.#consumer.close();
   }
 
-  async #process(job: Job<ImageOpData>, jobSignal: AbortSignal | undefined): Promise<void> {
-    const opId = job.id ?? '';
+  async #process(opId: string, data: ImageOpData, jobSignal: AbortSignal | undefined): Promise<void> {
     const { redis, log } = this.#opts;
     const started = Date.now();
     const signal = jobSignal ? AbortSignal.any([jobSignal, this.#closing.signal]) : this.#closing.signal;
@@ -137,14 +130,14 @@ export class ImageWorker {
     };
     let outcome: ImageOpOutcome;
     try {
-      const done = await this.#perform(job.data, emit, signal);
+      const done = await this.#perform(data, emit, signal);
       outcome = { ok: true, ...done, durationMs: Date.now() - started };
-      log.info({ opId, op: job.data, durationMs: outcome.durationMs }, 'image operation done');
+      log.info({ opId, op: data, durationMs: outcome.durationMs }, 'image operation done');
     } catch (err) {
       const error = opErrorOf(signal.aborted ? (signal.reason ?? err) : err, this.#hostPaths);
-      if (error.code === 'internal_error') log.error({ err, opId, op: job.data }, 'image operation failed inside warmbox');
-      else log.warn({ opId, op: job.data, error, err }, 'image operation failed');
-      if (job.data.kind !== 'remove' && job.data.kind !== 'gc' && !NOTHING_STORED.has(error.code)) await this.#collectAfterFailure(opId);
+      if (error.code === 'internal_error') log.error({ err, opId, op: data }, 'image operation failed inside warmbox');
+      else log.warn({ opId, op: data, error, err }, 'image operation failed');
+      if (data.kind !== 'remove' && data.kind !== 'gc' && !NOTHING_STORED.has(error.code)) await this.#collectAfterFailure(opId);
       outcome = { ok: false, error, durationMs: Date.now() - started };
     }
     try {
@@ -257,14 +250,7 @@ export class ImageWorker {
     const referenced = new Set((await store.list()).flatMap((i) => i.layerDirs));
     const held = [...mounted].filter((dir) => !referenced.has(dir));
     log.info({ ...result, heldByMounts: held.length }, 'snapshot store garbage collected');
-    if (held.length > 0) {
-      await this.#queue.add('gc', { kind: 'gc' }, {
-        delay: GC_RETRY_MS,
-        deduplication: { id: GC_JOB_DEDUP_ID },
-        removeOnComplete: true,
-        removeOnFail: true,
-      });
-    }
+    if (held.length > 0) await this.#consumer.queueCollection(GC_RETRY_MS);
     return { freedBytes: result.freedBytes };
   }
 

@@ -1,6 +1,6 @@
 /** How a job's argv and environment are made from its request and its image, as `docker run` does. */
-import type { ImageConfig } from '../runtime/image-store.js';
-import type { JobPayload } from './job-payload.js';
+import type { ImageConfig } from '../contract/stored-image.js';
+import type { JobPayload } from '../contract/job-payload.js';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 

@@ -6,18 +6,18 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { finishJob, markRunning } from '../db/jobs.js';
 import type { WarmboxDb } from '../db/client.js';
-import type { StoredImage } from '../runtime/image-store.js';
+import type { StoredImage } from '../contract/stored-image.js';
 import type { RunResult, Sandbox } from '../runtime/sandbox.js';
 import { UnusableWorkdirError } from '../runtime/unusable-workdir-error.js';
 import type { SandboxPools } from '../runtime/sandbox-pools.js';
-import { publishFinished } from './finished-notifier.js';
+import { publishFinished } from '../queue/finished-notifier.js';
 import type { ImageResolver } from './image-resolver.js';
-import { epochMs } from './epoch-ms.js';
-import { cancelledBeforeStart, resultWithoutRun } from './job-cancel.js';
+import { epochMs } from '../contract/epoch-ms.js';
+import { cancelledBeforeStart, resultWithoutRun } from '../contract/result-without-run.js';
 import { argvOf, envOf } from './job-command.js';
-import type { JobPayload, JobResult } from './job-payload.js';
+import type { JobPayload, JobResult } from '../contract/job-payload.js';
 import { encodeBytes } from './output-encoding.js';
-import { appendOutput, endOutput, type OutputChannel } from './output-stream.js';
+import { appendOutput, endOutput, type OutputChannel } from '../queue/output-stream.js';
 
 export interface JobRunnerDeps {
   images: ImageResolver;

@@ -14,12 +14,13 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { StoredImage } from '../runtime/image-store.js';
-import { DEFAULT_POLICY, type PoolBounds } from '../runtime/pool-policy.js';
+import type { StoredImage } from '../contract/stored-image.js';
+import type { PoolBounds, StoredPoolBounds, WorkerPoolStatus } from '../contract/pools.js';
+import { DEFAULT_POLICY } from '../runtime/pool-policy.js';
 import type { SandboxPools } from '../runtime/sandbox-pools.js';
 import type { ImageResolver } from './image-resolver.js';
-import { PoolRegistry, type StoredPoolBounds, type WorkerPoolStatus } from './pool-registry.js';
-import { CHANNEL_POOL_BOUNDS, CHANNEL_POOL_DEMAND } from './redis-keys.js';
+import { PoolRegistry } from '../queue/pool-registry.js';
+import { PoolEvents, publishPoolDemand, type PoolDemandMessage } from '../queue/pool-events.js';
 
 export interface PoolCoordinatorOptions {
   /** `hostname-pid`: unique among the workers on one Redis. */
@@ -48,11 +49,6 @@ export function effectiveBounds(base: PoolBounds, floor: number): PoolBounds {
 
 const BROADCAST_INTERVAL_MS = 1000;
 
-interface DemandMessage {
-  image: string;
-  worker: string;
-}
-
 export class PoolCoordinator {
   private readonly registry: PoolRegistry;
   /** Configured bounds per digest (API, pre-warm list or default), without any demand floor. */
@@ -63,7 +59,7 @@ export class PoolCoordinator {
   /** Bounds stored for references not (yet) in this worker's store; applied once they are. */
   private readonly pendingBounds = new Map<string, StoredPoolBounds>();
   private readonly lastBroadcast = new Map<string, number>();
-  private readonly subscriber: Redis;
+  private events?: PoolEvents;
   private readonly startedAt = Date.now();
   private readonly floor: number;
   private readonly holdMs: number;
@@ -73,7 +69,6 @@ export class PoolCoordinator {
 
   private constructor(private readonly opts: PoolCoordinatorOptions) {
     this.registry = new PoolRegistry(opts.redis);
-    this.subscriber = opts.redis.duplicate();
     this.floor = opts.demandFloor ?? DEFAULT_POLICY.burst;
     this.holdMs = opts.demandHoldMs ?? DEFAULT_POLICY.idleMs;
   }
@@ -97,8 +92,8 @@ export class PoolCoordinator {
   noteJobTaken(reference: string, now = Date.now()): void {
     if (now - (this.lastBroadcast.get(reference) ?? -Infinity) < BROADCAST_INTERVAL_MS) return;
     this.lastBroadcast.set(reference, now);
-    const message: DemandMessage = { image: reference, worker: this.opts.workerId };
-    this.opts.redis.publish(CHANNEL_POOL_DEMAND, JSON.stringify(message)).catch((err) => this.opts.log.warn({ err, image: reference }, 'pool demand broadcast failed'));
+    const message: PoolDemandMessage = { image: reference, worker: this.opts.workerId };
+    publishPoolDemand(this.opts.redis, message).catch((err) => this.opts.log.warn({ err, image: reference }, 'pool demand broadcast failed'));
   }
 
   status(now = Date.now()): WorkerPoolStatus {
@@ -124,21 +119,19 @@ export class PoolCoordinator {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    this.subscriber.disconnect();
+    this.events?.close();
     await this.registry.removeStatus(this.opts.workerId).catch((err) => this.opts.log.warn({ err }, 'removing this worker from the pool registry failed'));
   }
 
   private async subscribe(): Promise<void> {
-    this.subscriber.on('error', (err: Error) => this.opts.log.warn({ err }, 'pool coordinator: Redis subscriber connection error'));
-    this.subscriber.on('message', (channel: string, message: string) => {
-      const handled = channel === CHANNEL_POOL_DEMAND ? this.onDemand(message) : channel === CHANNEL_POOL_BOUNDS ? this.onBoundsChanged(message) : undefined;
-      handled?.catch((err) => this.opts.log.warn({ err, channel, message }, 'pool coordinator: handling a message failed'));
-    });
-    await this.subscriber.subscribe(CHANNEL_POOL_DEMAND, CHANNEL_POOL_BOUNDS);
+    this.events = await PoolEvents.subscribe(
+      this.opts.redis,
+      { onDemand: (message) => this.onDemand(message), onBoundsChanged: (reference) => this.onBoundsChanged(reference) },
+      this.opts.log,
+    );
   }
 
-  private async onDemand(message: string): Promise<void> {
-    const { image: reference } = JSON.parse(message) as DemandMessage;
+  private async onDemand({ image: reference }: PoolDemandMessage): Promise<void> {
     const pending = this.pendingBounds.get(reference);
     if (pending) await this.applyStored(pending);
     const image = await this.opts.images.resolve(reference);

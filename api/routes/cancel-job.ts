@@ -1,11 +1,11 @@
 /** POST /v1/jobs/{id}/cancel: stop a job — taken out of the queue, or its sandbox killed. */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../deps.js';
+import { cancelJob } from '../job-cancel.js';
 import { ApiError } from '../errors.js';
 import { toJobView } from '../job-view.js';
 import { errorResponse } from '../schemas/error.js';
 import { jobViewSchema } from '../schemas/job-view.js';
-import { cancelJob } from '../../worker/job-cancel.js';
 import { findJobOr404, jobIdParams } from './get-job.js';
 
 export function registerCancelJob(app: OpenAPIHono, deps: AppDeps): void {

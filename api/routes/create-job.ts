@@ -4,7 +4,7 @@
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { createJob, deleteJob } from '../../db/jobs.js';
-import type { JobPayload } from '../../worker/job-payload.js';
+import type { JobPayload } from '../../contract/job-payload.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError, RETRY_LATER } from '../errors.js';
 import { imageInDb } from '../image-lookup.js';
@@ -17,7 +17,7 @@ import { parseJsonBody } from '../middleware/json-body.js';
 import { errorResponse } from '../schemas/error.js';
 import { jobRequestSchema, waitQuerySchema } from '../schemas/job-request.js';
 import { jobViewSchema } from '../schemas/job-view.js';
-import { epochMs } from '../../worker/epoch-ms.js';
+import { epochMs } from '../../contract/epoch-ms.js';
 
 export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
   const { db, notifier, config } = deps;

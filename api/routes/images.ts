@@ -1,7 +1,7 @@
 /**
  * /v1/images: the images the service can run, and the operations that change them. The API never
  * touches the snapshot store: it reads the db's `images` table, and enqueues pulls, imports,
- * removals and builds for the workers (worker/image-queue.ts), whose progress it streams.
+ * removals and builds for the workers (queue/image-queue.ts), whose progress it streams.
  *
  *   GET    /v1/images                     the images, from the db
  *   GET    /v1/images/{reference}         one, with its config and layers
@@ -32,11 +32,11 @@ import type { Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { countActiveJobsOfImage, findImage, imageRecordConfig, listImages } from '../../db/images.js';
 import type { ImageRow } from '../../db/schema.js';
-import { parseReference } from '../../runtime/image-reference.js';
-import type { RecipeName } from '../../runtime/image-recipes.js';
-import type { ImageOpData, ImageOpKind, ImageOpOutcome } from '../../worker/image-op.js';
-import type { ImageOpEntry } from '../../worker/image-op-stream.js';
-import { ImageOpIdleTimeout, type ImageOpStatus, type ImageQueue } from '../../worker/image-queue.js';
+import { parseReference } from '../../contract/image-reference.js';
+import type { RecipeName } from '../../contract/recipe-names.js';
+import type { ImageOpData, ImageOpKind, ImageOpOutcome } from '../../contract/image-op.js';
+import type { ImageOpEntry } from '../../queue/image-op-stream.js';
+import { ImageOpIdleTimeout, type ImageOpStatus, type ImageQueue } from '../../queue/image-queue.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError, errorBody } from '../errors.js';
 import { imageOpApiError, pullTimeoutError } from '../image-errors.js';

@@ -1,7 +1,7 @@
 /** GET /v1/jobs/{id}/events: live output as Server-Sent Events (see api/job-events-stream.ts). */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
-import { OUTPUT_START } from '../../worker/output-stream.js';
+import { OUTPUT_START } from '../../queue/output-stream.js';
 import type { AppDeps } from '../deps.js';
 import { streamJobEvents } from '../job-events-stream.js';
 import { errorResponse } from '../schemas/error.js';

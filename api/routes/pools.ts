@@ -1,6 +1,6 @@
 /** GET /v1/pools (every worker's warm pools) and PUT /v1/pools/{image} (an image's bounds, on every worker). */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { PoolRegistry } from '../../worker/pool-registry.js';
+import { PoolRegistry } from '../../queue/pool-registry.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { imageInDb, resolveImage } from '../image-lookup.js';

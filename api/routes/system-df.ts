@@ -1,6 +1,6 @@
 /** GET /v1/system/df: the disk usage of every worker's snapshot store (like `docker system df`). */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { readStoreUsage } from '../../worker/store-usage.js';
+import { readStoreUsage } from '../../queue/store-usage.js';
 import type { AppDeps } from '../deps.js';
 
 const imageUsage = z.object({

@@ -1,6 +1,6 @@
 /** Request and response schemas of the /v1/images routes. */
 import { z } from '@hono/zod-openapi';
-import { RECIPE_NAMES } from '../../runtime/image-recipes.js';
+import { RECIPE_NAMES } from '../../contract/recipe-names.js';
 import { REQUEST_BOUNDS } from '../request-bounds.js';
 
 const timestamp = () => z.iso.datetime().openapi({ example: '2025-01-01T12:00:00.000Z' });

@@ -1,9 +1,9 @@
 /**
  * The body of POST /v1/jobs (DESIGN.md contract). This schema validates requests and generates
- * their OpenAPI description; bounds come from runtime/limits.ts and api/request-bounds.ts.
+ * their OpenAPI description; bounds come from contract/limits.ts and api/request-bounds.ts.
  */
 import { z } from '@hono/zod-openapi';
-import { DEFAULT_LIMITS, MAX_LIMITS, MIN_LIMITS, type Limits } from '../../runtime/limits.js';
+import { DEFAULT_LIMITS, MAX_LIMITS, MIN_LIMITS, type Limits } from '../../contract/limits.js';
 import { filePathProblem, normalizeFilePath } from '../file-path.js';
 import { REQUEST_BOUNDS as B } from '../request-bounds.js';
 

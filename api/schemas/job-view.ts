@@ -1,8 +1,8 @@
-/** What GET /v1/jobs/:id returns (DESIGN.md contract); `result` mirrors worker/job-payload.ts's JobResult. */
+/** What GET /v1/jobs/:id returns (DESIGN.md contract); `result` mirrors contract/job-payload.ts's JobResult. */
 import { z } from '@hono/zod-openapi';
 import { JOB_STATUSES } from '../../db/schema.js';
-import { VERDICTS } from '../../runtime/verdict.js';
-import type { JobResult } from '../../worker/job-payload.js';
+import { VERDICTS } from '../../contract/verdict.js';
+import type { JobResult } from '../../contract/job-payload.js';
 
 const ms = () => z.number().int().min(0);
 

@@ -1,6 +1,6 @@
-/** GET /v1/pools and PUT /v1/pools/{image}: warm pools across workers (worker/pool-registry.ts). */
+/** GET /v1/pools and PUT /v1/pools/{image}: warm pools across workers (queue/pool-registry.ts). */
 import { z } from '@hono/zod-openapi';
-import { POOL_BOUNDS_MAX } from '../../worker/pool-registry.js';
+import { POOL_BOUNDS_MAX } from '../../contract/pools.js';
 
 const count = () => z.number().int().min(0);
 const perSecond = (description: string) => z.number().min(0).openapi({ description });

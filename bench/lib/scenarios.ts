@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../runtime/paths.js';
+import { packageRoot } from '../../contract/paths.js';
 
 export const SCENARIOS_PATH = join(packageRoot(), 'bench', 'scenarios.json');
 

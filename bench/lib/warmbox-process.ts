@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../../runtime/paths.js';
+import { packageRoot } from '../../contract/paths.js';
 import { freePort } from '../../test/helpers/warmbox-server.js';
 
 export interface BenchService {

@@ -1,6 +1,6 @@
 /** `warmbox image build NAME`: build a language image from its recipe on the server, streaming the log. */
 import { parseArgs } from 'node:util';
-import { RECIPE_NAMES } from '../../runtime/image-recipes.js';
+import { RECIPE_NAMES } from '../../contract/recipe-names.js';
 import { ApiClient, ApiError } from '../api-client.js';
 import { postStreaming } from '../image-api.js';
 import { UsageError } from '../units.js';

@@ -1,12 +1,5 @@
-/**
- * `warmbox images`: the images the service can run, like `docker images`; and `warmbox images
- * builtin`, which creates the built-in images in the local snapshot store (used by set-up).
- */
-import { join } from 'node:path';
+/** `warmbox images`: the images the service can run, like `docker images`. */
 import { parseArgs } from 'node:util';
-import { ensureBuiltinImages } from '../../runtime/builtin-images.js';
-import { SnapshotStore } from '../../runtime/image-store.js';
-import { loadConfig } from '../../server/config.js';
 import { ApiClient } from '../api-client.js';
 import { displayRepository, type ImageView } from '../image-api.js';
 import { formatBytes, timeAgo } from '../progress.js';
@@ -14,7 +7,6 @@ import { UsageError } from '../units.js';
 import { formatTable } from '../table.js';
 
 export const IMAGES_HELP = `Usage: warmbox images [OPTIONS]
-       warmbox images builtin
 
 List the images jobs can run without a pull (REPOSITORY, TAG, DIGEST, SIZE, CREATED). SIZE is the
 unpacked size, as \`docker images\` shows it: the image's layers uncompressed, all together (what
@@ -26,13 +18,9 @@ Options:
       --no-trunc   Print whole digests
       --json       Print the list as JSON (as GET /v1/images answers)
       --url URL    warmbox server (default: $WARMBOX_URL or http://127.0.0.1:8080)
-  -h, --help       Show this help
-
-  builtin   Create the built-in images (hello-world, busybox) in the snapshot store under
-            WARMBOX_DATA. Quick and changes nothing when they exist. \`npm run setup\` runs it.`;
+  -h, --help       Show this help`;
 
 export async function imagesCommand(args: string[]): Promise<number> {
-  if (args[0] === 'builtin') return builtinCommand();
   const { values, positionals } = parseArgs({
     args,
     options: {
@@ -64,13 +52,4 @@ export function imageTable(images: ImageView[], opts: { noTrunc?: boolean; now?:
     rows.push([displayRepository(image.repository), image.tag ?? '<none>', digest, formatBytes(image.unpackedBytes), timeAgo(image.createdAt, opts.now)]);
   }
   return formatTable(rows);
-}
-
-async function builtinCommand(): Promise<number> {
-  const config = loadConfig();
-  const store = new SnapshotStore(join(config.dataDir, 'store'), { unpackBounds: config.images.unpackBounds });
-  await store.init();
-  await ensureBuiltinImages(store);
-  for (const image of await store.list()) console.log(`${image.reference}\t${image.digest}`);
-  return 0;
 }

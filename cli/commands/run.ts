@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { normalizeReference } from '../../runtime/image-reference.js';
+import { normalizeReference } from '../../contract/image-reference.js';
 import { ApiClient, ApiError } from '../api-client.js';
 import { displayReference } from '../image-api.js';
 import { pullShowingProgress } from './pull.js';

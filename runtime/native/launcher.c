@@ -199,6 +199,12 @@ static int tear_down_on_sigterm(void)
 /* The control fd's reader: the setup and run messages may arrive in one read. */
 static struct reader control = { .fd = FD_CONTROL };
 
+/*
+ * The sandbox's init (init.c) lives in its pids cgroup too: the limit is the job's processes plus
+ * it, added here only (the messages carry the job's own number).
+ */
+#define INIT_PROCESSES 1
+
 /* Limits in force on the sandbox's cgroups; a new cgroup has none. */
 static struct cgroup_limits limits = { UINT64_MAX, UINT64_MAX };
 
@@ -234,7 +240,7 @@ static int run(const struct setup_spec *s, pid_t init, struct pipes *p)
 		event("error run: bad run message (see the launcher's log)\n");
 		return -1;
 	}
-	if (cgroup_apply(s, &limits, r.memory_bytes, r.pids + 1 /* the init */) < 0) {
+	if (cgroup_apply(s, &limits, r.memory_bytes, r.pids + INIT_PROCESSES) < 0) {
 		event("error run: setting cgroup limits failed\n");
 		return -1;
 	}
@@ -275,7 +281,7 @@ int sandbox_main(void)
 		return 1;
 	}
 	const struct cgroup_driver *cg = cgroup_driver_for(spec.cgroup);
-	if (cg->create(&spec) < 0 || cgroup_apply(&spec, &limits, spec.memory_bytes, spec.pids) < 0) {
+	if (cg->create(&spec) < 0 || cgroup_apply(&spec, &limits, spec.memory_bytes, spec.pids + INIT_PROCESSES) < 0) {
 		event("error setup: creating cgroups failed (see the launcher's log)\n");
 		cg->destroy(&spec);
 		return 1;

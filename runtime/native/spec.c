@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "wire-keys.h" /* generated from runtime/launcher-wire.json */
 
 /* Largest message accepted: bounds what a confused or hostile writer can make us allocate. */
 #define MAX_MESSAGE (256u << 20)
@@ -132,8 +133,6 @@ static int for_each_record(const struct message *m, record_fn fn, void *ctx)
 	return 0;
 }
 
-#define KEY(k) (keylen == sizeof(k) - 1 && strncmp(key, k, keylen) == 0)
-
 static int parse_u64(const char *value, uint64_t *out)
 {
 	char *end;
@@ -147,75 +146,137 @@ static int parse_u64(const char *value, uint64_t *out)
 	return 0;
 }
 
+/* A message's keys as its table (wire-keys.h) has them, and how often each came. */
+struct key_count {
+	const char *message;
+	const struct wire_key *keys;
+	int nkeys;
+	unsigned *seen;
+};
+
+/*
+ * The record's key as its index in the table, counted; with its value parsed into *n when the
+ * table says it is a number. Refuses a key the table does not know and a single key given twice.
+ */
+static int take_key(struct key_count *c, const char *key, size_t keylen, const char *value, uint64_t *n)
+{
+	int k = 0;
+	while (k < c->nkeys && !(strlen(c->keys[k].name) == keylen && strncmp(c->keys[k].name, key, keylen) == 0))
+		k++;
+	if (k == c->nkeys) {
+		LOG("unknown %s key '%.*s'", c->message, (int)keylen, key);
+		return -1;
+	}
+	if (c->seen[k]++ && !c->keys[k].repeated) {
+		LOG("%s key '%s' given twice", c->message, c->keys[k].name);
+		return -1;
+	}
+	*n = 0;
+	if (c->keys[k].type == WIRE_U64)
+		TRY(parse_u64(value, n));
+	return k;
+}
+
+/* The launcher has no defaults: every key the table does not call optional must have come. */
+static int check_required(const struct key_count *c)
+{
+	for (int k = 0; k < c->nkeys; k++) {
+		if (!c->keys[k].optional && !c->seen[k]) {
+			LOG("%s message lacks '%s'", c->message, c->keys[k].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct setup_parse {
+	struct setup_spec *s;
+	struct key_count count;
+};
+
+static int parse_cgroup_version(const char *value, enum cgroup_version *out)
+{
+	if (strcmp(value, "v1") == 0)
+		*out = CGROUP_V1;
+	else if (strcmp(value, "v2") == 0)
+		*out = CGROUP_V2;
+	else if (strcmp(value, "none") == 0)
+		*out = CGROUP_NONE;
+	else {
+		LOG("cgroup must be v1, v2 or none, not '%s'", value);
+		return -1;
+	}
+	return 0;
+}
+
+/* One record of the setup message. A switch without default: a key added to the table does not build until handled here. */
 static int setup_record(const char *key, size_t keylen, const char *value, size_t *skip, void *ctx)
 {
 	(void)skip;
-	struct setup_spec *s = ctx;
+	struct setup_parse *p = ctx;
+	struct setup_spec *s = p->s;
 	uint64_t n;
-	if (KEY("lower")) {
+	int k = take_key(&p->count, key, keylen, value, &n);
+	if (k < 0)
+		return -1;
+	switch ((enum setup_key)k) {
+	case SETUP_lower:
 		if (s->nlower == MAX_LOWER) {
 			LOG("more than %d layers", MAX_LOWER);
 			return -1;
 		}
 		s->lower[s->nlower++] = value;
-	} else if (KEY("mnt")) {
+		break;
+	case SETUP_mnt:
 		s->mnt = value;
-	} else if (KEY("disk_bytes")) {
-		TRY(parse_u64(value, &s->disk_bytes));
-	} else if (KEY("uid")) {
-		TRY(parse_u64(value, &n));
+		break;
+	case SETUP_disk_bytes:
+		s->disk_bytes = n;
+		break;
+	case SETUP_uid:
 		s->uid = n;
-	} else if (KEY("gid")) {
-		TRY(parse_u64(value, &n));
+		break;
+	case SETUP_gid:
 		s->gid = n;
-	} else if (KEY("hostname")) {
+		break;
+	case SETUP_hostname:
 		s->hostname = value;
-	} else if (KEY("workdir")) {
+		break;
+	case SETUP_workdir:
 		s->workdir = value;
-	} else if (KEY("cgroup")) {
-		if (strcmp(value, "v1") == 0)
-			s->cgroup = CGROUP_V1;
-		else if (strcmp(value, "v2") == 0)
-			s->cgroup = CGROUP_V2;
-		else if (strcmp(value, "none") == 0)
-			s->cgroup = CGROUP_NONE;
-		else {
-			LOG("cgroup must be v1, v2 or none, not '%s'", value);
-			return -1;
-		}
-	} else if (KEY("cgroup_memory")) {
+		break;
+	case SETUP_cgroup:
+		TRY(parse_cgroup_version(value, &s->cgroup));
+		break;
+	case SETUP_cgroup_memory:
 		s->cgroup_memory = value;
-	} else if (KEY("cgroup_pids")) {
+		break;
+	case SETUP_cgroup_pids:
 		s->cgroup_pids = value;
-	} else if (KEY("cgroup_cpuacct")) {
+		break;
+	case SETUP_cgroup_cpuacct:
 		s->cgroup_cpuacct = value;
-	} else if (KEY("cgroup_unified")) {
+		break;
+	case SETUP_cgroup_unified:
 		s->cgroup_unified = value;
-	} else if (KEY("memory_bytes")) {
-		TRY(parse_u64(value, &s->memory_bytes));
-	} else if (KEY("pids")) {
-		TRY(parse_u64(value, &s->pids));
-	} else {
-		LOG("unknown setup key '%.*s'", (int)keylen, key);
-		return -1;
+		break;
+	case SETUP_memory_bytes:
+		s->memory_bytes = n;
+		break;
+	case SETUP_pids:
+		s->pids = n;
+		break;
 	}
 	return 0;
 }
 
 int setup_spec_parse(const struct message *m, struct setup_spec *s)
 {
+	unsigned seen[SETUP_KEY_COUNT] = { 0 };
+	struct setup_parse p = { s, { "setup", setup_keys, SETUP_KEY_COUNT, seen } };
 	memset(s, 0, sizeof(*s));
-	s->uid = s->gid = 65534;
-	s->hostname = "warmbox";
-	s->workdir = "/";
-	s->disk_bytes = 64u << 20;
-	s->memory_bytes = 64u << 20;
-	s->pids = 16;
-	TRY(for_each_record(m, setup_record, s));
-	if (!s->nlower || !s->mnt) {
-		LOG("setup needs at least one 'lower' and a 'mnt'");
-		return -1;
-	}
+	TRY(for_each_record(m, setup_record, &p));
+	TRY(check_required(&p.count));
 	if (strlen(s->mnt) > 1024 || strlen(s->workdir) > 1024) {
 		LOG("mnt and workdir must be shorter than 1024 bytes");
 		return -1;
@@ -231,55 +292,74 @@ int setup_spec_parse(const struct message *m, struct setup_spec *s)
 	return 0;
 }
 
+struct run_parse {
+	struct run_spec *r;
+	struct key_count count;
+};
+
+/* One record of the run message; like setup_record, a key added to the table does not build until handled. */
 static int run_record(const char *key, size_t keylen, const char *value, size_t *skip, void *ctx)
 {
-	struct run_spec *r = ctx;
-	if (KEY("arg")) {
+	struct run_parse *p = ctx;
+	struct run_spec *r = p->r;
+	uint64_t n;
+	int k = take_key(&p->count, key, keylen, value, &n);
+	if (k < 0)
+		return -1;
+	switch ((enum run_key)k) {
+	case RUN_arg:
 		if (r->argc == MAX_ARGS)
 			return LOG("more than %d args", MAX_ARGS), -1;
 		r->argv[r->argc++] = value;
-	} else if (KEY("env")) {
+		break;
+	case RUN_env:
 		if (r->envc == MAX_ENV)
 			return LOG("more than %d env entries", MAX_ENV), -1;
 		r->envp[r->envc++] = value;
-	} else if (KEY("file")) {
+		break;
+	case RUN_file: {
 		if (r->nfiles == MAX_FILES)
 			return LOG("more than %d files", MAX_FILES), -1;
 		struct file_spec *f = &r->files[r->nfiles++];
 		TRY(parse_file_header(value, &f->mode, &f->size, &f->path));
 		f->data = value + strlen(value) + 1;
 		*skip = f->size;
-	} else if (KEY("wall_ms")) {
-		TRY(parse_u64(value, &r->wall_ms));
-	} else if (KEY("cpu_ms")) {
-		TRY(parse_u64(value, &r->cpu_ms));
-	} else if (KEY("memory_bytes")) {
-		TRY(parse_u64(value, &r->memory_bytes));
-	} else if (KEY("pids")) {
-		TRY(parse_u64(value, &r->pids));
-	} else if (KEY("output_bytes")) {
-		TRY(parse_u64(value, &r->output_bytes));
-	} else if (KEY("nofile")) {
-		TRY(parse_u64(value, &r->nofile));
-	} else if (KEY("fsize_bytes")) {
-		TRY(parse_u64(value, &r->fsize_bytes));
-	} else {
-		LOG("unknown run key '%.*s'", (int)keylen, key);
-		return -1;
+		break;
+	}
+	case RUN_wall_ms:
+		r->wall_ms = n;
+		break;
+	case RUN_cpu_ms:
+		r->cpu_ms = n;
+		break;
+	case RUN_memory_bytes:
+		r->memory_bytes = n;
+		break;
+	case RUN_pids:
+		r->pids = n;
+		break;
+	case RUN_output_bytes:
+		r->output_bytes = n;
+		break;
+	case RUN_nofile:
+		r->nofile = n;
+		break;
+	case RUN_fsize_bytes:
+		r->fsize_bytes = n;
+		break;
 	}
 	return 0;
 }
 
 int run_spec_parse(const struct message *m, struct run_spec *r)
 {
+	unsigned seen[RUN_KEY_COUNT] = { 0 };
+	struct run_parse p = { r, { "run", run_keys, RUN_KEY_COUNT, seen } };
 	memset(r, 0, sizeof(*r));
-	TRY(for_each_record(m, run_record, r));
-	if (!r->argc) {
-		LOG("run needs at least one 'arg'");
-		return -1;
-	}
+	TRY(for_each_record(m, run_record, &p));
+	TRY(check_required(&p.count));
 	if (!r->wall_ms || !r->memory_bytes || !r->pids || !r->nofile) {
-		LOG("run needs wall_ms, memory_bytes, pids and nofile");
+		LOG("wall_ms, memory_bytes, pids and nofile must not be 0");
 		return -1;
 	}
 	r->argv[r->argc] = NULL;

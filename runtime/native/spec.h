@@ -1,5 +1,7 @@
 /*
- * The launcher's input, defined once (TypeScript side: runtime/launcher-protocol.ts).
+ * The launcher's input. Its keys, their order and which are required are defined once, in
+ * runtime/launcher-wire.json: the TypeScript encoder (runtime/launcher-protocol.ts) reads it, and
+ * spec.c parses with build/wire-keys.h, generated from it. The launcher has no defaults of its own.
  *
  * A message is a list of records `key=value\0`, ended by an empty record `\0`.
  * A `file` record carries raw bytes after it: `file=<mode octal>:<size>:<relative path>\0<size bytes>`.
@@ -28,7 +30,7 @@ struct setup_spec {
 	const char *cgroup_memory, *cgroup_pids, *cgroup_cpuacct; /* v1: one dir per controller */
 	const char *cgroup_unified;                                  /* v2: the sandbox's cgroup dir */
 	uint64_t memory_bytes;   /* limits while parked, replaced by the run's */
-	uint64_t pids;
+	uint64_t pids;           /* the job's processes; the init is added to the cgroup's limit */
 };
 
 struct file_spec {
@@ -45,7 +47,8 @@ struct run_spec {
 	int envc;
 	struct file_spec files[MAX_FILES];
 	int nfiles;
-	uint64_t wall_ms, cpu_ms, memory_bytes, pids, output_bytes, nofile, fsize_bytes;
+	uint64_t wall_ms, cpu_ms, memory_bytes, output_bytes, nofile, fsize_bytes;
+	uint64_t pids; /* the job's processes; the init is added to the cgroup's limit */
 };
 
 /* A message as read: its raw bytes (to forward verbatim) and a parse of them. */

@@ -3,9 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { REQUEST_BOUNDS } from '../../api/request-bounds.js';
 import { getJob, listJobs } from '../../db/jobs.js';
-import { DEFAULT_LIMITS, MAX_LIMITS, MIN_LIMITS } from '../../runtime/limits.js';
-import type { JobPayload } from '../../worker/job-payload.js';
-import { BULL_PREFIX, QUEUE_JOBS } from '../../worker/redis-keys.js';
+import { DEFAULT_LIMITS, MAX_LIMITS, MIN_LIMITS } from '../../contract/limits.js';
+import type { JobPayload } from '../../contract/job-payload.js';
+import { BULL_PREFIX, QUEUE_JOBS } from '../../queue/redis-keys.js';
 import { BUSYBOX, postJob, startApiHarness, type ApiHarness, type ErrorJson } from './harness.js';
 
 let h: ApiHarness;

@@ -12,11 +12,11 @@ import { createApp, type AppDeps, type ApiConfig } from '../../api/app.js';
 import { openDatabase, type DatabaseHandle } from '../../db/client.js';
 import { upsertImage } from '../../db/images.js';
 import { finishJob, markRunning } from '../../db/jobs.js';
-import { FinishedNotifier, publishFinished } from '../../worker/finished-notifier.js';
-import type { JobResult } from '../../worker/job-payload.js';
-import { JobQueue } from '../../worker/job-queue.js';
-import { appendOutput, endOutput } from '../../worker/output-stream.js';
-import { CHANNEL_FINISHED } from '../../worker/redis-keys.js';
+import { FinishedNotifier, publishFinished } from '../../queue/finished-notifier.js';
+import type { JobResult } from '../../contract/job-payload.js';
+import { JobQueue } from '../../queue/job-queue.js';
+import { appendOutput, endOutput } from '../../queue/output-stream.js';
+import { CHANNEL_FINISHED } from '../../queue/redis-keys.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
 export const BUSYBOX = 'docker.io/library/busybox:latest';

@@ -5,7 +5,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { OutputChunkEvent } from '../../api/job-events-stream.js';
 import type { JobView } from '../../api/schemas/job-view.js';
 import { finishJob } from '../../db/jobs.js';
-import { outputStreamKey } from '../../worker/redis-keys.js';
+import { outputStreamKey } from '../../queue/redis-keys.js';
 import { finish, okResult, postJob, startApiHarness, type ApiHarness, type ErrorJson } from './harness.js';
 import { collectSse, readSse, type SseMessage } from './sse-client.js';
 

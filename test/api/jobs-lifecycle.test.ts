@@ -5,9 +5,9 @@ import { Redis } from 'ioredis';
 import { createApp } from '../../api/app.js';
 import type { JobView } from '../../api/schemas/job-view.js';
 import { listJobs } from '../../db/jobs.js';
-import type { JobPayload } from '../../worker/job-payload.js';
-import { JobQueue } from '../../worker/job-queue.js';
-import { BULL_PREFIX, QUEUE_JOBS } from '../../worker/redis-keys.js';
+import type { JobPayload } from '../../contract/job-payload.js';
+import { JobQueue } from '../../queue/job-queue.js';
+import { BULL_PREFIX, QUEUE_JOBS } from '../../queue/redis-keys.js';
 import { startRedis } from '../helpers/redis.js';
 import { finish, okResult, postJob, startApiHarness, waitForFinishedSubscriber, type ApiHarness, type ErrorJson } from './harness.js';
 

@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { createApp } from '../../api/app.js';
 import { REQUEST_BOUNDS } from '../../api/request-bounds.js';
 import { upsertImage } from '../../db/images.js';
-import { ImageQueue } from '../../worker/image-queue.js';
+import { ImageQueue } from '../../queue/image-queue.js';
 import { BUSYBOX, finish, postJob, startApiHarness, type ApiHarness } from './harness.js';
 
 interface Operation {

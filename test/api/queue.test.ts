@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from 'bullmq';
-import { BULL_PREFIX, QUEUE_JOBS } from '../../worker/redis-keys.js';
+import { BULL_PREFIX, QUEUE_JOBS } from '../../queue/redis-keys.js';
 import { postJob, startApiHarness, type ApiHarness } from './harness.js';
 
 let h: ApiHarness;

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { arrivalOffsetsMs, checkScenarios, jobsOf, loadScenarios, SCENARIOS_PATH } from '../../bench/lib/scenarios.js';
-import { packageRoot } from '../../runtime/paths.js';
+import { packageRoot } from '../../contract/paths.js';
 
 const BENCH = join(packageRoot(), 'bench');
 const K6_DIR = join(BENCH, 'k6');

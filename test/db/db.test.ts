@@ -10,8 +10,8 @@ import Database from 'better-sqlite3';
 import { openDatabase, type DatabaseHandle } from '../../db/client.js';
 import { deleteImage, findImage, listImages, upsertImage } from '../../db/images.js';
 import { createJob, deleteJob, finishJob, getJob, listJobs, markRunning } from '../../db/jobs.js';
-import { DEFAULT_LIMITS } from '../../runtime/limits.js';
-import type { JobPayload, JobResult } from '../../worker/job-payload.js';
+import { DEFAULT_LIMITS } from '../../contract/limits.js';
+import type { JobPayload, JobResult } from '../../contract/job-payload.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warmbox-db-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

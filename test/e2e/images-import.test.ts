@@ -8,7 +8,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { MAX_IMAGE_LAYERS } from '../../runtime/limits.js';
+import { MAX_IMAGE_LAYERS } from '../../contract/limits.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { registryTestsUnavailable, skopeoCopy } from '../helpers/registry.js';
 import { layeredLayout, manyLayerArchive, SHOW_DATA } from '../helpers/test-images.js';

@@ -10,8 +10,8 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGzip, gzipSync } from 'node:zlib';
 import { Header } from 'tar';
-import { encodeTar, type TarEntry } from '../../runtime/store/layer-tar.js';
-import { ociArchitecture } from '../../runtime/store/oci-image.js';
+import { encodeTar, type TarEntry } from '../../images/store/layer-tar.js';
+import { ociArchitecture } from '../../images/store/oci-image.js';
 
 export interface TestLayer {
   /** The layer blob as stored and served (compressed or not). */

@@ -17,15 +17,15 @@ import { chmod, copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:f
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ensureBuiltinImages, HOST_BUSYBOX } from '../../runtime/builtin-images.js';
-import { SnapshotStore, type StoredImage } from '../../runtime/image-store.js';
-import { DEFAULT_LIMITS, type Limits } from '../../runtime/limits.js';
-import { launcherPath, packageRoot } from '../../runtime/paths.js';
+import { ensureBuiltinImages, HOST_BUSYBOX } from '../../images/builtin-images.js';
+import { SnapshotStore, type StoredImage } from '../../images/image-store.js';
+import { DEFAULT_LIMITS, type Limits } from '../../contract/limits.js';
+import { launcherPath, packageRoot } from '../../contract/paths.js';
 import type { RunResult, Sandbox } from '../../runtime/sandbox.js';
 import { SandboxRuntime } from '../../runtime/sandbox-runtime.js';
-import { buildSingleLayerImage, type SingleLayerImageSpec } from '../../runtime/store/image-builder.js';
-import { encodeTar, tarEntriesOfDir, type TarEntry } from '../../runtime/store/layer-tar.js';
-import { MEDIA_TYPE, ociArchitecture } from '../../runtime/store/oci-image.js';
+import { buildSingleLayerImage, type SingleLayerImageSpec } from '../../images/store/image-builder.js';
+import { encodeTar, tarEntriesOfDir, type TarEntry } from '../../images/store/layer-tar.js';
+import { MEDIA_TYPE, ociArchitecture } from '../../images/store/oci-image.js';
 import { envOf } from '../../worker/job-command.js';
 import { makeTempDir, removeTempDir } from './tmp.js';
 

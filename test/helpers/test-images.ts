@@ -10,9 +10,9 @@
 import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HOST_BUSYBOX } from '../../runtime/builtin-images.js';
-import { encodeTar, type TarEntry } from '../../runtime/store/layer-tar.js';
-import { MEDIA_TYPE, ociArchitecture } from '../../runtime/store/oci-image.js';
+import { HOST_BUSYBOX } from '../../images/builtin-images.js';
+import { encodeTar, type TarEntry } from '../../images/store/layer-tar.js';
+import { MEDIA_TYPE, ociArchitecture } from '../../images/store/oci-image.js';
 import { UmociLayout } from './registry.js';
 
 export async function layeredLayout(dir: string, tag = 'v1'): Promise<UmociLayout> {

@@ -8,7 +8,7 @@ import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../../runtime/paths.js';
+import { packageRoot } from '../../contract/paths.js';
 
 export const CLI = join(packageRoot(), 'dist/cli/main.js');
 

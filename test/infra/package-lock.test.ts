@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { packageRoot } from '../../runtime/paths.js';
+import { packageRoot } from '../../contract/paths.js';
 
 interface LockEntry {
   version?: string;

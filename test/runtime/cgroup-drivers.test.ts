@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CgroupSetupError, setUpCgroups } from '../../runtime/cgroups.js';
-import { packageRoot } from '../../runtime/paths.js';
+import { packageRoot } from '../../contract/paths.js';
 
 let dir: string;
 let harness: string;

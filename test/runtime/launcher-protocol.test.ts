@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeRun, encodeSetup, parseEvent } from '../../runtime/launcher-protocol.js';
+import WIRE from '../../runtime/launcher-wire.json' with { type: 'json' };
 
 /** Splits a message back into its records, the way runtime/native/spec.c reads it. */
 function records(buf: Buffer): (string | Buffer)[] {
@@ -71,6 +72,31 @@ describe('launcher protocol', () => {
     const fileAt = recs.indexOf('file=755:5:dir/bin');
     assert.ok(fileAt > 0, 'setuid/setgid/sticky bits are never sent');
     assert.deepEqual(recs[fileAt + 1], content);
+  });
+
+  it('sends every key in the order of runtime/launcher-wire.json, the v1 cgroup dirs included', () => {
+    const msg = encodeSetup({
+      lowerDirs: ['/l/base'],
+      mountDir: '/run/mnt',
+      diskBytes: 1024,
+      uid: 1000,
+      gid: 1000,
+      hostname: 'warmbox',
+      workdir: '/',
+      cgroup: { version: 'v1', memory: '/cg/memory/w', pids: '/cg/pids/w', cpuacct: '/cg/cpuacct/w' },
+      parkedMemoryBytes: 4096,
+      parkedPids: 64,
+    });
+    const keys = records(msg).map((r) => String(r).split('=')[0]);
+    const order = WIRE.setup.map((f) => f.key);
+    assert.deepEqual(keys, order.filter((k) => k !== 'cgroup_unified'));
+  });
+
+  it('refuses to send a message that lacks a required value, or a number that is not one', () => {
+    const run = { argv: ['true'], env: [], files: [], wallTimeMs: 1, cpuTimeMs: 1, memoryBytes: 1, pids: 1, outputBytes: 1, openFiles: 1, fileSizeBytes: 1 };
+    assert.throws(() => encodeRun({ ...run, argv: [] }), /run message lacks arg/);
+    assert.throws(() => encodeRun({ ...run, pids: 1.5 }), /pids must be a non-negative integer/);
+    assert.throws(() => encodeRun({ ...run, wallTimeMs: -1 }), /wall_ms must be a non-negative integer/);
   });
 
   it('refuses a NUL byte inside a record', () => {

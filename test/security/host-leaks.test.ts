@@ -12,7 +12,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { launcherPath, packageRoot } from '../../runtime/paths.js';
+import { launcherPath, packageRoot } from '../../contract/paths.js';
 import type { RunResult } from '../../runtime/sandbox.js';
 import {
   ATTACK_TIMEOUT_MS,

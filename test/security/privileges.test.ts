@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { chmod, chown, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { HOST_BUSYBOX } from '../../runtime/builtin-images.js';
+import { HOST_BUSYBOX } from '../../images/builtin-images.js';
 import {
   ATTACK_TIMEOUT_MS,
   compileStatic,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UNPACK_BOUNDS_MAXIMUM } from '../../runtime/limits.js';
+import { UNPACK_BOUNDS_MAXIMUM } from '../../contract/limits.js';
 import { IMAGE_CONFIG_DEFAULTS, ImageConfigError, imageOpsConfigFromEnv } from '../../server/image-config.js';
 
 describe('image operations configuration from the environment', () => {

@@ -6,12 +6,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { DEFAULT_LIMITS } from '../../runtime/limits.js';
+import { DEFAULT_LIMITS } from '../../contract/limits.js';
 import { SandboxPools } from '../../runtime/sandbox-pools.js';
 import { ImageResolver } from '../../worker/image-resolver.js';
 import { effectiveBounds, PoolCoordinator } from '../../worker/pool-coordinator.js';
-import { PoolRegistry, type WorkerPoolStatus } from '../../worker/pool-registry.js';
-import { CHANNEL_POOL_DEMAND } from '../../worker/redis-keys.js';
+import type { WorkerPoolStatus } from '../../contract/pools.js';
+import { PoolRegistry } from '../../queue/pool-registry.js';
+import { CHANNEL_POOL_DEMAND } from '../../queue/redis-keys.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { SandboxFixture } from '../helpers/sandbox-fixture.js';
 

@@ -1,0 +1,50 @@
+/**
+ * What travels through the BullMQ `jobs` queue: a validated request with every default filled,
+ * so that the worker needs no db read on the hot path. The BullMQ job id is `id`.
+ */
+import type { Limits } from './limits.js';
+import type { Verdict } from './verdict.js';
+
+export interface JobFile {
+  /** Relative to the job's working directory; validated at the API (no absolute paths, no `..`). */
+  path: string;
+  contentBase64: string;
+  /** Unix permission bits, e.g. 0o644. */
+  mode: number;
+}
+
+export interface JobPayload {
+  id: string;
+  /** Normalized image reference, e.g. `docker.io/library/busybox:latest`. */
+  image: string;
+  /** argv; absent → the image's Entrypoint + Cmd. */
+  cmd?: string[];
+  stdinBase64: string;
+  env: Record<string, string>;
+  files: JobFile[];
+  limits: Limits;
+  network: 'none';
+  /** Epoch milliseconds when the API accepted the job. */
+  createdAt: number;
+  /** Milliseconds the API spent pulling the image before it accepted the job (pull on first use); absent: none. */
+  pullMs?: number;
+}
+
+/** The `result` object of GET /v1/jobs/:id (DESIGN.md contract). */
+export interface JobResult {
+  verdict: Verdict;
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  /** Present as `base64` when the bytes are not valid UTF-8. */
+  stdoutEncoding?: 'base64';
+  stderrEncoding?: 'base64';
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  usage: { cpuTimeMs: number; wallTimeMs: number; memoryPeakBytes: number };
+  start: 'warm' | 'cold';
+  timings: { queuedMs: number; pullMs: number; acquireMs: number; runMs: number; totalMs: number };
+  /** For `internal_error`: what went wrong, for the operator. */
+  error?: string;
+}
