@@ -12,7 +12,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { Transform, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
@@ -20,7 +20,7 @@ import { ImageStoreError } from '../image-store-error.js';
 import { ImageImportError } from './image-import-error.js';
 import { compressionOf } from './layer-stream.js';
 import { readHead } from './file-head.js';
-import type { UnpackBudget } from './unpack-budget.js';
+import { chargedTo, type UnpackBudget } from './unpack-budget.js';
 
 export type TarNode = { file: string } | { link: string };
 
@@ -133,20 +133,6 @@ class TarStager {
       entry.resume(); // directories, and anything else an image archive has no use for
     }
   }
-}
-
-/** Charges every decompressed byte to the budget before the parser sees it. */
-function chargedTo(budget: UnpackBudget): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      try {
-        budget.addBytes(chunk.length);
-        callback(null, chunk);
-      } catch (err) {
-        callback(err as Error);
-      }
-    },
-  });
 }
 
 /** A stream's failure as what it says about the archive: bad input, never the server's fault. */

@@ -21,14 +21,14 @@
 import { closeSync, constants, fchmodSync, fchownSync, futimesSync, openSync, writeSync } from 'node:fs';
 import { chmod, lchown, link, lutimes, mkdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Parser, type ReadEntry } from 'tar';
 import { ImageStoreError } from '../image-store-error.js';
 import { DigestingStream } from './digest.js';
 import { isCompressed, openLayerTar } from './layer-stream.js';
 import { makeFifo, makeWhiteout, markOpaque } from './overlay-special-files.js';
-import type { LayerStats, UnpackBudget } from './unpack-budget.js';
+import { chargedTo, type LayerStats, type UnpackBudget } from './unpack-budget.js';
 
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
@@ -66,20 +66,6 @@ export async function unpackLayer(blobPath: string, dest: string, opts: UnpackOp
   }
   await writer.finish();
   return { diffId: tap.digest, stats: { tarBytes: tap.size, entries: feeder.entries } };
-}
-
-/** Charges every uncompressed byte to the budget before anything parses it: a bomb stops here. */
-function chargedTo(budget: UnpackBudget): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      try {
-        budget.addBytes(chunk.length);
-        callback(null, chunk);
-      } catch (err) {
-        callback(err as Error);
-      }
-    },
-  });
 }
 
 /** What went wrong, as the store's error naming the layer; failures of the host (I/O) as they are. */

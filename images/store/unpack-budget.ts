@@ -9,6 +9,7 @@
  * layer the store already holds is charged its recorded size at once. The bounds' defaults and
  * maxima are with the other limits (limits.ts); server/image-config.ts reads them from the environment.
  */
+import { Transform } from 'node:stream';
 import { ImageStoreError } from '../image-store-error.js';
 import type { UnpackBounds } from '../../contract/limits.js';
 
@@ -61,4 +62,21 @@ export class UnpackBudget {
 /** True for the errors an UnpackBudget throws. */
 export function isUnpackBoundError(err: unknown): boolean {
   return err instanceof ImageStoreError && (err.code === 'unpacked_size_limit' || err.code === 'entry_count_limit');
+}
+
+/**
+ * A pass-through that charges every uncompressed byte to the budget before anything downstream
+ * parses it: a bomb stops at the byte that crosses the bound.
+ */
+export function chargedTo(budget: UnpackBudget): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      try {
+        budget.addBytes(chunk.length);
+        callback(null, chunk);
+      } catch (err) {
+        callback(err as Error);
+      }
+    },
+  });
 }
