@@ -45,6 +45,6 @@ export interface JobResult {
   usage: { cpuTimeMs: number; wallTimeMs: number; memoryPeakBytes: number };
   start: 'warm' | 'cold';
   timings: { queuedMs: number; pullMs: number; acquireMs: number; runMs: number; totalMs: number };
-  /** For `internal_error`: what went wrong, for the operator. */
+  /** For `internal_error` and `lost`: what went wrong, for the operator. */
   error?: string;
 }

@@ -6,8 +6,8 @@ export function cancelledBeforeStart(): JobResult {
   return resultWithoutRun('cancelled');
 }
 
-/** A result for a job that never ran a command (cancelled first, could not start, or failed inside warmbox). */
-export function resultWithoutRun(verdict: 'cancelled' | 'internal_error' | 'nonzero_exit'): JobResult {
+/** A result for a job that never ran a command (cancelled first, could not start, failed inside warmbox, or lost). */
+export function resultWithoutRun(verdict: 'cancelled' | 'internal_error' | 'lost' | 'nonzero_exit'): JobResult {
   return {
     verdict,
     exitCode: null,

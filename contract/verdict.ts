@@ -9,6 +9,12 @@ export const VERDICTS = [
   'output_limit',
   'cancelled',
   'internal_error',
+  /**
+   * The job's run was cut off by something outside it (its worker died or was stopped past its
+   * grace period, or Redis lost it) and warmbox will not run it again: a started sandbox job is not
+   * idempotent. The result's `error` says what happened. README "When things fail" has the rules.
+   */
+  'lost',
 ] as const;
 
 export type Verdict = (typeof VERDICTS)[number];

@@ -20,7 +20,7 @@ export const jobResultSchema = z
     usage: z.object({ cpuTimeMs: ms(), wallTimeMs: ms(), memoryPeakBytes: z.number().int().min(0) }),
     start: z.enum(['warm', 'cold']),
     timings: z.object({ queuedMs: ms(), pullMs: ms(), acquireMs: ms(), runMs: ms(), totalMs: ms() }),
-    error: z.string().optional().openapi({ description: 'For internal_error: what went wrong.' }),
+    error: z.string().optional().openapi({ description: 'For internal_error and lost: what went wrong.' }),
   })
   .openapi('JobResult');
 

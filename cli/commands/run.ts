@@ -239,8 +239,9 @@ const LIMIT_MESSAGES: Record<string, string> = {
 export function exitStatus(job: JobView): number {
   const r = job.result;
   if (!r) return 125;
-  if (r.verdict === 'internal_error') {
-    process.stderr.write(`warmbox: job ${job.id} failed inside warmbox: ${r.error ?? 'unknown error'}\n`);
+  if (r.verdict === 'internal_error' || r.verdict === 'lost') {
+    const what = r.verdict === 'lost' ? 'was lost' : 'failed inside warmbox';
+    process.stderr.write(`warmbox: job ${job.id} ${what}: ${r.error ?? 'unknown error'}\n`);
     return 125;
   }
   if (r.verdict === 'cancelled') {
