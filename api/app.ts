@@ -7,6 +7,7 @@ import { except } from 'hono/combine';
 import type { AppDeps } from './deps.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { limitBodySize } from './middleware/body-limit.js';
+import { refuseWhileStopping } from './middleware/refuse-while-stopping.js';
 import { registerOpenApiDocument } from './openapi.js';
 import { REQUEST_BOUNDS } from './request-bounds.js';
 import { registerCreateJob } from './routes/create-job.js';
@@ -26,12 +27,16 @@ export type { AppDeps, ApiConfig } from './deps.js';
 const BODY_LIMITED = '/v1/*';
 /** Image archives are streamed to disk under their own limit (WARMBOX_IMPORT_MAX_BYTES), not buffered. */
 const BODY_LIMIT_EXEMPT = [IMAGE_IMPORT_PATH];
+/** Where a POST, PUT or DELETE starts new work: refused while the server stops (a cancel is not). */
+const NEW_WORK_PATHS = ['/v1/jobs', '/v1/images/*'];
 
 export function createApp(deps: AppDeps): OpenAPIHono {
   checkConfig(deps);
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);
+  const stopping = refuseWhileStopping(() => deps.stopping?.() ?? false);
+  for (const path of NEW_WORK_PATHS) app.use(path, stopping);
   app.use(BODY_LIMITED, except(BODY_LIMIT_EXEMPT, limitBodySize(deps.config.maxBodyBytes ?? REQUEST_BOUNDS.bodyBytes)));
 
   registerHealth(app, deps);

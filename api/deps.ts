@@ -29,4 +29,6 @@ export interface AppDeps {
   images?: ImageQueue;
   config: ApiConfig;
   logger: Logger;
+  /** True once the server has begun to stop: new work is refused with 503 (middleware/refuse-while-stopping.ts). */
+  stopping?: () => boolean;
 }

@@ -1,9 +1,13 @@
 /** The workers' side of the jobs queue: the BullMQ consumer, which hands each job to a runner (worker/job-runner.ts). */
-import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
+import { JobNotStartedError } from './job-not-started-error.js';
 import { BULL_PREFIX, QUEUE_JOBS } from './redis-keys.js';
 
-/** Runs one job to its result; the signal aborts when the job is cancelled. */
+/**
+ * Runs one job to its result; the signal aborts when the job is cancelled. Throws
+ * JobNotStartedError when the worker is stopping and the job never reached a sandbox.
+ */
 export interface JobProcessor {
   run(job: JobPayload, signal?: AbortSignal): Promise<JobResult>;
 }
@@ -17,8 +21,16 @@ export interface JobWorkerOptions {
 }
 
 export function startJobWorker(opts: JobWorkerOptions): Worker<JobPayload, JobResult> {
-  const processor = (job: Job<JobPayload, JobResult>, _token?: string, signal?: AbortSignal) =>
-    opts.runner.run(job.data, opts.cancelledBeforeStart?.(job.data.id) ? AbortSignal.abort() : signal);
+  const processor = async (job: Job<JobPayload, JobResult>, token?: string, signal?: AbortSignal) => {
+    try {
+      return await opts.runner.run(job.data, opts.cancelledBeforeStart?.(job.data.id) ? AbortSignal.abort() : signal);
+    } catch (err) {
+      if (!(err instanceof JobNotStartedError)) throw err;
+      // Back to the queue, lock released, as if never taken; WaitingError tells BullMQ it moved.
+      await job.moveToWait(token);
+      throw new WaitingError(err.message);
+    }
+  };
   return new Worker<JobPayload, JobResult>(QUEUE_JOBS, processor, {
     connection: opts.connection,
     prefix: BULL_PREFIX,

@@ -59,6 +59,34 @@ export async function killAndRemoveCgroup(dir: string, timeoutMs = CGROUP_TEARDO
   }
 }
 
+/**
+ * The same teardown, synchronously: for a process that must exit now (a second SIGTERM during a
+ * stop) and may not return to its event loop. Sleeps between rounds block the thread; bounded by
+ * timeoutMs for all the directories together.
+ */
+export function killAndRemoveCgroupsNow(dirs: string[], timeoutMs = CGROUP_TEARDOWN_TIMEOUT_MS): CgroupLeft[] {
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(dirs);
+  const left: CgroupLeft[] = [];
+  while (pending.size > 0) {
+    for (const dir of pending) {
+      try {
+        const procs = processesIn(dir);
+        if (procs === undefined) pending.delete(dir);
+        else if (procs.length > 0) killAll(dir, procs);
+        else if (removed(dir)) pending.delete(dir);
+      } catch (e) {
+        pending.delete(dir);
+        left.push({ dir, why: (e as Error).message });
+      }
+    }
+    if (pending.size === 0) break;
+    if (Date.now() >= deadline) return [...left, ...[...pending].map((dir) => ({ dir, why: `processes still in it after ${timeoutMs} ms` }))];
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RETRY_MS);
+  }
+  return left;
+}
+
 /** The pids in the cgroup, or undefined when the directory is gone. */
 function processesIn(dir: string): number[] | undefined {
   try {

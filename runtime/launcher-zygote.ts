@@ -5,7 +5,7 @@
  * longer than building a whole sandbox.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 
@@ -81,6 +81,24 @@ export class LauncherZygote {
     rmSync(this.socketPath, { force: true });
   }
 
+  /**
+   * For a process that must exit now: SIGKILL to the zygote and to every supervisor it forked,
+   * synchronously (their sandboxes' inits follow by their parent-death signal; the caller removes
+   * the cgroups). The supervisors are found before the zygote dies, while they are its children.
+   */
+  killNow(): void {
+    this.closing = true;
+    const pid = this.child?.pid;
+    if (pid === undefined || this.child!.exitCode !== null || this.child!.signalCode !== null) return;
+    for (const p of [pid, ...childrenOf(pid)]) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
+
   private ensureChild(): ChildProcess {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) return this.child;
     if (this.closing) throw new LauncherZygoteError('the launcher zygote is closed');
@@ -144,5 +162,14 @@ export class LauncherZygote {
 
   private failAll(err: Error): void {
     for (const id of [...this.pending.keys()]) this.fail(id, err);
+  }
+}
+
+/** A single-threaded process's children (Linux 3.5+, /proc/PID/task/TID/children). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
   }
 }

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { DEFAULT_LIMITS } from '../contract/limits.js';
 import type { StoredImage } from '../contract/stored-image.js';
-import { cgroupDirsOf, killAndRemoveCgroups } from './cgroup-teardown.js';
+import { cgroupDirsOf, killAndRemoveCgroups, killAndRemoveCgroupsNow, type CgroupLeft } from './cgroup-teardown.js';
 import { reapStaleCgroups, setUpCgroups, type CgroupLayout } from './cgroups.js';
 import type { CgroupPlacement } from './launcher-protocol.js';
 import { LauncherZygote } from './launcher-zygote.js';
@@ -38,6 +38,10 @@ export class SandboxRuntime {
   private seq = 0;
   private readonly mountDir: string;
   private readonly uids: UidRange;
+  /** The cgroups of every sandbox whose supervisor has not exited yet, by sandbox name. */
+  private readonly live = new Map<string, CgroupPlacement>();
+  /** Teardowns after a supervisor's exit still in progress: close() waits for them. */
+  private readonly exits = new Set<Promise<void>>();
 
   private constructor(
     private readonly opts: RuntimeOptions,
@@ -69,6 +73,7 @@ export class SandboxRuntime {
     const name = `w${process.pid}-${++this.seq}`;
     const uid = this.uids.take();
     const cgroup = this.cgroups.placementFor(name);
+    this.live.set(name, cgroup);
     const sandbox = Sandbox.create(this.zygote, name, {
       lowerDirs: image.layerDirs,
       mountDir: this.mountDir,
@@ -81,7 +86,9 @@ export class SandboxRuntime {
       parkedMemoryBytes: PARKED_MEMORY_BYTES,
       parkedPids: PARKED_PIDS,
     });
-    void sandbox.then((s) => s.closed, () => undefined).then(() => this.afterExit(name, cgroup, uid));
+    const exit = sandbox.then((s) => s.closed, () => undefined).then(() => this.afterExit(name, cgroup, uid));
+    this.exits.add(exit);
+    void exit.finally(() => this.exits.delete(exit));
     return sandbox;
   }
 
@@ -94,6 +101,7 @@ export class SandboxRuntime {
     const dirs = cgroupDirsOf(cgroup).filter((d) => existsSync(d));
     if (dirs.length) this.onLog(`sandbox ${name}: its cgroups outlived its supervisor; killing what is left in them and removing them`);
     const left = await killAndRemoveCgroups(dirs);
+    this.live.delete(name);
     for (const l of left) this.onLog(`sandbox ${name}: cannot remove its cgroup ${l.dir}: ${l.why}; its uid ${uid} stays taken`);
     if (left.length === 0) this.uids.release(uid);
   }
@@ -103,9 +111,21 @@ export class SandboxRuntime {
     return this.uids.inUse;
   }
 
+  /**
+   * For a process that must exit now (a second signal during a stop): kills the zygote, every
+   * supervisor and every process of every sandbox, and removes their cgroups, synchronously.
+   * Returns the cgroup directories it could not remove.
+   */
+  killAllNow(): CgroupLeft[] {
+    this.zygote.killNow();
+    const dirs = [...this.live.values()].flatMap(cgroupDirsOf).filter((d) => existsSync(d));
+    return killAndRemoveCgroupsNow(dirs);
+  }
+
   /** Stops the zygote, and with it every sandbox it made: use or destroy them first. */
   async close(): Promise<void> {
     await this.zygote.close();
+    await Promise.all(this.exits); // every sandbox's cgroups removed, by its supervisor or by afterExit
   }
 }
 

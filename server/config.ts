@@ -27,6 +27,14 @@ const listenAddress = z
 
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/**
+ * How long a stop (SIGTERM, SIGINT) lets running jobs finish before it kills their sandboxes and
+ * records them `lost`: by default 3x a job's default wall time (10 s), at most 2x the largest
+ * wall time a job may ask for (300 s). infra/systemd/warmbox.service's TimeoutStopSec exceeds
+ * the default (test/infra/systemd-unit.test.ts).
+ */
+export const STOP_GRACE_MS = { default: 30_000, max: 600_000 } as const;
+
 const schema = z.object({
   WARMBOX_ROLE: z.enum(ROLES, { error: `expected one of ${ROLES.join(', ')}` }),
   WARMBOX_DATA: z.string().min(1),
@@ -40,6 +48,7 @@ const schema = z.object({
   WARMBOX_SANDBOX_UID_COUNT: intIn(1, 1 << 20),
   WARMBOX_SANDBOX_GID: intIn(1, 2 ** 31 - 1),
   WARMBOX_MAX_WAIT_MS: intIn(1, 3_600_000),
+  WARMBOX_STOP_GRACE_MS: intIn(0, STOP_GRACE_MS.max),
   WARMBOX_LAUNCHER: z.string().min(1).optional(),
   WARMBOX_POOL_MIN: intIn(0, 1024),
   WARMBOX_POOL_MAX: intIn(0, POOL_BOUNDS_MAX),
@@ -65,6 +74,8 @@ export interface ServerConfig {
   sandboxUidCount: number;
   sandboxGid: number;
   maxWaitMs: number;
+  /** A stop's grace period for running jobs (STOP_GRACE_MS), in milliseconds. */
+  stopGraceMs: number;
   logLevel: string;
   pools: { min: number; max: number; maxTotal: number; prewarm: { image: string; min: number }[] };
   /** The native launcher; default: the one `npm run setup` builds in runtime/native/build/. */
@@ -80,6 +91,7 @@ export const CONFIG_DEFAULTS = {
   WARMBOX_SANDBOX_UID_COUNT: '1',
   WARMBOX_SANDBOX_GID: '65534',
   WARMBOX_MAX_WAIT_MS: '300000',
+  WARMBOX_STOP_GRACE_MS: String(STOP_GRACE_MS.default),
   WARMBOX_LOG_LEVEL: 'info',
   WARMBOX_POOL_MIN: '0',
   WARMBOX_POOL_MAX: '16',
@@ -116,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     sandboxUidCount: c.WARMBOX_SANDBOX_UID_COUNT,
     sandboxGid: c.WARMBOX_SANDBOX_GID,
     maxWaitMs: c.WARMBOX_MAX_WAIT_MS,
+    stopGraceMs: c.WARMBOX_STOP_GRACE_MS,
     logLevel: c.WARMBOX_LOG_LEVEL,
     launcherPath: c.WARMBOX_LAUNCHER,
     pools: { min: c.WARMBOX_POOL_MIN, max: c.WARMBOX_POOL_MAX, maxTotal: c.WARMBOX_POOL_MAX_TOTAL, prewarm: c.WARMBOX_PREWARM },

@@ -1,6 +1,7 @@
 /**
  * `warmbox server` and `warmbox worker`: the API, a worker, or both (WARMBOX_ROLE), over one Redis
- * and one db. Start-up reads as the checklist it is; close() undoes it in reverse.
+ * and one db. Start-up reads as the checklist it is; close() stops gracefully (server-stop.ts:
+ * refuse new work, drain running jobs within the grace period) and then undoes start-up in reverse.
  *
  * Several workers share one Redis: they all take jobs from the one BullMQ jobs queue, and keep
  * each other's pools warm through worker/pool-coordinator.ts (README "Pools and scheduling").
@@ -35,6 +36,8 @@ import { PoolCoordinator } from '../worker/pool-coordinator.js';
 import type { ImageOpsConfig } from './image-config.js';
 import type { ServerConfig } from './config.js';
 import { PrivateRedis } from './private-redis.js';
+import { ServerStop, type Closer } from './server-stop.js';
+import { WorkerStop } from '../worker/worker-stop.js';
 import { connectRedis, redisOptions } from './redis-connection.js';
 import { openSnapshotStore } from './snapshot-store.js';
 
@@ -43,7 +46,19 @@ export interface RunningServer {
   url?: string;
   /** `hostname-pid`; absent in an API-only process. */
   workerId?: string;
-  close(): Promise<void>;
+  /**
+   * Stops gracefully: new work refused at once, running jobs given `graceMs` (default the
+   * configured WARMBOX_STOP_GRACE_MS) to finish, then everything closed in reverse order of start.
+   */
+  close(graceMs?: number): Promise<void>;
+  /** A second signal during close(): kills every sandbox and records its job `lost`, synchronously; exit right after. */
+  abortNow(): void;
+}
+
+/** What outlives the server's own parts and closes after them, the private Redis included. */
+export interface ServerHooks {
+  /** Telemetry (OpenTelemetry's SDK): shut down last, so that the stop itself is exported. */
+  telemetry?: { shutdown(): Promise<void> };
 }
 
 /** What start-up steps share. */
@@ -54,21 +69,20 @@ interface StartContext {
   dbHandle: DatabaseHandle;
   log: Logger;
   closers: Closer[];
+  stop: ServerStop;
   imageConfig: ImageOpsConfig;
   /** Set by the API when it runs in this process, for a worker beside it. */
   local: { notifier?: FinishedNotifier };
 }
 
-/** Undo steps, run in reverse order by close(). */
-type Closer = () => unknown;
-
-export async function startServer(config: ServerConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
-  const closers: Closer[] = [];
-  const close = async (): Promise<void> => {
-    for (const c of closers.reverse()) await c();
-  };
+export async function startServer(config: ServerConfig, log: Logger = pino({ level: config.logLevel }), hooks: ServerHooks = {}): Promise<RunningServer> {
+  const stop = new ServerStop(log);
+  const closers = stop.closers;
+  const close = (graceMs = config.stopGraceMs): Promise<void> => stop.run(graceMs);
   try {
     const imageConfig = config.images;
+    // Closed last of all, after the private Redis (the first closer: undone last).
+    if (hooks.telemetry) closers.push(() => hooks.telemetry?.shutdown());
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const redisUrl = config.redisUrl ?? (await startPrivateRedis(config.dataDir, closers, log));
     const redis = await connectRedis(redisUrl);
@@ -76,14 +90,14 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     const dbHandle = openDatabase(join(config.dataDir, 'warmbox.db'));
     closers.push(() => dbHandle.close());
     // With role `all`, the worker wakes the API's waiting requests directly, a Redis round trip sooner.
-    const ctx: StartContext = { config, redisUrl, redis, dbHandle, log, closers, imageConfig, local: {} };
+    const ctx: StartContext = { config, redisUrl, redis, dbHandle, log, closers, stop, imageConfig, local: {} };
     const workerId = config.role === 'api' ? undefined : await startWorker(ctx);
     const http = config.role === 'worker' ? undefined : await startApi(ctx);
     const url = http && `http://${formatHost(http.address() as AddressInfo)}`;
     log.info({ role: config.role, url, workerId, dataDir: config.dataDir, redis: redisUrl }, `warmbox ${config.role === 'worker' ? 'worker' : 'server'} ready`);
-    return { url, workerId, close };
+    return { url, workerId, close, abortNow: () => stop.abortNow() };
   } catch (err) {
-    await close();
+    await close(0);
     throw err;
   }
 }
@@ -93,7 +107,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
  * workers, and the BullMQ consumer of the shared jobs queue. Returns its id.
  */
 async function startWorker(ctx: StartContext): Promise<string> {
-  const { config, redisUrl, redis, dbHandle, log, closers, imageConfig, local } = ctx;
+  const { config, redisUrl, redis, dbHandle, log, closers, stop, imageConfig, local } = ctx;
   const workerId = `${hostname()}-${process.pid}`;
   const store = await openStore(config.dataDir, imageConfig, dbHandle, log);
   const runtime = await openRuntime(config, log, closers);
@@ -132,6 +146,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     onStoreChanged: () => void usage.publish(),
   });
   closers.push(() => imageWorker.close());
+  const workerStop = new WorkerStop();
   const runner = new JobRunner({
     images,
     pools,
@@ -140,6 +155,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     log,
     pull: (reference) => imageWorker.pullLocal(reference),
     onFinished: (id) => local.notifier?.announceLocal(id),
+    stop: workerStop,
   });
   const cancels: { listener?: CancelListener } = {};
   const worker = startJobWorker({
@@ -153,6 +169,21 @@ async function startWorker(ctx: StartContext): Promise<string> {
   closers.push(() => worker.close());
   cancels.listener = await CancelListener.start(redis, worker, log);
   closers.push(() => cancels.listener?.close());
+  stop.addWorker({
+    // No job is taken any more; the runner sends jobs not yet in a sandbox back to the queue.
+    refuse: (graceMs) => {
+      workerStop.beginDrain(graceMs);
+      void worker.close();
+    },
+    drained: () => worker.close(),
+    // Running jobs' sandboxes are killed; the runner records them `lost`, then the worker closes.
+    graceOver: () => workerStop.endGrace(),
+    abortNow: () => {
+      const lost = runner.recordRunningAsLost();
+      const left = runtime.killAllNow();
+      log.warn({ lost, cgroupsLeft: left }, 'stopped at once: every sandbox killed, its job recorded lost');
+    },
+  });
   return workerId;
 }
 
@@ -221,7 +252,7 @@ async function openStore(dataDir: string, imageConfig: ImageOpsConfig, dbHandle:
 }
 
 async function startApi(ctx: StartContext): Promise<ServerType> {
-  const { config, redis, dbHandle, log, closers, imageConfig, local } = ctx;
+  const { config, redis, dbHandle, log, closers, stop, imageConfig, local } = ctx;
   const queue = new JobQueue(redis);
   closers.push(() => queue.close());
   const notifier = await FinishedNotifier.start(redis, log);
@@ -243,6 +274,7 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
     images,
     config: { maxWaitMs: config.maxWaitMs, defaultWaitMs: Math.min(60_000, config.maxWaitMs) },
     logger: log,
+    stopping: () => stop.started,
   });
   const http = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port }, () => resolve(s));
@@ -252,14 +284,25 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
   });
   // A `?wait=true` request may legitimately be held for maxWaitMs: Node's own timeout must not cut it.
   (http as HttpServer).requestTimeout = config.maxWaitMs + 30_000;
-  closers.push(
-    () =>
-      new Promise((resolve) => {
-        http.close(resolve);
-        (http as HttpServer).closeAllConnections(); // SSE streams and idle keep-alives too
-      }),
-  );
+  closers.push(() => closeHttp(http as HttpServer));
   return http;
+}
+
+/** How long answers being written when the jobs have drained get to finish before connections are cut. */
+const HTTP_FLUSH_MS = 1000;
+
+/**
+ * No new connection; idle keep-alives closed; requests still being answered (a `?wait=true` whose
+ * job just finished) get HTTP_FLUSH_MS; then every connection is closed, SSE streams included.
+ */
+async function closeHttp(http: HttpServer): Promise<void> {
+  const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+  http.closeIdleConnections();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, HTTP_FLUSH_MS)))]);
+  clearTimeout(timer);
+  http.closeAllConnections();
+  await closed;
 }
 
 function formatHost(a: AddressInfo): string {

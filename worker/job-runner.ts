@@ -1,6 +1,8 @@
 /**
  * Runs one job from the queue to its recorded result: image → sandbox → command → result in the
  * db → the waiting request told. Every failure becomes a result (internal_error), never a lost job.
+ * A stop (worker-stop.ts) sends a job that has not reached its sandbox back to the queue, and
+ * ends a job still running when the grace period is over `lost`.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -18,6 +20,8 @@ import { argvOf, envOf } from './job-command.js';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
 import { encodeBytes } from './output-encoding.js';
 import { appendOutput, endOutput, type OutputChannel } from '../queue/output-stream.js';
+import { JobNotStartedError } from '../queue/job-not-started-error.js';
+import type { WorkerStop } from './worker-stop.js';
 
 export interface JobRunnerDeps {
   images: ImageResolver;
@@ -32,6 +36,8 @@ export interface JobRunnerDeps {
    * when workers do not share a data directory: this one then pulls it too. Absent: such a job fails.
    */
   pull?: (reference: string) => Promise<StoredImage>;
+  /** The worker's stop; absent: jobs are never returned to the queue nor cut off. */
+  stop?: WorkerStop;
 }
 
 interface Timings {
@@ -43,7 +49,20 @@ interface Timings {
 }
 
 export class JobRunner {
+  /** Jobs in a sandbox now, and how to finish each as `lost` if the process must exit at once. */
+  private readonly inSandbox = new Map<string, (error: string) => JobResult>();
+
   constructor(private readonly deps: JobRunnerDeps) {}
+
+  /**
+   * A second signal: the process exits now. Records every job running in a sandbox as `lost`
+   * (synchronously: nothing after this call is awaited); jobs not yet in a sandbox stay `queued`.
+   */
+  recordRunningAsLost(): number {
+    const error = this.deps.stop?.lostReason(true) ?? 'the worker was stopped at once';
+    for (const [id, lost] of this.inSandbox) finishJob(this.deps.db, id, lost(error), Date.now());
+    return this.inSandbox.size;
+  }
 
   async run(job: JobPayload, signal?: AbortSignal): Promise<JobResult> {
     const started = epochMs();
@@ -52,6 +71,7 @@ export class JobRunner {
     try {
       result = signal?.aborted ? cancelled(timings, started, job) : await this.runInSandbox(job, timings, started, signal);
     } catch (err) {
+      if (err instanceof JobNotStartedError) throw err; // back to the queue: nothing to record
       this.deps.log.error({ err, job: job.id }, 'job failed inside warmbox');
       result = internalError(err, timings, started, job);
     }
@@ -59,18 +79,60 @@ export class JobRunner {
     return result;
   }
 
+  /**
+   * `running` in the db means the job reached its sandbox: before that a stop may still return
+   * it to the queue, and a job left `queued` by a dead worker never ran (README "When things fail").
+   */
   private async runInSandbox(job: JobPayload, timings: Timings, started: number, signal?: AbortSignal): Promise<JobResult> {
-    const image = await this.resolveImage(job, timings);
-    markRunning(this.deps.db, job.id, Date.now(), image.digest);
+    const image = await this.beforeStart(this.resolveImage(job, timings));
     let sandbox: Sandbox;
     try {
-      sandbox = await this.acquire(image, job, timings);
+      sandbox = await this.beforeStart(this.acquire(image, job, timings), (s) => void s.destroy());
     } catch (err) {
       if (!(err instanceof UnusableWorkdirError)) throw err;
       return this.cannotStart(job, err, timings, started);
     }
-    const run = await this.execute(sandbox, image, job, timings, signal);
-    return toJobResult(run, timings, started, job);
+    markRunning(this.deps.db, job.id, Date.now(), image.digest);
+    this.inSandbox.set(job.id, (error) => ({ ...internalError(new Error(error), timings, started, job), verdict: 'lost' }));
+    try {
+      const run = await this.execute(sandbox, image, job, timings, signal);
+      return this.cutOffByStop(toJobResult(run, timings, started, job), signal);
+    } finally {
+      this.inSandbox.delete(job.id);
+    }
+  }
+
+  /**
+   * A step before the job reaches its sandbox, given up when the worker starts to stop: the job
+   * goes back to the queue (JobNotStartedError), and what the step yields later is discarded.
+   */
+  private async beforeStart<T>(step: Promise<T>, discard: (value: T) => void = () => {}): Promise<T> {
+    const draining = this.deps.stop?.draining;
+    if (!draining) return step;
+    const notStarted = (): JobNotStartedError => new JobNotStartedError('the worker is stopping; the job had not started and went back to the queue');
+    const stopped = new Promise<never>((_, reject) => {
+      const onDrain = (): void => reject(notStarted());
+      if (draining.aborted) onDrain();
+      else draining.addEventListener('abort', onDrain, { once: true });
+      void step.finally(() => draining.removeEventListener('abort', onDrain)).catch(() => undefined);
+    });
+    let value: T;
+    try {
+      value = await Promise.race([step, stopped]);
+    } catch (err) {
+      if (err instanceof JobNotStartedError) void step.then(discard, () => undefined);
+      throw err;
+    }
+    if (!draining.aborted) return value;
+    discard(value);
+    throw notStarted();
+  }
+
+  /** Killed because the grace period ended (not cancelled by a client): the job is `lost`. */
+  private cutOffByStop(result: JobResult, cancel?: AbortSignal): JobResult {
+    const stop = this.deps.stop;
+    if (!stop?.graceOver.aborted || cancel?.aborted || result.verdict !== 'cancelled') return result;
+    return { ...result, verdict: 'lost', error: stop.lostReason() };
   }
 
   /**
@@ -107,8 +169,10 @@ export class JobRunner {
     return sandbox;
   }
 
-  private async execute(sandbox: Sandbox, image: StoredImage, job: JobPayload, timings: Timings, signal?: AbortSignal): Promise<RunResult> {
+  private async execute(sandbox: Sandbox, image: StoredImage, job: JobPayload, timings: Timings, cancel?: AbortSignal): Promise<RunResult> {
     const t0 = performance.now();
+    const graceOver = this.deps.stop?.graceOver;
+    const signal = graceOver && cancel ? AbortSignal.any([cancel, graceOver]) : (graceOver ?? cancel);
     try {
       return await sandbox.run({
         argv: argvOf(job, image.config),

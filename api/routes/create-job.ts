@@ -52,7 +52,7 @@ export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
       415: errorResponse('The body is not application/json.'),
       422: errorResponse('A value beyond a server bound: a limit above its maximum or below its minimum, too many files, ...; or an image warmbox cannot run (image_unsupported).'),
       502: errorResponse('The registry answered something unusable while pulling the image (registry_error).'),
-      503: errorResponse('Nothing was recorded, retry after `Retry-After`: Redis is unreachable (queue_unavailable) or the database cannot take writes (db_unavailable); or the image\'s registry cannot be reached (registry_unreachable), limits pulls (registry_rate_limited), or the pull outlasted the pull timeout (pull_timeout).'),
+      503: errorResponse('Nothing was recorded, retry after `Retry-After`: Redis is unreachable (queue_unavailable) or the database cannot take writes (db_unavailable); or the image\'s registry cannot be reached (registry_unreachable), limits pulls (registry_rate_limited), or the pull outlasted the pull timeout (pull_timeout); or the server is stopping (shutting_down).'),
       507: errorResponse('The server\'s disk is full (storage_full): nothing was recorded; retry after `Retry-After`.'),
     },
   });

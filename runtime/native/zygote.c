@@ -114,11 +114,28 @@ static void reap(int sigfd)
 		;
 }
 
+/*
+ * A session (and process group) of our own, inherited by every supervisor we fork: a signal to the
+ * worker's whole group — Ctrl-C at a terminal, kill(-pgid), a service manager's stop — reaches the
+ * worker only, which then drains its jobs and tears its sandboxes down itself. Left in the worker's
+ * group, SIGINT killed every supervisor without a teardown (their cgroups stayed behind) and the
+ * zygote with them, under jobs the worker was still finishing. EPERM: already a group leader
+ * (started with setsid), which is as good.
+ */
+static int leave_workers_group(void)
+{
+	if (setsid() < 0 && errno != EPERM)
+		return PLOG("zygote: setsid"), -1;
+	return 0;
+}
+
 int zygote_main(const char *socket_path)
 {
 	/* The worker's death kills us; one that died before this closed our stdin: EOF below ends us. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		return PLOG("zygote: prctl(PR_SET_PDEATHSIG)"), 1;
+	if (leave_workers_group() < 0)
+		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	sigset_t chld;
 	sigemptyset(&chld);

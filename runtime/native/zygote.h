@@ -11,6 +11,8 @@
  *
  * Lifetimes: the zygote dies with the worker (SIGKILL as its parent-death signal, and EOF on stdin);
  * each supervisor tears its sandbox down when the zygote dies (SIGTERM as its parent-death signal).
+ * The zygote starts a session of its own, so a signal to the worker's process group (Ctrl-C)
+ * reaches neither it nor the supervisors: the worker stops them when it has drained its jobs.
  */
 int zygote_main(const char *socket_path);
 

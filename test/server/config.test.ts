@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../../server/config.js';
+import { ConfigError, loadConfig, STOP_GRACE_MS } from '../../server/config.js';
 
 describe('server configuration', () => {
   it('has a default for everything', () => {
@@ -22,5 +22,12 @@ describe('server configuration', () => {
     assert.throws(() => loadConfig({ WARMBOX_LISTEN: 'nowhere' }), (e: Error) => e instanceof ConfigError && /WARMBOX_LISTEN.*HOST:PORT/.test(e.message));
     assert.throws(() => loadConfig({ WARMBOX_SANDBOX_UID: '0' }), /WARMBOX_SANDBOX_UID/);
     assert.throws(() => loadConfig({ WARMBOX_REDIS_URL: 'localhost:6379' }), /WARMBOX_REDIS_URL/);
+  });
+
+  it('bounds the stop grace period: a default, 0 allowed (kill at once), a maximum', () => {
+    assert.equal(loadConfig({}).stopGraceMs, STOP_GRACE_MS.default);
+    assert.equal(loadConfig({ WARMBOX_STOP_GRACE_MS: '0' }).stopGraceMs, 0);
+    assert.equal(loadConfig({ WARMBOX_STOP_GRACE_MS: String(STOP_GRACE_MS.max) }).stopGraceMs, STOP_GRACE_MS.max);
+    assert.throws(() => loadConfig({ WARMBOX_STOP_GRACE_MS: String(STOP_GRACE_MS.max + 1) }), /WARMBOX_STOP_GRACE_MS/);
   });
 });
