@@ -62,6 +62,8 @@ export class JobRunner {
   private async runInSandbox(job: JobPayload, timings: Timings, started: number, signal?: AbortSignal): Promise<JobResult> {
     const image = await this.resolveImage(job, timings);
     markRunning(this.deps.db, job.id, Date.now(), image.digest);
+    // The fault tests count these lines: a job must never start twice (test/helpers/job-outcomes.ts).
+    this.deps.log.debug({ job: job.id }, 'job started');
     let sandbox: Sandbox;
     try {
       sandbox = await this.acquire(image, job, timings);

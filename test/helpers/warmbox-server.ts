@@ -29,11 +29,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/**
- * Starts the server and waits for /healthz. `redisUrl` undefined: the server's private Redis.
- * `dataDir`: one the test prepared (it is removed at stop, as the temporary one is).
- */
-export async function startServer(opts: { redisUrl?: string; env?: Record<string, string>; dataDir?: string } = {}): Promise<TestServer> {
+export interface ServerOptions {
+  /** Undefined: the server's private Redis. */
+  redisUrl?: string;
+  env?: Record<string, string>;
+  /** One the test prepared (it is removed at stop, as the temporary one is). */
+  dataDir?: string;
+  /** A process group of its own (its pid is the group's id), for tests that signal the whole group. */
+  detached?: boolean;
+}
+
+/** Starts the server and waits for /healthz. */
+export async function startServer(opts: ServerOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'warmbox-e2e-'));
   const port = await freePort();
   const logFile = join(dataDir, `server-${Date.now()}.log`);
@@ -45,7 +52,7 @@ export async function startServer(opts: { redisUrl?: string; env?: Record<string
     ...(opts.redisUrl && { WARMBOX_REDIS_URL: opts.redisUrl }),
     ...opts.env,
   };
-  const child = spawn(process.execPath, [CLI, 'server'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'server'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false });
   const log = createWriteStream(logFile);
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
