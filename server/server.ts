@@ -132,11 +132,14 @@ async function startWorker(ctx: StartContext): Promise<string> {
     onStoreChanged: () => void usage.publish(),
   });
   closers.push(() => imageWorker.close());
+  // Jobs' output on a connection of its own: an API in this process must not wait behind a flood of it to enqueue.
+  const outputRedis = await connectRedis(redisUrl);
+  closers.push(() => outputRedis.quit());
   const runner = new JobRunner({
     images,
     pools,
     db: dbHandle.db,
-    redis,
+    redis: outputRedis,
     log,
     pull: (reference) => imageWorker.pullLocal(reference),
     onFinished: (id) => local.notifier?.announceLocal(id),

@@ -17,7 +17,7 @@ import { cancelledBeforeStart, resultWithoutRun } from '../contract/result-witho
 import { argvOf, envOf } from './job-command.js';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
 import { encodeBytes } from './output-encoding.js';
-import { appendOutput, endOutput, type OutputChannel } from '../queue/output-stream.js';
+import { endOutput, OutputAppender } from '../queue/output-stream.js';
 
 export interface JobRunnerDeps {
   images: ImageResolver;
@@ -48,18 +48,20 @@ export class JobRunner {
   async run(job: JobPayload, signal?: AbortSignal): Promise<JobResult> {
     const started = epochMs();
     const timings: Timings = { start: 'cold', queuedMs: Math.max(0, started - job.createdAt), pullMs: 0, acquireMs: 0, runMs: 0 };
+    // Live output is best effort: the result in the db is the record.
+    const output = new OutputAppender(this.deps.redis, job.id, (err) => this.deps.log.warn({ err, job: job.id }, 'output stream append failed'));
     let result: JobResult;
     try {
-      result = signal?.aborted ? cancelled(timings, started, job) : await this.runInSandbox(job, timings, started, signal);
+      result = signal?.aborted ? cancelled(timings, started, job) : await this.runInSandbox(job, output, timings, started, signal);
     } catch (err) {
       this.deps.log.error({ err, job: job.id }, 'job failed inside warmbox');
       result = internalError(err, timings, started, job);
     }
-    await this.record(job.id, result);
+    await this.record(job.id, result, output);
     return result;
   }
 
-  private async runInSandbox(job: JobPayload, timings: Timings, started: number, signal?: AbortSignal): Promise<JobResult> {
+  private async runInSandbox(job: JobPayload, output: OutputAppender, timings: Timings, started: number, signal?: AbortSignal): Promise<JobResult> {
     const image = await this.resolveImage(job, timings);
     markRunning(this.deps.db, job.id, Date.now(), image.digest);
     // The fault tests count these lines: a job must never start twice (test/helpers/job-outcomes.ts).
@@ -69,9 +71,9 @@ export class JobRunner {
       sandbox = await this.acquire(image, job, timings);
     } catch (err) {
       if (!(err instanceof UnusableWorkdirError)) throw err;
-      return this.cannotStart(job, err, timings, started);
+      return this.cannotStart(job, err, output, timings, started);
     }
-    const run = await this.execute(sandbox, image, job, timings, signal);
+    const run = await this.execute(sandbox, image, job, output, timings, signal);
     return toJobResult(run, timings, started, job);
   }
 
@@ -79,9 +81,9 @@ export class JobRunner {
    * A job its image's working directory keeps from starting: exit 126 and why on its stderr, as
    * `docker run` and a shell say of a command they cannot start; warmbox itself did not fail.
    */
-  private cannotStart(job: JobPayload, err: UnusableWorkdirError, timings: Timings, started: number): JobResult {
+  private cannotStart(job: JobPayload, err: UnusableWorkdirError, output: OutputAppender, timings: Timings, started: number): JobResult {
     const stderr = `warmbox: ${err.message}\n`;
-    this.stream(job.id, 'stderr', Buffer.from(stderr));
+    output.write('stderr', Buffer.from(stderr));
     return {
       ...resultWithoutRun('nonzero_exit'),
       exitCode: 126,
@@ -109,7 +111,7 @@ export class JobRunner {
     return sandbox;
   }
 
-  private async execute(sandbox: Sandbox, image: StoredImage, job: JobPayload, timings: Timings, signal?: AbortSignal): Promise<RunResult> {
+  private async execute(sandbox: Sandbox, image: StoredImage, job: JobPayload, output: OutputAppender, timings: Timings, signal?: AbortSignal): Promise<RunResult> {
     const t0 = performance.now();
     try {
       return await sandbox.run({
@@ -118,8 +120,8 @@ export class JobRunner {
         files: job.files.map((f) => ({ path: f.path, content: Buffer.from(f.contentBase64, 'base64'), mode: f.mode })),
         stdin: Buffer.from(job.stdinBase64, 'base64'),
         ...job.limits,
-        onStdout: (chunk) => this.stream(job.id, 'stdout', chunk),
-        onStderr: (chunk) => this.stream(job.id, 'stderr', chunk),
+        onStdout: (chunk) => output.write('stdout', chunk),
+        onStderr: (chunk) => output.write('stderr', chunk),
         signal,
       });
     } catch (err) {
@@ -130,14 +132,11 @@ export class JobRunner {
     }
   }
 
-  /** Live output is best effort: the result in the db is the record. */
-  private stream(id: string, channel: OutputChannel, chunk: Buffer): void {
-    appendOutput(this.deps.redis, id, channel, chunk).catch((err) => this.deps.log.warn({ err, job: id }, 'output stream append failed'));
-  }
-
-  private async record(id: string, result: JobResult): Promise<void> {
+  /** The stream's end entry goes after its last chunk. */
+  private async record(id: string, result: JobResult, output: OutputAppender): Promise<void> {
     finishJob(this.deps.db, id, result, Date.now());
     this.deps.onFinished?.(id);
+    await output.flushed();
     await Promise.all([publishFinished(this.deps.redis, id), endOutput(this.deps.redis, id)]);
   }
 }

@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -48,6 +48,8 @@ export class FaultRun {
   readonly marker = `warmbox-fault-${process.pid}-${Date.now()}`;
   private readonly logFiles: string[] = [];
   private readonly workerPids: number[] = [];
+  /** Set once finish() has counted and found nothing wrong. */
+  private finished = false;
 
   private constructor(
     readonly dataDir: string,
@@ -107,13 +109,24 @@ export class FaultRun {
     outcomes.refused = Object.fromEntries(this.load.refused);
     printOutcomes(scenario, outcomes);
     assertNothingLost(outcomes);
+    this.finished = true;
     return outcomes;
   }
 
-  /** Removes the data directory; safe to call twice and after a failed scenario. */
+  /**
+   * Removes the data directory; safe to call twice and after a failed scenario, for which it first
+   * prints what the servers logged at warn level and above (the logs go with the directory).
+   */
   async dispose(): Promise<void> {
     await this.load.stop();
     if (this.server) await this.kill('SIGKILL', { group: true }).catch(() => undefined);
+    if (!this.finished) for (const line of this.warnings()) console.log(`# server log: ${line}`);
     rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** The servers' log lines at warn level (40) and above, at most the last 40. */
+  private warnings(): string[] {
+    const lines = this.logFiles.flatMap((f) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n') : []));
+    return lines.filter((l) => !l.startsWith('{') || Number(/"level":(\d+)/.exec(l)?.[1] ?? 50) >= 40).filter(Boolean).slice(-40);
   }
 }
