@@ -2,6 +2,7 @@
  * Runs one job from the queue to its recorded result: image → sandbox → command → result in the
  * db → the waiting request told. Every failure becomes a result (internal_error), never a lost job.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { finishJob, markRunning } from '../db/jobs.js';
@@ -132,14 +133,36 @@ export class JobRunner {
     }
   }
 
+  /**
+   * Writes the result, and when the db refuses it (its disk full, its file locked) offers it again
+   * with backoff rather than losing a result that exists: the job stays active in the queue
+   * meanwhile. Past RECORD_RETRY_MS it gives up; the job then ends `lost` by the reconciler's rule.
+   */
+  private async recordDurably(id: string, result: JobResult): Promise<void> {
+    for (let attempt = 0, deadline = Date.now() + RECORD_RETRY_MS; ; attempt++) {
+      try {
+        finishJob(this.deps.db, id, result, Date.now());
+        if (attempt > 0) this.deps.log.warn({ job: id, attempts: attempt + 1 }, 'the result was recorded after the db refused it');
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        if (attempt === 0) this.deps.log.error({ err, job: id }, 'recording the result failed; offering it again until the db takes it');
+        await sleep(Math.min(5000, 50 * 2 ** attempt));
+      }
+    }
+  }
+
   /** The stream's end entry goes after its last chunk. */
   private async record(id: string, result: JobResult, output: OutputAppender): Promise<void> {
-    finishJob(this.deps.db, id, result, Date.now());
+    await this.recordDurably(id, result);
     this.deps.onFinished?.(id);
     await output.flushed();
     await Promise.all([publishFinished(this.deps.redis, id), endOutput(this.deps.redis, id)]);
   }
 }
+
+/** How long a result that the db refuses (a full disk, a locked file) is kept and offered again. */
+const RECORD_RETRY_MS = 10 * 60_000;
 
 function toJobResult(run: RunResult, timings: Timings, started: number, job: JobPayload): JobResult {
   const stdout = encodeBytes(run.stdout);

@@ -51,6 +51,9 @@ export class FaultRun {
   /** Set once finish() has counted and found nothing wrong. */
   private finished = false;
 
+  /** The servers' logs: beside the data directory, not in it, so that they survive a full data disk and the run. */
+  private readonly logDir = mkdtempSync(join(tmpdir(), 'warmbox-fault-logs-'));
+
   private constructor(
     readonly dataDir: string,
     private readonly opts: FaultRunOptions,
@@ -66,7 +69,7 @@ export class FaultRun {
 
   /** Starts a server on the run's data directory (and Redis), in a process group of its own. */
   async restart(): Promise<TestServer> {
-    const server = await startServer({ redisUrl: this.opts.redisUrl, dataDir: this.dataDir, detached: true, env: { ...SERVER_ENV, ...this.opts.env } });
+    const server = await startServer({ redisUrl: this.opts.redisUrl, dataDir: this.dataDir, logDir: this.logDir, detached: true, env: { ...SERVER_ENV, ...this.opts.env } });
     this.logFiles.push(server.logFile);
     this.workerPids.push(server.process.pid!);
     this.server = server;
@@ -122,6 +125,7 @@ export class FaultRun {
     if (this.server) await this.kill('SIGKILL', { group: true }).catch(() => undefined);
     if (!this.finished) for (const line of this.warnings()) console.log(`# server log: ${line}`);
     rmSync(this.dataDir, { recursive: true, force: true });
+    rmSync(this.logDir, { recursive: true, force: true });
   }
 
   /** The servers' log lines at warn level (40) and above, at most the last 40. */

@@ -37,13 +37,15 @@ export interface ServerOptions {
   dataDir?: string;
   /** A process group of its own (its pid is the group's id), for tests that signal the whole group. */
   detached?: boolean;
+  /** Where the server's output is written; default the data directory (a test that fills that disk puts it elsewhere). */
+  logDir?: string;
 }
 
 /** Starts the server and waits for /healthz. */
 export async function startServer(opts: ServerOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'warmbox-e2e-'));
   const port = await freePort();
-  const logFile = join(dataDir, `server-${Date.now()}.log`);
+  const logFile = join(opts.logDir ?? dataDir, `server-${Date.now()}.log`);
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     WARMBOX_DATA: dataDir,
