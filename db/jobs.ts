@@ -53,6 +53,8 @@ function prepare(db: WarmboxDb) {
       .set({
         status: 'finished',
         result: param('result'),
+        stdout: param('stdout'),
+        stderr: param('stderr'),
         verdict: param('verdict'),
         exitCode: param('exitCode'),
         finishedAt: param('finishedAt'),
@@ -71,7 +73,16 @@ function prepared(db: WarmboxDb): ReturnType<typeof prepare> {
 }
 
 export function getJob(db: WarmboxDb, id: string): JobRow | undefined {
-  return prepared(db).get.get({ id });
+  const row = prepared(db).get.get({ id });
+  return row && withOutput(row);
+}
+
+/** The row with its output put back into its result, as the text the result's encodings say. */
+function withOutput(row: JobRow): JobRow {
+  if (row.result === null || row.stdout === null || row.stderr === null) return row;
+  const stdout = row.stdout.toString(row.result.stdoutEncoding ?? 'utf8');
+  const stderr = row.stderr.toString(row.result.stderrEncoding ?? 'utf8');
+  return { ...row, result: { ...row.result, stdout, stderr } };
 }
 
 /** queued → running. Returns false when the job is unknown or no longer queued. */
@@ -79,9 +90,21 @@ export function markRunning(db: WarmboxDb, id: string, startedAt: number, digest
   return prepared(db).markRunning.run({ id, startedAt, digest }).changes === 1;
 }
 
-/** Stores the result (queued or running → finished). Returns false when the job is unknown or already finished. */
+/**
+ * Stores the result (queued or running → finished), its output as bytes beside it. Returns false
+ * when the job is unknown or already finished.
+ */
 export function finishJob(db: WarmboxDb, id: string, result: JobResult, finishedAt: number): boolean {
-  const res = prepared(db).finish.run({ id, result: JSON.stringify(result), verdict: result.verdict, exitCode: result.exitCode, finishedAt });
+  const { stdout, stderr, ...rest } = result;
+  const res = prepared(db).finish.run({
+    id,
+    result: JSON.stringify(rest),
+    stdout: Buffer.from(stdout, result.stdoutEncoding ?? 'utf8'),
+    stderr: Buffer.from(stderr, result.stderrEncoding ?? 'utf8'),
+    verdict: result.verdict,
+    exitCode: result.exitCode,
+    finishedAt,
+  });
   return res.changes === 1;
 }
 

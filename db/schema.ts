@@ -3,7 +3,7 @@
  * shapes the API and worker already define. Generate a migration after any change here:
  * `npm run db:generate` (drizzle-kit writes db/migrations/, which is checked in).
  */
-import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
 import type { Verdict } from '../contract/verdict.js';
 
@@ -27,7 +27,14 @@ export const jobs = sqliteTable(
     createdAt: integer('created_at').notNull(),
     startedAt: integer('started_at'),
     finishedAt: integer('finished_at'),
+    /**
+     * The result without its stdout and stderr, which are the two columns below as bytes: a JSON
+     * string of megabytes costs seconds of the event loop to write and parse (README "When
+     * things fail", output floods). Rows written before those columns keep their output here.
+     */
     result: text('result', { mode: 'json' }).$type<JobResult>(),
+    stdout: blob('stdout', { mode: 'buffer' }),
+    stderr: blob('stderr', { mode: 'buffer' }),
     /** Copied out of `result` so that jobs can be filtered and counted by outcome. */
     verdict: text('verdict').$type<Verdict>(),
     exitCode: integer('exit_code'),

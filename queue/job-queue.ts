@@ -49,7 +49,10 @@ export class JobQueue {
     const added = this.queue.add(RUN_JOB_NAME, payload, { jobId: payload.id });
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new QueueUnavailableError(`Redis did not take the job within ${timeoutMs} ms`)), timeoutMs);
+      // setImmediate: a timer that fires late because this process was busy (a big result being
+      // recorded) must not refuse a job Redis has taken; its reply may be waiting in the socket,
+      // and the event loop reads sockets after timers and before immediates.
+      timer = setTimeout(() => setImmediate(() => reject(new QueueUnavailableError(`Redis did not take the job within ${timeoutMs} ms`))), timeoutMs);
     });
     try {
       await Promise.race([added, timedOut]);

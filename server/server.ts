@@ -147,11 +147,14 @@ async function startWorker(ctx: StartContext): Promise<string> {
   });
   closers.push(() => imageWorker.close());
   const workerStop = new WorkerStop();
+  // Jobs' output on a connection of its own: an API in this process must not wait behind a flood of it to enqueue.
+  const outputRedis = await connectRedis(redisUrl);
+  closers.push(() => outputRedis.quit());
   const runner = new JobRunner({
     images,
     pools,
     db: dbHandle.db,
-    redis,
+    redis: outputRedis,
     log,
     pull: (reference) => imageWorker.pullLocal(reference),
     onFinished: (id) => local.notifier?.announceLocal(id),

@@ -4,6 +4,7 @@
  * A stop (worker-stop.ts) sends a job that has not reached its sandbox back to the queue, and
  * ends a job still running when the grace period is over `lost`.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { finishJob, markRunning } from '../db/jobs.js';
@@ -19,7 +20,7 @@ import { cancelledBeforeStart, resultWithoutRun } from '../contract/result-witho
 import { argvOf, envOf } from './job-command.js';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
 import { encodeBytes } from './output-encoding.js';
-import { appendOutput, endOutput, type OutputChannel } from '../queue/output-stream.js';
+import { endOutput, OutputAppender } from '../queue/output-stream.js';
 import { JobNotStartedError } from '../queue/job-not-started-error.js';
 import type { WorkerStop } from './worker-stop.js';
 
@@ -67,15 +68,17 @@ export class JobRunner {
   async run(job: JobPayload, signal?: AbortSignal): Promise<JobResult> {
     const started = epochMs();
     const timings: Timings = { start: 'cold', queuedMs: Math.max(0, started - job.createdAt), pullMs: 0, acquireMs: 0, runMs: 0 };
+    // Live output is best effort: the result in the db is the record.
+    const output = new OutputAppender(this.deps.redis, job.id, (err) => this.deps.log.warn({ err, job: job.id }, 'output stream append failed'));
     let result: JobResult;
     try {
-      result = signal?.aborted ? cancelled(timings, started, job) : await this.runInSandbox(job, timings, started, signal);
+      result = signal?.aborted ? cancelled(timings, started, job) : await this.runInSandbox(job, output, timings, started, signal);
     } catch (err) {
       if (err instanceof JobNotStartedError) throw err; // back to the queue: nothing to record
       this.deps.log.error({ err, job: job.id }, 'job failed inside warmbox');
       result = internalError(err, timings, started, job);
     }
-    await this.record(job.id, result);
+    await this.record(job.id, result, output);
     return result;
   }
 
@@ -83,19 +86,21 @@ export class JobRunner {
    * `running` in the db means the job reached its sandbox: before that a stop may still return
    * it to the queue, and a job left `queued` by a dead worker never ran (README "When things fail").
    */
-  private async runInSandbox(job: JobPayload, timings: Timings, started: number, signal?: AbortSignal): Promise<JobResult> {
+  private async runInSandbox(job: JobPayload, output: OutputAppender, timings: Timings, started: number, signal?: AbortSignal): Promise<JobResult> {
     const image = await this.beforeStart(this.resolveImage(job, timings));
     let sandbox: Sandbox;
     try {
       sandbox = await this.beforeStart(this.acquire(image, job, timings), (s) => void s.destroy());
     } catch (err) {
       if (!(err instanceof UnusableWorkdirError)) throw err;
-      return this.cannotStart(job, err, timings, started);
+      return this.cannotStart(job, err, output, timings, started);
     }
     markRunning(this.deps.db, job.id, Date.now(), image.digest);
+    // The fault tests count these lines: a job must never start twice (test/helpers/job-outcomes.ts).
+    this.deps.log.debug({ job: job.id }, 'job started');
     this.inSandbox.set(job.id, (error) => ({ ...internalError(new Error(error), timings, started, job), verdict: 'lost' }));
     try {
-      const run = await this.execute(sandbox, image, job, timings, signal);
+      const run = await this.execute(sandbox, image, job, output, timings, signal);
       return this.cutOffByStop(toJobResult(run, timings, started, job), signal);
     } finally {
       this.inSandbox.delete(job.id);
@@ -139,9 +144,9 @@ export class JobRunner {
    * A job its image's working directory keeps from starting: exit 126 and why on its stderr, as
    * `docker run` and a shell say of a command they cannot start; warmbox itself did not fail.
    */
-  private cannotStart(job: JobPayload, err: UnusableWorkdirError, timings: Timings, started: number): JobResult {
+  private cannotStart(job: JobPayload, err: UnusableWorkdirError, output: OutputAppender, timings: Timings, started: number): JobResult {
     const stderr = `warmbox: ${err.message}\n`;
-    this.stream(job.id, 'stderr', Buffer.from(stderr));
+    output.write('stderr', Buffer.from(stderr));
     return {
       ...resultWithoutRun('nonzero_exit'),
       exitCode: 126,
@@ -169,7 +174,7 @@ export class JobRunner {
     return sandbox;
   }
 
-  private async execute(sandbox: Sandbox, image: StoredImage, job: JobPayload, timings: Timings, cancel?: AbortSignal): Promise<RunResult> {
+  private async execute(sandbox: Sandbox, image: StoredImage, job: JobPayload, output: OutputAppender, timings: Timings, cancel?: AbortSignal): Promise<RunResult> {
     const t0 = performance.now();
     const graceOver = this.deps.stop?.graceOver;
     const signal = graceOver && cancel ? AbortSignal.any([cancel, graceOver]) : (graceOver ?? cancel);
@@ -180,8 +185,8 @@ export class JobRunner {
         files: job.files.map((f) => ({ path: f.path, content: Buffer.from(f.contentBase64, 'base64'), mode: f.mode })),
         stdin: Buffer.from(job.stdinBase64, 'base64'),
         ...job.limits,
-        onStdout: (chunk) => this.stream(job.id, 'stdout', chunk),
-        onStderr: (chunk) => this.stream(job.id, 'stderr', chunk),
+        onStdout: (chunk) => output.write('stdout', chunk),
+        onStderr: (chunk) => output.write('stderr', chunk),
         signal,
       });
     } catch (err) {
@@ -192,17 +197,36 @@ export class JobRunner {
     }
   }
 
-  /** Live output is best effort: the result in the db is the record. */
-  private stream(id: string, channel: OutputChannel, chunk: Buffer): void {
-    appendOutput(this.deps.redis, id, channel, chunk).catch((err) => this.deps.log.warn({ err, job: id }, 'output stream append failed'));
+  /**
+   * Writes the result, and when the db refuses it (its disk full, its file locked) offers it again
+   * with backoff rather than losing a result that exists: the job stays active in the queue
+   * meanwhile. Past RECORD_RETRY_MS it gives up; the job then ends `lost` by the reconciler's rule.
+   */
+  private async recordDurably(id: string, result: JobResult): Promise<void> {
+    for (let attempt = 0, deadline = Date.now() + RECORD_RETRY_MS; ; attempt++) {
+      try {
+        finishJob(this.deps.db, id, result, Date.now());
+        if (attempt > 0) this.deps.log.warn({ job: id, attempts: attempt + 1 }, 'the result was recorded after the db refused it');
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        if (attempt === 0) this.deps.log.error({ err, job: id }, 'recording the result failed; offering it again until the db takes it');
+        await sleep(Math.min(5000, 50 * 2 ** attempt));
+      }
+    }
   }
 
-  private async record(id: string, result: JobResult): Promise<void> {
-    finishJob(this.deps.db, id, result, Date.now());
+  /** The stream's end entry goes after its last chunk. */
+  private async record(id: string, result: JobResult, output: OutputAppender): Promise<void> {
+    await this.recordDurably(id, result);
     this.deps.onFinished?.(id);
+    await output.flushed();
     await Promise.all([publishFinished(this.deps.redis, id), endOutput(this.deps.redis, id)]);
   }
 }
+
+/** How long a result that the db refuses (a full disk, a locked file) is kept and offered again. */
+const RECORD_RETRY_MS = 10 * 60_000;
 
 function toJobResult(run: RunResult, timings: Timings, started: number, job: JobPayload): JobResult {
   const stdout = encodeBytes(run.stdout);

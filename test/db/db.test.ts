@@ -127,6 +127,23 @@ describe('jobs queries', () => {
     assert.equal(getJob(db, 'A1')?.verdict, 'nonzero_exit');
   });
 
+  it('keeps output as bytes beside the result: text, base64 (not UTF-8) and rows from before the byte columns', () => {
+    const { db } = handle;
+    const binary = Buffer.from([0xff, 0xfe, 0x00, 0x41]).toString('base64');
+    createJob(db, { id: 'OUT1', image: 'busybox', request: payload('OUT1', 1), labels: {}, createdAt: 1 });
+    finishJob(db, 'OUT1', { ...result, stdout: 'héllo\n', stderr: binary, stderrEncoding: 'base64' }, 2);
+    assert.deepEqual(getJob(db, 'OUT1')?.result, { ...result, stdout: 'héllo\n', stderr: binary, stderrEncoding: 'base64' });
+    const raw = new Database(handle.file);
+    const stored = raw.prepare("SELECT result, stdout, stderr FROM jobs WHERE id = 'OUT1'").get() as { result: string; stdout: Buffer; stderr: Buffer };
+    assert.equal((JSON.parse(stored.result) as { stdout?: string }).stdout, undefined, 'the output is not in the result JSON');
+    assert.deepEqual(stored.stderr, Buffer.from([0xff, 0xfe, 0x00, 0x41]));
+
+    createJob(db, { id: 'OLD1', image: 'busybox', request: payload('OLD1', 1), labels: {}, createdAt: 1 });
+    raw.prepare("UPDATE jobs SET status = 'finished', result = ? WHERE id = 'OLD1'").run(JSON.stringify({ ...result, stdout: 'old\n' }));
+    raw.close();
+    assert.equal(getJob(db, 'OLD1')?.result?.stdout, 'old\n', 'a result written before the byte columns keeps its output');
+  });
+
   it('answers undefined and false for unknown ids', () => {
     assert.equal(getJob(handle.db, 'nope'), undefined);
     assert.equal(markRunning(handle.db, 'nope', 1, 'd'), false);
