@@ -99,7 +99,7 @@ export function printOutcomes(scenario: string, o: Outcomes): void {
   const failed = Object.entries(o.verdicts).filter(([v]) => v !== 'ok').map(([v, n]) => `${v} ${n}`).join(', ') || 'none';
   console.log(
     `# fault: ${scenario}: accepted ${o.accepted}, finished ${o.finished} (ok ${o.verdicts.ok ?? 0}; failed with reason: ${failed}), ` +
-      `lost ${o.lost.length}, run twice ${o.runTwice.length}, leftovers ${o.leftovers.length}; refused ${JSON.stringify(o.refused)}`,
+      `silently lost ${o.lost.length}, run twice ${o.runTwice.length}, leftovers ${o.leftovers.length}; refused ${JSON.stringify(o.refused)}`,
   );
   for (const [reason, n] of Object.entries(o.reasons)) console.log(`#   ${n} × ${reason}`);
 }
