@@ -35,7 +35,7 @@ export const idempotencyHeaderSchema = z.object({
     .regex(/^[\x21-\x7e]+$/, 'must be visible ASCII characters, no spaces')
     .optional()
     .openapi({
-      param: { name: 'Idempotency-Key', in: 'header' },
+      param: { name: 'idempotency-key', in: 'header' },
       description:
         `A unique key (e.g. a UUID) that makes retries safe: the same key within 24 hours answers with the job(s) the first request ` +
         `recorded, header \`${REPLAYED_HEADER}: true\`, and runs nothing again; with another body → 422 idempotency_key_reused. ` +
