@@ -43,6 +43,17 @@ export const limitsSchema = z
     diskBytes: limit('diskBytes', 'Size of the writable layer, in bytes.'),
     openFiles: limit('openFiles', 'Open file descriptors per process.'),
     fileSizeBytes: limit('fileSizeBytes', 'Largest file a process may write, in bytes.'),
+    cpus: z
+      .number()
+      .min(MIN_LIMITS.cpus)
+      .max(MAX_LIMITS.cpus)
+      .optional()
+      .openapi({
+        description:
+          `CPU cores' worth of time, all the job's processes together (the cgroup's CPU quota): 0.5 = half a core. ` +
+          `Default ${DEFAULT_LIMITS.cpus}; at least ${MIN_LIMITS.cpus}, at most ${MAX_LIMITS.cpus} (the server's cores; above → 422).`,
+        example: 0.5,
+      }),
   } satisfies Record<keyof Limits, unknown>)
   .openapi('Limits');
 
