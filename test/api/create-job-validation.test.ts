@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { REQUEST_BOUNDS } from '../../api/request-bounds.js';
 import { getJob, listJobs } from '../../db/jobs.js';
+import { availableParallelism } from 'node:os';
 import { DEFAULT_LIMITS, MAX_LIMITS, MIN_LIMITS } from '../../contract/limits.js';
 import type { JobPayload } from '../../contract/job-payload.js';
 import { BULL_PREFIX, QUEUE_JOBS } from '../../queue/redis-keys.js';
@@ -187,6 +188,15 @@ describe('POST /v1/jobs rejects values beyond a server bound with 422', () => {
       'limits.memoryBytes',
     );
     assert.equal(error.minimum, MIN_LIMITS.memoryBytes);
+  });
+
+  it('cpus above the host\'s cores, and below the smallest CPU quota, naming the bound', async () => {
+    const above = await expectError(await postJob(h.app, { image: 'busybox', limits: { cpus: MAX_LIMITS.cpus + 0.5 } }), 422, 'above_maximum', 'limits.cpus');
+    assert.equal(above.maximum, MAX_LIMITS.cpus);
+    assert.ok(MAX_LIMITS.cpus <= availableParallelism(), 'never more than this host has');
+    const below = await expectError(await postJob(h.app, { image: 'busybox', limits: { cpus: 0.001 } }), 422, 'below_minimum', 'limits.cpus');
+    assert.equal(below.minimum, MIN_LIMITS.cpus);
+    assert.equal((await postJob(h.app, { image: 'busybox', limits: { cpus: 0.5 } })).status, 202, 'a fraction of a core');
   });
 
   it('every limit at its maximum is accepted', async () => {
