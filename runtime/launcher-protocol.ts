@@ -42,6 +42,8 @@ export interface RunMessage {
   argv: string[];
   /** `K=V` entries: exactly the job's environment, nothing of the worker's. */
   env: string[];
+  /** The job's working directory instead of the sandbox's (absolute; made as the job's user); absent: the sandbox's. */
+  workdir?: string;
   files: { path: string; content: Buffer; mode: number }[];
   wallTimeMs: number;
   cpuTimeMs: number;
@@ -171,6 +173,7 @@ export function encodeRun(m: RunMessage): Buffer {
   return encodeMessage('run', {
     arg: m.argv,
     env: m.env,
+    workdir: m.workdir,
     wall_ms: m.wallTimeMs,
     cpu_ms: m.cpuTimeMs,
     memory_bytes: m.memoryBytes,

@@ -5,7 +5,7 @@
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../deps.js';
-import { ApiError } from '../errors.js';
+import type { ApiError } from '../errors.js';
 import { idempotencyHeaderSchema, REPLAYED_HEADER, requestHash } from '../idempotency.js';
 import { atIndex, submitJobs } from '../job-submission.js';
 import { toJobView } from '../job-view.js';

@@ -337,6 +337,11 @@ static int run_record(const char *key, size_t keylen, const char *value, size_t 
 			return LOG("more than %d env entries", MAX_ENV), -1;
 		r->envp[r->envc++] = value;
 		break;
+	case RUN_workdir:
+		if (value[0] != '/' || strlen(value) > 1023)
+			return LOG("run workdir must be absolute and shorter than 1024 bytes: '%s'", value), -1;
+		r->workdir = value;
+		break;
 	case RUN_file: {
 		if (r->nfiles == MAX_FILES)
 			return LOG("more than %d files", MAX_FILES), -1;

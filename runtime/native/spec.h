@@ -46,6 +46,7 @@ struct run_spec {
 	int argc;
 	const char *envp[MAX_ENV + 1];
 	int envc;
+	const char *workdir; /* the job's own working directory, or NULL: the setup's */
 	struct file_spec files[MAX_FILES];
 	int nfiles;
 	uint64_t wall_ms, cpu_ms, memory_bytes, output_bytes, nofile, fsize_bytes;
