@@ -11,6 +11,8 @@ import { refuseWhileStopping } from './middleware/refuse-while-stopping.js';
 import { registerOpenApiDocument } from './openapi.js';
 import { REQUEST_BOUNDS } from './request-bounds.js';
 import { registerCreateJob } from './routes/create-job.js';
+import { registerCreateJobBatch } from './routes/create-job-batch.js';
+import { registerListJobs } from './routes/list-jobs.js';
 import { registerCancelJob } from './routes/cancel-job.js';
 import { registerGetJob } from './routes/get-job.js';
 import { registerSystemDf } from './routes/system-df.js';
@@ -41,6 +43,8 @@ export function createApp(deps: AppDeps): OpenAPIHono {
 
   registerHealth(app, deps);
   registerCreateJob(app, deps);
+  registerCreateJobBatch(app, deps);
+  registerListJobs(app, deps);
   registerGetJob(app, deps);
   registerCancelJob(app, deps);
   registerQueue(app, deps);
@@ -53,13 +57,15 @@ export function createApp(deps: AppDeps): OpenAPIHono {
 }
 
 function checkConfig({ config }: AppDeps): void {
-  const { maxWaitMs, defaultWaitMs, maxBodyBytes, sseKeepAliveMs } = config;
+  const { maxWaitMs, defaultWaitMs, maxBodyBytes, sseKeepAliveMs, maxBatchJobs } = config;
   const problems = [
     !(Number.isInteger(maxWaitMs) && maxWaitMs >= 0) && `maxWaitMs must be an integer >= 0 (got ${maxWaitMs})`,
     !(Number.isInteger(defaultWaitMs) && defaultWaitMs >= 0 && defaultWaitMs <= maxWaitMs) &&
       `defaultWaitMs must be an integer between 0 and maxWaitMs ${maxWaitMs} (got ${defaultWaitMs})`,
     maxBodyBytes !== undefined && !(Number.isInteger(maxBodyBytes) && maxBodyBytes > 0) && `maxBodyBytes must be a positive integer (got ${maxBodyBytes})`,
     sseKeepAliveMs !== undefined && !(Number.isInteger(sseKeepAliveMs) && sseKeepAliveMs > 0) && `sseKeepAliveMs must be a positive integer (got ${sseKeepAliveMs})`,
+    maxBatchJobs !== undefined && !(Number.isInteger(maxBatchJobs) && maxBatchJobs >= 1 && maxBatchJobs <= REQUEST_BOUNDS.batchJobsMaximum) &&
+      `maxBatchJobs must be an integer from 1 to ${REQUEST_BOUNDS.batchJobsMaximum} (got ${maxBatchJobs})`,
   ].filter((p): p is string => typeof p === 'string');
   if (problems.length > 0) throw new Error(`invalid API config: ${problems.join('; ')}`);
 }

@@ -13,6 +13,8 @@ export interface ApiConfig {
   defaultWaitMs: number;
   /** Largest request body (413 above). Default REQUEST_BOUNDS.bodyBytes. */
   maxBodyBytes?: number;
+  /** Most jobs one POST /v1/jobs/batch may hold (422 above). Default REQUEST_BOUNDS.batchJobs, at most REQUEST_BOUNDS.batchJobsMaximum. */
+  maxBatchJobs?: number;
   /** How long an SSE stream may stay silent before a keep-alive comment, in milliseconds. Default 15000. */
   sseKeepAliveMs?: number;
 }

@@ -11,6 +11,9 @@ Run OCI images in pre-warmed Linux sandboxes, through the warmbox HTTP API.
 
 Commands:
   run      Run a command in a new sandbox (like docker run)
+  ps       List queued and running jobs; -a for finished ones too
+  logs     Print a job's output; -f follows it
+  wait     Block until jobs end and print their exit status
   server   Start the API and a worker
   worker   Start a worker only, on a shared Redis (several workers scale out)
   pools    List every worker's warm pools; 'pools set' sets an image's pool bounds
@@ -27,6 +30,9 @@ Run 'warmbox COMMAND --help' for more on a command.`;
 /** Loaded on demand: `warmbox run` should not pay for the server's modules at start-up. */
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   run: async (args) => (await import('./commands/run.js')).runCommand(args),
+  ps: async (args) => (await import('./commands/ps.js')).psCommand(args),
+  logs: async (args) => (await import('./commands/logs.js')).logsCommand(args),
+  wait: async (args) => (await import('./commands/wait.js')).waitCommand(args),
   server: async (args) => (await import('./commands/server.js')).serverCommand(args),
   worker: async (args) => (await import('./commands/worker.js')).workerCommand(args),
   pools: async (args) => (await import('./commands/pools.js')).poolsCommand(args),

@@ -19,6 +19,10 @@ export interface JobPayload {
   image: string;
   /** argv; absent → the image's Entrypoint + Cmd. */
   cmd?: string[];
+  /** Replaces the image's Entrypoint (and drops its Cmd); absent → the image's. */
+  entrypoint?: string[];
+  /** Working directory instead of the image's WorkingDir (checked by contract/working-dir.ts); absent → the image's. */
+  workdir?: string;
   stdinBase64: string;
   env: Record<string, string>;
   files: JobFile[];

@@ -1,5 +1,5 @@
 /** Queries on the `jobs` table. State changes are guarded so that a late write cannot move a job back. */
-import { and, desc, eq, lt, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, ne, sql } from 'drizzle-orm';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
 import type { WarmboxDb } from './client.js';
 import { DbWriteError } from './db-write-error.js';
@@ -16,20 +16,38 @@ export interface NewJob {
 
 /**
  * Inserts the job with status `queued` and returns the row as stored, only once the commit has
- * succeeded: better-sqlite3's `.get()` of `INSERT … RETURNING` hands back the row even when the
- * commit then fails (SQLITE_FULL, FACTS.md), so the insert is `.run()` in a transaction, its
- * change count checked, and the row read back. Throws DbWriteError when the write did not hold.
+ * succeeded (see createJobs). Throws DbWriteError when the write did not hold.
  */
 export function createJob(db: WarmboxDb, job: NewJob): JobRow {
+  return createJobs(db, [job])[0]!;
+}
+
+/**
+ * Inserts jobs with status `queued` in one transaction, all or none, and returns the rows as
+ * stored, only once the commit has succeeded: better-sqlite3's `.get()` of `INSERT … RETURNING`
+ * hands back the row even when the commit then fails (SQLITE_FULL, FACTS.md), so each insert is
+ * `.run()`, its change count checked, and the rows read back. `alsoInTransaction` runs first, in the
+ * same transaction (an idempotency key's record). Throws DbWriteError when the write did not hold.
+ */
+export function createJobs(db: WarmboxDb, batch: NewJob[], alsoInTransaction?: (tx: WarmboxDb) => void): JobRow[] {
   try {
     return db.transaction((tx) => {
-      const { changes } = tx.insert(jobs).values({ ...job, webhookUrl: job.webhookUrl ?? null, status: 'queued' }).run();
-      if (changes !== 1) throw new Error(`inserting job ${job.id} changed ${changes} rows`);
-      return tx.select().from(jobs).where(eq(jobs.id, job.id)).get()!;
+      alsoInTransaction?.(tx as unknown as WarmboxDb);
+      for (const job of batch) {
+        const { changes } = tx.insert(jobs).values({ ...job, webhookUrl: job.webhookUrl ?? null, status: 'queued' }).run();
+        if (changes !== 1) throw new Error(`inserting job ${job.id} changed ${changes} rows`);
+      }
+      return batch.map((job) => tx.select().from(jobs).where(eq(jobs.id, job.id)).get()!);
     });
   } catch (err) {
+    if (err instanceof DbConflict) throw err;
     throw DbWriteError.from(err);
   }
+}
+
+/** Thrown inside a transaction by a caller's step to roll it back with a reason that is not a failed write. */
+export class DbConflict extends Error {
+  override name = 'DbConflict';
 }
 
 /**
@@ -111,6 +129,14 @@ export function finishJob(db: WarmboxDb, id: string, result: JobResult, finished
 /** Removes a job that was never handed to a worker (its enqueue failed). */
 export function deleteJob(db: WarmboxDb, id: string): boolean {
   return db.delete(jobs).where(eq(jobs.id, id)).run().changes === 1;
+}
+
+/** Removes jobs that were never handed to a worker, all in one transaction; `alsoInTransaction` runs in it too. */
+export function deleteJobs(db: WarmboxDb, ids: string[], alsoInTransaction?: (tx: WarmboxDb) => void): number {
+  return db.transaction((tx) => {
+    alsoInTransaction?.(tx as unknown as WarmboxDb);
+    return ids.length === 0 ? 0 : tx.delete(jobs).where(inArray(jobs.id, ids)).run().changes;
+  });
 }
 
 export interface ListJobsOptions {

@@ -39,11 +39,35 @@ export const jobs = sqliteTable(
     verdict: text('verdict').$type<Verdict>(),
     exitCode: integer('exit_code'),
   },
+  // GET /v1/jobs lists newest first and pages on (created_at, id): each filter it takes has an
+  // index that ends in those two columns, so a page is an index range scan with no sort.
   (t) => [
-    index('jobs_created_at_idx').on(t.createdAt),
-    index('jobs_status_idx').on(t.status),
-    index('jobs_verdict_idx').on(t.verdict),
+    index('jobs_created_at_id_idx').on(t.createdAt, t.id),
+    index('jobs_status_created_at_id_idx').on(t.status, t.createdAt, t.id),
+    index('jobs_image_created_at_id_idx').on(t.image, t.createdAt, t.id),
+    index('jobs_verdict_created_at_id_idx').on(t.verdict, t.createdAt, t.id),
   ],
+);
+
+/**
+ * `Idempotency-Key`s of job submissions (POST /v1/jobs and /v1/jobs/batch), kept a day. The key is
+ * the primary key: of two concurrent submissions with one key, one insert wins and the other
+ * replays its jobs. Written in the transaction that records the jobs, so a key never names jobs
+ * that were not recorded.
+ */
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    key: text('key').primaryKey(),
+    /** sha256 of the route and the request body: the same key with another body is refused. */
+    requestHash: text('request_hash').notNull(),
+    /** The jobs the submission recorded, in order. */
+    jobIds: text('job_ids', { mode: 'json' }).$type<string[]>().notNull(),
+    createdAt: integer('created_at').notNull(),
+    /** When the jobs were queued (the acknowledgement was sent); null while the first request is still enqueueing. */
+    completedAt: integer('completed_at'),
+  },
+  (t) => [index('idempotency_keys_created_at_idx').on(t.createdAt)],
 );
 
 export const images = sqliteTable('images', {
@@ -60,5 +84,6 @@ export const images = sqliteTable('images', {
 
 export type JobRow = typeof jobs.$inferSelect;
 export type NewJobRow = typeof jobs.$inferInsert;
+export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;
 export type ImageRow = typeof images.$inferSelect;
 export type NewImageRow = typeof images.$inferInsert;

@@ -44,9 +44,24 @@ export class JobQueue {
    * again, so a job the caller refused never runs.
    */
   async add(payload: JobPayload, timeoutMs = ENQUEUE_TIMEOUT_MS): Promise<void> {
+    await this.addAll([payload], timeoutMs);
+  }
+
+  /**
+   * Enqueues several jobs in one Redis round trip (BullMQ's addBulk: one MULTI, so Redis takes all
+   * of them or none), with add's fail-fast and timeout; a late bulk add is taken out again, whole.
+   */
+  async addBulk(payloads: JobPayload[], timeoutMs = ENQUEUE_TIMEOUT_MS): Promise<void> {
+    if (payloads.length > 0) await this.addAll(payloads, timeoutMs);
+  }
+
+  private async addAll(payloads: JobPayload[], timeoutMs: number): Promise<void> {
     const status = (this.connection as { status?: unknown }).status;
     if (typeof status === 'string' && status !== 'ready') throw new QueueUnavailableError(`Redis is not connected (${status})`);
-    const added = this.queue.add(RUN_JOB_NAME, payload, { jobId: payload.id });
+    const added: Promise<unknown> =
+      payloads.length === 1
+        ? this.queue.add(RUN_JOB_NAME, payloads[0]!, { jobId: payloads[0]!.id })
+        : this.queue.addBulk(payloads.map((p) => ({ name: RUN_JOB_NAME, data: p, opts: { jobId: p.id } })));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       // setImmediate: a timer that fires late because this process was busy (a big result being
@@ -57,7 +72,7 @@ export class JobQueue {
     try {
       await Promise.race([added, timedOut]);
     } catch (err) {
-      added.then(() => this.queue.remove(payload.id), () => undefined).catch(() => undefined);
+      added.then(() => Promise.all(payloads.map((p) => this.queue.remove(p.id))), () => undefined).catch(() => undefined);
       throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError(`enqueue failed: ${(err as Error).message}`, { cause: err });
     } finally {
       clearTimeout(timer);

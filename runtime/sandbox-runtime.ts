@@ -32,6 +32,7 @@ export interface RuntimeOptions {
  */
 const PARKED_MEMORY_BYTES = DEFAULT_LIMITS.memoryBytes;
 const PARKED_PIDS = DEFAULT_LIMITS.pids;
+const PARKED_CPUS = DEFAULT_LIMITS.cpus;
 
 
 export class SandboxRuntime {
@@ -85,6 +86,7 @@ export class SandboxRuntime {
       cgroup,
       parkedMemoryBytes: PARKED_MEMORY_BYTES,
       parkedPids: PARKED_PIDS,
+      parkedCpus: PARKED_CPUS,
     });
     const exit = sandbox.then((s) => s.closed, () => undefined).then(() => this.afterExit(name, cgroup, uid));
     this.exits.add(exit);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { imageOpsConfigFromEnv, type ImageOpsConfig } from './image-config.js';
 import { POOL_BOUNDS_MAX } from '../contract/pools.js';
+import { REQUEST_BOUNDS } from '../api/request-bounds.js';
 
 /**
  * What one process runs. `all`: the API and a worker (the default, one process is a whole
@@ -49,6 +50,7 @@ const schema = z.object({
   WARMBOX_SANDBOX_GID: intIn(1, 2 ** 31 - 1),
   WARMBOX_MAX_WAIT_MS: intIn(1, 3_600_000),
   WARMBOX_STOP_GRACE_MS: intIn(0, STOP_GRACE_MS.max),
+  WARMBOX_BATCH_MAX_JOBS: intIn(1, REQUEST_BOUNDS.batchJobsMaximum),
   WARMBOX_LAUNCHER: z.string().min(1).optional(),
   WARMBOX_POOL_MIN: intIn(0, 1024),
   WARMBOX_POOL_MAX: intIn(0, POOL_BOUNDS_MAX),
@@ -76,6 +78,8 @@ export interface ServerConfig {
   maxWaitMs: number;
   /** A stop's grace period for running jobs (STOP_GRACE_MS), in milliseconds. */
   stopGraceMs: number;
+  /** Most jobs in one POST /v1/jobs/batch. */
+  maxBatchJobs: number;
   logLevel: string;
   pools: { min: number; max: number; maxTotal: number; prewarm: { image: string; min: number }[] };
   /** The native launcher; default: the one `npm run setup` builds in runtime/native/build/. */
@@ -92,6 +96,7 @@ export const CONFIG_DEFAULTS = {
   WARMBOX_SANDBOX_GID: '65534',
   WARMBOX_MAX_WAIT_MS: '300000',
   WARMBOX_STOP_GRACE_MS: String(STOP_GRACE_MS.default),
+  WARMBOX_BATCH_MAX_JOBS: String(REQUEST_BOUNDS.batchJobs),
   WARMBOX_LOG_LEVEL: 'info',
   WARMBOX_POOL_MIN: '0',
   WARMBOX_POOL_MAX: '16',
@@ -129,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     sandboxGid: c.WARMBOX_SANDBOX_GID,
     maxWaitMs: c.WARMBOX_MAX_WAIT_MS,
     stopGraceMs: c.WARMBOX_STOP_GRACE_MS,
+    maxBatchJobs: c.WARMBOX_BATCH_MAX_JOBS,
     logLevel: c.WARMBOX_LOG_LEVEL,
     launcherPath: c.WARMBOX_LAUNCHER,
     pools: { min: c.WARMBOX_POOL_MIN, max: c.WARMBOX_POOL_MAX, maxTotal: c.WARMBOX_POOL_MAX_TOTAL, prewarm: c.WARMBOX_PREWARM },

@@ -275,7 +275,7 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
     notifier,
     redis,
     images,
-    config: { maxWaitMs: config.maxWaitMs, defaultWaitMs: Math.min(60_000, config.maxWaitMs) },
+    config: { maxWaitMs: config.maxWaitMs, defaultWaitMs: Math.min(60_000, config.maxWaitMs), maxBatchJobs: config.maxBatchJobs },
     logger: log,
     stopping: () => stop.started,
   });

@@ -182,6 +182,7 @@ export class JobRunner {
       return await sandbox.run({
         argv: argvOf(job, image.config),
         env: envOf(job, image.config),
+        ...(job.workdir !== undefined && { workdir: job.workdir }),
         files: job.files.map((f) => ({ path: f.path, content: Buffer.from(f.contentBase64, 'base64'), mode: f.mode })),
         stdin: Buffer.from(job.stdinBase64, 'base64'),
         ...job.limits,

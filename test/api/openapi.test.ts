@@ -70,6 +70,8 @@ describe('the OpenAPI document', () => {
     assert.deepEqual(ids, {
       'GET /healthz': 'getHealth',
       'POST /v1/jobs': 'createJob',
+      'GET /v1/jobs': 'listJobs',
+      'POST /v1/jobs/batch': 'createJobBatch',
       'GET /v1/jobs/{id}': 'getJob',
       'POST /v1/jobs/{id}/cancel': 'cancelJob',
       'GET /v1/jobs/{id}/events': 'streamJobEvents',

@@ -53,9 +53,10 @@ describe('openDatabase', () => {
     const tables = raw.prepare(`select name from sqlite_master where type = 'table'`).pluck().all();
     assert.ok(tables.includes('jobs'), `tables: ${tables.join(', ')}`);
     assert.ok(tables.includes('images'));
+    assert.ok(tables.includes('idempotency_keys'));
     assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
     const indexes = raw.prepare(`select name from sqlite_master where type = 'index' and tbl_name = 'jobs'`).pluck().all();
-    assert.ok(indexes.includes('jobs_verdict_idx'));
+    assert.ok(indexes.includes('jobs_verdict_created_at_id_idx'), `indexes: ${indexes.join(', ')}`);
     raw.close();
   });
 
