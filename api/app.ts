@@ -21,6 +21,8 @@ import { IMAGE_IMPORT_PATH, registerImages } from './routes/images.js';
 import { registerJobEvents } from './routes/job-events.js';
 import { registerPools } from './routes/pools.js';
 import { registerQueue } from './routes/queue.js';
+import { registerHooks } from './routes/hooks.js';
+import { registerTriggers } from './routes/triggers.js';
 import { validationHook } from './validation-errors.js';
 
 export type { AppDeps, ApiConfig } from './deps.js';
@@ -30,7 +32,7 @@ const BODY_LIMITED = '/v1/*';
 /** Image archives are streamed to disk under their own limit (WARMBOX_IMPORT_MAX_BYTES), not buffered. */
 const BODY_LIMIT_EXEMPT = [IMAGE_IMPORT_PATH];
 /** Where a POST, PUT or DELETE starts new work: refused while the server stops (a cancel is not). */
-const NEW_WORK_PATHS = ['/v1/jobs', '/v1/images/*'];
+const NEW_WORK_PATHS = ['/v1/jobs', '/v1/images/*', '/v1/triggers', '/v1/hooks/*'];
 
 export function createApp(deps: AppDeps): OpenAPIHono {
   checkConfig(deps);
@@ -52,6 +54,8 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerJobEvents(app, deps);
   registerPools(app, deps);
   registerImages(app, deps);
+  registerTriggers(app, deps);
+  registerHooks(app, deps);
   registerOpenApiDocument(app, { bodyLimited: (path) => path.startsWith('/v1/') && !BODY_LIMIT_EXEMPT.includes(path) });
   return app;
 }

@@ -33,4 +33,19 @@ export const REQUEST_BOUNDS = Object.freeze({
   /** GET /v1/jobs: jobs per page when `limit` is not given, and at most. */
   listJobs: 20,
   listJobsMaximum: 200,
+  /** POST /v1/hooks/{trigger}: a delivery's body, unless its trigger says otherwise (413 above)... */
+  hookBodyBytes: 1 * MiB,
+  /** ...up to this (the body is the job's stdin, so at most stdinBytes). */
+  hookBodyBytesMaximum: 4 * MiB,
+  /** Delivery headers a trigger passes on as environment variables. */
+  hookHeaders: 32,
+  hookHeaderNameChars: 128,
+  /** A trigger's secret, when the client chooses it (generated ones are 43 characters). */
+  triggerSecretMinChars: 16,
+  triggerSecretMaxChars: 256,
+  triggerNameChars: 128,
+  /** A delivery id (X-GitHub-Delivery, X-Delivery-Id, Idempotency-Key). */
+  deliveryIdChars: 255,
+  /** A delivery whose X-Webhook-Timestamp is further than this from the server's clock is refused (401), in seconds. */
+  hookTimestampToleranceSeconds: 300,
 });

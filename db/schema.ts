@@ -5,6 +5,7 @@
  */
 import { blob, index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
+import type { JobTemplate, TriggerVerification } from '../contract/trigger.js';
 import type { Verdict } from '../contract/verdict.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'finished'] as const;
@@ -82,8 +83,50 @@ export const images = sqliteTable('images', {
   createdAt: integer('created_at').notNull(),
 });
 
+/**
+ * Triggers (webhooks in): a job template that POST /v1/hooks/{id} starts. The secret is stored as
+ * it is for HMAC verification (the HMAC needs the key itself) and as a sha256 for bearer tokens; it
+ * is shown once, in the answer that made it, and never returned or logged again.
+ */
+export const triggers = sqliteTable('triggers', {
+  id: text('id').primaryKey(),
+  name: text('name'),
+  /** The job request every delivery starts, validated and with its image normalized (and pulled) at creation. */
+  template: text('template', { mode: 'json' }).$type<JobTemplate>().notNull(),
+  verification: text('verification').$type<TriggerVerification>().notNull(),
+  /** hmac-sha256: the secret itself; bearer: `sha256:<hex>` of the token. */
+  secret: text('secret').notNull(),
+  /** Delivery header names passed to the job as WARMBOX_HEADER_* variables, lower-cased. */
+  passHeaders: text('pass_headers', { mode: 'json' }).$type<string[]>().notNull(),
+  maxBodyBytes: integer('max_body_bytes').notNull(),
+  enabled: integer('enabled', { mode: 'boolean' }).notNull(),
+  createdAt: integer('created_at').notNull(),
+});
+
+/** Each delivery a trigger received (the last few per trigger are kept): what came and what it did. */
+export const triggerDeliveries = sqliteTable(
+  'trigger_deliveries',
+  {
+    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    triggerId: text('trigger_id').notNull(),
+    receivedAt: integer('received_at').notNull(),
+    /** X-GitHub-Delivery, X-Delivery-Id or Idempotency-Key, when the sender gave one. */
+    deliveryId: text('delivery_id'),
+    outcome: text('outcome').$type<DeliveryOutcome>().notNull(),
+    /** The HTTP status the sender was answered. */
+    status: integer('status').notNull(),
+    jobId: text('job_id'),
+  },
+  (t) => [index('trigger_deliveries_trigger_seq_idx').on(t.triggerId, t.seq)],
+);
+
+export const DELIVERY_OUTCOMES = ['started', 'replayed', 'unauthorized', 'stale', 'too_large', 'failed'] as const;
+export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
+
 export type JobRow = typeof jobs.$inferSelect;
 export type NewJobRow = typeof jobs.$inferInsert;
 export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;
 export type ImageRow = typeof images.$inferSelect;
 export type NewImageRow = typeof images.$inferInsert;
+export type TriggerRow = typeof triggers.$inferSelect;
+export type TriggerDeliveryRow = typeof triggerDeliveries.$inferSelect;
