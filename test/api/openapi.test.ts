@@ -5,6 +5,7 @@
  * error answers, provoked one by one, are checked against it.
  */
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,6 +87,12 @@ describe('the OpenAPI document', () => {
       'POST /v1/images/import': 'importImages',
       'POST /v1/images/build': 'buildImage',
       'GET /v1/images/operations/{id}': 'getImageOperation',
+      'POST /v1/triggers': 'createTrigger',
+      'GET /v1/triggers': 'listTriggers',
+      'GET /v1/triggers/{id}': 'getTrigger',
+      'PATCH /v1/triggers/{id}': 'updateTrigger',
+      'DELETE /v1/triggers/{id}': 'deleteTrigger',
+      'POST /v1/hooks/{trigger}': 'deliverHook',
     });
     const values = Object.values(ids);
     assert.equal(new Set(values).size, values.length, 'operationIds are unique');
@@ -170,6 +177,19 @@ describe("the routes' error answers are declared in the document", () => {
     ['POST /v1/images/import', '/v1/images/import', { method: 'POST', headers: { 'content-type': 'application/x-tar' }, body: 'x' }, 503],
     ['GET /v1/images/operations/{id}', '/v1/images/operations/nosuchop', {}, 404],
     ['GET /v1/images/operations/{id}', `/v1/images/operations/${'a'.repeat(65)}`, {}, 422],
+    ['POST /v1/triggers', '/v1/triggers', json('{'), 400],
+    ['POST /v1/triggers', '/v1/triggers', json({ job: { image: 'busybox', stdin: 'x' } }), 400],
+    ['POST /v1/triggers', '/v1/triggers', text, 415],
+    ['POST /v1/triggers', '/v1/triggers', big(json({})), 413],
+    ['POST /v1/triggers', '/v1/triggers', json({ job: { image: 'busybox' }, maxBodyBytes: 2 ** 40 }), 422],
+    ['POST /v1/triggers', '/v1/triggers', json({ job: { image: 'alpine:3' } }), 404, 'plain'],
+    ['POST /v1/triggers', '/v1/triggers', json({ job: { image: 'alpine:3' } }), 503], // the pull outlasts its timeout
+    ['GET /v1/triggers/{id}', '/v1/triggers/nosuchtrigger', {}, 404],
+    ['PATCH /v1/triggers/{id}', '/v1/triggers/nosuchtrigger', { ...json({ enabled: false }), method: 'PATCH' }, 404],
+    ['PATCH /v1/triggers/{id}', '/v1/triggers/nosuchtrigger', { ...json({ enabled: 'no' }), method: 'PATCH' }, 400],
+    ['PATCH /v1/triggers/{id}', '/v1/triggers/nosuchtrigger', { ...text, method: 'PATCH' }, 415],
+    ['DELETE /v1/triggers/{id}', '/v1/triggers/nosuchtrigger', { method: 'DELETE' }, 404],
+    ['POST /v1/hooks/{trigger}', '/v1/hooks/nosuchtrigger', text, 404],
   ];
 
   for (const [operation, url, init, status, which = 'images'] of cases) {
@@ -188,6 +208,28 @@ describe("the routes' error answers are declared in the document", () => {
     const res = await h.app.request(`/v1/jobs/${id}/cancel`, { method: 'POST' });
     assert.equal(res.status, 409);
     assert.ok(declared('POST /v1/jobs/{id}/cancel').includes('409'));
+  });
+
+  it('POST /v1/hooks/{trigger}: 401 unsigned, 413 above the limit, 400 for a bad delivery id', async () => {
+    const made = await h.app.request('/v1/triggers', json({ job: { image: 'busybox' }, maxBodyBytes: 10 }));
+    assert.equal(made.status, 201);
+    assert.ok(declared('POST /v1/triggers').includes('201'));
+    const { hookPath, secret } = (await made.json()) as { hookPath: string; secret: string };
+    const signed = (body: string, headers: Record<string, string> = {}): RequestInit => ({
+      method: 'POST',
+      headers: { 'x-hub-signature-256': 'sha256=' + createHmac('sha256', secret).update(body).digest('hex'), ...headers },
+      body,
+    });
+    const cases: [RequestInit, number][] = [
+      [{ method: 'POST', body: 'x' }, 401],
+      [signed('x'.repeat(11)), 413],
+      [signed('x', { 'x-delivery-id': 'a'.repeat(256) }), 400],
+    ];
+    for (const [init, status] of cases) {
+      const res = await h.app.request(hookPath, init);
+      assert.equal(res.status, status, await res.text());
+      assert.ok(declared('POST /v1/hooks/{trigger}').includes(String(status)), `${status} is declared`);
+    }
   });
 
   it('DELETE /v1/images/{reference}: 409 while a job of the image is queued', async () => {
