@@ -10,7 +10,7 @@ import type { TriggerRow } from '../../db/schema.js';
 import { getTrigger, recordDelivery } from '../../db/triggers.js';
 import type { DeliveryOutcome } from '../../db/schema.js';
 import type { AppDeps } from '../deps.js';
-import { ApiError } from '../errors.js';
+import { ApiError, toApiError } from '../errors.js';
 import { readBodyUpTo } from '../hook-body.js';
 import { deliveryJobRequest } from '../hook-job.js';
 import { requestHash } from '../idempotency.js';
@@ -53,7 +53,9 @@ export function registerHooks(app: OpenAPIHono, deps: AppDeps): void {
       401: errorResponse('A missing or wrong signature or token (unauthorized), or a stale timestamp (stale_delivery): nothing ran.'),
       404: errorResponse('No such trigger, or it is disabled (trigger_not_found): the answer does not say which.'),
       413: errorResponse('The body is larger than the trigger\'s maxBodyBytes (payload_too_large).'),
-      503: errorResponse('The job could not be queued (queue_unavailable, db_unavailable): nothing ran; the sender may redeliver.'),
+      409: errorResponse('A delivery with the same id is still being started (idempotency_key_in_use): redeliver after `Retry-After`.'),
+      503: errorResponse('The job could not be queued (queue_unavailable, db_unavailable), or its image, removed since, could not be pulled again: nothing ran; the sender may redeliver.'),
+      507: errorResponse('The server\'s disk is full (storage_full): nothing ran; the sender may redeliver.'),
     },
   });
 
@@ -79,7 +81,7 @@ export function registerHooks(app: OpenAPIHono, deps: AppDeps): void {
       const answer = { jobId: job.id, deliveryId: deliveryId ?? null, replayed };
       return replayed ? c.json(answer, 200) : c.json(answer, 202);
     } catch (err) {
-      if (err instanceof ApiError) record(outcomeOf(err), err.status);
+      recordRefusal(err, (outcome, status) => record(outcome, status), deps);
       throw err;
     }
   });
@@ -101,6 +103,16 @@ function deliveryIdOf(headers: Headers): string | undefined {
     return value;
   }
   return undefined;
+}
+
+/** Records what the sender is about to be answered; a record that cannot be written does not change that answer. */
+function recordRefusal(err: unknown, record: (outcome: DeliveryOutcome, status: number) => void, deps: AppDeps): void {
+  const apiError = toApiError(err);
+  try {
+    record(apiError === undefined ? 'failed' : outcomeOf(apiError), apiError?.status ?? 500);
+  } catch (recordErr) {
+    deps.logger.warn({ err: recordErr }, 'recording a refused webhook delivery failed');
+  }
 }
 
 function outcomeOf(err: ApiError): DeliveryOutcome {
