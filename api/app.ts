@@ -16,6 +16,7 @@ import { registerGetJob } from './routes/get-job.js';
 import { registerSystemDf } from './routes/system-df.js';
 import { registerHealth } from './routes/health.js';
 import { IMAGE_IMPORT_PATH, registerImages } from './routes/images.js';
+import { registerJobDeliveries } from './routes/job-deliveries.js';
 import { registerJobEvents } from './routes/job-events.js';
 import { registerPools } from './routes/pools.js';
 import { registerQueue } from './routes/queue.js';
@@ -46,6 +47,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerQueue(app, deps);
   registerSystemDf(app, deps);
   registerJobEvents(app, deps);
+  registerJobDeliveries(app, deps);
   registerPools(app, deps);
   registerImages(app, deps);
   registerOpenApiDocument(app, { bodyLimited: (path) => path.startsWith('/v1/') && !BODY_LIMIT_EXEMPT.includes(path) });

@@ -5,6 +5,8 @@ import type { WarmboxDb } from '../db/client.js';
 import type { FinishedNotifier } from '../queue/finished-notifier.js';
 import type { ImageQueue } from '../queue/image-queue.js';
 import type { JobQueue } from '../queue/job-queue.js';
+import type { WebhookQueue } from '../queue/webhook-queue.js';
+import type { WebhookTargetPolicy } from '../contract/webhook-target-policy.js';
 
 export interface ApiConfig {
   /** Longest `?wait=true` hold a client may ask for (`timeout` above it → 422), in milliseconds. */
@@ -15,6 +17,8 @@ export interface ApiConfig {
   maxBodyBytes?: number;
   /** How long an SSE stream may stay silent before a keep-alive comment, in milliseconds. Default 15000. */
   sseKeepAliveMs?: number;
+  /** Which webhook targets a job may name (WARMBOX_WEBHOOK_ALLOW). Default: no special-purpose address. */
+  webhookTargets?: WebhookTargetPolicy;
 }
 
 export interface AppDeps {
@@ -27,6 +31,8 @@ export interface AppDeps {
   imageExists?: (reference: string) => boolean | Promise<boolean>;
   /** Image operations (the /v1/images routes, and pulls on first use by POST /v1/jobs); absent: neither. */
   images?: ImageQueue;
+  /** Where a job the API finishes (a cancel) has its webhook delivery queued; absent: the workers' sweep queues it. */
+  webhooks?: WebhookQueue;
   config: ApiConfig;
   logger: Logger;
   /** True once the server has begun to stop: new work is refused with 503 (middleware/refuse-while-stopping.ts). */

@@ -4,6 +4,7 @@ import type { JobPayload, JobResult } from '../contract/job-payload.js';
 import type { WarmboxDb } from './client.js';
 import { DbWriteError } from './db-write-error.js';
 import { jobs, type JobRow, type JobStatus } from './schema.js';
+import { recordPendingDelivery } from './webhook-deliveries.js';
 
 export interface NewJob {
   id: string;
@@ -58,6 +59,7 @@ function prepare(db: WarmboxDb) {
         finishedAt: param('finishedAt'),
       })
       .where(and(eq(jobs.id, id), ne(jobs.status, 'finished')))
+      .returning({ webhookUrl: jobs.webhookUrl })
       .prepare(),
   };
 }
@@ -81,8 +83,27 @@ export function markRunning(db: WarmboxDb, id: string, startedAt: number, digest
 
 /** Stores the result (queued or running → finished). Returns false when the job is unknown or already finished. */
 export function finishJob(db: WarmboxDb, id: string, result: JobResult, finishedAt: number): boolean {
-  const res = prepared(db).finish.run({ id, result: JSON.stringify(result), verdict: result.verdict, exitCode: result.exitCode, finishedAt });
-  return res.changes === 1;
+  return recordResult(db, id, result, finishedAt) !== undefined;
+}
+
+/** A result just stored, and the webhook delivery stored with it (null: the job has no webhook). */
+export interface RecordedResult {
+  deliveryId: string | null;
+}
+
+/**
+ * finishJob, telling whether a webhook delivery was recorded: the result and the job's pending
+ * delivery are written in one transaction, so that no crash can leave a result without its delivery
+ * (the delivery is queued after; worker/webhook-sweep.ts queues those that never were).
+ * Undefined when the job is unknown or already finished.
+ */
+export function recordResult(db: WarmboxDb, id: string, result: JobResult, finishedAt: number): RecordedResult | undefined {
+  return db.transaction(() => {
+    const row = prepared(db).finish.get({ id, result: JSON.stringify(result), verdict: result.verdict, exitCode: result.exitCode, finishedAt });
+    if (row === undefined) return undefined;
+    const deliveryId = row.webhookUrl === null ? null : recordPendingDelivery(db, id, row.webhookUrl, finishedAt);
+    return { deliveryId };
+  });
 }
 
 /** Removes a job that was never handed to a worker (its enqueue failed). */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { imageOpsConfigFromEnv, type ImageOpsConfig } from './image-config.js';
 import { POOL_BOUNDS_MAX } from '../contract/pools.js';
+import { webhookConfigFromEnv, type WebhookConfig } from './webhook-config.js';
 
 /**
  * What one process runs. `all`: the API and a worker (the default, one process is a whole
@@ -63,6 +64,8 @@ const schema = z.object({
 export interface ServerConfig {
   /** Registries, pull and import bounds, garbage collection (server/image-config.ts). */
   images: ImageOpsConfig;
+  /** Webhook deliveries: secret, allowed targets, retries, timeouts (server/webhook-config.ts). */
+  webhooks: WebhookConfig;
   role: Role;
   dataDir: string;
   listen: { host: string; port: number };
@@ -119,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   }
   return {
     images: imageConfig(env),
+    webhooks: webhookConfig(env),
     role: c.WARMBOX_ROLE,
     dataDir: c.WARMBOX_DATA,
     listen: c.WARMBOX_LISTEN,
@@ -141,6 +145,14 @@ const EMPTY_MEANS_NONE = new Set(['WARMBOX_PREWARM']);
 function imageConfig(env: NodeJS.ProcessEnv): ImageOpsConfig {
   try {
     return imageOpsConfigFromEnv(env);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
+
+function webhookConfig(env: NodeJS.ProcessEnv): WebhookConfig {
+  try {
+    return webhookConfigFromEnv(env);
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }

@@ -39,6 +39,8 @@ import { PrivateRedis } from './private-redis.js';
 import { ServerStop, type Closer } from './server-stop.js';
 import { WorkerStop } from '../worker/worker-stop.js';
 import { connectRedis, redisOptions } from './redis-connection.js';
+import { WebhookQueue } from '../queue/webhook-queue.js';
+import { startWebhookDelivery } from './webhook-delivery.js';
 import { openSnapshotStore } from './snapshot-store.js';
 
 export interface RunningServer {
@@ -71,6 +73,8 @@ interface StartContext {
   closers: Closer[];
   stop: ServerStop;
   imageConfig: ImageOpsConfig;
+  /** Where finished jobs' webhook deliveries are queued (by the worker, and by the API's cancels). */
+  webhooks: WebhookQueue;
   /** Set by the API when it runs in this process, for a worker beside it. */
   local: { notifier?: FinishedNotifier };
 }
@@ -89,8 +93,10 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     closers.push(() => redis.quit());
     const dbHandle = openDatabase(join(config.dataDir, 'warmbox.db'));
     closers.push(() => dbHandle.close());
+    const webhooks = new WebhookQueue(redis, config.webhooks.attempts);
+    closers.push(() => webhooks.close());
     // With role `all`, the worker wakes the API's waiting requests directly, a Redis round trip sooner.
-    const ctx: StartContext = { config, redisUrl, redis, dbHandle, log, closers, stop, imageConfig, local: {} };
+    const ctx: StartContext = { config, redisUrl, redis, dbHandle, log, closers, stop, imageConfig, webhooks, local: {} };
     const workerId = config.role === 'api' ? undefined : await startWorker(ctx);
     const http = config.role === 'worker' ? undefined : await startApi(ctx);
     const url = http && `http://${formatHost(http.address() as AddressInfo)}`;
@@ -107,7 +113,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
  * workers, and the BullMQ consumer of the shared jobs queue. Returns its id.
  */
 async function startWorker(ctx: StartContext): Promise<string> {
-  const { config, redisUrl, redis, dbHandle, log, closers, stop, imageConfig, local } = ctx;
+  const { config, redisUrl, redis, dbHandle, log, closers, stop, imageConfig, webhooks, local } = ctx;
   const workerId = `${hostname()}-${process.pid}`;
   const store = await openStore(config.dataDir, imageConfig, dbHandle, log);
   const runtime = await openRuntime(config, log, closers);
@@ -156,6 +162,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     pull: (reference) => imageWorker.pullLocal(reference),
     onFinished: (id) => local.notifier?.announceLocal(id),
     stop: workerStop,
+    webhooks,
   });
   const cancels: { listener?: CancelListener } = {};
   const worker = startJobWorker({
@@ -184,6 +191,15 @@ async function startWorker(ctx: StartContext): Promise<string> {
       log.warn({ lost, cgroupsLeft: left }, 'stopped at once: every sandbox killed, its job recorded lost');
     },
   });
+  const deliveries = await startWebhookDelivery({
+    config: config.webhooks,
+    dataDir: config.dataDir,
+    connection: redisOptions(redisUrl) as ConnectionOptions,
+    db: dbHandle.db,
+    webhooks,
+    log,
+  });
+  closers.push(...deliveries);
   return workerId;
 }
 
@@ -252,7 +268,7 @@ async function openStore(dataDir: string, imageConfig: ImageOpsConfig, dbHandle:
 }
 
 async function startApi(ctx: StartContext): Promise<ServerType> {
-  const { config, redis, dbHandle, log, closers, stop, imageConfig, local } = ctx;
+  const { config, redis, dbHandle, log, closers, stop, imageConfig, webhooks, local } = ctx;
   const queue = new JobQueue(redis);
   closers.push(() => queue.close());
   const notifier = await FinishedNotifier.start(redis, log);
@@ -272,7 +288,8 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
     notifier,
     redis,
     images,
-    config: { maxWaitMs: config.maxWaitMs, defaultWaitMs: Math.min(60_000, config.maxWaitMs) },
+    webhooks,
+    config: { maxWaitMs: config.maxWaitMs, defaultWaitMs: Math.min(60_000, config.maxWaitMs), webhookTargets: config.webhooks.policy },
     logger: log,
     stopping: () => stop.started,
   });

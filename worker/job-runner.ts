@@ -12,16 +12,17 @@ import type { StoredImage } from '../contract/stored-image.js';
 import type { RunResult, Sandbox } from '../runtime/sandbox.js';
 import { UnusableWorkdirError } from '../runtime/unusable-workdir-error.js';
 import type { SandboxPools } from '../runtime/sandbox-pools.js';
-import { publishFinished } from '../queue/finished-notifier.js';
 import type { ImageResolver } from './image-resolver.js';
 import { epochMs } from '../contract/epoch-ms.js';
 import { cancelledBeforeStart, resultWithoutRun } from '../contract/result-without-run.js';
 import { argvOf, envOf } from './job-command.js';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
 import { encodeBytes } from './output-encoding.js';
-import { appendOutput, endOutput, type OutputChannel } from '../queue/output-stream.js';
+import { appendOutput, type OutputChannel } from '../queue/output-stream.js';
 import { JobNotStartedError } from '../queue/job-not-started-error.js';
 import type { WorkerStop } from './worker-stop.js';
+import type { WebhookQueue } from '../queue/webhook-queue.js';
+import { finishJobAndAnnounce } from './job-finish.js';
 
 export interface JobRunnerDeps {
   images: ImageResolver;
@@ -31,6 +32,8 @@ export interface JobRunnerDeps {
   log: Logger;
   /** Called the moment a result is in the db (an API in this process wakes its waiters). */
   onFinished?: (id: string) => void;
+  /** Where a finished job's webhook delivery is queued; absent: the sweep queues it. */
+  webhooks?: WebhookQueue;
   /**
    * Pulls an image into this worker's store. The API pulled it on first use, but on another worker
    * when workers do not share a data directory: this one then pulls it too. Absent: such a job fails.
@@ -198,9 +201,7 @@ export class JobRunner {
   }
 
   private async record(id: string, result: JobResult): Promise<void> {
-    finishJob(this.deps.db, id, result, Date.now());
-    this.deps.onFinished?.(id);
-    await Promise.all([publishFinished(this.deps.redis, id), endOutput(this.deps.redis, id)]);
+    await finishJobAndAnnounce(this.deps, id, result);
   }
 }
 

@@ -18,6 +18,7 @@ import { errorResponse } from '../schemas/error.js';
 import { jobRequestSchema, waitQuerySchema } from '../schemas/job-request.js';
 import { jobViewSchema } from '../schemas/job-view.js';
 import { epochMs } from '../../contract/epoch-ms.js';
+import { checkWebhookTarget } from '../webhook-target-check.js';
 
 export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
   const { db, notifier, config } = deps;
@@ -50,7 +51,7 @@ export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
       404: errorResponse('The image is not in the store and its registry has no such image, or refuses it (image_not_found).'),
       413: errorResponse('The body is larger than the server accepts.'),
       415: errorResponse('The body is not application/json.'),
-      422: errorResponse('A value beyond a server bound: a limit above its maximum or below its minimum, too many files, ...; or an image warmbox cannot run (image_unsupported).'),
+      422: errorResponse('A value beyond a server bound: a limit above its maximum or below its minimum, too many files, ...; or an image warmbox cannot run (image_unsupported); or a webhook URL whose address is refused (webhook_target_refused: loopback, private, link-local, ... unless the server allows it).'),
       502: errorResponse('The registry answered something unusable while pulling the image (registry_error).'),
       503: errorResponse('Nothing was recorded, retry after `Retry-After`: Redis is unreachable (queue_unavailable) or the database cannot take writes (db_unavailable); or the image\'s registry cannot be reached (registry_unreachable), limits pulls (registry_rate_limited), or the pull outlasted the pull timeout (pull_timeout); or the server is stopping (shutting_down).'),
       507: errorResponse('The server\'s disk is full (storage_full): nothing was recorded; retry after `Retry-After`.'),
@@ -60,6 +61,7 @@ export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
   app.openapi(route, async (c) => {
     const request = c.req.valid('json');
     const query = c.req.valid('query');
+    checkWebhookTarget(request.webhook?.url, config.webhookTargets);
     const { reference: image, pullMs } = await ensureImage(deps, request.image, c.req.raw.signal, imageExists);
     const id = newJobId();
     const createdAt = epochMs();
