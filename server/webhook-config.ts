@@ -72,7 +72,7 @@ export function webhookConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Webh
   try {
     policy = WebhookTargetPolicy.parse(c.WARMBOX_WEBHOOK_ALLOW);
   } catch (err) {
-    throw new Error(`invalid configuration: WARMBOX_WEBHOOK_ALLOW=${JSON.stringify(c.WARMBOX_WEBHOOK_ALLOW)}: ${(err as Error).message}`);
+    throw new Error(`invalid configuration: WARMBOX_WEBHOOK_ALLOW=${JSON.stringify(c.WARMBOX_WEBHOOK_ALLOW)}: ${(err as Error).message}`, { cause: err });
   }
   if (c.WARMBOX_WEBHOOK_BACKOFF_MAX_MS < c.WARMBOX_WEBHOOK_BACKOFF_MS) {
     throw new Error(

@@ -70,18 +70,17 @@ export class WebhookSender {
     const refused = isIP(literal) === 0 ? undefined : this.settings.policy.refusal(literal);
     if (refused !== undefined) return Promise.resolve({ statusCode: null, latencyMs: 0, error: refusalMessage(refused), refused: true });
     return new Promise((resolve) => {
-      let req: ClientRequest | undefined;
       const timers: NodeJS.Timeout[] = [];
       let settled = false;
       const end = (statusCode: number | null, error: string | null, isRefusal = false) => {
         if (settled) return;
         settled = true;
         for (const t of timers) clearTimeout(t);
-        req?.destroy();
+        req.destroy();
         resolve({ statusCode, latencyMs: Math.round(performance.now() - started), error, refused: isRefusal });
       };
       const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-      req = send(target, {
+      const req: ClientRequest = send(target, {
         method: 'POST',
         headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
         // A fresh connection per attempt: a pooled socket would skip the connect-time check.
