@@ -58,9 +58,15 @@ function blockListOf(ranges: readonly Range[]): BlockList {
   return list;
 }
 
-const BY_CLASS = new Map<AddressClass, BlockList>(
-  [...new Set(RANGES.map((r) => r[3]))].map((cls) => [cls, blockListOf(RANGES.filter((r) => r[3] === cls))]),
-);
+/**
+ * One BlockList per family and class. Families are kept apart: a BlockList matches an IPv4 address
+ * against IPv6 rules too (as ::ffff:a.b.c.d), which would put every IPv4 address in ::/8.
+ */
+function byClass(family: Family): Map<AddressClass, BlockList> {
+  const ranges = RANGES.filter((r) => r[2] === family);
+  return new Map([...new Set(ranges.map((r) => r[3]))].map((cls) => [cls, blockListOf(ranges.filter((r) => r[3] === cls))]));
+}
+const BY_FAMILY_AND_CLASS: Record<Family, Map<AddressClass, BlockList>> = { ipv4: byClass('ipv4'), ipv6: byClass('ipv6') };
 
 /** The IPv4 address an IPv6 address carries (IPv4-mapped, NAT64 well-known prefix, 6to4), if any. */
 export function embeddedIpv4(address: string): string | undefined {
@@ -94,7 +100,7 @@ export function classifyAddress(address: string): AddressClass | undefined {
   const v4 = embeddedIpv4(address);
   if (v4 !== undefined) return classifyAddress(v4);
   const family: Family = isIP(address) === 4 ? 'ipv4' : 'ipv6';
-  for (const [cls, list] of BY_CLASS) if (list.check(address.split('%')[0]!, family)) return cls;
+  for (const [cls, list] of BY_FAMILY_AND_CLASS[family]) if (list.check(address.split('%')[0]!, family)) return cls;
   return undefined;
 }
 
@@ -106,14 +112,15 @@ export interface Refusal {
 
 export class WebhookTargetPolicy {
   private readonly allowedClasses: ReadonlySet<AddressClass>;
-  private readonly allowedCidrs: BlockList;
+  /** Per family, as in BY_FAMILY_AND_CLASS. */
+  private readonly allowedCidrs: Record<Family, BlockList>;
 
   constructor(allow: { classes?: readonly AllowableClass[]; cidrs?: readonly string[] } = {}) {
     this.allowedClasses = new Set(allow.classes ?? []);
-    this.allowedCidrs = new BlockList();
+    this.allowedCidrs = { ipv4: new BlockList(), ipv6: new BlockList() };
     for (const cidr of allow.cidrs ?? []) {
       const { address, prefix, family } = parseCidr(cidr);
-      this.allowedCidrs.addSubnet(address, prefix, family);
+      this.allowedCidrs[family].addSubnet(address, prefix, family);
     }
   }
 
@@ -134,7 +141,7 @@ export class WebhookTargetPolicy {
     if (cls === undefined) return undefined;
     if (this.allowedClasses.has(cls)) return undefined;
     const family: Family = isIP(normalized) === 4 ? 'ipv4' : 'ipv6';
-    if (this.allowedCidrs.check(normalized, family) || (plain !== normalized && this.allowedCidrs.check(plain, 'ipv6'))) return undefined;
+    if (this.allowedCidrs[family].check(normalized, family) || (plain !== normalized && this.allowedCidrs.ipv6.check(plain, 'ipv6'))) return undefined;
     return { address, class: cls };
   }
 }
