@@ -73,6 +73,7 @@ describe('the OpenAPI document', () => {
       'GET /v1/jobs/{id}': 'getJob',
       'POST /v1/jobs/{id}/cancel': 'cancelJob',
       'GET /v1/jobs/{id}/events': 'streamJobEvents',
+      'GET /v1/jobs/{id}/deliveries': 'listJobDeliveries',
       'GET /v1/queue': 'getQueueCounts',
       'GET /v1/system/df': 'getSystemDiskUsage',
       'GET /v1/pools': 'listPools',
@@ -131,6 +132,8 @@ describe("the routes' error answers are declared in the document", () => {
     ['POST /v1/jobs', '/v1/jobs', json({ image: 'alpine:3' }), 404, 'plain'],
     ['POST /v1/jobs', '/v1/jobs', json({ image: 'alpine:3' }), 503], // the pull on first use outlasts its timeout
     ['GET /v1/jobs/{id}', '/v1/jobs/nosuchjob', {}, 404],
+    ['GET /v1/jobs/{id}/deliveries', '/v1/jobs/nosuchjob/deliveries', {}, 404],
+    ['POST /v1/jobs', '/v1/jobs', json({ image: 'busybox', webhook: { url: 'http://169.254.169.254/latest' } }), 422],
     ['POST /v1/jobs/{id}/cancel', '/v1/jobs/nosuchjob/cancel', { method: 'POST' }, 404],
     ['GET /v1/jobs/{id}/events', '/v1/jobs/nosuchjob/events', {}, 404],
     ['GET /v1/jobs/{id}/events', '/v1/jobs/nosuchjob/events', { headers: { 'last-event-id': '99999999999999999999-0' } }, 400],
