@@ -15,10 +15,10 @@ export type AttemptOutcome = 'done' | 'retry' | 'dead';
 
 export interface WebhookAttemptContext {
   deliveryId: string;
-  /** 1 for the first attempt. */
+  /** 1 for the first attempt the queue makes of this delivery. */
   attempt: number;
-  /** Whether a failure now makes the delivery dead. */
-  last: boolean;
+  /** Attempts in all: a failure at this number makes the delivery dead. */
+  maxAttempts: number;
 }
 
 export interface WebhookWorkerOptions {
@@ -31,17 +31,19 @@ export interface WebhookWorkerOptions {
 
 export function startWebhookWorker(opts: WebhookWorkerOptions): Worker<WebhookJobData> {
   const processor = async (job: Job<WebhookJobData>): Promise<void> => {
-    const attempt = job.attemptsMade + 1;
-    const last = attempt >= (job.opts.attempts ?? 1);
-    const { outcome, error } = await opts.attempt({ deliveryId: job.data.deliveryId, attempt, last });
+    const ctx = { deliveryId: job.data.deliveryId, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1 };
+    const { outcome, error } = await opts.attempt(ctx);
     if (outcome === 'retry') throw new Error(error ?? 'delivery failed');
-    // Dead before the last attempt (a refused target): no retry; BullMQ keeps it with the failed ones.
+    // No retry, whatever BullMQ counts (a refused target, the last attempt): it keeps the job with the failed ones.
     if (outcome === 'dead') throw new UnrecoverableError(error ?? 'delivery failed');
   };
   return new Worker<WebhookJobData>(QUEUE_WEBHOOKS, processor, {
     connection: opts.connection,
     prefix: BULL_PREFIX,
     concurrency: opts.concurrency,
+    // A delivery whose worker died mid-attempt is tried again (receivers dedupe on Warmbox-Delivery);
+    // BullMQ's default (1) would fail it without the db hearing of it.
+    maxStalledCount: 10,
     settings: {
       backoffStrategy: (attemptsMade, type) => (type === WEBHOOK_BACKOFF_TYPE ? webhookBackoffMs(attemptsMade, opts.backoff) : 0),
     },

@@ -49,6 +49,9 @@ export class WebhookDeliverer {
     if (delivery === undefined || delivery.state !== 'pending') return { outcome: 'done' };
     const job = getJob(db, delivery.jobId);
     if (job === undefined) return { outcome: 'done' };
+    // The db's count wins over the queue's: a delivery queued again by the sweep (Redis lost it)
+    // goes on numbering, and stops at the same total.
+    const attempt = Math.max(ctx.attempt, delivery.attempts + 1);
     const body = webhookBody(delivery, job);
     const at = Date.now();
     const headers = {
@@ -57,12 +60,12 @@ export class WebhookDeliverer {
       [WEBHOOK_HEADERS.signature]: signatureHeader(this.deps.secret, Math.floor(at / 1000), body),
       [WEBHOOK_HEADERS.delivery]: delivery.id,
       [WEBHOOK_HEADERS.event]: delivery.event,
-      [WEBHOOK_HEADERS.attempt]: String(ctx.attempt),
+      [WEBHOOK_HEADERS.attempt]: String(attempt),
     };
     const sent = await this.deps.sender.post(delivery.url, body, headers);
-    const state = stateAfter(sent, ctx.last);
-    recordAttempt(db, delivery, { attempt: ctx.attempt, at, statusCode: sent.statusCode, latencyMs: sent.latencyMs, error: sent.error }, state, Date.now());
-    this.report({ deliveryId: delivery.id, jobId: delivery.jobId, event: delivery.event, attempt: ctx.attempt, state, ...sent });
+    const state = stateAfter(sent, attempt >= ctx.maxAttempts);
+    recordAttempt(db, delivery, { attempt, at, statusCode: sent.statusCode, latencyMs: sent.latencyMs, error: sent.error }, state, Date.now());
+    this.report({ deliveryId: delivery.id, jobId: delivery.jobId, event: delivery.event, attempt, state, ...sent });
     if (state === 'delivered') return { outcome: 'done' };
     return { outcome: state === 'dead' ? 'dead' : 'retry', error: sent.error ?? undefined };
   }

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import type { TestServer } from '../helpers/warmbox-server.js';
 
 export async function api(server: TestServer, path: string): Promise<any> {
-  const res = await fetch(`${server.url}${path}`);
+  const res = await fetch(`${server.url}${path}`).catch((err: Error) => {
+    throw new Error(`GET ${path}: ${err.message} (${String(err.cause)}); server log: ${server.logFile}`, { cause: err });
+  });
   assert.equal(res.status, 200, `${path}: ${res.status}`);
   return res.json();
 }

@@ -73,8 +73,8 @@ describe('webhooks: delivery', () => {
       assert.equal(verify(got!.body, header, 'another-secret-0123456789'), false, 'and another secret');
       const stale = header.replace(/t=(\d+)/, (_, t: string) => `t=${Number(t) - 3600}`);
       assert.equal(verify(got!.body, stale, SECRET), false, 'and an old timestamp');
-      assert.equal(readmePythonVerify(got!.body, header, SECRET), true, "the README's Python recipe accepts it");
-      assert.equal(readmePythonVerify(got!.body.replace('hi', 'ho'), header, SECRET), false);
+      assert.equal(await readmePythonVerify(got!.body, header, SECRET), true, "the README's Python recipe accepts it");
+      assert.equal(await readmePythonVerify(got!.body.replace('hi', 'ho'), header, SECRET), false);
 
       const delivery = await waitForDeliveryState(allowing, id, 'delivered');
       assert.equal(delivery.url, receiver.url);

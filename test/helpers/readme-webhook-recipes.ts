@@ -2,7 +2,8 @@
  * The signature checks README.md's "Webhooks" section gives receivers, run as written there: the
  * first ```js and ```python blocks of the section are taken out of the README and executed.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,10 +34,19 @@ export async function readmeJsVerify(): Promise<Verify> {
   return mod.verifyWarmbox;
 }
 
-/** The README's verify_warmbox, run by python3 on the body (stdin), header and secret. */
-export function readmePythonVerify(rawBody: string, header: string, secret: string): boolean {
+/**
+ * The README's verify_warmbox, run by python3 on the body (stdin), header and secret. Asynchronous:
+ * blocking the test's event loop would let its idle keep-alive connections go stale under it.
+ */
+export async function readmePythonVerify(rawBody: string, header: string, secret: string): Promise<boolean> {
   const script = `${block('python')}\nimport sys\nprint(verify_warmbox(sys.stdin.buffer.read(), sys.argv[1], sys.argv[2]))\n`;
-  const run = spawnSync('python3', ['-c', script, header, secret], { input: rawBody, encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`python3 failed (${run.status}): ${run.stderr}`);
-  return run.stdout.trim() === 'True';
+  const child = spawn('python3', ['-c', script, header, secret], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdin.end(rawBody);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`python3 failed (${code}): ${stderr}`);
+  return stdout.trim() === 'True';
 }
