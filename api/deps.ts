@@ -29,4 +29,14 @@ export interface AppDeps {
   images?: ImageQueue;
   config: ApiConfig;
   logger: Logger;
+  /** The process's metrics for GET /metrics (server/telemetry.ts); absent: no such route. */
+  metrics?: MetricsText;
+  /** Whether requests are traced (OpenTelemetry tracing is on): a span per request. */
+  tracing?: boolean;
+}
+
+/** Metrics rendered in a text format at each request. */
+export interface MetricsText {
+  contentType: string;
+  render(): Promise<string>;
 }

@@ -1,6 +1,7 @@
 /** The workers' side of the jobs queue: the BullMQ consumer, which hands each job to a runner (worker/job-runner.ts). */
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
+import { processTraced } from './job-trace.js';
 import { BULL_PREFIX, QUEUE_JOBS } from './redis-keys.js';
 
 /** Runs one job to its result; the signal aborts when the job is cancelled. */
@@ -18,7 +19,11 @@ export interface JobWorkerOptions {
 
 export function startJobWorker(opts: JobWorkerOptions): Worker<JobPayload, JobResult> {
   const processor = (job: Job<JobPayload, JobResult>, _token?: string, signal?: AbortSignal) =>
-    opts.runner.run(job.data, opts.cancelledBeforeStart?.(job.data.id) ? AbortSignal.abort() : signal);
+    processTraced(job.data, async (span) => {
+      const result = await opts.runner.run(job.data, opts.cancelledBeforeStart?.(job.data.id) ? AbortSignal.abort() : signal);
+      span.setAttribute('warmbox.job.verdict', result.verdict);
+      return result;
+    });
   return new Worker<JobPayload, JobResult>(QUEUE_JOBS, processor, {
     connection: opts.connection,
     prefix: BULL_PREFIX,

@@ -18,6 +18,8 @@ import { argvOf, envOf } from './job-command.js';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
 import { encodeBytes } from './output-encoding.js';
 import { appendOutput, endOutput, type OutputChannel } from '../queue/output-stream.js';
+import type { JobMetrics } from './job-metrics.js';
+import { inSpan, runAttributes } from './job-spans.js';
 
 export interface JobRunnerDeps {
   images: ImageResolver;
@@ -32,6 +34,8 @@ export interface JobRunnerDeps {
    * when workers do not share a data directory: this one then pulls it too. Absent: such a job fails.
    */
   pull?: (reference: string) => Promise<StoredImage>;
+  /** Where each finished job's latencies are counted; absent: nowhere. */
+  metrics?: JobMetrics;
 }
 
 interface Timings {
@@ -55,7 +59,8 @@ export class JobRunner {
       this.deps.log.error({ err, job: job.id }, 'job failed inside warmbox');
       result = internalError(err, timings, started, job);
     }
-    await this.record(job.id, result);
+    await inSpan('result record', { 'warmbox.job.verdict': result.verdict }, () => this.record(job.id, result));
+    this.deps.metrics?.recordFinished(job, result);
     return result;
   }
 
@@ -90,24 +95,39 @@ export class JobRunner {
   }
 
   /** pullMs: the API's pull on first use (payload.pullMs), and this worker's own lookup or pull. */
-  private async resolveImage(job: JobPayload, timings: Timings): Promise<StoredImage> {
-    const t0 = performance.now();
-    let image = await this.deps.images.resolve(job.image);
-    if (!image && this.deps.pull) image = await this.deps.pull(job.image);
-    timings.pullMs = (job.pullMs ?? 0) + performance.now() - t0;
-    if (!image) throw new Error(`image ${job.image} is not in the snapshot store`);
-    return image;
+  private resolveImage(job: JobPayload, timings: Timings): Promise<StoredImage> {
+    return inSpan('image resolve', { 'warmbox.image': job.image }, async (span) => {
+      const t0 = performance.now();
+      let image = await this.deps.images.resolve(job.image);
+      span.setAttribute('warmbox.image.pulled', !image && this.deps.pull !== undefined);
+      if (!image && this.deps.pull) image = await this.deps.pull(job.image);
+      timings.pullMs = (job.pullMs ?? 0) + performance.now() - t0;
+      if (!image) throw new Error(`image ${job.image} is not in the snapshot store`);
+      span.setAttribute('warmbox.image.digest', image.digest);
+      return image;
+    });
   }
 
-  private async acquire(image: StoredImage, job: JobPayload, timings: Timings): Promise<Sandbox> {
-    const t0 = performance.now();
-    const { sandbox, start } = await this.deps.pools.acquire(image, job.limits.diskBytes);
-    timings.acquireMs = performance.now() - t0;
-    timings.start = start;
-    return sandbox;
+  private acquire(image: StoredImage, job: JobPayload, timings: Timings): Promise<Sandbox> {
+    return inSpan('sandbox acquire', { 'warmbox.image': image.reference }, async (span) => {
+      const t0 = performance.now();
+      const { sandbox, start } = await this.deps.pools.acquire(image, job.limits.diskBytes);
+      timings.acquireMs = performance.now() - t0;
+      timings.start = start;
+      span.setAttribute('warmbox.sandbox.start', start);
+      return sandbox;
+    });
   }
 
-  private async execute(sandbox: Sandbox, image: StoredImage, job: JobPayload, timings: Timings, signal?: AbortSignal): Promise<RunResult> {
+  private execute(sandbox: Sandbox, image: StoredImage, job: JobPayload, timings: Timings, signal?: AbortSignal): Promise<RunResult> {
+    return inSpan('job run', { 'warmbox.job.id': job.id }, async (span) => {
+      const run = await this.runIn(sandbox, image, job, timings, signal);
+      span.setAttributes(runAttributes(run));
+      return run;
+    });
+  }
+
+  private async runIn(sandbox: Sandbox, image: StoredImage, job: JobPayload, timings: Timings, signal?: AbortSignal): Promise<RunResult> {
     const t0 = performance.now();
     try {
       return await sandbox.run({
