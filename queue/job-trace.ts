@@ -7,6 +7,7 @@
  * With tracing off no SDK is registered: the API's no-op tracer makes each span a couple of calls,
  * nothing is injected, and the payload travels as it is. A payload without a traceparent (tracing
  * off at the API, or a job queued before warmbox carried one) starts a trace of its own.
+ * Webhook deliveries (issue 11, not built yet) are to continue the same context from the payload.
  */
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { JobPayload } from '../contract/job-payload.js';

@@ -8,6 +8,8 @@ import { monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks';
 import type { Meter } from '@opentelemetry/api';
 
 const WINDOW_MS = 10_000;
+/** The histogram's sampling timer, in ms; each sample is the timer's whole interval, so it is taken off. */
+const RESOLUTION_MS = 10;
 const NS_PER_S = 1e9;
 
 export function observeProcess(meter: Meter): () => void {
@@ -17,7 +19,7 @@ export function observeProcess(meter: Meter): () => void {
     r.observe(usage.user / 1e6, { mode: 'user' });
     r.observe(usage.system / 1e6, { mode: 'system' });
   });
-  const delay = monitorEventLoopDelay({ resolution: 10 });
+  const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   delay.enable();
   let last: Record<string, number> | undefined; // until the first window ends, the one in progress
   const timer = setInterval(() => {
@@ -40,5 +42,6 @@ export function observeProcess(meter: Meter): () => void {
 function snapshot(h: ELDHistogram): Record<string, number> {
   // Before the first delay is recorded the histogram reads 0s (and min/max sentinels): report 0.
   if (h.count === 0) return { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
-  return { p50: h.percentile(50) / NS_PER_S, p90: h.percentile(90) / NS_PER_S, p99: h.percentile(99) / NS_PER_S, max: h.max / NS_PER_S, mean: h.mean / NS_PER_S };
+  const delay = (ns: number): number => Math.max(0, ns - RESOLUTION_MS * 1e6) / NS_PER_S;
+  return { p50: delay(h.percentile(50)), p90: delay(h.percentile(90)), p99: delay(h.percentile(99)), max: delay(h.max), mean: delay(h.mean) };
 }

@@ -66,21 +66,30 @@ export async function startTelemetry(opts: TelemetryOptions): Promise<Telemetry>
   const meter = metrics.getMeter('warmbox', version());
   const stopProcessMetrics = observeProcess(meter);
   const metricsText = prometheusText(prometheus, opts.log);
-  const listener = opts.metricsListen && (await serveMetrics(opts.metricsListen, metricsText, opts.log));
+  const shutdownSdk = async (): Promise<void> => {
+    stopProcessMetrics();
+    await sdk.shutdown().catch((err) => opts.log.warn({ err }, 'flushing telemetry failed'));
+    // Unregistered, so that another start in this process (tests, benchmarks) registers afresh.
+    trace.disable();
+    metrics.disable();
+    context.disable();
+    propagation.disable();
+  };
+  let listener: Server | undefined;
+  try {
+    listener = opts.metricsListen && (await serveMetrics(opts.metricsListen, metricsText, opts.log));
+  } catch (err) {
+    await shutdownSdk();
+    throw err;
+  }
   opts.log.info({ tracing, metricExporters: pushed.exporters, metricsListen: opts.metricsListen }, 'telemetry started');
   return {
     tracing,
     meter,
     metricsText,
     async shutdown() {
-      stopProcessMetrics();
       if (listener) await new Promise((resolve) => listener.close(resolve));
-      await sdk.shutdown().catch((err) => opts.log.warn({ err }, 'flushing telemetry failed'));
-      // Unregistered, so that another start in this process (tests, benchmarks) registers afresh.
-      trace.disable();
-      metrics.disable();
-      context.disable();
-      propagation.disable();
+      await shutdownSdk();
     },
   };
 }
