@@ -4,13 +4,14 @@
  * pipeline and at most one more read, bounded in time so that a scrape during a Redis outage
  * answers without them rather than hanging.
  */
-import type { Meter } from '@opentelemetry/api';
+import type { BatchObservableCallback, Meter } from '@opentelemetry/api';
 import type { QueueDepth } from './job-queue.js';
 
 /** The longest a collection waits for Redis. */
 const DEPTH_TIMEOUT_MS = 1000;
 
-export function observeJobQueue(meter: Meter, depth: () => Promise<QueueDepth>): void {
+/** Observes the queue at each collection until the returned function is called (before the queue closes). */
+export function observeJobQueue(meter: Meter, depth: () => Promise<QueueDepth>): () => void {
   const jobs = meter.createObservableGauge('warmbox.queue.jobs', {
     description: 'Jobs in the queue: waiting for a worker (state=queued) or being run (state=running), over every worker',
     unit: '{job}',
@@ -19,12 +20,14 @@ export function observeJobQueue(meter: Meter, depth: () => Promise<QueueDepth>):
     description: 'How long the oldest job waiting for a worker has waited (0: none waits)',
     unit: 's',
   });
-  meter.addBatchObservableCallback(async (result) => {
+  const observe: BatchObservableCallback = async (result) => {
     const d = await withTimeout(depth(), DEPTH_TIMEOUT_MS);
     result.observe(jobs, d.queued, { state: 'queued' });
     result.observe(jobs, d.running, { state: 'running' });
     result.observe(oldest, d.oldestAgeMs / 1000);
-  }, [jobs, oldest]);
+  };
+  meter.addBatchObservableCallback(observe, [jobs, oldest]);
+  return () => meter.removeBatchObservableCallback(observe, [jobs, oldest]);
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {

@@ -247,7 +247,7 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
   const { config, redis, dbHandle, log, closers, imageConfig, local, telemetry } = ctx;
   const queue = new JobQueue(redis);
   closers.push(() => queue.close());
-  observeJobQueue(telemetry.meter, () => queue.depth());
+  closers.push(observeJobQueue(telemetry.meter, () => queue.depth()));
   const notifier = await FinishedNotifier.start(redis, log);
   closers.push(() => notifier.close());
   local.notifier = notifier;
