@@ -24,5 +24,6 @@ export function registerMetrics(app: OpenAPIHono, deps: AppDeps): void {
       200: { description: 'The metrics.', content: { [metrics.contentType]: { schema: z.string() } } },
     },
   });
+  // A text body: OpenAPIHono types a route's answers from JSON schemas, so c.body's Response is cast.
   app.openapi(route, async (c) => c.body(await metrics.render(), 200, { 'content-type': metrics.contentType }) as never);
 }
