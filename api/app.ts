@@ -19,11 +19,13 @@ import { registerSystemDf } from './routes/system-df.js';
 import { registerHealth } from './routes/health.js';
 import { IMAGE_IMPORT_PATH, registerImages } from './routes/images.js';
 import { registerJobEvents } from './routes/job-events.js';
+import { registerMetrics } from './routes/metrics.js';
+import { traceRequests } from './middleware/http-tracing.js';
 import { registerPools } from './routes/pools.js';
 import { registerQueue } from './routes/queue.js';
 import { validationHook } from './validation-errors.js';
 
-export type { AppDeps, ApiConfig } from './deps.js';
+export type { AppDeps, ApiConfig, MetricsText } from './deps.js';
 
 /** Where request bodies are buffered under the body limit. */
 const BODY_LIMITED = '/v1/*';
@@ -37,6 +39,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);
+  if (deps.tracing) app.use('*', traceRequests());
   const stopping = refuseWhileStopping(() => deps.stopping?.() ?? false);
   for (const path of NEW_WORK_PATHS) app.use(path, stopping);
   app.use(BODY_LIMITED, except(BODY_LIMIT_EXEMPT, limitBodySize(deps.config.maxBodyBytes ?? REQUEST_BOUNDS.bodyBytes)));
@@ -52,6 +55,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerJobEvents(app, deps);
   registerPools(app, deps);
   registerImages(app, deps);
+  registerMetrics(app, deps);
   registerOpenApiDocument(app, { bodyLimited: (path) => path.startsWith('/v1/') && !BODY_LIMIT_EXEMPT.includes(path) });
   return app;
 }

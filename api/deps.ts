@@ -33,4 +33,14 @@ export interface AppDeps {
   logger: Logger;
   /** True once the server has begun to stop: new work is refused with 503 (middleware/refuse-while-stopping.ts). */
   stopping?: () => boolean;
+  /** The process's metrics for GET /metrics (server/telemetry.ts); absent: no such route. */
+  metrics?: MetricsText;
+  /** Whether requests are traced (OpenTelemetry tracing is on): a span per request. */
+  tracing?: boolean;
+}
+
+/** Metrics rendered in a text format at each request. */
+export interface MetricsText {
+  contentType: string;
+  render(): Promise<string>;
 }

@@ -59,6 +59,7 @@ const schema = z.object({
     .string()
     .regex(/^$|^[^=,\s]+=\d+(,[^=,\s]+=\d+)*$/, 'expected IMAGE=N[,IMAGE=N...], e.g. busybox=4,python:3.12=2')
     .transform((s) => (s ? s.split(',').map((pair) => ({ image: pair.slice(0, pair.lastIndexOf('=')), min: Number(pair.slice(pair.lastIndexOf('=') + 1)) })) : [])),
+  WARMBOX_METRICS_LISTEN: listenAddress.optional(),
   WARMBOX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 });
 
@@ -81,6 +82,8 @@ export interface ServerConfig {
   /** Most jobs in one POST /v1/jobs/batch. */
   maxBatchJobs: number;
   logLevel: string;
+  /** Where GET /metrics is served besides the API's port: how a worker-only process (no API) is scraped. */
+  metricsListen?: { host: string; port: number };
   pools: { min: number; max: number; maxTotal: number; prewarm: { image: string; min: number }[] };
   /** The native launcher; default: the one `npm run setup` builds in runtime/native/build/. */
   launcherPath?: string;
@@ -136,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     stopGraceMs: c.WARMBOX_STOP_GRACE_MS,
     maxBatchJobs: c.WARMBOX_BATCH_MAX_JOBS,
     logLevel: c.WARMBOX_LOG_LEVEL,
+    metricsListen: c.WARMBOX_METRICS_LISTEN,
     launcherPath: c.WARMBOX_LAUNCHER,
     pools: { min: c.WARMBOX_POOL_MIN, max: c.WARMBOX_POOL_MAX, maxTotal: c.WARMBOX_POOL_MAX_TOTAL, prewarm: c.WARMBOX_PREWARM },
   };

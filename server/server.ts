@@ -33,6 +33,11 @@ import { StoreUsagePublisher } from '../queue/store-usage.js';
 import { JobRunner } from '../worker/job-runner.js';
 import { startJobWorker } from '../queue/job-worker.js';
 import { PoolCoordinator } from '../worker/pool-coordinator.js';
+import { JobMetrics } from '../worker/job-metrics.js';
+import { ImageLabels } from '../worker/metric-labels.js';
+import { PoolMetrics } from '../worker/pool-metrics.js';
+import { PullMetrics } from '../worker/pull-metrics.js';
+import { observeJobQueue } from '../queue/job-queue-metrics.js';
 import type { ImageOpsConfig } from './image-config.js';
 import type { ServerConfig } from './config.js';
 import { PrivateRedis } from './private-redis.js';
@@ -40,6 +45,7 @@ import { ServerStop, type Closer } from './server-stop.js';
 import { WorkerStop } from '../worker/worker-stop.js';
 import { connectRedis, redisOptions } from './redis-connection.js';
 import { openSnapshotStore } from './snapshot-store.js';
+import { startTelemetry, type Telemetry } from './telemetry.js';
 
 export interface RunningServer {
   /** The API's address; absent in a worker-only process (it opens no HTTP port). */
@@ -55,12 +61,6 @@ export interface RunningServer {
   abortNow(): void;
 }
 
-/** What outlives the server's own parts and closes after them, the private Redis included. */
-export interface ServerHooks {
-  /** Telemetry (OpenTelemetry's SDK): shut down last, so that the stop itself is exported. */
-  telemetry?: { shutdown(): Promise<void> };
-}
-
 /** What start-up steps share. */
 interface StartContext {
   config: ServerConfig;
@@ -73,16 +73,23 @@ interface StartContext {
   imageConfig: ImageOpsConfig;
   /** Set by the API when it runs in this process, for a worker beside it. */
   local: { notifier?: FinishedNotifier };
+  telemetry: Telemetry;
+  /** `hostname-pid`: the worker id, and the process's service.instance.id. */
+  processId: string;
+  /** The `image` label of every metric of this process, capped together. */
+  imageLabels: ImageLabels;
 }
 
-export async function startServer(config: ServerConfig, log: Logger = pino({ level: config.logLevel }), hooks: ServerHooks = {}): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
   const stop = new ServerStop(log);
   const closers = stop.closers;
   const close = (graceMs = config.stopGraceMs): Promise<void> => stop.run(graceMs);
   try {
+    const processId = `${hostname()}-${process.pid}`;
+    const telemetry = await startTelemetry({ instanceId: processId, metricsListen: config.metricsListen, log });
+    // First in, so last out (after the private Redis): it flushes what the others did, the stop included.
+    closers.push(() => telemetry.shutdown());
     const imageConfig = config.images;
-    // Closed last of all, after the private Redis (the first closer: undone last).
-    if (hooks.telemetry) closers.push(() => hooks.telemetry?.shutdown());
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const redisUrl = config.redisUrl ?? (await startPrivateRedis(config.dataDir, closers, log));
     const redis = await connectRedis(redisUrl);
@@ -90,7 +97,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     const dbHandle = openDatabase(join(config.dataDir, 'warmbox.db'));
     closers.push(() => dbHandle.close());
     // With role `all`, the worker wakes the API's waiting requests directly, a Redis round trip sooner.
-    const ctx: StartContext = { config, redisUrl, redis, dbHandle, log, closers, stop, imageConfig, local: {} };
+    const ctx: StartContext = { config, redisUrl, redis, dbHandle, log, closers, stop, imageConfig, local: {}, telemetry, processId, imageLabels: new ImageLabels() };
     const workerId = config.role === 'api' ? undefined : await startWorker(ctx);
     const http = config.role === 'worker' ? undefined : await startApi(ctx);
     const url = http && `http://${formatHost(http.address() as AddressInfo)}`;
@@ -107,12 +114,14 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
  * workers, and the BullMQ consumer of the shared jobs queue. Returns its id.
  */
 async function startWorker(ctx: StartContext): Promise<string> {
-  const { config, redisUrl, redis, dbHandle, log, closers, stop, imageConfig, local } = ctx;
-  const workerId = `${hostname()}-${process.pid}`;
+  const { config, redisUrl, redis, dbHandle, log, closers, stop, imageConfig, local, telemetry, imageLabels } = ctx;
+  const workerId = ctx.processId;
   const store = await openStore(config.dataDir, imageConfig, dbHandle, log);
   const runtime = await openRuntime(config, log, closers);
   const shutdown = { started: false };
-  const pools = await startPools(config, runtime, store, log, shutdown);
+  const poolMetrics = new PoolMetrics(telemetry.meter, imageLabels);
+  const pools = await startPools(config, runtime, store, log, shutdown, poolMetrics);
+  poolMetrics.observe(() => pools.stats());
   closers.push(() => pools.close());
   // Creations still in flight when the pools close fail ("the launcher zygote is closing"): expected, not worth a warning each.
   closers.push(() => (shutdown.started = true));
@@ -142,6 +151,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     gcMinAgeMs: imageConfig.gcMinAgeMs,
     debCacheDir: join(config.dataDir, 'cache', 'debootstrap'),
     hostPaths: [config.dataDir, packageRoot()],
+    pullMetrics: new PullMetrics(telemetry.meter, imageLabels),
     log,
     onStoreChanged: () => void usage.publish(),
   });
@@ -157,6 +167,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     redis: outputRedis,
     log,
     pull: (reference) => imageWorker.pullLocal(reference),
+    metrics: new JobMetrics(telemetry.meter, imageLabels),
     onFinished: (id) => local.notifier?.announceLocal(id),
     stop: workerStop,
   });
@@ -218,10 +229,15 @@ function removeRunDir(runDir: string): void {
 }
 
 /** Warm pools, with the configured images pre-warmed. */
-async function startPools(config: ServerConfig, runtime: SandboxRuntime, store: SnapshotStore, log: Logger, shutdown: { started: boolean }): Promise<SandboxPools> {
+async function startPools(config: ServerConfig, runtime: SandboxRuntime, store: SnapshotStore, log: Logger, shutdown: { started: boolean }, metrics: PoolMetrics): Promise<SandboxPools> {
   const pools = new SandboxPools(
     runtime,
-    { defaultBounds: { min: config.pools.min, max: config.pools.max }, maxParkedTotal: config.pools.maxTotal, defaultDiskBytes: DEFAULT_LIMITS.diskBytes },
+    {
+      defaultBounds: { min: config.pools.min, max: config.pools.max },
+      maxParkedTotal: config.pools.maxTotal,
+      defaultDiskBytes: DEFAULT_LIMITS.diskBytes,
+      onCreated: metrics.recordCreation,
+    },
     (err) => (shutdown.started ? log.debug({ err }, 'a parked sandbox was being made at shutdown') : log.warn({ err }, 'making a parked sandbox failed')),
   );
   for (const { image: reference, min } of config.pools.prewarm) {
@@ -255,9 +271,10 @@ async function openStore(dataDir: string, imageConfig: ImageOpsConfig, dbHandle:
 }
 
 async function startApi(ctx: StartContext): Promise<ServerType> {
-  const { config, redis, dbHandle, log, closers, stop, imageConfig, local } = ctx;
+  const { config, redis, dbHandle, log, closers, stop, imageConfig, local, telemetry } = ctx;
   const queue = new JobQueue(redis);
   closers.push(() => queue.close());
+  closers.push(observeJobQueue(telemetry.meter, () => queue.depth()));
   const notifier = await FinishedNotifier.start(redis, log);
   closers.push(() => notifier.close());
   local.notifier = notifier;
@@ -278,6 +295,8 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
     config: { maxWaitMs: config.maxWaitMs, defaultWaitMs: Math.min(60_000, config.maxWaitMs), maxBatchJobs: config.maxBatchJobs },
     logger: log,
     stopping: () => stop.started,
+    metrics: telemetry.metricsText,
+    tracing: telemetry.tracing,
   });
   const http = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port }, () => resolve(s));

@@ -23,6 +23,8 @@ import { encodeBytes } from './output-encoding.js';
 import { endOutput, OutputAppender } from '../queue/output-stream.js';
 import { JobNotStartedError } from '../queue/job-not-started-error.js';
 import type { WorkerStop } from './worker-stop.js';
+import type { JobMetrics } from './job-metrics.js';
+import { inSpan, runAttributes } from './job-spans.js';
 
 export interface JobRunnerDeps {
   images: ImageResolver;
@@ -39,6 +41,8 @@ export interface JobRunnerDeps {
   pull?: (reference: string) => Promise<StoredImage>;
   /** The worker's stop; absent: jobs are never returned to the queue nor cut off. */
   stop?: WorkerStop;
+  /** Where each finished job's latencies are counted; absent: nowhere. */
+  metrics?: JobMetrics;
 }
 
 interface Timings {
@@ -78,7 +82,8 @@ export class JobRunner {
       this.deps.log.error({ err, job: job.id }, 'job failed inside warmbox');
       result = internalError(err, timings, started, job);
     }
-    await this.record(job.id, result, output);
+    await inSpan('result record', { 'warmbox.job.verdict': result.verdict }, () => this.record(job.id, result, output));
+    this.deps.metrics?.recordFinished(job, result);
     return result;
   }
 
@@ -157,24 +162,39 @@ export class JobRunner {
   }
 
   /** pullMs: the API's pull on first use (payload.pullMs), and this worker's own lookup or pull. */
-  private async resolveImage(job: JobPayload, timings: Timings): Promise<StoredImage> {
-    const t0 = performance.now();
-    let image = await this.deps.images.resolve(job.image);
-    if (!image && this.deps.pull) image = await this.deps.pull(job.image);
-    timings.pullMs = (job.pullMs ?? 0) + performance.now() - t0;
-    if (!image) throw new Error(`image ${job.image} is not in the snapshot store`);
-    return image;
+  private resolveImage(job: JobPayload, timings: Timings): Promise<StoredImage> {
+    return inSpan('image resolve', { 'warmbox.image': job.image }, async (span) => {
+      const t0 = performance.now();
+      let image = await this.deps.images.resolve(job.image);
+      span.setAttribute('warmbox.image.pulled', !image && this.deps.pull !== undefined);
+      if (!image && this.deps.pull) image = await this.deps.pull(job.image);
+      timings.pullMs = (job.pullMs ?? 0) + performance.now() - t0;
+      if (!image) throw new Error(`image ${job.image} is not in the snapshot store`);
+      span.setAttribute('warmbox.image.digest', image.digest);
+      return image;
+    });
   }
 
-  private async acquire(image: StoredImage, job: JobPayload, timings: Timings): Promise<Sandbox> {
-    const t0 = performance.now();
-    const { sandbox, start } = await this.deps.pools.acquire(image, job.limits.diskBytes);
-    timings.acquireMs = performance.now() - t0;
-    timings.start = start;
-    return sandbox;
+  private acquire(image: StoredImage, job: JobPayload, timings: Timings): Promise<Sandbox> {
+    return inSpan('sandbox acquire', { 'warmbox.image': image.reference }, async (span) => {
+      const t0 = performance.now();
+      const { sandbox, start } = await this.deps.pools.acquire(image, job.limits.diskBytes);
+      timings.acquireMs = performance.now() - t0;
+      timings.start = start;
+      span.setAttribute('warmbox.sandbox.start', start);
+      return sandbox;
+    });
   }
 
-  private async execute(sandbox: Sandbox, image: StoredImage, job: JobPayload, output: OutputAppender, timings: Timings, cancel?: AbortSignal): Promise<RunResult> {
+  private execute(sandbox: Sandbox, image: StoredImage, job: JobPayload, output: OutputAppender, timings: Timings, cancel?: AbortSignal): Promise<RunResult> {
+    return inSpan('job run', { 'warmbox.job.id': job.id }, async (span) => {
+      const run = await this.runIn(sandbox, image, job, output, timings, cancel);
+      span.setAttributes(runAttributes(run));
+      return run;
+    });
+  }
+
+  private async runIn(sandbox: Sandbox, image: StoredImage, job: JobPayload, output: OutputAppender, timings: Timings, cancel?: AbortSignal): Promise<RunResult> {
     const t0 = performance.now();
     const graceOver = this.deps.stop?.graceOver;
     const signal = graceOver && cancel ? AbortSignal.any([cancel, graceOver]) : (graceOver ?? cancel);
