@@ -7,12 +7,14 @@ import { except } from 'hono/combine';
 import type { AppDeps } from './deps.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { limitBodySize } from './middleware/body-limit.js';
+import { logJobRefusals } from './middleware/job-refusal-log.js';
 import { registerOpenApiDocument } from './openapi.js';
 import { REQUEST_BOUNDS } from './request-bounds.js';
 import { registerCreateJob } from './routes/create-job.js';
 import { registerCancelJob } from './routes/cancel-job.js';
 import { registerGetJob } from './routes/get-job.js';
 import { registerSystemDf } from './routes/system-df.js';
+import { registerSystemStatus } from './routes/system-status.js';
 import { registerHealth } from './routes/health.js';
 import { IMAGE_IMPORT_PATH, registerImages } from './routes/images.js';
 import { registerJobEvents } from './routes/job-events.js';
@@ -22,6 +24,8 @@ import { validationHook } from './validation-errors.js';
 
 export type { AppDeps, ApiConfig } from './deps.js';
 
+/** Job submissions: each refusal is logged once, with its code. */
+const JOBS_PATH = '/v1/jobs';
 /** Where request bodies are buffered under the body limit. */
 const BODY_LIMITED = '/v1/*';
 /** Image archives are streamed to disk under their own limit (WARMBOX_IMPORT_MAX_BYTES), not buffered. */
@@ -32,6 +36,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);
+  app.post(JOBS_PATH, logJobRefusals(deps.logger));
   app.use(BODY_LIMITED, except(BODY_LIMIT_EXEMPT, limitBodySize(deps.config.maxBodyBytes ?? REQUEST_BOUNDS.bodyBytes)));
 
   registerHealth(app, deps);
@@ -40,6 +45,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerCancelJob(app, deps);
   registerQueue(app, deps);
   registerSystemDf(app, deps);
+  registerSystemStatus(app, deps);
   registerJobEvents(app, deps);
   registerPools(app, deps);
   registerImages(app, deps);

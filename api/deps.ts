@@ -5,6 +5,7 @@ import type { WarmboxDb } from '../db/client.js';
 import type { FinishedNotifier } from '../queue/finished-notifier.js';
 import type { ImageQueue } from '../queue/image-queue.js';
 import type { JobQueue } from '../queue/job-queue.js';
+import type { ReadinessCheck } from './readiness.js';
 
 export interface ApiConfig {
   /** Longest `?wait=true` hold a client may ask for (`timeout` above it → 422), in milliseconds. */
@@ -29,4 +30,6 @@ export interface AppDeps {
   images?: ImageQueue;
   config: ApiConfig;
   logger: Logger;
+  /** What a worker in this process checks for GET /readyz (its launcher, its cgroup driver); absent: no worker here. */
+  workerChecks?: ReadinessCheck[];
 }

@@ -75,6 +75,12 @@ export class JobQueue {
     return { queued: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0), running: c.active ?? 0 };
   }
 
+  /** When the job that has waited longest for a worker was queued (epoch ms); undefined when none waits. */
+  async oldestQueuedAt(): Promise<number | undefined> {
+    const [oldest] = await this.queue.getJobs(['waiting', 'prioritized'], 0, 0, true);
+    return oldest?.timestamp;
+  }
+
   async close(): Promise<void> {
     await this.queue.close();
   }

@@ -13,11 +13,13 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createApp } from '../api/app.js';
+import { READINESS_CHECK_TIMEOUT_MS, type ReadinessCheck } from '../api/readiness.js';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
 import { launcherPath, packageRoot } from '../contract/paths.js';
 import { DEFAULT_LIMITS } from '../contract/limits.js';
+import { processVersions } from '../contract/versions.js';
 import type { SnapshotStore } from '../images/image-store.js';
 import { SandboxPools } from '../runtime/sandbox-pools.js';
 import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
@@ -34,6 +36,7 @@ import { startJobWorker } from '../queue/job-worker.js';
 import { PoolCoordinator } from '../worker/pool-coordinator.js';
 import type { ImageOpsConfig } from './image-config.js';
 import type { ServerConfig } from './config.js';
+import { createLogger } from './logger.js';
 import { PrivateRedis } from './private-redis.js';
 import { connectRedis, redisOptions } from './redis-connection.js';
 import { openSnapshotStore } from './snapshot-store.js';
@@ -55,14 +58,17 @@ interface StartContext {
   log: Logger;
   closers: Closer[];
   imageConfig: ImageOpsConfig;
-  /** Set by the API when it runs in this process, for a worker beside it. */
-  local: { notifier?: FinishedNotifier };
+  /**
+   * Set by the API when it runs in this process, for a worker beside it (notifier); set by the
+   * worker, for the API's GET /readyz (workerChecks).
+   */
+  local: { notifier?: FinishedNotifier; workerChecks?: ReadinessCheck[] };
 }
 
 /** Undo steps, run in reverse order by close(). */
 type Closer = () => unknown;
 
-export async function startServer(config: ServerConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, log: Logger = createLogger({ level: config.logLevel, format: config.logFormat })): Promise<RunningServer> {
   const closers: Closer[] = [];
   const close = async (): Promise<void> => {
     for (const c of closers.reverse()) await c();
@@ -93,8 +99,10 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
  * workers, and the BullMQ consumer of the shared jobs queue. Returns its id.
  */
 async function startWorker(ctx: StartContext): Promise<string> {
-  const { config, redisUrl, redis, dbHandle, log, closers, imageConfig, local } = ctx;
+  const { config, redisUrl, redis, dbHandle, closers, imageConfig, local } = ctx;
   const workerId = `${hostname()}-${process.pid}`;
+  // Every line of the worker's parts carries its id; those about a job add `job`.
+  const log = ctx.log.child({ worker: workerId });
   const store = await openStore(config.dataDir, imageConfig, dbHandle, log);
   const runtime = await openRuntime(config, log, closers);
   const shutdown = { started: false };
@@ -103,6 +111,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
   // Creations still in flight when the pools close fail ("the launcher zygote is closing"): expected, not worth a warning each.
   closers.push(() => (shutdown.started = true));
   const images = new ImageResolver(store);
+  let runner: JobRunner | undefined;
   const coordinator = await PoolCoordinator.start({
     workerId,
     hostname: hostname(),
@@ -113,6 +122,8 @@ async function startWorker(ctx: StartContext): Promise<string> {
     images,
     maxParkedTotal: config.pools.maxTotal,
     log,
+    runningJobs: () => runner?.running ?? 0,
+    versions: { ...processVersions(), cgroup: runtime.cgroups.version },
   });
   closers.push(() => coordinator.close());
   const usage = await StoreUsagePublisher.start({ redis, workerId, measure: () => store.diskUsage(), log });
@@ -132,7 +143,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     onStoreChanged: () => void usage.publish(),
   });
   closers.push(() => imageWorker.close());
-  const runner = new JobRunner({
+  runner = new JobRunner({
     images,
     pools,
     db: dbHandle.db,
@@ -153,7 +164,16 @@ async function startWorker(ctx: StartContext): Promise<string> {
   closers.push(() => worker.close());
   cancels.listener = await CancelListener.start(redis, worker, log);
   closers.push(() => cancels.listener?.close());
+  local.workerChecks = workerReadinessChecks(runtime);
   return workerId;
+}
+
+/** What GET /readyz checks of a worker: its launcher zygote answers, and a sandbox cgroup can be made. */
+function workerReadinessChecks(runtime: SandboxRuntime): ReadinessCheck[] {
+  return [
+    { name: 'launcher', run: () => runtime.probeLauncher(READINESS_CHECK_TIMEOUT_MS) },
+    { name: 'cgroups', run: () => runtime.probeCgroups() },
+  ];
 }
 
 /**
@@ -243,6 +263,7 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
     images,
     config: { maxWaitMs: config.maxWaitMs, defaultWaitMs: Math.min(60_000, config.maxWaitMs) },
     logger: log,
+    workerChecks: local.workerChecks,
   });
   const http = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port }, () => resolve(s));

@@ -24,6 +24,7 @@ export interface JobRunnerDeps {
   pools: SandboxPools;
   db: WarmboxDb;
   redis: Redis;
+  /** This worker's logger (its lines carry `worker`); each line about a job adds `job`. */
   log: Logger;
   /** Called the moment a result is in the db (an API in this process wakes its waiters). */
   onFinished?: (id: string) => void;
@@ -43,9 +44,25 @@ interface Timings {
 }
 
 export class JobRunner {
+  private inFlight = 0;
+
   constructor(private readonly deps: JobRunnerDeps) {}
 
+  /** Jobs this runner is running now. */
+  get running(): number {
+    return this.inFlight;
+  }
+
   async run(job: JobPayload, signal?: AbortSignal): Promise<JobResult> {
+    this.inFlight++;
+    try {
+      return await this.runAndRecord(job, signal);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async runAndRecord(job: JobPayload, signal?: AbortSignal): Promise<JobResult> {
     const started = epochMs();
     const timings: Timings = { start: 'cold', queuedMs: Math.max(0, started - job.createdAt), pullMs: 0, acquireMs: 0, runMs: 0 };
     let result: JobResult;
@@ -55,7 +72,13 @@ export class JobRunner {
       this.deps.log.error({ err, job: job.id }, 'job failed inside warmbox');
       result = internalError(err, timings, started, job);
     }
-    await this.record(job.id, result);
+    try {
+      await this.record(job.id, result);
+    } catch (err) {
+      logJobFinished(this.deps.log, job, result, err);
+      throw err;
+    }
+    logJobFinished(this.deps.log, job, result);
     return result;
   }
 
@@ -138,6 +161,26 @@ export class JobRunner {
     this.deps.onFinished?.(id);
     await Promise.all([publishFinished(this.deps.redis, id), endOutput(this.deps.redis, id)]);
   }
+}
+
+/**
+ * The one line a job leaves at its end: what it was and how it went, never what it carried or
+ * printed (stdin, files, env values and output may be secrets).
+ */
+function logJobFinished(log: Logger, job: JobPayload, result: JobResult, recordError?: unknown): void {
+  const fields = {
+    job: job.id,
+    image: job.image,
+    verdict: result.verdict,
+    exitCode: result.exitCode,
+    signal: result.signal,
+    start: result.start,
+    timings: result.timings,
+    usage: result.usage,
+    ...(result.error && { error: result.error }),
+  };
+  if (recordError === undefined) log.info(fields, 'job finished');
+  else log.error({ ...fields, err: recordError }, 'job finished, but recording its result failed');
 }
 
 function toJobResult(run: RunResult, timings: Timings, started: number, job: JobPayload): JobResult {

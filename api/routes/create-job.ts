@@ -84,7 +84,7 @@ async function enqueue(deps: AppDeps, payload: JobPayload, waiter: JobWaiter | u
   } catch (err) {
     waiter?.cancel();
     deleteJob(deps.db, payload.id);
-    deps.logger.error({ err, jobId: payload.id }, 'enqueue failed: is Redis reachable?');
-    throw new ApiError(503, 'queue_unavailable', 'the job queue is unavailable: nothing was queued; retry later', {}, RETRY_LATER);
+    // Logged once, as the refusal (middleware/job-refusal-log.ts), with this cause.
+    throw new ApiError(503, 'queue_unavailable', 'the job queue is unavailable: nothing was queued; retry later', {}, RETRY_LATER, err);
   }
 }
