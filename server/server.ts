@@ -111,7 +111,8 @@ async function startWorker(ctx: StartContext): Promise<string> {
   // Creations still in flight when the pools close fail ("the launcher zygote is closing"): expected, not worth a warning each.
   closers.push(() => (shutdown.started = true));
   const images = new ImageResolver(store);
-  let runner: JobRunner | undefined;
+  // The runner comes later (it needs the image worker): the coordinator asks it through this.
+  const running = { jobs: () => 0 };
   const coordinator = await PoolCoordinator.start({
     workerId,
     hostname: hostname(),
@@ -122,7 +123,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     images,
     maxParkedTotal: config.pools.maxTotal,
     log,
-    runningJobs: () => runner?.running ?? 0,
+    runningJobs: () => running.jobs(),
     versions: { ...processVersions(), cgroup: runtime.cgroups.version },
   });
   closers.push(() => coordinator.close());
@@ -143,7 +144,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     onStoreChanged: () => void usage.publish(),
   });
   closers.push(() => imageWorker.close());
-  runner = new JobRunner({
+  const runner = new JobRunner({
     images,
     pools,
     db: dbHandle.db,
@@ -152,6 +153,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     pull: (reference) => imageWorker.pullLocal(reference),
     onFinished: (id) => local.notifier?.announceLocal(id),
   });
+  running.jobs = () => runner.running;
   const cancels: { listener?: CancelListener } = {};
   const worker = startJobWorker({
     connection: redisOptions(redisUrl) as ConnectionOptions,
