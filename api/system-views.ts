@@ -46,8 +46,10 @@ export function readStoreUsageView(deps: AppDeps): Promise<WorkerStoreUsage[]> {
 /** Runs a Redis read or write, bounded; any failure becomes 503 redis_unavailable naming `what`. */
 export async function redisOr503<T>(deps: AppDeps, what: string, fn: () => Promise<T>): Promise<T> {
   const status = deps.redis.status;
-  const unavailable = (why: string, cause?: unknown) =>
-    new ApiError(503, 'redis_unavailable', `${what} in Redis is unavailable (${why}); retry later`, {}, RETRY_LATER, cause);
+  const unavailable = (why: string, cause?: unknown) => {
+    deps.logger.warn({ err: cause, what }, `answering 503: ${what} in Redis is unavailable (${why})`);
+    return new ApiError(503, 'redis_unavailable', `${what} in Redis is unavailable (${why}); retry later`, {}, RETRY_LATER, cause);
+  };
   if (status !== 'ready' && status !== 'wait') throw unavailable(`Redis is not connected: ${status}`);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {

@@ -42,9 +42,18 @@ export function registerHealth(app: OpenAPIHono, deps: AppDeps): void {
       },
     },
   });
+  // Logged when readiness changes, not at every probe (an orchestrator asks every few seconds).
+  let wasReady = true;
   app.openapi(ready, async (c) => {
     const results = await runChecks(checks);
-    if (results.every((r) => r.ok)) return c.json({ status: 'ready' as const, checks: results }, 200);
+    const isReady = results.every((r) => r.ok);
+    if (isReady !== wasReady) {
+      const failing = results.filter((r) => !r.ok).map((r) => ({ name: r.name, error: r.error }));
+      if (isReady) deps.logger.info('ready again: every readiness check passes');
+      else deps.logger.warn({ failing }, 'not ready: a readiness check fails');
+      wasReady = isReady;
+    }
+    if (isReady) return c.json({ status: 'ready' as const, checks: results }, 200);
     return c.json({ status: 'not_ready' as const, checks: results }, 503, RETRY_LATER);
   });
 }
