@@ -14,6 +14,8 @@ import { startServer, type TestServer } from '../helpers/warmbox-server.js';
 
 /** Far above the readiness bound (2 s per check): an answer later than this is a hang. */
 const HANG_MS = 15_000;
+/** How long the server's connections may take to come back after Redis does (ioredis backs off up to 2 s). */
+const RECOVERY_MS = 60_000;
 
 interface Readiness {
   status: 'ready' | 'not_ready';
@@ -83,8 +85,16 @@ describe('e2e: /readyz follows Redis', () => {
       assert.equal(res.status, 503, `${path}: ${JSON.stringify(answer)}`);
       assert.equal(answer.error.code, 'redis_unavailable', path);
     }
-    // Back, so that the server can stop (stopping with Redis gone is issue 10's graceful-stop work).
+  });
+
+  it('answers 200 again once Redis is back, without a restart', async () => {
     redis = await startRedisOn(redis.port);
+    let last: Awaited<ReturnType<typeof readyz>> | undefined;
+    for (const deadline = Date.now() + RECOVERY_MS; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+      last = await readyz(server.url);
+      if (last.status === 200) break;
+    }
+    assert.equal(last?.status, 200, JSON.stringify(last?.body));
   });
 });
 
