@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startRedis, startRedisOn, type TestRedis } from '../helpers/redis.js';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
@@ -116,10 +116,12 @@ describe('e2e: /readyz follows the data disk', () => {
     const dataDir = join(mountDir, 'data');
     mkdirSync(dataDir);
     redis = await startRedis();
-    server = await startServer({ redisUrl: redis.url, dataDir });
+    // The server's log goes beside the small disk, not on it: writing it must not fail when the disk is full.
+    server = await startServer({ redisUrl: redis.url, dataDir, logDir: dirname(mountDir) });
   });
   after(async () => {
     await server?.stop();
+    if (server) rmSync(server.logFile, { force: true });
     await redis?.stop();
     if (mounted) execFileSync('umount', [mountDir]);
     await removeTempDir(mountDir);

@@ -33,10 +33,11 @@ export async function freePort(): Promise<number> {
  * Starts the server and waits for /healthz. `redisUrl` undefined: the server's private Redis.
  * `dataDir`: one the test prepared (it is removed at stop, as the temporary one is).
  */
-export async function startServer(opts: { redisUrl?: string; env?: Record<string, string>; dataDir?: string } = {}): Promise<TestServer> {
+export async function startServer(opts: { redisUrl?: string; env?: Record<string, string>; dataDir?: string; logDir?: string } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'warmbox-e2e-'));
   const port = await freePort();
-  const logFile = join(dataDir, `server-${Date.now()}.log`);
+  // logDir: elsewhere than the data directory, e.g. when the test fills the data directory's disk.
+  const logFile = join(opts.logDir ?? dataDir, `server-${Date.now()}.log`);
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     WARMBOX_DATA: dataDir,
