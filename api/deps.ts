@@ -5,6 +5,7 @@ import type { WarmboxDb } from '../db/client.js';
 import type { FinishedNotifier } from '../queue/finished-notifier.js';
 import type { ImageQueue } from '../queue/image-queue.js';
 import type { JobQueue } from '../queue/job-queue.js';
+import type { ReadinessCheck } from './readiness.js';
 
 export interface ApiConfig {
   /** Longest `?wait=true` hold a client may ask for (`timeout` above it → 422), in milliseconds. */
@@ -37,6 +38,8 @@ export interface AppDeps {
   metrics?: MetricsText;
   /** Whether requests are traced (OpenTelemetry tracing is on): a span per request. */
   tracing?: boolean;
+  /** What a worker in this process checks for GET /readyz (its launcher, its cgroup driver); absent: no worker here. */
+  workerChecks?: ReadinessCheck[];
 }
 
 /** Metrics rendered in a text format at each request. */

@@ -125,7 +125,7 @@ async function enqueue(deps: AppDeps, payloads: JobPayload[], opts: SubmitOption
     opts.onEnqueueFailed?.();
     const ids = payloads.map((p) => p.id);
     deleteJobs(deps.db, ids, opts.idempotency && ((tx) => forgetIdempotencyKey(tx, opts.idempotency!.key)));
-    deps.logger.error({ err, jobIds: ids }, 'enqueue failed: is Redis reachable?');
-    throw new ApiError(503, 'queue_unavailable', 'the job queue is unavailable: nothing was queued; retry later', {}, RETRY_LATER);
+    // Logged once, as the refusal (middleware/job-refusal-log.ts), with this cause.
+    throw new ApiError(503, 'queue_unavailable', 'the job queue is unavailable: nothing was queued; retry later', {}, RETRY_LATER, err);
   }
 }

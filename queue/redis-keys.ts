@@ -73,3 +73,11 @@ export function storeUsageKey(workerId: string): string {
 }
 export const STORE_USAGE_INTERVAL_MS = 30_000;
 export const STORE_USAGE_TTL_S = 90;
+
+// Readiness (GET /readyz).
+
+/** A key each API process writes when asked whether it is ready: proof that Redis takes writes. Expires after READINESS_PROBE_TTL_S. */
+export function readinessProbeKey(processId: string): string {
+  return `warmbox:readiness:${processId}`;
+}
+export const READINESS_PROBE_TTL_S = 60;

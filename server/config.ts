@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { imageOpsConfigFromEnv, type ImageOpsConfig } from './image-config.js';
 import { POOL_BOUNDS_MAX } from '../contract/pools.js';
 import { REQUEST_BOUNDS } from '../api/request-bounds.js';
+import { LOG_FORMATS, type LogFormat } from './logger.js';
 
 /**
  * What one process runs. `all`: the API and a worker (the default, one process is a whole
@@ -61,6 +62,7 @@ const schema = z.object({
     .transform((s) => (s ? s.split(',').map((pair) => ({ image: pair.slice(0, pair.lastIndexOf('=')), min: Number(pair.slice(pair.lastIndexOf('=') + 1)) })) : [])),
   WARMBOX_METRICS_LISTEN: listenAddress.optional(),
   WARMBOX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  WARMBOX_LOG_FORMAT: z.enum(LOG_FORMATS, { error: `expected one of ${LOG_FORMATS.join(', ')}` }).optional(),
 });
 
 export interface ServerConfig {
@@ -84,6 +86,8 @@ export interface ServerConfig {
   logLevel: string;
   /** Where GET /metrics is served besides the API's port: how a worker-only process (no API) is scraped. */
   metricsListen?: { host: string; port: number };
+  /** Absent: pretty on a terminal, JSON otherwise. */
+  logFormat?: LogFormat;
   pools: { min: number; max: number; maxTotal: number; prewarm: { image: string; min: number }[] };
   /** The native launcher; default: the one `npm run setup` builds in runtime/native/build/. */
   launcherPath?: string;
@@ -140,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     maxBatchJobs: c.WARMBOX_BATCH_MAX_JOBS,
     logLevel: c.WARMBOX_LOG_LEVEL,
     metricsListen: c.WARMBOX_METRICS_LISTEN,
+    logFormat: c.WARMBOX_LOG_FORMAT,
     launcherPath: c.WARMBOX_LAUNCHER,
     pools: { min: c.WARMBOX_POOL_MIN, max: c.WARMBOX_POOL_MAX, maxTotal: c.WARMBOX_POOL_MAX_TOTAL, prewarm: c.WARMBOX_PREWARM },
   };

@@ -14,11 +14,13 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createApp } from '../api/app.js';
+import { READINESS_CHECK_TIMEOUT_MS, type ReadinessCheck } from '../api/readiness.js';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
 import { launcherPath, packageRoot } from '../contract/paths.js';
 import { DEFAULT_LIMITS } from '../contract/limits.js';
+import { processVersions } from '../contract/versions.js';
 import type { SnapshotStore } from '../images/image-store.js';
 import { SandboxPools } from '../runtime/sandbox-pools.js';
 import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
@@ -40,6 +42,7 @@ import { PullMetrics } from '../worker/pull-metrics.js';
 import { observeJobQueue } from '../queue/job-queue-metrics.js';
 import type { ImageOpsConfig } from './image-config.js';
 import type { ServerConfig } from './config.js';
+import { createLogger } from './logger.js';
 import { PrivateRedis } from './private-redis.js';
 import { ServerStop, type Closer } from './server-stop.js';
 import { WorkerStop } from '../worker/worker-stop.js';
@@ -71,8 +74,11 @@ interface StartContext {
   closers: Closer[];
   stop: ServerStop;
   imageConfig: ImageOpsConfig;
-  /** Set by the API when it runs in this process, for a worker beside it. */
-  local: { notifier?: FinishedNotifier };
+  /**
+   * Set by the API when it runs in this process, for a worker beside it (notifier); set by the
+   * worker, for the API's GET /readyz (workerChecks).
+   */
+  local: { notifier?: FinishedNotifier; workerChecks?: ReadinessCheck[] };
   telemetry: Telemetry;
   /** `hostname-pid`: the worker id, and the process's service.instance.id. */
   processId: string;
@@ -80,7 +86,7 @@ interface StartContext {
   imageLabels: ImageLabels;
 }
 
-export async function startServer(config: ServerConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, log: Logger = createLogger({ level: config.logLevel, format: config.logFormat })): Promise<RunningServer> {
   const stop = new ServerStop(log);
   const closers = stop.closers;
   const close = (graceMs = config.stopGraceMs): Promise<void> => stop.run(graceMs);
@@ -114,8 +120,10 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
  * workers, and the BullMQ consumer of the shared jobs queue. Returns its id.
  */
 async function startWorker(ctx: StartContext): Promise<string> {
-  const { config, redisUrl, redis, dbHandle, log, closers, stop, imageConfig, local, telemetry, imageLabels } = ctx;
+  const { config, redisUrl, redis, dbHandle, closers, stop, imageConfig, local, telemetry, imageLabels } = ctx;
   const workerId = ctx.processId;
+  // Every line of the worker's parts carries its id; those about a job add `job`.
+  const log = ctx.log.child({ worker: workerId });
   const store = await openStore(config.dataDir, imageConfig, dbHandle, log);
   const runtime = await openRuntime(config, log, closers);
   const shutdown = { started: false };
@@ -126,6 +134,8 @@ async function startWorker(ctx: StartContext): Promise<string> {
   // Creations still in flight when the pools close fail ("the launcher zygote is closing"): expected, not worth a warning each.
   closers.push(() => (shutdown.started = true));
   const images = new ImageResolver(store);
+  // The runner comes later (it needs the image worker): the coordinator asks it through this.
+  const running = { jobs: () => 0 };
   const coordinator = await PoolCoordinator.start({
     workerId,
     hostname: hostname(),
@@ -136,6 +146,8 @@ async function startWorker(ctx: StartContext): Promise<string> {
     images,
     maxParkedTotal: config.pools.maxTotal,
     log,
+    runningJobs: () => running.jobs(),
+    versions: { ...processVersions(), cgroup: runtime.cgroups.version },
   });
   closers.push(() => coordinator.close());
   const usage = await StoreUsagePublisher.start({ redis, workerId, measure: () => store.diskUsage(), log });
@@ -171,6 +183,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     onFinished: (id) => local.notifier?.announceLocal(id),
     stop: workerStop,
   });
+  running.jobs = () => runner.running;
   const cancels: { listener?: CancelListener } = {};
   const worker = startJobWorker({
     connection: redisOptions(redisUrl) as ConnectionOptions,
@@ -198,7 +211,16 @@ async function startWorker(ctx: StartContext): Promise<string> {
       log.warn({ lost, cgroupsLeft: left }, 'stopped at once: every sandbox killed, its job recorded lost');
     },
   });
+  local.workerChecks = workerReadinessChecks(runtime);
   return workerId;
+}
+
+/** What GET /readyz checks of a worker: its launcher zygote answers, and a sandbox cgroup can be made. */
+function workerReadinessChecks(runtime: SandboxRuntime): ReadinessCheck[] {
+  return [
+    { name: 'launcher', run: () => runtime.probeLauncher(READINESS_CHECK_TIMEOUT_MS) },
+    { name: 'cgroups', run: () => runtime.probeCgroups() },
+  ];
 }
 
 /**
@@ -297,6 +319,7 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
     stopping: () => stop.started,
     metrics: telemetry.metricsText,
     tracing: telemetry.tracing,
+    workerChecks: local.workerChecks,
   });
   const http = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port }, () => resolve(s));

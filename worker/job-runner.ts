@@ -31,6 +31,7 @@ export interface JobRunnerDeps {
   pools: SandboxPools;
   db: WarmboxDb;
   redis: Redis;
+  /** This worker's logger (its lines carry `worker`); each line about a job adds `job`. */
   log: Logger;
   /** Called the moment a result is in the db (an API in this process wakes its waiters). */
   onFinished?: (id: string) => void;
@@ -56,8 +57,14 @@ interface Timings {
 export class JobRunner {
   /** Jobs in a sandbox now, and how to finish each as `lost` if the process must exit at once. */
   private readonly inSandbox = new Map<string, (error: string) => JobResult>();
+  private inFlight = 0;
 
   constructor(private readonly deps: JobRunnerDeps) {}
+
+  /** Jobs this runner is running now. */
+  get running(): number {
+    return this.inFlight;
+  }
 
   /**
    * A second signal: the process exits now. Records every job running in a sandbox as `lost`
@@ -70,6 +77,15 @@ export class JobRunner {
   }
 
   async run(job: JobPayload, signal?: AbortSignal): Promise<JobResult> {
+    this.inFlight++;
+    try {
+      return await this.runAndRecord(job, signal);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async runAndRecord(job: JobPayload, signal?: AbortSignal): Promise<JobResult> {
     const started = epochMs();
     const timings: Timings = { start: 'cold', queuedMs: Math.max(0, started - job.createdAt), pullMs: 0, acquireMs: 0, runMs: 0 };
     // Live output is best effort: the result in the db is the record.
@@ -82,7 +98,13 @@ export class JobRunner {
       this.deps.log.error({ err, job: job.id }, 'job failed inside warmbox');
       result = internalError(err, timings, started, job);
     }
-    await inSpan('result record', { 'warmbox.job.verdict': result.verdict }, () => this.record(job.id, result, output));
+    try {
+      await inSpan('result record', { 'warmbox.job.verdict': result.verdict }, () => this.record(job.id, result, output));
+    } catch (err) {
+      logJobFinished(this.deps.log, job, result, err);
+      throw err;
+    }
+    logJobFinished(this.deps.log, job, result);
     this.deps.metrics?.recordFinished(job, result);
     return result;
   }
@@ -248,6 +270,26 @@ export class JobRunner {
 
 /** How long a result that the db refuses (a full disk, a locked file) is kept and offered again. */
 const RECORD_RETRY_MS = 10 * 60_000;
+
+/**
+ * The one line a job leaves at its end: what it was and how it went, never what it carried or
+ * printed (stdin, files, env values and output may be secrets).
+ */
+function logJobFinished(log: Logger, job: JobPayload, result: JobResult, recordError?: unknown): void {
+  const fields = {
+    job: job.id,
+    image: job.image,
+    verdict: result.verdict,
+    exitCode: result.exitCode,
+    signal: result.signal,
+    start: result.start,
+    timings: result.timings,
+    usage: result.usage,
+    ...(result.error && { error: result.error }),
+  };
+  if (recordError === undefined) log.info(fields, 'job finished');
+  else log.error({ ...fields, err: recordError }, 'job finished, but recording its result failed');
+}
 
 function toJobResult(run: RunResult, timings: Timings, started: number, job: JobPayload): JobResult {
   const stdout = encodeBytes(run.stdout);
