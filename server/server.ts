@@ -32,10 +32,12 @@ import { StoreUsagePublisher } from '../queue/store-usage.js';
 import { JobRunner } from '../worker/job-runner.js';
 import { startJobWorker } from '../queue/job-worker.js';
 import { PoolCoordinator } from '../worker/pool-coordinator.js';
+import { JobReconciler } from '../worker/job-reconciler.js';
 import type { ImageOpsConfig } from './image-config.js';
 import type { ServerConfig } from './config.js';
 import { PrivateRedis } from './private-redis.js';
 import { connectRedis, redisOptions } from './redis-connection.js';
+import { checkExternalRedis } from './redis-settings.js';
 import { openSnapshotStore } from './snapshot-store.js';
 
 export interface RunningServer {
@@ -55,8 +57,8 @@ interface StartContext {
   log: Logger;
   closers: Closer[];
   imageConfig: ImageOpsConfig;
-  /** Set by the API when it runs in this process, for a worker beside it. */
-  local: { notifier?: FinishedNotifier };
+  /** Set by the API when it runs in this process, for a worker beside it; and by the worker, for the reconciler. */
+  local: { notifier?: FinishedNotifier; runner?: JobRunner };
 }
 
 /** Undo steps, run in reverse order by close(). */
@@ -73,12 +75,14 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     const redisUrl = config.redisUrl ?? (await startPrivateRedis(config.dataDir, closers, log));
     const redis = await connectRedis(redisUrl);
     closers.push(() => redis.quit());
+    if (config.redisUrl !== undefined) await checkExternalRedis(redis, redisUrl, { allowEviction: config.redisAllowEviction }, log);
     const dbHandle = openDatabase(join(config.dataDir, 'warmbox.db'));
     closers.push(() => dbHandle.close());
     // With role `all`, the worker wakes the API's waiting requests directly, a Redis round trip sooner.
     const ctx: StartContext = { config, redisUrl, redis, dbHandle, log, closers, imageConfig, local: {} };
     const workerId = config.role === 'api' ? undefined : await startWorker(ctx);
     const http = config.role === 'worker' ? undefined : await startApi(ctx);
+    startReconciler(ctx);
     const url = http && `http://${formatHost(http.address() as AddressInfo)}`;
     log.info({ role: config.role, url, workerId, dataDir: config.dataDir, redis: redisUrl }, `warmbox ${config.role === 'worker' ? 'worker' : 'server'} ready`);
     return { url, workerId, close };
@@ -142,18 +146,40 @@ async function startWorker(ctx: StartContext): Promise<string> {
     onFinished: (id) => local.notifier?.announceLocal(id),
   });
   const cancels: { listener?: CancelListener } = {};
+  local.runner = runner;
   const worker = startJobWorker({
     connection: redisOptions(redisUrl) as ConnectionOptions,
+    name: workerId,
     concurrency: config.concurrency,
     runner,
     cancelledBeforeStart: (id) => cancels.listener?.takePending(id) ?? false,
   });
   worker.on('error', (err) => log.error({ err }, 'job worker error'));
   worker.on('active', (job) => coordinator.noteJobTaken(job.data.image));
+  // Closed before the coordinator (closers run in reverse): this worker stays in the pool registry,
+  // its heartbeat, until its jobs have ended, or a reconcile sweep could judge it dead (job-reconciler.ts).
   closers.push(() => worker.close());
   cancels.listener = await CancelListener.start(redis, worker, log);
   closers.push(() => cancels.listener?.close());
   return workerId;
+}
+
+/**
+ * The db/queue reconcile sweep, in every process whatever its role (one at a time sweeps, under
+ * a Redis lock): an API-only deployment repairs jobs whose workers died too.
+ */
+function startReconciler(ctx: StartContext): void {
+  const { config, redis, dbHandle, log, closers, local } = ctx;
+  const reconciler = JobReconciler.start({
+    db: dbHandle.db,
+    redis,
+    log,
+    intervalMs: config.reconcile.intervalMs,
+    graceMs: config.reconcile.graceMs,
+    runsHere: (id) => local.runner?.isRunning(id) ?? false,
+    onFinished: (id) => local.notifier?.announceLocal(id),
+  });
+  closers.push(() => reconciler.close());
 }
 
 /**

@@ -18,6 +18,7 @@ import { argvOf, envOf } from './job-command.js';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
 import { encodeBytes } from './output-encoding.js';
 import { appendOutput, endOutput, type OutputChannel } from '../queue/output-stream.js';
+import { NotQueuedError } from './not-queued-error.js';
 
 export interface JobRunnerDeps {
   images: ImageResolver;
@@ -43,15 +44,37 @@ interface Timings {
 }
 
 export class JobRunner {
+  /** Ids of the jobs this runner is running now. */
+  private readonly inFlight = new Set<string>();
+
   constructor(private readonly deps: JobRunnerDeps) {}
 
+  /** Whether this runner is running the job now (a reconcile sweep then leaves it alone). */
+  isRunning(id: string): boolean {
+    return this.inFlight.has(id);
+  }
+
+  /** Throws NotQueuedError, recording nothing, when the job was claimed or finished elsewhere. */
   async run(job: JobPayload, signal?: AbortSignal): Promise<JobResult> {
+    this.inFlight.add(job.id);
+    try {
+      return await this.runAndRecord(job, signal);
+    } finally {
+      this.inFlight.delete(job.id);
+    }
+  }
+
+  private async runAndRecord(job: JobPayload, signal?: AbortSignal): Promise<JobResult> {
     const started = epochMs();
     const timings: Timings = { start: 'cold', queuedMs: Math.max(0, started - job.createdAt), pullMs: 0, acquireMs: 0, runMs: 0 };
     let result: JobResult;
     try {
       result = signal?.aborted ? cancelled(timings, started, job) : await this.runInSandbox(job, timings, started, signal);
     } catch (err) {
+      if (err instanceof NotQueuedError) {
+        this.deps.log.warn({ job: job.id }, err.message);
+        throw err;
+      }
       this.deps.log.error({ err, job: job.id }, 'job failed inside warmbox');
       result = internalError(err, timings, started, job);
     }
@@ -61,7 +84,8 @@ export class JobRunner {
 
   private async runInSandbox(job: JobPayload, timings: Timings, started: number, signal?: AbortSignal): Promise<JobResult> {
     const image = await this.resolveImage(job, timings);
-    markRunning(this.deps.db, job.id, Date.now(), image.digest);
+    // The claim: one run per job, even when a re-queued job's old copy turns up at another worker.
+    if (!markRunning(this.deps.db, job.id, Date.now(), image.digest)) throw new NotQueuedError(job.id);
     let sandbox: Sandbox;
     try {
       sandbox = await this.acquire(image, job, timings);
@@ -134,7 +158,11 @@ export class JobRunner {
   }
 
   private async record(id: string, result: JobResult): Promise<void> {
-    finishJob(this.deps.db, id, result, Date.now());
+    if (!finishJob(this.deps.db, id, result, Date.now())) {
+      // A reconcile sweep finished it first (`lost`: it judged this worker dead, or Redis lost the job).
+      this.deps.log.warn({ job: id, verdict: result.verdict }, `job ${id} was already finished (its first verdict stands); this run's result is not recorded`);
+      return;
+    }
     this.deps.onFinished?.(id);
     await Promise.all([publishFinished(this.deps.redis, id), endOutput(this.deps.redis, id)]);
   }
