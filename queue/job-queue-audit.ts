@@ -44,6 +44,18 @@ export class JobQueueAudit {
     return new Set(await this.queue.getRanges([...HELD_STATES]));
   }
 
+  /**
+   * Which of these jobs BullMQ has marked stalled (a deferred failure: the next worker to take it
+   * fails it without running it). One pipelined HEXISTS per id.
+   */
+  async stalled(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hexists(this.queue.toKey(id), 'defa');
+    const replies = (await pipeline.exec()) ?? [];
+    return new Set(ids.filter((_, i) => replies[i]?.[1] === 1));
+  }
+
   /** Ids of the jobs BullMQ has as active (taken by a worker, alive or not). */
   async active(): Promise<string[]> {
     return this.queue.getRanges(['active']);

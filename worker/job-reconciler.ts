@@ -32,6 +32,8 @@ import { acquireReconcileLock } from '../queue/reconcile-lock.js';
 const MAX_JOBS_PER_SWEEP = 10_000;
 /** How long the lock holds if its holder dies mid-sweep; released as soon as a sweep ends. */
 const LOCK_TTL_MS = 60_000;
+/** How long close() waits for a sweep under way. */
+const CLOSE_WAIT_MS = 2000;
 
 export interface JobReconcilerOptions {
   db: WarmboxDb;
@@ -66,7 +68,8 @@ export class JobReconciler {
   private current: Promise<unknown> | undefined;
   private closed = false;
 
-  private constructor(private readonly opts: JobReconcilerOptions) {
+  /** Sweeps only when told (sweep()); start() also sweeps on its own. */
+  constructor(private readonly opts: JobReconcilerOptions) {
     this.audit = new JobQueueAudit(opts.redis);
     this.registry = new PoolRegistry(opts.redis);
   }
@@ -86,11 +89,13 @@ export class JobReconciler {
       const counts: SweepCounts = { checked: 0, requeued: 0, lost: 0, removed: 0 };
       const jobs = listUnfinishedJobs(this.opts.db, now - this.opts.graceMs, MAX_JOBS_PER_SWEEP);
       const held = await this.audit.held();
+      // A stalled copy is still in `wait`, yet no worker will run it.
+      const stalled = await this.audit.stalled(jobs.filter((j) => j.status === 'queued' && held.has(j.id)).map((j) => j.id));
       const live = new Set((await this.registry.listStatuses()).map((s) => s.id));
       for (const job of jobs) {
         counts.checked++;
         if (job.status === 'queued') {
-          if (!held.has(job.id)) await this.checkQueued(job, counts);
+          if (!held.has(job.id) || stalled.has(job.id)) await this.checkQueued(job, counts);
         } else if (!this.opts.runsHere?.(job.id)) {
           await this.checkRunning(job, live, counts);
         }
@@ -103,10 +108,11 @@ export class JobReconciler {
     }
   }
 
+  /** Stops sweeping; a sweep under way gets a moment to end (it may wait on an unreachable Redis). */
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
-    await this.current?.catch(() => undefined);
+    await Promise.race([this.current, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
     await this.audit.close();
   }
 
