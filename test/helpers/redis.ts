@@ -19,12 +19,13 @@ export interface TestRedis {
 const REDIS_SERVER = process.env.WARMBOX_TEST_REDIS_SERVER ?? '/usr/bin/redis-server';
 const READY_TIMEOUT_MS = 10_000;
 
-export async function startRedis(): Promise<TestRedis> {
+/** `args` are appended to the defaults (and so override them), e.g. ['--maxmemory-policy', 'allkeys-lru']. */
+export async function startRedis(args: string[] = []): Promise<TestRedis> {
   // Another process can take the port between our probe and redis' bind; try a few ports.
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOn(await freePort());
+      return await startOn(await freePort(), args);
     } catch (err) {
       lastError = err;
     }
@@ -48,10 +49,10 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-async function startOn(port: number): Promise<TestRedis> {
+async function startOn(port: number, args: string[] = []): Promise<TestRedis> {
   const child = spawn(
     REDIS_SERVER,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir()],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir(), ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const killOnExit = () => child.kill('SIGKILL');

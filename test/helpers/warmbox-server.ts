@@ -32,8 +32,11 @@ export async function freePort(): Promise<number> {
 /**
  * Starts the server and waits for /healthz. `redisUrl` undefined: the server's private Redis.
  * `dataDir`: one the test prepared (it is removed at stop, as the temporary one is).
+ * `ownProcessGroup`: the server leads a process group of its own (kill(-pid) reaches it all).
  */
-export async function startServer(opts: { redisUrl?: string; env?: Record<string, string>; dataDir?: string } = {}): Promise<TestServer> {
+export async function startServer(
+  opts: { redisUrl?: string; env?: Record<string, string>; dataDir?: string; /** A process group of its own, to be killed whole. */ ownProcessGroup?: boolean } = {},
+): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'warmbox-e2e-'));
   const port = await freePort();
   const logFile = join(dataDir, `server-${Date.now()}.log`);
@@ -45,7 +48,7 @@ export async function startServer(opts: { redisUrl?: string; env?: Record<string
     ...(opts.redisUrl && { WARMBOX_REDIS_URL: opts.redisUrl }),
     ...opts.env,
   };
-  const child = spawn(process.execPath, [CLI, 'server'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'server'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.ownProcessGroup ?? false });
   const log = createWriteStream(logFile);
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
