@@ -160,7 +160,10 @@ describe("e2e reconcile: an external Redis's settings, checked at start", () => 
   it('refuses a Redis that may evict keys, naming the fix', async () => {
     const redis = await redisServer(['--maxmemory-policy', 'allkeys-lru']);
     const err = await startServer({ redisUrl: redis.url }).then(
-      () => assert.fail('the server started on a Redis with maxmemory-policy allkeys-lru'),
+      async (started) => {
+        await started.stop();
+        return assert.fail('the server started on a Redis with maxmemory-policy allkeys-lru');
+      },
       (e: Error) => e,
     );
     const logFile = /see (\S+)$/.exec(err.message)?.[1];
