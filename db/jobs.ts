@@ -1,5 +1,5 @@
 /** Queries on the `jobs` table. State changes are guarded so that a late write cannot move a job back. */
-import { and, desc, eq, inArray, lt, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, ne, or, sql } from 'drizzle-orm';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
 import type { WarmboxDb } from './client.js';
 import { DbWriteError } from './db-write-error.js';
@@ -124,6 +124,27 @@ export function finishJob(db: WarmboxDb, id: string, result: JobResult, finished
     finishedAt,
   });
   return res.changes === 1;
+}
+
+export interface UnfinishedJob {
+  id: string;
+  status: 'queued' | 'running';
+  createdAt: number;
+}
+
+/**
+ * What a reconcile sweep checks against the queue: every `running` job, and the `queued` ones
+ * created before `queuedBefore` (younger ones may be between their insert and their enqueue).
+ * Oldest first, at most `limit`.
+ */
+export function listUnfinishedJobs(db: WarmboxDb, queuedBefore: number, limit: number): UnfinishedJob[] {
+  return db
+    .select({ id: jobs.id, status: jobs.status, createdAt: jobs.createdAt })
+    .from(jobs)
+    .where(or(eq(jobs.status, 'running'), and(eq(jobs.status, 'queued'), lt(jobs.createdAt, queuedBefore))))
+    .orderBy(jobs.id)
+    .limit(limit)
+    .all() as UnfinishedJob[];
 }
 
 /** Removes a job that was never handed to a worker (its enqueue failed). */

@@ -17,6 +17,14 @@ export const RUN_JOB_NAME = 'run';
  */
 export const ENQUEUE_TIMEOUT_MS = 2000;
 
+/** Options of every run job (also a re-queued one, queue/job-queue-audit.ts). */
+export const RUN_JOB_OPTIONS = {
+  // A sandbox run is not idempotent (it may have had effects, it used its time): never retried.
+  attempts: 1,
+  removeOnComplete: { age: 3600, count: 1000 },
+  removeOnFail: { age: 24 * 3600, count: 1000 },
+} as const;
+
 /** The job was not queued (Redis unreachable or too slow); the caller must not acknowledge it. */
 export class QueueUnavailableError extends Error {
   override name = 'QueueUnavailableError';
@@ -37,12 +45,7 @@ export class JobQueue {
     this.queue = new Queue<JobPayload>(QUEUE_JOBS, {
       connection,
       prefix: BULL_PREFIX,
-      defaultJobOptions: {
-        // A sandbox run is not idempotent (it may have had effects, it used its time): never retried.
-        attempts: 1,
-        removeOnComplete: { age: 3600, count: 1000 },
-        removeOnFail: { age: 24 * 3600, count: 1000 },
-      },
+      defaultJobOptions: RUN_JOB_OPTIONS,
     });
   }
 

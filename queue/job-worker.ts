@@ -15,6 +15,8 @@ export interface JobProcessor {
 
 export interface JobWorkerOptions {
   connection: ConnectionOptions;
+  /** This worker's id (host-pid): BullMQ records it as the job's processedBy, which the reconciler reads. */
+  name: string;
   concurrency: number;
   runner: JobProcessor;
   /** Whether a cancel for this job arrived before it started (queue/job-cancel.ts). */
@@ -38,6 +40,7 @@ export function startJobWorker(opts: JobWorkerOptions): Worker<JobPayload, JobRe
   return new Worker<JobPayload, JobResult>(QUEUE_JOBS, processor, {
     connection: opts.connection,
     prefix: BULL_PREFIX,
+    name: opts.name,
     concurrency: opts.concurrency,
     // A sandbox job is not idempotent: it runs once, whatever happens (its result says what).
     maxStalledCount: 0,

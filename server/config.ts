@@ -63,6 +63,10 @@ const schema = z.object({
   WARMBOX_METRICS_LISTEN: listenAddress.optional(),
   WARMBOX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   WARMBOX_LOG_FORMAT: z.enum(LOG_FORMATS, { error: `expected one of ${LOG_FORMATS.join(', ')}` }).optional(),
+  WARMBOX_RECONCILE_INTERVAL_MS: intIn(1000, 3_600_000),
+  // Above the API's enqueue bound (2 s) with room to spare: a younger queued job may not be in Redis yet.
+  WARMBOX_RECONCILE_GRACE_MS: intIn(5000, 3_600_000),
+  WARMBOX_REDIS_ALLOW_EVICTION: z.enum(['0', '1'], { error: 'expected 1 (allow) or 0' }),
 });
 
 export interface ServerConfig {
@@ -91,6 +95,10 @@ export interface ServerConfig {
   pools: { min: number; max: number; maxTotal: number; prewarm: { image: string; min: number }[] };
   /** The native launcher; default: the one `npm run setup` builds in runtime/native/build/. */
   launcherPath?: string;
+  /** The db/queue reconcile sweep (worker/job-reconciler.ts): how often, and how old a queued job must be to be re-queued. */
+  reconcile: { intervalMs: number; graceMs: number };
+  /** Start even though an external Redis may evict keys (maxmemory-policy other than noeviction). */
+  redisAllowEviction: boolean;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -109,6 +117,9 @@ export const CONFIG_DEFAULTS = {
   WARMBOX_POOL_MAX: '16',
   WARMBOX_POOL_MAX_TOTAL: '512',
   WARMBOX_PREWARM: 'busybox=1',
+  WARMBOX_RECONCILE_INTERVAL_MS: '15000',
+  WARMBOX_RECONCILE_GRACE_MS: '30000',
+  WARMBOX_REDIS_ALLOW_EVICTION: '0',
 } as const;
 
 export class ConfigError extends Error {
@@ -147,6 +158,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     logFormat: c.WARMBOX_LOG_FORMAT,
     launcherPath: c.WARMBOX_LAUNCHER,
     pools: { min: c.WARMBOX_POOL_MIN, max: c.WARMBOX_POOL_MAX, maxTotal: c.WARMBOX_POOL_MAX_TOTAL, prewarm: c.WARMBOX_PREWARM },
+    reconcile: { intervalMs: c.WARMBOX_RECONCILE_INTERVAL_MS, graceMs: c.WARMBOX_RECONCILE_GRACE_MS },
+    redisAllowEviction: c.WARMBOX_REDIS_ALLOW_EVICTION === '1',
   };
 }
 

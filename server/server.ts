@@ -40,6 +40,7 @@ import { ImageLabels } from '../worker/metric-labels.js';
 import { PoolMetrics } from '../worker/pool-metrics.js';
 import { PullMetrics } from '../worker/pull-metrics.js';
 import { observeJobQueue } from '../queue/job-queue-metrics.js';
+import { JobReconciler } from '../worker/job-reconciler.js';
 import type { ImageOpsConfig } from './image-config.js';
 import type { ServerConfig } from './config.js';
 import { createLogger } from './logger.js';
@@ -47,6 +48,7 @@ import { PrivateRedis } from './private-redis.js';
 import { ServerStop, type Closer } from './server-stop.js';
 import { WorkerStop } from '../worker/worker-stop.js';
 import { connectRedis, redisOptions } from './redis-connection.js';
+import { checkExternalRedis } from './redis-settings.js';
 import { openSnapshotStore } from './snapshot-store.js';
 import { startTelemetry, type Telemetry } from './telemetry.js';
 
@@ -76,9 +78,9 @@ interface StartContext {
   imageConfig: ImageOpsConfig;
   /**
    * Set by the API when it runs in this process, for a worker beside it (notifier); set by the
-   * worker, for the API's GET /readyz (workerChecks).
+   * worker, for the API's GET /readyz (workerChecks) and for the reconciler (runner).
    */
-  local: { notifier?: FinishedNotifier; workerChecks?: ReadinessCheck[] };
+  local: { notifier?: FinishedNotifier; workerChecks?: ReadinessCheck[]; runner?: JobRunner };
   telemetry: Telemetry;
   /** `hostname-pid`: the worker id, and the process's service.instance.id. */
   processId: string;
@@ -100,12 +102,14 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     const redisUrl = config.redisUrl ?? (await startPrivateRedis(config.dataDir, closers, log));
     const redis = await connectRedis(redisUrl);
     closers.push(() => redis.quit());
+    if (config.redisUrl !== undefined) await checkExternalRedis(redis, redisUrl, { allowEviction: config.redisAllowEviction }, log);
     const dbHandle = openDatabase(join(config.dataDir, 'warmbox.db'));
     closers.push(() => dbHandle.close());
     // With role `all`, the worker wakes the API's waiting requests directly, a Redis round trip sooner.
     const ctx: StartContext = { config, redisUrl, redis, dbHandle, log, closers, stop, imageConfig, local: {}, telemetry, processId, imageLabels: new ImageLabels() };
     const workerId = config.role === 'api' ? undefined : await startWorker(ctx);
     const http = config.role === 'worker' ? undefined : await startApi(ctx);
+    startReconciler(ctx);
     const url = http && `http://${formatHost(http.address() as AddressInfo)}`;
     log.info({ role: config.role, url, workerId, dataDir: config.dataDir, redis: redisUrl }, `warmbox ${config.role === 'worker' ? 'worker' : 'server'} ready`);
     return { url, workerId, close, abortNow: () => stop.abortNow() };
@@ -185,14 +189,18 @@ async function startWorker(ctx: StartContext): Promise<string> {
   });
   running.jobs = () => runner.running;
   const cancels: { listener?: CancelListener } = {};
+  local.runner = runner;
   const worker = startJobWorker({
     connection: redisOptions(redisUrl) as ConnectionOptions,
+    name: workerId,
     concurrency: config.concurrency,
     runner,
     cancelledBeforeStart: (id) => cancels.listener?.takePending(id) ?? false,
   });
   worker.on('error', (err) => log.error({ err }, 'job worker error'));
   worker.on('active', (job) => coordinator.noteJobTaken(job.data.image));
+  // Closed before the coordinator (closers run in reverse): this worker stays in the pool registry,
+  // its heartbeat, until its jobs have ended, or a reconcile sweep could judge it dead (job-reconciler.ts).
   closers.push(() => worker.close());
   cancels.listener = await CancelListener.start(redis, worker, log);
   closers.push(() => cancels.listener?.close());
@@ -221,6 +229,24 @@ function workerReadinessChecks(runtime: SandboxRuntime): ReadinessCheck[] {
     { name: 'launcher', run: () => runtime.probeLauncher(READINESS_CHECK_TIMEOUT_MS) },
     { name: 'cgroups', run: () => runtime.probeCgroups() },
   ];
+}
+
+/**
+ * The db/queue reconcile sweep, in every process whatever its role (one at a time sweeps, under
+ * a Redis lock): an API-only deployment repairs jobs whose workers died too.
+ */
+function startReconciler(ctx: StartContext): void {
+  const { config, redis, dbHandle, log, closers, local } = ctx;
+  const reconciler = JobReconciler.start({
+    db: dbHandle.db,
+    redis,
+    log,
+    intervalMs: config.reconcile.intervalMs,
+    graceMs: config.reconcile.graceMs,
+    runsHere: (id) => local.runner?.isRunning(id) ?? false,
+    onFinished: (id) => local.notifier?.announceLocal(id),
+  });
+  closers.push(() => reconciler.close());
 }
 
 /**

@@ -25,6 +25,7 @@ import { JobNotStartedError } from '../queue/job-not-started-error.js';
 import type { WorkerStop } from './worker-stop.js';
 import type { JobMetrics } from './job-metrics.js';
 import { inSpan, runAttributes } from './job-spans.js';
+import { NotQueuedError } from './not-queued-error.js';
 
 export interface JobRunnerDeps {
   images: ImageResolver;
@@ -57,13 +58,19 @@ interface Timings {
 export class JobRunner {
   /** Jobs in a sandbox now, and how to finish each as `lost` if the process must exit at once. */
   private readonly inSandbox = new Map<string, (error: string) => JobResult>();
-  private inFlight = 0;
+  /** Ids of the jobs this runner is running now. */
+  private readonly inFlight = new Set<string>();
 
   constructor(private readonly deps: JobRunnerDeps) {}
 
-  /** Jobs this runner is running now. */
+  /** How many jobs this runner is running now. */
   get running(): number {
-    return this.inFlight;
+    return this.inFlight.size;
+  }
+
+  /** Whether this runner is running the job now (a reconcile sweep then leaves it alone). */
+  isRunning(id: string): boolean {
+    return this.inFlight.has(id);
   }
 
   /**
@@ -76,12 +83,13 @@ export class JobRunner {
     return this.inSandbox.size;
   }
 
+  /** Throws NotQueuedError, recording nothing, when the job was claimed or finished elsewhere. */
   async run(job: JobPayload, signal?: AbortSignal): Promise<JobResult> {
-    this.inFlight++;
+    this.inFlight.add(job.id);
     try {
       return await this.runAndRecord(job, signal);
     } finally {
-      this.inFlight--;
+      this.inFlight.delete(job.id);
     }
   }
 
@@ -95,6 +103,10 @@ export class JobRunner {
       result = signal?.aborted ? cancelled(timings, started, job) : await this.runInSandbox(job, output, timings, started, signal);
     } catch (err) {
       if (err instanceof JobNotStartedError) throw err; // back to the queue: nothing to record
+      if (err instanceof NotQueuedError) {
+        this.deps.log.warn({ job: job.id }, err.message);
+        throw err;
+      }
       this.deps.log.error({ err, job: job.id }, 'job failed inside warmbox');
       result = internalError(err, timings, started, job);
     }
@@ -122,7 +134,11 @@ export class JobRunner {
       if (!(err instanceof UnusableWorkdirError)) throw err;
       return this.cannotStart(job, err, output, timings, started);
     }
-    markRunning(this.deps.db, job.id, Date.now(), image.digest);
+    // The claim: one run per job, even when a re-queued job's old copy turns up at another worker.
+    if (!markRunning(this.deps.db, job.id, Date.now(), image.digest)) {
+      void sandbox.destroy();
+      throw new NotQueuedError(job.id);
+    }
     // The fault tests count these lines: a job must never start twice (test/helpers/job-outcomes.ts).
     this.deps.log.debug({ job: job.id }, 'job started');
     this.inSandbox.set(job.id, (error) => ({ ...internalError(new Error(error), timings, started, job), verdict: 'lost' }));
@@ -241,16 +257,16 @@ export class JobRunner {
   }
 
   /**
-   * Writes the result, and when the db refuses it (its disk full, its file locked) offers it again
+   * Writes the result (false: the job was finished already), and when the db refuses it (its disk full, its file locked) offers it again
    * with backoff rather than losing a result that exists: the job stays active in the queue
    * meanwhile. Past RECORD_RETRY_MS it gives up; the job then ends `lost` by the reconciler's rule.
    */
-  private async recordDurably(id: string, result: JobResult): Promise<void> {
+  private async recordDurably(id: string, result: JobResult): Promise<boolean> {
     for (let attempt = 0, deadline = Date.now() + RECORD_RETRY_MS; ; attempt++) {
       try {
-        finishJob(this.deps.db, id, result, Date.now());
+        const recorded = finishJob(this.deps.db, id, result, Date.now());
         if (attempt > 0) this.deps.log.warn({ job: id, attempts: attempt + 1 }, 'the result was recorded after the db refused it');
-        return;
+        return recorded;
       } catch (err) {
         if (Date.now() > deadline) throw err;
         if (attempt === 0) this.deps.log.error({ err, job: id }, 'recording the result failed; offering it again until the db takes it');
@@ -261,7 +277,11 @@ export class JobRunner {
 
   /** The stream's end entry goes after its last chunk. */
   private async record(id: string, result: JobResult, output: OutputAppender): Promise<void> {
-    await this.recordDurably(id, result);
+    if (!(await this.recordDurably(id, result))) {
+      // A reconcile sweep finished it first (`lost`: it judged this worker dead, or Redis lost the job).
+      this.deps.log.warn({ job: id, verdict: result.verdict }, `job ${id} was already finished (its first verdict stands); this run's result is not recorded`);
+      return;
+    }
     this.deps.onFinished?.(id);
     await output.flushed();
     await Promise.all([publishFinished(this.deps.redis, id), endOutput(this.deps.redis, id)]);
