@@ -51,6 +51,7 @@ import { connectRedis, redisOptions } from './redis-connection.js';
 import { checkExternalRedis } from './redis-settings.js';
 import { openSnapshotStore } from './snapshot-store.js';
 import { startTelemetry, type Telemetry } from './telemetry.js';
+import { closeRedis } from '../queue/redis-close.js';
 
 export interface RunningServer {
   /** The API's address; absent in a worker-only process (it opens no HTTP port). */
@@ -101,7 +102,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const redisUrl = config.redisUrl ?? (await startPrivateRedis(config.dataDir, closers, log));
     const redis = await connectRedis(redisUrl);
-    closers.push(() => redis.quit());
+    closers.push(() => closeRedis(redis));
     if (config.redisUrl !== undefined) await checkExternalRedis(redis, redisUrl, { allowEviction: config.redisAllowEviction }, log);
     const dbHandle = openDatabase(join(config.dataDir, 'warmbox.db'));
     closers.push(() => dbHandle.close());
@@ -175,7 +176,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
   const workerStop = new WorkerStop();
   // Jobs' output on a connection of its own: an API in this process must not wait behind a flood of it to enqueue.
   const outputRedis = await connectRedis(redisUrl);
-  closers.push(() => outputRedis.quit());
+  closers.push(() => closeRedis(outputRedis));
   const runner = new JobRunner({
     images,
     pools,
