@@ -7,6 +7,7 @@ import type { ImageQueue } from '../queue/image-queue.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import type { WebhookQueue } from '../queue/webhook-queue.js';
 import type { WebhookTargetPolicy } from '../contract/webhook-target-policy.js';
+import type { ReadinessCheck } from './readiness.js';
 
 export interface ApiConfig {
   /** Longest `?wait=true` hold a client may ask for (`timeout` above it → 422), in milliseconds. */
@@ -15,6 +16,8 @@ export interface ApiConfig {
   defaultWaitMs: number;
   /** Largest request body (413 above). Default REQUEST_BOUNDS.bodyBytes. */
   maxBodyBytes?: number;
+  /** Most jobs one POST /v1/jobs/batch may hold (422 above). Default REQUEST_BOUNDS.batchJobs, at most REQUEST_BOUNDS.batchJobsMaximum. */
+  maxBatchJobs?: number;
   /** How long an SSE stream may stay silent before a keep-alive comment, in milliseconds. Default 15000. */
   sseKeepAliveMs?: number;
   /** Which webhook targets a job may name (WARMBOX_WEBHOOK_ALLOW). Default: no special-purpose address. */
@@ -37,4 +40,16 @@ export interface AppDeps {
   logger: Logger;
   /** True once the server has begun to stop: new work is refused with 503 (middleware/refuse-while-stopping.ts). */
   stopping?: () => boolean;
+  /** The process's metrics for GET /metrics (server/telemetry.ts); absent: no such route. */
+  metrics?: MetricsText;
+  /** Whether requests are traced (OpenTelemetry tracing is on): a span per request. */
+  tracing?: boolean;
+  /** What a worker in this process checks for GET /readyz (its launcher, its cgroup driver); absent: no worker here. */
+  workerChecks?: ReadinessCheck[];
+}
+
+/** Metrics rendered in a text format at each request. */
+export interface MetricsText {
+  contentType: string;
+  render(): Promise<string>;
 }

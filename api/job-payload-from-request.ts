@@ -20,6 +20,8 @@ export function toJobPayload(request: JobRequest, id: string, image: string, cre
     createdAt,
   };
   if (request.cmd !== undefined) payload.cmd = request.cmd;
+  if (request.entrypoint !== undefined) payload.entrypoint = request.entrypoint;
+  if (request.workdir !== undefined) payload.workdir = request.workdir;
   return payload;
 }
 

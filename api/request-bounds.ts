@@ -26,4 +26,11 @@ export const REQUEST_BOUNDS = Object.freeze({
   labelKeyChars: 128,
   labelValueChars: 1024,
   webhookUrlChars: 2048,
+  /** Jobs in one POST /v1/jobs/batch, unless the server is configured otherwise (WARMBOX_BATCH_MAX_JOBS)... */
+  batchJobs: 100,
+  /** ...up to this. */
+  batchJobsMaximum: 1000,
+  /** GET /v1/jobs: jobs per page when `limit` is not given, and at most. */
+  listJobs: 20,
+  listJobsMaximum: 200,
 });

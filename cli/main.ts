@@ -11,6 +11,9 @@ Run OCI images in pre-warmed Linux sandboxes, through the warmbox HTTP API.
 
 Commands:
   run      Run a command in a new sandbox (like docker run)
+  ps       List queued and running jobs; -a for finished ones too
+  logs     Print a job's output; -f follows it
+  wait     Block until jobs end and print their exit status
   server   Start the API and a worker
   worker   Start a worker only, on a shared Redis (several workers scale out)
   pools    List every worker's warm pools; 'pools set' sets an image's pool bounds
@@ -20,6 +23,7 @@ Commands:
   import   Import images from a docker save or OCI layout tar (like docker load)
   image    'image build NAME': build a language image (python, gcc, node) from its recipe
   system   'system df': disk usage of each worker's snapshot store
+  status   Show a running server at a glance: readiness, workers, pools, queue, versions
   version  Show the version
 
 Run 'warmbox COMMAND --help' for more on a command.`;
@@ -27,11 +31,15 @@ Run 'warmbox COMMAND --help' for more on a command.`;
 /** Loaded on demand: `warmbox run` should not pay for the server's modules at start-up. */
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   run: async (args) => (await import('./commands/run.js')).runCommand(args),
+  ps: async (args) => (await import('./commands/ps.js')).psCommand(args),
+  logs: async (args) => (await import('./commands/logs.js')).logsCommand(args),
+  wait: async (args) => (await import('./commands/wait.js')).waitCommand(args),
   server: async (args) => (await import('./commands/server.js')).serverCommand(args),
   worker: async (args) => (await import('./commands/worker.js')).workerCommand(args),
   pools: async (args) => (await import('./commands/pools.js')).poolsCommand(args),
   images: async (args) => (await import('./commands/images.js')).imagesCommand(args),
   system: async (args) => (await import('./commands/system.js')).systemCommand(args),
+  status: async (args) => (await import('./commands/status.js')).statusCommand(args),
   pull: async (args) => (await import('./commands/pull.js')).pullCommand(args),
   rmi: async (args) => (await import('./commands/rmi.js')).rmiCommand(args),
   import: async (args) => (await import('./commands/import.js')).importCommand(args),

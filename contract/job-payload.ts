@@ -19,6 +19,10 @@ export interface JobPayload {
   image: string;
   /** argv; absent → the image's Entrypoint + Cmd. */
   cmd?: string[];
+  /** Replaces the image's Entrypoint (and drops its Cmd); absent → the image's. */
+  entrypoint?: string[];
+  /** Working directory instead of the image's WorkingDir (checked by contract/working-dir.ts); absent → the image's. */
+  workdir?: string;
   stdinBase64: string;
   env: Record<string, string>;
   files: JobFile[];
@@ -28,6 +32,12 @@ export interface JobPayload {
   createdAt: number;
   /** Milliseconds the API spent pulling the image before it accepted the job (pull on first use); absent: none. */
   pullMs?: number;
+  /**
+   * W3C Trace Context of the enqueue (queue/job-trace.ts), so that the worker's spans join the
+   * request's trace. Absent when tracing is off, and in jobs queued before warmbox carried it.
+   */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** The `result` object of GET /v1/jobs/:id (DESIGN.md contract). */

@@ -4,6 +4,8 @@
  * DEFAULT_LIMITS; the launcher enforces what it is given. Below them, the bounds on images (layers,
  * unpacked size and entries).
  */
+import { availableParallelism } from 'node:os';
+
 export interface Limits {
   /** Wall-clock time of the job, measured by the launcher, in milliseconds. */
   wallTimeMs: number;
@@ -21,6 +23,12 @@ export interface Limits {
   openFiles: number;
   /** Largest file a process may write (RLIMIT_FSIZE), in bytes. */
   fileSizeBytes: number;
+  /**
+   * CPU cores' worth of time the job may use, all its processes together (the cgroup's CFS quota:
+   * v2 cpu.max, v1 cpu.cfs_quota_us): 0.5 = half a core, 2 = two cores. The only limit that is not
+   * an integer.
+   */
+  cpus: number;
 }
 
 const MiB = 1024 * 1024;
@@ -34,6 +42,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   diskBytes: 64 * MiB,
   openFiles: 256,
   fileSizeBytes: 64 * MiB,
+  cpus: 1,
 });
 
 export const MAX_LIMITS: Readonly<Limits> = Object.freeze({
@@ -45,6 +54,8 @@ export const MAX_LIMITS: Readonly<Limits> = Object.freeze({
   diskBytes: 4096 * MiB,
   openFiles: 4096,
   fileSizeBytes: 4096 * MiB,
+  // A quota above the host's cores limits nothing: this host's (the API's) count bounds it.
+  cpus: Math.min(64, availableParallelism()),
 });
 
 /** The smallest values that still let a process start; below them a request is rejected with 422. */
@@ -57,6 +68,8 @@ export const MIN_LIMITS: Readonly<Limits> = Object.freeze({
   diskBytes: 1 * MiB,
   openFiles: 8,
   fileSizeBytes: 0,
+  /** The kernel's smallest CFS quota: 1 ms per 100 ms period. */
+  cpus: 0.01,
 });
 
 export const LIMIT_NAMES = Object.keys(DEFAULT_LIMITS) as (keyof Limits)[];

@@ -3,7 +3,7 @@
  * shapes the API and worker already define. Generate a migration after any change here:
  * `npm run db:generate` (drizzle-kit writes db/migrations/, which is checked in).
  */
-import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
 import type { Verdict } from '../contract/verdict.js';
 
@@ -27,16 +27,47 @@ export const jobs = sqliteTable(
     createdAt: integer('created_at').notNull(),
     startedAt: integer('started_at'),
     finishedAt: integer('finished_at'),
+    /**
+     * The result without its stdout and stderr, which are the two columns below as bytes: a JSON
+     * string of megabytes costs seconds of the event loop to write and parse (README "When
+     * things fail", output floods). Rows written before those columns keep their output here.
+     */
     result: text('result', { mode: 'json' }).$type<JobResult>(),
+    stdout: blob('stdout', { mode: 'buffer' }),
+    stderr: blob('stderr', { mode: 'buffer' }),
     /** Copied out of `result` so that jobs can be filtered and counted by outcome. */
     verdict: text('verdict').$type<Verdict>(),
     exitCode: integer('exit_code'),
   },
+  // GET /v1/jobs lists newest first and pages on (created_at, id): each filter it takes has an
+  // index that ends in those two columns, so a page is an index range scan with no sort.
   (t) => [
-    index('jobs_created_at_idx').on(t.createdAt),
-    index('jobs_status_idx').on(t.status),
-    index('jobs_verdict_idx').on(t.verdict),
+    index('jobs_created_at_id_idx').on(t.createdAt, t.id),
+    index('jobs_status_created_at_id_idx').on(t.status, t.createdAt, t.id),
+    index('jobs_image_created_at_id_idx').on(t.image, t.createdAt, t.id),
+    index('jobs_verdict_created_at_id_idx').on(t.verdict, t.createdAt, t.id),
   ],
+);
+
+/**
+ * `Idempotency-Key`s of job submissions (POST /v1/jobs and /v1/jobs/batch), kept a day. The key is
+ * the primary key: of two concurrent submissions with one key, one insert wins and the other
+ * replays its jobs. Written in the transaction that records the jobs, so a key never names jobs
+ * that were not recorded.
+ */
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    key: text('key').primaryKey(),
+    /** sha256 of the route and the request body: the same key with another body is refused. */
+    requestHash: text('request_hash').notNull(),
+    /** The jobs the submission recorded, in order. */
+    jobIds: text('job_ids', { mode: 'json' }).$type<string[]>().notNull(),
+    createdAt: integer('created_at').notNull(),
+    /** When the jobs were queued (the acknowledgement was sent); null while the first request is still enqueueing. */
+    completedAt: integer('completed_at'),
+  },
+  (t) => [index('idempotency_keys_created_at_idx').on(t.createdAt)],
 );
 
 export const images = sqliteTable('images', {
@@ -102,6 +133,7 @@ export const webhookAttempts = sqliteTable(
 
 export type JobRow = typeof jobs.$inferSelect;
 export type NewJobRow = typeof jobs.$inferInsert;
+export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;
 export type ImageRow = typeof images.$inferSelect;
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type AttemptRow = typeof webhookAttempts.$inferSelect;

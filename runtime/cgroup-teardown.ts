@@ -5,8 +5,8 @@
  * a supervisor died without doing it, and at start for sandboxes of workers that died
  * (crun's destroy: kill, then remove, and wait).
  */
-import { readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CgroupPlacement } from './launcher-protocol.js';
 
@@ -18,7 +18,8 @@ const RETRY_MS = 10;
 export function cgroupDirsOf(placement: CgroupPlacement): string[] {
   switch (placement.version) {
     case 'v1':
-      return [placement.memory, placement.pids, placement.cpuacct];
+      // cpu and cpuacct may be one hierarchy: its directory is removed once.
+      return [...new Set([placement.memory, placement.pids, placement.cpuacct, placement.cpu].map(resolvedOrSelf))];
     case 'v2':
       return [placement.unified];
     case 'none':
@@ -131,5 +132,14 @@ function removed(dir: string): boolean {
     if (code === 'ENOENT') return true;
     if (code === 'EBUSY') return false;
     throw e;
+  }
+}
+
+/** A sandbox's cgroup directory with its hierarchy's links resolved (cpu → cpu,cpuacct); as given when its parent is gone. */
+function resolvedOrSelf(dir: string): string {
+  try {
+    return join(realpathSync(dirname(dir)), basename(dir));
+  } catch {
+    return dir;
   }
 }

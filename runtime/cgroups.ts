@@ -1,10 +1,10 @@
 /**
  * Finds how this host offers cgroups and where warmbox's sandboxes live in them.
  * One layout per version (the launcher has one driver per version: native/cgroup-v1.c, -v2.c).
- *   v1 (hybrid hosts like these): <root>/{memory,pids,cpuacct}/warmbox/<sandbox>
+ *   v1 (hybrid hosts like these): <root>/{memory,pids,cpuacct,cpu}/warmbox/<sandbox>
  *   v2 (unified):                 <root>/warmbox/<sandbox>, with +memory +pids +cpu delegated
  */
-import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, realpathSync, rmdirSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { killAndRemoveCgroups, type CgroupLeft } from './cgroup-teardown.js';
 import type { CgroupPlacement } from './launcher-protocol.js';
@@ -21,7 +21,7 @@ export interface CgroupLayout {
   parents: string[];
 }
 
-const V1_CONTROLLERS = ['memory', 'pids', 'cpuacct'] as const;
+const V1_CONTROLLERS = ['memory', 'pids', 'cpuacct', 'cpu'] as const;
 const V2_CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
 
 /** Probes the host and prepares the `warmbox` parent cgroups; throws naming what is missing. */
@@ -35,13 +35,15 @@ export function setUpCgroups(root = '/sys/fs/cgroup', group = 'warmbox'): Cgroup
 }
 
 function setUpV1(root: string, group: string): CgroupLayout {
-  const parents = V1_CONTROLLERS.map((c) => join(root, c, group));
-  for (const p of parents) mkdirSync(p, { recursive: true });
-  const [memory, pids, cpuacct] = parents as [string, string, string];
+  const dirs = V1_CONTROLLERS.map((c) => join(root, c, group));
+  for (const p of dirs) mkdirSync(p, { recursive: true });
+  const [memory, pids, cpuacct, cpu] = dirs as [string, string, string, string];
+  // cpu and cpuacct are often one hierarchy (cpu,cpuacct, linked from both names): reap it once.
+  const parents = [...new Map(dirs.map((d) => [realpathSync(d), d])).values()];
   return {
     version: 'v1',
     parents,
-    placementFor: (name) => ({ version: 'v1', memory: join(memory, name), pids: join(pids, name), cpuacct: join(cpuacct, name) }),
+    placementFor: (name) => ({ version: 'v1', memory: join(memory, name), pids: join(pids, name), cpuacct: join(cpuacct, name), cpu: join(cpu, name) }),
   };
 }
 
@@ -83,6 +85,20 @@ export async function reapStaleCgroups(layout: CgroupLayout, isAlive: (pid: numb
   }
   const left = await killAndRemoveCgroups(stale);
   return { reaped: stale.length - left.length, left };
+}
+
+/**
+ * Whether sandboxes' cgroups can be made now: makes and removes an empty cgroup in each parent
+ * (a read-only or vanished hierarchy fails). Named like a sandbox of this process, so that one
+ * left by a crash in between is reaped like any other.
+ */
+export function probeCgroupsWritable(layout: CgroupLayout): void {
+  const name = `w${process.pid}-readiness-probe`;
+  for (const parent of layout.parents) {
+    const dir = join(parent, name);
+    mkdirSync(dir);
+    rmdirSync(dir);
+  }
 }
 
 function safeReaddir(dir: string): string[] {

@@ -29,10 +29,12 @@ export interface SetupMessage {
   parkedMemoryBytes: number;
   /** Processes a job may have; the launcher adds its init to the cgroup's limit. */
   parkedPids: number;
+  /** CPU cores' worth of time while parked (a fraction: 0.5 = half a core). */
+  parkedCpus: number;
 }
 
 export type CgroupPlacement =
-  | { version: 'v1'; memory: string; pids: string; cpuacct: string }
+  | { version: 'v1'; memory: string; pids: string; cpuacct: string; cpu: string }
   | { version: 'v2'; unified: string }
   | { version: 'none' };
 
@@ -40,6 +42,8 @@ export interface RunMessage {
   argv: string[];
   /** `K=V` entries: exactly the job's environment, nothing of the worker's. */
   env: string[];
+  /** The job's working directory instead of the sandbox's (absolute; made as the job's user); absent: the sandbox's. */
+  workdir?: string;
   files: { path: string; content: Buffer; mode: number }[];
   wallTimeMs: number;
   cpuTimeMs: number;
@@ -49,6 +53,19 @@ export interface RunMessage {
   outputBytes: number;
   openFiles: number;
   fileSizeBytes: number;
+  /** CPU cores' worth of time, all the job's processes together (a fraction: 0.5 = half a core). */
+  cpus: number;
+}
+
+/**
+ * The CFS period cpus are counted over: the kernel's default, 100 ms. A job at 0.5 runs at most
+ * 50 ms of each 100 ms, so its throttling is visible at that grain, not over seconds.
+ */
+export const CPU_PERIOD_US = 100_000;
+
+/** The CFS quota of `cpus` cores per CPU_PERIOD_US, at least the kernel's minimum of 1 ms. */
+export function cpuQuotaUs(cpus: number): number {
+  return Math.max(1000, Math.round(cpus * CPU_PERIOD_US));
 }
 
 /** What the launcher reports when the job ended. */
@@ -136,13 +153,15 @@ export function encodeSetup(m: SetupMessage): Buffer {
     ...cgroupValues(m.cgroup),
     memory_bytes: m.parkedMemoryBytes,
     pids: m.parkedPids,
+    cpu_quota_us: cpuQuotaUs(m.parkedCpus),
+    cpu_period_us: CPU_PERIOD_US,
   });
 }
 
 function cgroupValues(c: CgroupPlacement): Record<string, string> {
   switch (c.version) {
     case 'v1':
-      return { cgroup: 'v1', cgroup_memory: c.memory, cgroup_pids: c.pids, cgroup_cpuacct: c.cpuacct };
+      return { cgroup: 'v1', cgroup_memory: c.memory, cgroup_pids: c.pids, cgroup_cpuacct: c.cpuacct, cgroup_cpu: c.cpu };
     case 'v2':
       return { cgroup: 'v2', cgroup_unified: c.unified };
     case 'none':
@@ -154,6 +173,7 @@ export function encodeRun(m: RunMessage): Buffer {
   return encodeMessage('run', {
     arg: m.argv,
     env: m.env,
+    workdir: m.workdir,
     wall_ms: m.wallTimeMs,
     cpu_ms: m.cpuTimeMs,
     memory_bytes: m.memoryBytes,
@@ -161,6 +181,8 @@ export function encodeRun(m: RunMessage): Buffer {
     output_bytes: m.outputBytes,
     nofile: m.openFiles,
     fsize_bytes: m.fileSizeBytes,
+    cpu_quota_us: cpuQuotaUs(m.cpus),
+    cpu_period_us: CPU_PERIOD_US,
     file: m.files,
   });
 }

@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { imageOpsConfigFromEnv, type ImageOpsConfig } from './image-config.js';
 import { POOL_BOUNDS_MAX } from '../contract/pools.js';
 import { webhookConfigFromEnv, type WebhookConfig } from './webhook-config.js';
+import { REQUEST_BOUNDS } from '../api/request-bounds.js';
+import { LOG_FORMATS, type LogFormat } from './logger.js';
 
 /**
  * What one process runs. `all`: the API and a worker (the default, one process is a whole
@@ -50,6 +52,7 @@ const schema = z.object({
   WARMBOX_SANDBOX_GID: intIn(1, 2 ** 31 - 1),
   WARMBOX_MAX_WAIT_MS: intIn(1, 3_600_000),
   WARMBOX_STOP_GRACE_MS: intIn(0, STOP_GRACE_MS.max),
+  WARMBOX_BATCH_MAX_JOBS: intIn(1, REQUEST_BOUNDS.batchJobsMaximum),
   WARMBOX_LAUNCHER: z.string().min(1).optional(),
   WARMBOX_POOL_MIN: intIn(0, 1024),
   WARMBOX_POOL_MAX: intIn(0, POOL_BOUNDS_MAX),
@@ -58,7 +61,13 @@ const schema = z.object({
     .string()
     .regex(/^$|^[^=,\s]+=\d+(,[^=,\s]+=\d+)*$/, 'expected IMAGE=N[,IMAGE=N...], e.g. busybox=4,python:3.12=2')
     .transform((s) => (s ? s.split(',').map((pair) => ({ image: pair.slice(0, pair.lastIndexOf('=')), min: Number(pair.slice(pair.lastIndexOf('=') + 1)) })) : [])),
+  WARMBOX_METRICS_LISTEN: listenAddress.optional(),
   WARMBOX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  WARMBOX_LOG_FORMAT: z.enum(LOG_FORMATS, { error: `expected one of ${LOG_FORMATS.join(', ')}` }).optional(),
+  WARMBOX_RECONCILE_INTERVAL_MS: intIn(1000, 3_600_000),
+  // Above the API's enqueue bound (2 s) with room to spare: a younger queued job may not be in Redis yet.
+  WARMBOX_RECONCILE_GRACE_MS: intIn(5000, 3_600_000),
+  WARMBOX_REDIS_ALLOW_EVICTION: z.enum(['0', '1'], { error: 'expected 1 (allow) or 0' }),
 });
 
 export interface ServerConfig {
@@ -79,10 +88,20 @@ export interface ServerConfig {
   maxWaitMs: number;
   /** A stop's grace period for running jobs (STOP_GRACE_MS), in milliseconds. */
   stopGraceMs: number;
+  /** Most jobs in one POST /v1/jobs/batch. */
+  maxBatchJobs: number;
   logLevel: string;
+  /** Where GET /metrics is served besides the API's port: how a worker-only process (no API) is scraped. */
+  metricsListen?: { host: string; port: number };
+  /** Absent: pretty on a terminal, JSON otherwise. */
+  logFormat?: LogFormat;
   pools: { min: number; max: number; maxTotal: number; prewarm: { image: string; min: number }[] };
   /** The native launcher; default: the one `npm run setup` builds in runtime/native/build/. */
   launcherPath?: string;
+  /** The db/queue reconcile sweep (worker/job-reconciler.ts): how often, and how old a queued job must be to be re-queued. */
+  reconcile: { intervalMs: number; graceMs: number };
+  /** Start even though an external Redis may evict keys (maxmemory-policy other than noeviction). */
+  redisAllowEviction: boolean;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -95,11 +114,15 @@ export const CONFIG_DEFAULTS = {
   WARMBOX_SANDBOX_GID: '65534',
   WARMBOX_MAX_WAIT_MS: '300000',
   WARMBOX_STOP_GRACE_MS: String(STOP_GRACE_MS.default),
+  WARMBOX_BATCH_MAX_JOBS: String(REQUEST_BOUNDS.batchJobs),
   WARMBOX_LOG_LEVEL: 'info',
   WARMBOX_POOL_MIN: '0',
   WARMBOX_POOL_MAX: '16',
   WARMBOX_POOL_MAX_TOTAL: '512',
   WARMBOX_PREWARM: 'busybox=1',
+  WARMBOX_RECONCILE_INTERVAL_MS: '15000',
+  WARMBOX_RECONCILE_GRACE_MS: '30000',
+  WARMBOX_REDIS_ALLOW_EVICTION: '0',
 } as const;
 
 export class ConfigError extends Error {
@@ -133,9 +156,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     sandboxGid: c.WARMBOX_SANDBOX_GID,
     maxWaitMs: c.WARMBOX_MAX_WAIT_MS,
     stopGraceMs: c.WARMBOX_STOP_GRACE_MS,
+    maxBatchJobs: c.WARMBOX_BATCH_MAX_JOBS,
     logLevel: c.WARMBOX_LOG_LEVEL,
+    metricsListen: c.WARMBOX_METRICS_LISTEN,
+    logFormat: c.WARMBOX_LOG_FORMAT,
     launcherPath: c.WARMBOX_LAUNCHER,
     pools: { min: c.WARMBOX_POOL_MIN, max: c.WARMBOX_POOL_MAX, maxTotal: c.WARMBOX_POOL_MAX_TOTAL, prewarm: c.WARMBOX_PREWARM },
+    reconcile: { intervalMs: c.WARMBOX_RECONCILE_INTERVAL_MS, graceMs: c.WARMBOX_RECONCILE_GRACE_MS },
+    redisAllowEviction: c.WARMBOX_REDIS_ALLOW_EVICTION === '1',
   };
 }
 

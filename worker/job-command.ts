@@ -8,9 +8,12 @@ export class NoCommandError extends Error {
   override name = 'NoCommandError';
 }
 
-/** Entrypoint, then the request's cmd or else the image's Cmd. */
-export function argvOf(job: Pick<JobPayload, 'cmd' | 'image'>, config: ImageConfig): string[] {
-  const argv = [...config.entrypoint, ...(job.cmd ?? config.cmd)];
+/**
+ * Entrypoint, then the request's cmd or else the image's Cmd. A request's own entrypoint replaces
+ * the image's and, as with `docker run --entrypoint`, drops the image's Cmd too.
+ */
+export function argvOf(job: Pick<JobPayload, 'cmd' | 'image' | 'entrypoint'>, config: ImageConfig): string[] {
+  const argv = job.entrypoint !== undefined ? [...job.entrypoint, ...(job.cmd ?? [])] : [...config.entrypoint, ...(job.cmd ?? config.cmd)];
   if (argv.length === 0) throw new NoCommandError(`no command given and image ${job.image} has no Entrypoint or Cmd`);
   return argv;
 }

@@ -3,26 +3,24 @@
  * hold until the job ends.
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { createJob, deleteJob } from '../../db/jobs.js';
-import type { JobPayload } from '../../contract/job-payload.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError, RETRY_LATER } from '../errors.js';
-import { imageInDb } from '../image-lookup.js';
-import { ensureImage } from '../image-pull-on-use.js';
-import { newJobId } from '../job-id.js';
-import { toJobPayload } from '../job-payload-from-request.js';
+import { idempotencyHeaderSchema, REPLAYED_HEADER, requestHash } from '../idempotency.js';
+import { submitJobs } from '../job-submission.js';
 import { jobLocation, toJobView } from '../job-view.js';
 import { JobWaiter } from '../job-waiter.js';
 import { parseJsonBody } from '../middleware/json-body.js';
 import { errorResponse } from '../schemas/error.js';
 import { jobRequestSchema, waitQuerySchema } from '../schemas/job-request.js';
 import { jobViewSchema } from '../schemas/job-view.js';
-import { epochMs } from '../../contract/epoch-ms.js';
-import { checkWebhookTarget } from '../webhook-target-check.js';
+
+export const replayedHeaderDoc = {
+  schema: { type: 'string' as const, enum: ['true'] },
+  description: 'Present when the answer is a replay: an earlier request with the same Idempotency-Key recorded this job.',
+};
 
 export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
   const { db, notifier, config } = deps;
-  const imageExists = deps.imageExists ?? imageInDb(deps);
   const route = createRoute({
     method: 'post',
     path: '/v1/jobs',
@@ -34,24 +32,31 @@ export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
       '(the request waits for the pull, up to the server\'s pull timeout; the job\'s `timings.pullMs` shows it). ' +
       'Without `wait`: 202 at once. With `wait=true`: the request is held ' +
       'until the job finishes (200 with the finished job) or until `timeout` passes (202 with the job as ' +
-      'it is then, queued or running: follow it with GET /v1/jobs/{id} or its events).',
+      'it is then, queued or running: follow it with GET /v1/jobs/{id} or its events). With an `Idempotency-Key`, a retry ' +
+      'within 24 hours answers with the job the first request recorded and never runs it twice.',
     middleware: [parseJsonBody] as const,
     request: {
       query: waitQuerySchema(config.maxWaitMs, config.defaultWaitMs),
+      headers: idempotencyHeaderSchema,
       body: { required: true, content: { 'application/json': { schema: jobRequestSchema } } },
     },
     responses: {
-      200: { description: 'With wait=true: the finished job.', content: { 'application/json': { schema: jobViewSchema } } },
+      200: {
+        description: 'With wait=true: the finished job.',
+        headers: { [REPLAYED_HEADER]: replayedHeaderDoc },
+        content: { 'application/json': { schema: jobViewSchema } },
+      },
       202: {
         description: 'Queued (or, with wait=true, still unfinished when the wait timed out).',
-        headers: { Location: { schema: { type: 'string' }, description: 'The job: /v1/jobs/{id}' } },
+        headers: { Location: { schema: { type: 'string' }, description: 'The job: /v1/jobs/{id}' }, [REPLAYED_HEADER]: replayedHeaderDoc },
         content: { 'application/json': { schema: jobViewSchema } },
       },
       400: errorResponse('Malformed JSON or a field of the wrong shape (error.field names it).'),
       404: errorResponse('The image is not in the store and its registry has no such image, or refuses it (image_not_found).'),
       413: errorResponse('The body is larger than the server accepts.'),
       415: errorResponse('The body is not application/json.'),
-      422: errorResponse('A value beyond a server bound: a limit above its maximum or below its minimum, too many files, ...; or an image warmbox cannot run (image_unsupported); or a webhook URL whose address is refused (webhook_target_refused: loopback, private, link-local, ... unless the server allows it).'),
+      409: errorResponse('A request with the same Idempotency-Key is still being processed (idempotency_key_in_use): retry after `Retry-After`.'),
+      422: errorResponse('A value beyond a server bound: a limit above its maximum or below its minimum, too many files, ...; an image warmbox cannot run (image_unsupported); a webhook URL whose address is refused (webhook_target_refused); or an Idempotency-Key used with another body within 24 hours (idempotency_key_reused).'),
       502: errorResponse('The registry answered something unusable while pulling the image (registry_error).'),
       503: errorResponse('Nothing was recorded, retry after `Retry-After`: Redis is unreachable (queue_unavailable) or the database cannot take writes (db_unavailable); or the image\'s registry cannot be reached (registry_unreachable), limits pulls (registry_rate_limited), or the pull outlasted the pull timeout (pull_timeout); or the server is stopping (shutting_down).'),
       507: errorResponse('The server\'s disk is full (storage_full): nothing was recorded; retry after `Retry-After`.'),
@@ -61,32 +66,28 @@ export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
   app.openapi(route, async (c) => {
     const request = c.req.valid('json');
     const query = c.req.valid('query');
-    checkWebhookTarget(request.webhook?.url, config.webhookTargets);
-    const { reference: image, pullMs } = await ensureImage(deps, request.image, c.req.raw.signal, imageExists);
-    const id = newJobId();
-    const createdAt = epochMs();
-    const payload = toJobPayload(request, id, image, createdAt);
-    if (pullMs > 0) payload.pullMs = pullMs;
-    const queued = createJob(db, { id, image, request: payload, labels: request.labels ?? {}, webhookUrl: request.webhook?.url, createdAt: Math.floor(createdAt) });
-    const waiter =
-      query.wait === 'true' ? JobWaiter.start(db, notifier, id, query.timeout ?? config.defaultWaitMs, c.req.raw.signal) : undefined;
-    await enqueue(deps, payload, waiter);
+    const key = c.req.valid('header')['idempotency-key'];
+    let waiter: JobWaiter | undefined;
+    const startWait = (id: string) => {
+      if (query.wait === 'true') waiter = JobWaiter.start(db, notifier, id, query.timeout ?? config.defaultWaitMs, c.req.raw.signal);
+    };
+    const { rows, replayed } = await submitJobs(deps, [request], {
+      idempotency: key === undefined ? undefined : { key, hash: requestHash('POST /v1/jobs', await c.req.json()) },
+      signal: c.req.raw.signal,
+      beforeEnqueue: (recorded) => startWait(recorded[0]!.id),
+      onEnqueueFailed: () => waiter?.cancel(),
+    });
+    const queued = rows[0];
+    // A replay whose job is gone: its first request's enqueue failed after all and took it back.
+    if (queued === undefined) throw new ApiError(409, 'idempotency_key_in_use', `the job of Idempotency-Key ${JSON.stringify(key)} was not queued; retry`, {}, RETRY_LATER);
+    if (replayed) {
+      c.header(REPLAYED_HEADER, 'true');
+      startWait(queued.id);
+    }
 
-    c.header('Location', jobLocation(id));
+    c.header('Location', jobLocation(queued.id));
     if (waiter === undefined) return c.json(toJobView(queued), 202);
     const job = (await waiter.result()) ?? queued;
     return job.status === 'finished' ? c.json(toJobView(job), 200) : c.json(toJobView(job), 202);
   });
-}
-
-/** A job that could not be queued never runs: its row goes, and the client gets a 503 to retry. */
-async function enqueue(deps: AppDeps, payload: JobPayload, waiter: JobWaiter | undefined): Promise<void> {
-  try {
-    await deps.queue.add(payload);
-  } catch (err) {
-    waiter?.cancel();
-    deleteJob(deps.db, payload.id);
-    deps.logger.error({ err, jobId: payload.id }, 'enqueue failed: is Redis reachable?');
-    throw new ApiError(503, 'queue_unavailable', 'the job queue is unavailable: nothing was queued; retry later', {}, RETRY_LATER);
-  }
 }

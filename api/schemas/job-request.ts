@@ -4,6 +4,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { DEFAULT_LIMITS, MAX_LIMITS, MIN_LIMITS, type Limits } from '../../contract/limits.js';
+import { workingDirTextProblem } from '../../contract/working-dir.js';
 import { filePathProblem, normalizeFilePath } from '../file-path.js';
 import { REQUEST_BOUNDS as B } from '../request-bounds.js';
 
@@ -43,6 +44,17 @@ export const limitsSchema = z
     diskBytes: limit('diskBytes', 'Size of the writable layer, in bytes.'),
     openFiles: limit('openFiles', 'Open file descriptors per process.'),
     fileSizeBytes: limit('fileSizeBytes', 'Largest file a process may write, in bytes.'),
+    cpus: z
+      .number()
+      .min(MIN_LIMITS.cpus)
+      .max(MAX_LIMITS.cpus)
+      .optional()
+      .openapi({
+        description:
+          `CPU cores' worth of time, all the job's processes together (the cgroup's CPU quota): 0.5 = half a core. ` +
+          `Default ${DEFAULT_LIMITS.cpus}; at least ${MIN_LIMITS.cpus}, at most ${MAX_LIMITS.cpus} (the server's cores; above → 422).`,
+        example: 0.5,
+      }),
   } satisfies Record<keyof Limits, unknown>)
   .openapi('Limits');
 
@@ -128,6 +140,19 @@ export const jobRequestSchema = z
       .max(B.imageChars)
       .openapi({ description: 'Image reference, normalized like Docker does (busybox → docker.io/library/busybox:latest).', example: 'busybox' }),
     cmd: cmdSchema.optional(),
+    entrypoint: z
+      .array(z.string().max(B.cmdArgChars).refine(noNul, 'must not contain NUL'))
+      .max(B.cmdArgs)
+      .optional()
+      .openapi({ description: "Replaces the image's Entrypoint (docker run --entrypoint); the image's Cmd is then not used either. [] clears it: `cmd` alone runs.", example: ['sh', '-c'] }),
+    workdir: z
+      .string()
+      .superRefine((dir, ctx) => {
+        const problem = workingDirTextProblem(dir);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `cannot be a working directory: ${problem}` });
+      })
+      .optional()
+      .openapi({ description: "The job's working directory instead of the image's WorkingDir (docker run -w): absolute, made (as the job's user) if missing; files are placed in it.", example: '/tmp/build' }),
     stdin: stdinSchema.optional(),
     env: envSchema.optional(),
     files: filesSchema.optional(),

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { normalizeReference } from '../../contract/image-reference.js';
 import { ApiClient, ApiError } from '../api-client.js';
 import { displayReference } from '../image-api.js';
+import { streamOutput, type JobView } from '../job-output.js';
 import { pullShowingProgress } from './pull.js';
 import { parseDuration, parseSize, UsageError } from '../units.js';
 
@@ -15,17 +16,25 @@ Run a command in a new sandbox of IMAGE, stream its output, and exit with its ex
 Without COMMAND, the image's default command runs.
 
 Options:
-  -e, --env KEY=VALUE      Set an environment variable (repeatable)
+  -e, --env KEY=VALUE      Set an environment variable (repeatable; KEY alone takes this shell's value)
+      --env-file FILE      Read environment variables from a file: KEY=VALUE lines, # comments (repeatable; -e wins)
   -i, --interactive        Send this process's standard input to the job
+  -w, --workdir DIR        Working directory inside the sandbox (absolute; made if missing), instead of the image's
+      --entrypoint CMD     Run CMD instead of the image's Entrypoint ('' clears it: COMMAND alone runs)
+      --network MODE       Only 'none': every sandbox has its own network namespace with only loopback
       --file SRC[:DEST]    Copy a local file into the job's working directory (repeatable)
   -m, --memory SIZE        Memory limit, e.g. 256m, 1g
+      --cpus N             CPU cores' worth of time, all the job's processes together, e.g. 0.5 (default 1)
       --timeout DURATION   Wall-clock limit, e.g. 10s, 500ms, 2m (plain number: seconds)
       --cpu-time DURATION  CPU time limit of the whole process tree
       --pids-limit N       Processes and threads at once
       --output-limit SIZE  stdout+stderr bytes kept; the job is killed past it
       --disk SIZE          Size of the writable layer
   -l, --label KEY=VALUE    Attach a label to the job (repeatable)
-  -d, --detach             Print the job id and exit without waiting
+      --name NAME          Name the job: its label 'name' (warmbox ps shows it)
+  -d, --detach             Print the job id and exit at once (then: warmbox logs, warmbox wait)
+      --rm                 Accepted for docker's sake, and changes nothing: every sandbox is single-use,
+                           destroyed when its job ends (the job's record stays: warmbox ps -a)
   -q, --quiet              Do not show the pull of an image that is not in the store yet
       --json               Print the finished job as JSON instead of its output
       --url URL            warmbox server (default: $WARMBOX_URL or http://127.0.0.1:8080)
@@ -41,7 +50,14 @@ it was cancelled; 125 when warmbox itself failed (unknown image, server unreacha
 
 const OPTIONS = {
   env: { type: 'string', short: 'e', multiple: true },
+  'env-file': { type: 'string', multiple: true },
   interactive: { type: 'boolean', short: 'i' },
+  workdir: { type: 'string', short: 'w' },
+  entrypoint: { type: 'string' },
+  network: { type: 'string' },
+  cpus: { type: 'string' },
+  name: { type: 'string' },
+  rm: { type: 'boolean' },
   file: { type: 'string', multiple: true },
   memory: { type: 'string', short: 'm' },
   timeout: { type: 'string' },
@@ -74,17 +90,6 @@ export function splitAtImage(args: string[]): { options: string[]; image?: strin
     if (takesValue.has(a)) i++;
   }
   return { options: args, command: [] };
-}
-
-interface JobView {
-  id: string;
-  status: string;
-  result?: {
-    verdict: string;
-    exitCode: number | null;
-    signal: string | null;
-    error?: string;
-  };
 }
 
 export async function runCommand(args: string[]): Promise<number> {
@@ -150,10 +155,22 @@ async function requestBody(image: string, command: string[], v: Record<string, u
   if (typeof v['pids-limit'] === 'string') limits.pids = Number.parseInt(v['pids-limit'], 10);
   if (typeof v['output-limit'] === 'string') limits.outputBytes = parseSize(v['output-limit'], '--output-limit');
   if (typeof v.disk === 'string') limits.diskBytes = parseSize(v.disk, '--disk');
+  if (typeof v.cpus === 'string') limits.cpus = parseCpus(v.cpus);
   const body: Record<string, unknown> = { image, limits };
   if (command.length) body.cmd = command;
-  if (Array.isArray(v.env)) body.env = keyValues(v.env as string[], '--env', process.env);
-  if (Array.isArray(v.label)) body.labels = keyValues(v.label as string[], '--label');
+  if (typeof v.entrypoint === 'string') body.entrypoint = v.entrypoint === '' ? [] : [v.entrypoint];
+  if (typeof v.workdir === 'string') body.workdir = v.workdir;
+  if (typeof v.network === 'string') body.network = v.network;
+  const env = {
+    ...(Array.isArray(v['env-file']) ? Object.assign({}, ...(v['env-file'] as string[]).map(envFile)) : {}),
+    ...(Array.isArray(v.env) ? keyValues(v.env as string[], '--env', process.env) : {}),
+  };
+  if (Object.keys(env).length) body.env = env;
+  const labels = {
+    ...(Array.isArray(v.label) ? keyValues(v.label as string[], '--label') : {}),
+    ...(typeof v.name === 'string' && { name: v.name }),
+  };
+  if (Object.keys(labels).length) body.labels = labels;
   if (Array.isArray(v.file)) body.files = (v.file as string[]).map(localFile);
   if (v.interactive) body.stdin = { base64: (await readAll(process.stdin)).toString('base64') };
   return body;
@@ -174,6 +191,22 @@ function keyValues(items: string[], flag: string, inherit?: NodeJS.ProcessEnv): 
     }
   }
   return out;
+}
+
+function parseCpus(text: string): number {
+  const n = Number(text);
+  if (!/^\d*\.?\d+$/.test(text) || !(n > 0)) throw new UsageError(`--cpus: expected a number of cores such as 0.5 or 2, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** docker's --env-file: KEY=VALUE per line, values taken as written (no quotes removed); # comments, blank lines; a bare KEY takes this shell's value. */
+function envFile(path: string): Record<string, string> {
+  const lines = readFileSync(path, 'utf8')
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
+  const present = lines.filter((l) => l.includes('=') || process.env[l.trim()] !== undefined);
+  return keyValues(present.map((l) => (l.includes('=') ? l.replace(/^\s+/, '') : l.trim())), `--env-file ${path}`, process.env);
 }
 
 function localFile(spec: string): Record<string, unknown> {
@@ -218,14 +251,7 @@ function cancelOnInterrupt(client: ApiClient, id: string): () => void {
 }
 
 async function streamUntilEnd(client: ApiClient, id: string, print: boolean): Promise<JobView> {
-  for await (const ev of client.events(`/v1/jobs/${encodeURIComponent(id)}/events`)) {
-    if (ev.event === 'end') return JSON.parse(ev.data) as JobView;
-    if (!print || (ev.event !== 'stdout' && ev.event !== 'stderr')) continue;
-    const chunk = JSON.parse(ev.data) as { data: string; encoding?: string };
-    const bytes = Buffer.from(chunk.data, chunk.encoding === 'base64' ? 'base64' : 'utf8');
-    (ev.event === 'stdout' ? process.stdout : process.stderr).write(bytes);
-  }
-  return client.request<JobView>('GET', `/v1/jobs/${encodeURIComponent(id)}`);
+  return (await streamOutput(client, id, { print }))!;
 }
 
 const LIMIT_MESSAGES: Record<string, string> = {

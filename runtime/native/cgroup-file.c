@@ -104,25 +104,38 @@ static int none_create(const struct setup_spec *s) { (void)s; return 0; }
 static int none_join(const struct setup_spec *s) { (void)s; return 0; }
 static int none_memory(const struct setup_spec *s, uint64_t c, uint64_t m) { (void)s; (void)c; (void)m; return 0; }
 static int none_pids(const struct setup_spec *s, uint64_t p) { (void)s; (void)p; return 0; }
+static int none_set_cpu(const struct setup_spec *s, uint64_t q, uint64_t p) { (void)s; (void)q; (void)p; return 0; }
 static int none_cpu(const struct setup_spec *s, uint64_t *out) { (void)s; *out = 0; return 0; }
 static int none_usage(const struct setup_spec *s, struct cgroup_usage *u) { (void)s; memset(u, 0, sizeof(*u)); return 0; }
 static void none_destroy(const struct setup_spec *s) { (void)s; }
 
 /* No cgroups: only for tests of the namespace layer on hosts without cgroup access. */
 const struct cgroup_driver cgroup_none_driver = {
-	none_create, none_join, none_memory, none_pids, none_cpu, none_usage, none_destroy,
+	.create = none_create,
+	.join_self = none_join,
+	.set_memory = none_memory,
+	.set_pids = none_pids,
+	.set_cpu = none_set_cpu,
+	.cpu_us = none_cpu,
+	.usage = none_usage,
+	.destroy = none_destroy,
 };
 
-int cgroup_apply(const struct setup_spec *s, struct cgroup_limits *current, uint64_t memory_bytes, uint64_t pids)
+int cgroup_apply(const struct setup_spec *s, struct cgroup_limits *current, const struct cgroup_limits *want)
 {
 	const struct cgroup_driver *d = cgroup_driver_for(s->cgroup);
-	if (memory_bytes != current->memory_bytes) {
-		TRY(d->set_memory(s, current->memory_bytes, memory_bytes));
-		current->memory_bytes = memory_bytes;
+	if (want->memory_bytes != current->memory_bytes) {
+		TRY(d->set_memory(s, current->memory_bytes, want->memory_bytes));
+		current->memory_bytes = want->memory_bytes;
 	}
-	if (pids != current->pids) {
-		TRY(d->set_pids(s, pids));
-		current->pids = pids;
+	if (want->pids != current->pids) {
+		TRY(d->set_pids(s, want->pids));
+		current->pids = want->pids;
+	}
+	if (want->cpu_quota_us != current->cpu_quota_us || want->cpu_period_us != current->cpu_period_us) {
+		TRY(d->set_cpu(s, want->cpu_quota_us, want->cpu_period_us));
+		current->cpu_quota_us = want->cpu_quota_us;
+		current->cpu_period_us = want->cpu_period_us;
 	}
 	return 0;
 }

@@ -1,4 +1,8 @@
-/* cgroup v1: one hierarchy per controller (memory, pids, cpuacct), as on these hybrid hosts. */
+/*
+ * cgroup v1: one hierarchy per controller (memory, pids, cpuacct, cpu), as on these hybrid hosts.
+ * Where cpu and cpuacct are one hierarchy (cpu,cpuacct), both paths name one directory: made,
+ * joined and removed twice, harmlessly.
+ */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,13 +12,14 @@
 
 static int v1_create(const struct setup_spec *s)
 {
-	if (!s->cgroup_memory || !s->cgroup_pids || !s->cgroup_cpuacct) {
-		LOG("cgroup v1 needs cgroup_memory, cgroup_pids and cgroup_cpuacct");
+	if (!s->cgroup_memory || !s->cgroup_pids || !s->cgroup_cpuacct || !s->cgroup_cpu) {
+		LOG("cgroup v1 needs cgroup_memory, cgroup_pids, cgroup_cpuacct and cgroup_cpu");
 		return -1;
 	}
 	TRY(cgroup_mkdir(s->cgroup_memory));
 	TRY(cgroup_mkdir(s->cgroup_pids));
 	TRY(cgroup_mkdir(s->cgroup_cpuacct));
+	TRY(cgroup_mkdir(s->cgroup_cpu));
 	/* Swap would let a job exceed its memory limit; 0 keeps its pages in RAM. */
 	cgroup_write(s->cgroup_memory, "memory.swappiness", "0");
 	return 0;
@@ -39,6 +44,7 @@ static int v1_join_self(const struct setup_spec *s)
 	TRY(cgroup_write(s->cgroup_memory, "cgroup.procs", "0"));
 	TRY(cgroup_write(s->cgroup_pids, "cgroup.procs", "0"));
 	TRY(cgroup_write(s->cgroup_cpuacct, "cgroup.procs", "0"));
+	TRY(cgroup_write(s->cgroup_cpu, "cgroup.procs", "0"));
 	return 0;
 }
 
@@ -64,6 +70,13 @@ static int v1_set_pids(const struct setup_spec *s, uint64_t pids)
 	return cgroup_write_u64(s->cgroup_pids, "pids.max", pids);
 }
 
+/* The period first: the kernel checks the quota against the period in force when it is written. */
+static int v1_set_cpu(const struct setup_spec *s, uint64_t quota_us, uint64_t period_us)
+{
+	TRY(cgroup_write_u64(s->cgroup_cpu, "cpu.cfs_period_us", period_us));
+	return cgroup_write_u64(s->cgroup_cpu, "cpu.cfs_quota_us", quota_us);
+}
+
 static int v1_cpu_us(const struct setup_spec *s, uint64_t *out)
 {
 	uint64_t ns;
@@ -87,8 +100,16 @@ static void v1_destroy(const struct setup_spec *s)
 	cgroup_rmdir(s->cgroup_memory);
 	cgroup_rmdir(s->cgroup_pids);
 	cgroup_rmdir(s->cgroup_cpuacct);
+	cgroup_rmdir(s->cgroup_cpu);
 }
 
 const struct cgroup_driver cgroup_v1_driver = {
-	v1_create, v1_join_self, v1_set_memory, v1_set_pids, v1_cpu_us, v1_usage, v1_destroy,
+	.create = v1_create,
+	.join_self = v1_join_self,
+	.set_memory = v1_set_memory,
+	.set_pids = v1_set_pids,
+	.set_cpu = v1_set_cpu,
+	.cpu_us = v1_cpu_us,
+	.usage = v1_usage,
+	.destroy = v1_destroy,
 };

@@ -2,6 +2,7 @@
  * cgroup v2: one unified dir per sandbox. Its parent must have +memory +pids +cpu in
  * cgroup.subtree_control (the TypeScript side enables them once and names what is missing).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "cgroup.h"
@@ -34,6 +35,14 @@ static int v2_set_pids(const struct setup_spec *s, uint64_t pids)
 	return cgroup_write_u64(s->cgroup_unified, "pids.max", pids);
 }
 
+/* cpu.max is "$QUOTA $PERIOD" in one write. */
+static int v2_set_cpu(const struct setup_spec *s, uint64_t quota_us, uint64_t period_us)
+{
+	char value[64];
+	snprintf(value, sizeof(value), "%llu %llu", (unsigned long long)quota_us, (unsigned long long)period_us);
+	return cgroup_write(s->cgroup_unified, "cpu.max", value);
+}
+
 static int v2_cpu_us(const struct setup_spec *s, uint64_t *out)
 {
 	return cgroup_read_keyed(s->cgroup_unified, "cpu.stat", "usage_usec", out);
@@ -57,5 +66,12 @@ static void v2_destroy(const struct setup_spec *s)
 }
 
 const struct cgroup_driver cgroup_v2_driver = {
-	v2_create, v2_join_self, v2_set_memory, v2_set_pids, v2_cpu_us, v2_usage, v2_destroy,
+	.create = v2_create,
+	.join_self = v2_join_self,
+	.set_memory = v2_set_memory,
+	.set_pids = v2_set_pids,
+	.set_cpu = v2_set_cpu,
+	.cpu_us = v2_cpu_us,
+	.usage = v2_usage,
+	.destroy = v2_destroy,
 };

@@ -20,6 +20,8 @@ struct cgroup_driver {
 	/* `current` is the limit in force (UINT64_MAX for a new cgroup): v1 needs it to order writes. */
 	int (*set_memory)(const struct setup_spec *s, uint64_t current, uint64_t bytes);
 	int (*set_pids)(const struct setup_spec *s, uint64_t pids);
+	/* CFS bandwidth: at most quota_us of CPU time per period_us, all the cgroup's processes together. */
+	int (*set_cpu)(const struct setup_spec *s, uint64_t quota_us, uint64_t period_us);
 	int (*cpu_us)(const struct setup_spec *s, uint64_t *out);
 	int (*usage)(const struct setup_spec *s, struct cgroup_usage *u);
 	void (*destroy)(const struct setup_spec *s);
@@ -33,9 +35,11 @@ const struct cgroup_driver *cgroup_driver_for(enum cgroup_version v);
 
 /* The limits in force, so that a run whose limits equal the parked ones writes nothing. */
 struct cgroup_limits {
-	uint64_t memory_bytes, pids;
+	uint64_t memory_bytes, pids, cpu_quota_us, cpu_period_us;
 };
-int cgroup_apply(const struct setup_spec *s, struct cgroup_limits *current, uint64_t memory_bytes, uint64_t pids);
+/* A new cgroup's: no limit in force, so the first apply writes each. */
+#define CGROUP_LIMITS_NONE { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX }
+int cgroup_apply(const struct setup_spec *s, struct cgroup_limits *current, const struct cgroup_limits *want);
 
 /* Helpers shared by the drivers (cgroup-file.c). */
 int cgroup_write(const char *dir, const char *file, const char *value);

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/openat2.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,17 +153,56 @@ static int wait_for(pid_t job, int *status)
 	}
 }
 
+/*
+ * The job's own working directory (docker run -w), after the privileges are gone: made as the
+ * job's user (so only where it could make it itself), then entered through openat2 with no magic
+ * link followed, so no /proc/self/fd/N can lead out of the sandbox (runc CVE-2024-21626).
+ */
+static int enter_workdir(const char *dir, char *err, size_t cap)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s", dir);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return snprintf(err, cap, "working directory %s: mkdir %s: %s", dir, path, strerror(errno)), -1;
+		*p = '/';
+	}
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return snprintf(err, cap, "working directory %s: mkdir: %s", dir, strerror(errno)), -1;
+	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_NO_MAGICLINKS };
+	int fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd < 0)
+		return snprintf(err, cap, "working directory %s: %s", dir, strerror(errno)), -1;
+	int rc = fchdir(fd);
+	int saved = errno;
+	close(fd);
+	if (rc < 0)
+		return snprintf(err, cap, "working directory %s: chdir: %s", dir, strerror(saved)), -1;
+	return 0;
+}
+
+static void __attribute__((noreturn)) cannot_start(const char *err)
+{
+	struct report rep = { .kind = REPORT_EXIT };
+	job_error("warmbox: %s%s\n", err, "");
+	rep.exit.wait_status = 126 << 8;
+	rep.exit.exec_errno = EIO;
+	send_report(&rep);
+	for (;;)
+		pause();
+}
+
 static void __attribute__((noreturn)) run_job(const struct run_spec *r)
 {
 	struct report rep = { .kind = REPORT_EXIT };
 	char path[4096], err[512];
-	if (files_place(AT_FDCWD, r, err, sizeof(err)) < 0) {
-		job_error("warmbox: %s%s\n", err, "");
-		rep.exit.wait_status = 126 << 8;
-		rep.exit.exec_errno = EIO;
-		send_report(&rep);
-		for (;;) pause();
-	}
+	if (r->workdir && enter_workdir(r->workdir, err, sizeof(err)) < 0)
+		cannot_start(err);
+	if (files_place(AT_FDCWD, r, err, sizeof(err)) < 0)
+		cannot_start(err);
 	struct job j = { .path = path, .run = r };
 	prepare_limits(&j, r);
 	int found = resolve_command(r, path, sizeof(path));

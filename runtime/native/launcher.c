@@ -206,7 +206,7 @@ static struct reader control = { .fd = FD_CONTROL };
 #define INIT_PROCESSES 1
 
 /* Limits in force on the sandbox's cgroups; a new cgroup has none. */
-static struct cgroup_limits limits = { UINT64_MAX, UINT64_MAX };
+static struct cgroup_limits limits = CGROUP_LIMITS_NONE;
 
 /*
  * Parked: waits for the run message, or for the init to die (killed by an operator, say), so that
@@ -240,7 +240,13 @@ static int run(const struct setup_spec *s, pid_t init, struct pipes *p)
 		event("error run: bad run message (see the launcher's log)\n");
 		return -1;
 	}
-	if (cgroup_apply(s, &limits, r.memory_bytes, r.pids + INIT_PROCESSES) < 0) {
+	struct cgroup_limits want = {
+		.memory_bytes = r.memory_bytes,
+		.pids = r.pids + INIT_PROCESSES,
+		.cpu_quota_us = r.cpu_quota_us,
+		.cpu_period_us = r.cpu_period_us,
+	};
+	if (cgroup_apply(s, &limits, &want) < 0) {
 		event("error run: setting cgroup limits failed\n");
 		return -1;
 	}
@@ -281,7 +287,13 @@ int sandbox_main(void)
 		return 1;
 	}
 	const struct cgroup_driver *cg = cgroup_driver_for(spec.cgroup);
-	if (cg->create(&spec) < 0 || cgroup_apply(&spec, &limits, spec.memory_bytes, spec.pids + INIT_PROCESSES) < 0) {
+	struct cgroup_limits parked = {
+		.memory_bytes = spec.memory_bytes,
+		.pids = spec.pids + INIT_PROCESSES,
+		.cpu_quota_us = spec.cpu_quota_us,
+		.cpu_period_us = spec.cpu_period_us,
+	};
+	if (cg->create(&spec) < 0 || cgroup_apply(&spec, &limits, &parked) < 0) {
 		event("error setup: creating cgroups failed (see the launcher's log)\n");
 		cg->destroy(&spec);
 		return 1;

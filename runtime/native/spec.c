@@ -189,6 +189,17 @@ static int check_required(const struct key_count *c)
 	return 0;
 }
 
+/* The kernel's own bounds on CFS bandwidth (kernel/sched/core.c): period 1 ms to 1 s, quota at least 1 ms. */
+static int cpu_bandwidth_valid(const char *message, uint64_t quota_us, uint64_t period_us)
+{
+	if (period_us < 1000 || period_us > 1000000 || quota_us < 1000) {
+		LOG("%s: cpu_period_us must be 1000 to 1000000 and cpu_quota_us at least 1000 (got %llu, %llu)", message,
+		    (unsigned long long)period_us, (unsigned long long)quota_us);
+		return -1;
+	}
+	return 0;
+}
+
 struct setup_parse {
 	struct setup_spec *s;
 	struct key_count count;
@@ -257,6 +268,9 @@ static int setup_record(const char *key, size_t keylen, const char *value, size_
 	case SETUP_cgroup_cpuacct:
 		s->cgroup_cpuacct = value;
 		break;
+	case SETUP_cgroup_cpu:
+		s->cgroup_cpu = value;
+		break;
 	case SETUP_cgroup_unified:
 		s->cgroup_unified = value;
 		break;
@@ -265,6 +279,12 @@ static int setup_record(const char *key, size_t keylen, const char *value, size_
 		break;
 	case SETUP_pids:
 		s->pids = n;
+		break;
+	case SETUP_cpu_quota_us:
+		s->cpu_quota_us = n;
+		break;
+	case SETUP_cpu_period_us:
+		s->cpu_period_us = n;
 		break;
 	}
 	return 0;
@@ -289,7 +309,7 @@ int setup_spec_parse(const struct message *m, struct setup_spec *s)
 		LOG("refusing to run a job as root (uid %u gid %u)", s->uid, s->gid);
 		return -1;
 	}
-	return 0;
+	return cpu_bandwidth_valid("setup", s->cpu_quota_us, s->cpu_period_us);
 }
 
 struct run_parse {
@@ -316,6 +336,11 @@ static int run_record(const char *key, size_t keylen, const char *value, size_t 
 		if (r->envc == MAX_ENV)
 			return LOG("more than %d env entries", MAX_ENV), -1;
 		r->envp[r->envc++] = value;
+		break;
+	case RUN_workdir:
+		if (value[0] != '/' || strlen(value) > 1023)
+			return LOG("run workdir must be absolute and shorter than 1024 bytes: '%s'", value), -1;
+		r->workdir = value;
 		break;
 	case RUN_file: {
 		if (r->nfiles == MAX_FILES)
@@ -347,6 +372,12 @@ static int run_record(const char *key, size_t keylen, const char *value, size_t 
 	case RUN_fsize_bytes:
 		r->fsize_bytes = n;
 		break;
+	case RUN_cpu_quota_us:
+		r->cpu_quota_us = n;
+		break;
+	case RUN_cpu_period_us:
+		r->cpu_period_us = n;
+		break;
 	}
 	return 0;
 }
@@ -362,6 +393,7 @@ int run_spec_parse(const struct message *m, struct run_spec *r)
 		LOG("wall_ms, memory_bytes, pids and nofile must not be 0");
 		return -1;
 	}
+	TRY(cpu_bandwidth_valid("run", r->cpu_quota_us, r->cpu_period_us));
 	r->argv[r->argc] = NULL;
 	r->envp[r->envc] = NULL;
 	return 0;

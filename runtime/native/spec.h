@@ -27,10 +27,11 @@ struct setup_spec {
 	const char *hostname;
 	const char *workdir;     /* absolute path inside the image; created and given to uid:gid */
 	enum cgroup_version cgroup;
-	const char *cgroup_memory, *cgroup_pids, *cgroup_cpuacct; /* v1: one dir per controller */
+	const char *cgroup_memory, *cgroup_pids, *cgroup_cpuacct, *cgroup_cpu; /* v1: one dir per controller */
 	const char *cgroup_unified;                                  /* v2: the sandbox's cgroup dir */
 	uint64_t memory_bytes;   /* limits while parked, replaced by the run's */
 	uint64_t pids;           /* the job's processes; the init is added to the cgroup's limit */
+	uint64_t cpu_quota_us, cpu_period_us; /* CFS bandwidth while parked, replaced by the run's */
 };
 
 struct file_spec {
@@ -45,10 +46,12 @@ struct run_spec {
 	int argc;
 	const char *envp[MAX_ENV + 1];
 	int envc;
+	const char *workdir; /* the job's own working directory, or NULL: the setup's */
 	struct file_spec files[MAX_FILES];
 	int nfiles;
 	uint64_t wall_ms, cpu_ms, memory_bytes, output_bytes, nofile, fsize_bytes;
 	uint64_t pids; /* the job's processes; the init is added to the cgroup's limit */
+	uint64_t cpu_quota_us, cpu_period_us; /* CFS bandwidth: quota µs of CPU per period µs */
 };
 
 /* A message as read: its raw bytes (to forward verbatim) and a parse of them. */

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { REQUEST_BOUNDS } from '../../api/request-bounds.js';
 import { getJob, listJobs } from '../../db/jobs.js';
+import { availableParallelism } from 'node:os';
 import { DEFAULT_LIMITS, MAX_LIMITS, MIN_LIMITS } from '../../contract/limits.js';
 import type { JobPayload } from '../../contract/job-payload.js';
 import { BULL_PREFIX, QUEUE_JOBS } from '../../queue/redis-keys.js';
@@ -101,6 +102,11 @@ describe('POST /v1/jobs rejects a malformed request with 400 naming the field', 
     ['network other than none', { image: 'busybox', network: 'host' }, 'network'],
     ['a webhook that is not http(s)', { image: 'busybox', webhook: { url: 'file:///etc/passwd' } }, 'webhook.url'],
     ['a label that is not a string', { image: 'busybox', labels: { a: 1 } }, 'labels.a'],
+    ['a relative workdir', { image: 'busybox', workdir: 'tmp' }, 'workdir'],
+    ['a workdir with ..', { image: 'busybox', workdir: '/tmp/../etc' }, 'workdir'],
+    ['a workdir into /proc (runc CVE-2024-21626: /proc/self/fd/N)', { image: 'busybox', workdir: '/proc/self/fd/3' }, 'workdir'],
+    ['a workdir into /dev', { image: 'busybox', workdir: '/dev' }, 'workdir'],
+    ['an entrypoint that is not a list', { image: 'busybox', entrypoint: 'sh' }, 'entrypoint'],
     ['an invalid image reference', { image: 'Not A Reference!' }, 'image'],
     ['a file mode with setuid', { image: 'busybox', files: [{ path: 'a', content: '', mode: 0o4755 }] }, 'files[0].mode'],
     ['file content with bad base64', { image: 'busybox', files: [{ path: 'a', content: 'x', encoding: 'base64' }] }, 'files[0].content'],
@@ -189,6 +195,15 @@ describe('POST /v1/jobs rejects values beyond a server bound with 422', () => {
     assert.equal(error.minimum, MIN_LIMITS.memoryBytes);
   });
 
+  it('cpus above the host\'s cores, and below the smallest CPU quota, naming the bound', async () => {
+    const above = await expectError(await postJob(h.app, { image: 'busybox', limits: { cpus: MAX_LIMITS.cpus + 0.5 } }), 422, 'above_maximum', 'limits.cpus');
+    assert.equal(above.maximum, MAX_LIMITS.cpus);
+    assert.ok(MAX_LIMITS.cpus <= availableParallelism(), 'never more than this host has');
+    const below = await expectError(await postJob(h.app, { image: 'busybox', limits: { cpus: 0.001 } }), 422, 'below_minimum', 'limits.cpus');
+    assert.equal(below.minimum, MIN_LIMITS.cpus);
+    assert.equal((await postJob(h.app, { image: 'busybox', limits: { cpus: 0.5 } })).status, 202, 'a fraction of a core');
+  });
+
   it('every limit at its maximum is accepted', async () => {
     const res = await postJob(h.app, { image: 'busybox', limits: { ...MAX_LIMITS } });
     assert.equal(res.status, 202);
@@ -269,10 +284,10 @@ describe('the rest of the surface', () => {
     await expectError(await h.app.request('/v2/nothing'), 404, 'not_found');
   });
 
-  it('GET /healthz answers ok', async () => {
+  it('GET /healthz answers ok (liveness)', async () => {
     const res = await h.app.request('/healthz');
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { status: 'ok', checks: { db: 'ok', redis: 'ready' } });
+    assert.deepEqual(await res.json(), { status: 'ok' });
   });
 
   it('GET /openapi.json describes the routes and schemas', async () => {
@@ -280,7 +295,7 @@ describe('the rest of the surface', () => {
     assert.equal(res.status, 200);
     const doc = (await res.json()) as { openapi: string; paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } };
     assert.equal(doc.openapi, '3.1.0');
-    for (const path of ['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/events', '/healthz']) assert.ok(doc.paths[path], path);
+    for (const path of ['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/events', '/healthz', '/readyz', '/v1/system/status']) assert.ok(doc.paths[path], path);
     for (const schema of ['JobRequest', 'Job', 'JobResult', 'Limits', 'Error']) assert.ok(doc.components.schemas[schema], schema);
   });
 });

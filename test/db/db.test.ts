@@ -53,9 +53,10 @@ describe('openDatabase', () => {
     const tables = raw.prepare(`select name from sqlite_master where type = 'table'`).pluck().all();
     assert.ok(tables.includes('jobs'), `tables: ${tables.join(', ')}`);
     assert.ok(tables.includes('images'));
+    assert.ok(tables.includes('idempotency_keys'));
     assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
     const indexes = raw.prepare(`select name from sqlite_master where type = 'index' and tbl_name = 'jobs'`).pluck().all();
-    assert.ok(indexes.includes('jobs_verdict_idx'));
+    assert.ok(indexes.includes('jobs_verdict_created_at_id_idx'), `indexes: ${indexes.join(', ')}`);
     raw.close();
   });
 
@@ -125,6 +126,23 @@ describe('jobs queries', () => {
     assert.equal(finishJob(db, 'A1', { ...result, verdict: 'ok' }, 2000), false, 'a finished job stays as it finished');
     assert.equal(markRunning(db, 'A1', 2000, 'sha256:def'), false, 'a finished job does not go back to running');
     assert.equal(getJob(db, 'A1')?.verdict, 'nonzero_exit');
+  });
+
+  it('keeps output as bytes beside the result: text, base64 (not UTF-8) and rows from before the byte columns', () => {
+    const { db } = handle;
+    const binary = Buffer.from([0xff, 0xfe, 0x00, 0x41]).toString('base64');
+    createJob(db, { id: 'OUT1', image: 'busybox', request: payload('OUT1', 1), labels: {}, createdAt: 1 });
+    finishJob(db, 'OUT1', { ...result, stdout: 'héllo\n', stderr: binary, stderrEncoding: 'base64' }, 2);
+    assert.deepEqual(getJob(db, 'OUT1')?.result, { ...result, stdout: 'héllo\n', stderr: binary, stderrEncoding: 'base64' });
+    const raw = new Database(handle.file);
+    const stored = raw.prepare("SELECT result, stdout, stderr FROM jobs WHERE id = 'OUT1'").get() as { result: string; stdout: Buffer; stderr: Buffer };
+    assert.equal((JSON.parse(stored.result) as { stdout?: string }).stdout, undefined, 'the output is not in the result JSON');
+    assert.deepEqual(stored.stderr, Buffer.from([0xff, 0xfe, 0x00, 0x41]));
+
+    createJob(db, { id: 'OLD1', image: 'busybox', request: payload('OLD1', 1), labels: {}, createdAt: 1 });
+    raw.prepare("UPDATE jobs SET status = 'finished', result = ? WHERE id = 'OLD1'").run(JSON.stringify({ ...result, stdout: 'old\n' }));
+    raw.close();
+    assert.equal(getJob(db, 'OLD1')?.result?.stdout, 'old\n', 'a result written before the byte columns keeps its output');
   });
 
   it('answers undefined and false for unknown ids', () => {

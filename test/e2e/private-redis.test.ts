@@ -5,9 +5,9 @@
  * systemd) cannot kill it before the server has stopped using it.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, it } from 'node:test';
+import { privateRedisPid } from '../helpers/private-redis.js';
 import { startServer, type TestServer } from '../helpers/warmbox-server.js';
 
 const BOUND_MS = 60_000;
@@ -22,22 +22,6 @@ async function start(opts: Parameters<typeof startServer>[0] = {}): Promise<Test
   const s = await startServer(opts);
   servers.push(s);
   return s;
-}
-
-/** The private redis-server of a data directory: the process whose command line names its socket. */
-function privateRedisPid(dataDir: string): number | undefined {
-  const socket = join(dataDir, 'redis.sock');
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // redis-server rewrites its title to e.g. "redis-server unixsocket:/path/redis.sock".
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (cmdline.includes('redis-server') && cmdline.includes(socket)) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
 }
 
 function processGroup(pid: number): number {

@@ -1,6 +1,6 @@
 /**
  * A private redis-server for one test file: loopback only, on a free port (never 6379), no
- * persistence. Stop it in `after()`; it is also killed if the test process exits first.
+ * persistence unless asked for (`aofDir`: an append-only file there, fsynced on every write). Stop it in `after()`; it is also killed if the test process exits first.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,12 +19,19 @@ export interface TestRedis {
 const REDIS_SERVER = process.env.WARMBOX_TEST_REDIS_SERVER ?? '/usr/bin/redis-server';
 const READY_TIMEOUT_MS = 10_000;
 
-export async function startRedis(): Promise<TestRedis> {
+export interface RedisOptions {
+  /** Persist in an AOF in this directory (fsync always): a Redis that comes back with its data. */
+  aofDir?: string;
+  /** Appended to the defaults (and so overriding them), e.g. ['--maxmemory-policy', 'allkeys-lru']. */
+  args?: string[];
+}
+
+export async function startRedis(opts: RedisOptions = {}): Promise<TestRedis> {
   // Another process can take the port between our probe and redis' bind; try a few ports.
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOn(await freePort());
+      return await startOn(await freePort(), opts);
     } catch (err) {
       lastError = err;
     }
@@ -33,8 +40,8 @@ export async function startRedis(): Promise<TestRedis> {
 }
 
 /** A redis-server on a given port: e.g. the same Redis back after a test killed it. */
-export function startRedisOn(port: number): Promise<TestRedis> {
-  return startOn(port);
+export function startRedisOn(port: number, opts: RedisOptions = {}): Promise<TestRedis> {
+  return startOn(port, opts);
 }
 
 async function freePort(): Promise<number> {
@@ -48,10 +55,11 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-async function startOn(port: number): Promise<TestRedis> {
+async function startOn(port: number, opts: RedisOptions): Promise<TestRedis> {
+  const persistence = opts.aofDir ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', opts.aofDir] : ['--appendonly', 'no', '--dir', tmpdir()];
   const child = spawn(
     REDIS_SERVER,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir()],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, ...(opts.args ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const killOnExit = () => child.kill('SIGKILL');

@@ -29,16 +29,26 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/**
- * Starts the server and waits for /healthz. `redisUrl` undefined: the server's private Redis.
- * `dataDir`: one the test prepared (it is removed at stop, as the temporary one is).
- * `detached`: in a process group of its own, as a shell starts it, so that the test can signal
- * the whole group (`process.kill(-pid, …)`) as Ctrl-C or a service manager does.
- */
-export async function startServer(opts: { redisUrl?: string; env?: Record<string, string>; dataDir?: string; detached?: boolean } = {}): Promise<TestServer> {
+export interface ServerOptions {
+  /** Undefined: the server's private Redis. */
+  redisUrl?: string;
+  env?: Record<string, string>;
+  /** One the test prepared (it is removed at stop, as the temporary one is). */
+  dataDir?: string;
+  /**
+   * In a process group of its own, as a shell starts it, so that the test can signal the whole
+   * group (`process.kill(-pid, …)`) as Ctrl-C or a service manager does.
+   */
+  detached?: boolean;
+  /** Where the server's output is written; default the data directory (a test that fills that disk puts it elsewhere). */
+  logDir?: string;
+}
+
+/** Starts the server and waits for /healthz. */
+export async function startServer(opts: ServerOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'warmbox-e2e-'));
   const port = await freePort();
-  const logFile = join(dataDir, `server-${Date.now()}.log`);
+  const logFile = join(opts.logDir ?? dataDir, `server-${Date.now()}.log`);
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     WARMBOX_DATA: dataDir,

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,12 +30,13 @@ function fakeCgroup(path: string, files: Record<string, string>): void {
 }
 
 describe('cgroup v2 driver', () => {
-  it('writes memory.max, memory.swap.max, pids.max and cgroup.kill, and reads cpu.stat, memory.peak, memory.events', () => {
+  it('writes memory.max, memory.swap.max, pids.max, cpu.max and cgroup.kill, and reads cpu.stat, memory.peak, memory.events', () => {
     const cg = join(dir, 'v2', 'w1-1');
     fakeCgroup(cg, {
       'memory.swap.max': 'max\n',
       'memory.max': 'max\n',
       'pids.max': 'max\n',
+      'cpu.max': 'max 100000\n',
       'cgroup.kill': '',
       'cpu.stat': 'usage_usec 12345\nuser_usec 10000\nsystem_usec 2345\n',
       'memory.peak': '987654\n',
@@ -46,6 +47,7 @@ describe('cgroup v2 driver', () => {
     assert.equal(readFileSync(join(cg, 'memory.swap.max'), 'utf8'), '0', 'swap off');
     assert.equal(readFileSync(join(cg, 'memory.max'), 'utf8'), '2097152');
     assert.equal(readFileSync(join(cg, 'pids.max'), 'utf8'), '65');
+    assert.equal(readFileSync(join(cg, 'cpu.max'), 'utf8'), '50000 100000', 'half a core: the run limit replaced the parked one');
     assert.equal(readFileSync(join(cg, 'cgroup.kill'), 'utf8'), '1', 'every process killed before rmdir');
   });
 
@@ -59,7 +61,7 @@ describe('cgroup v2 driver', () => {
 });
 
 describe('cgroup v1 driver', () => {
-  it('orders memory and memsw writes, and reads cpuacct.usage, max_usage_in_bytes and oom_kill', () => {
+  it('orders memory and memsw writes, sets the CFS quota, and reads cpuacct.usage, max_usage_in_bytes and oom_kill', () => {
     const base = join(dir, 'v1');
     fakeCgroup(join(base, 'memory'), {
       'memory.swappiness': '60\n',
@@ -70,12 +72,15 @@ describe('cgroup v1 driver', () => {
     });
     fakeCgroup(join(base, 'pids'), { 'pids.max': 'max\n' });
     fakeCgroup(join(base, 'cpuacct'), { 'cpuacct.usage': '5000000\n' });
+    fakeCgroup(join(base, 'cpu'), { 'cpu.cfs_period_us': '100000\n', 'cpu.cfs_quota_us': '-1\n' });
     const out = execFileSync(harness, ['v1', base], { encoding: 'utf8' });
     assert.equal(out.trim(), 'cpu_us=5000 memory_peak_bytes=4096000 oom_kills=2');
     assert.equal(readFileSync(join(base, 'memory/memory.limit_in_bytes'), 'utf8'), '2097152');
     assert.equal(readFileSync(join(base, 'memory/memory.memsw.limit_in_bytes'), 'utf8'), '2097152');
     assert.equal(readFileSync(join(base, 'memory/memory.swappiness'), 'utf8'), '0');
     assert.equal(readFileSync(join(base, 'pids/pids.max'), 'utf8'), '65');
+    assert.equal(readFileSync(join(base, 'cpu/cpu.cfs_period_us'), 'utf8'), '100000');
+    assert.equal(readFileSync(join(base, 'cpu/cpu.cfs_quota_us'), 'utf8'), '50000');
   });
 });
 
@@ -96,12 +101,27 @@ describe('cgroup probing', () => {
     assert.throws(() => setUpCgroups(root), (e: Error) => e instanceof CgroupSetupError && /memory/.test(e.message) && /subtree_control|Delegate/.test(e.message));
   });
 
-  it('on a v1 host, uses the memory, pids and cpuacct hierarchies', () => {
+  it('on a v1 host, uses the memory, pids, cpuacct and cpu hierarchies', () => {
     const root = join(dir, 'probe-v1');
-    for (const c of ['memory', 'pids', 'cpuacct']) fakeCgroup(join(root, c), { 'cgroup.procs': '' });
+    for (const c of ['memory', 'pids', 'cpuacct', 'cpu']) fakeCgroup(join(root, c), { 'cgroup.procs': '' });
     const layout = setUpCgroups(root);
     assert.equal(layout.version, 'v1');
-    assert.deepEqual(layout.placementFor('w1-1'), { version: 'v1', memory: join(root, 'memory/warmbox/w1-1'), pids: join(root, 'pids/warmbox/w1-1'), cpuacct: join(root, 'cpuacct/warmbox/w1-1') });
+    assert.deepEqual(layout.placementFor('w1-1'), {
+      version: 'v1',
+      memory: join(root, 'memory/warmbox/w1-1'),
+      pids: join(root, 'pids/warmbox/w1-1'),
+      cpuacct: join(root, 'cpuacct/warmbox/w1-1'),
+      cpu: join(root, 'cpu/warmbox/w1-1'),
+    });
+  });
+
+  it('on a v1 host where cpu and cpuacct are one hierarchy (cpu,cpuacct), lists its parent once', () => {
+    const root = join(dir, 'probe-v1-comounted');
+    for (const c of ['memory', 'pids', 'cpu,cpuacct']) fakeCgroup(join(root, c), { 'cgroup.procs': '' });
+    symlinkSync('cpu,cpuacct', join(root, 'cpu'));
+    symlinkSync('cpu,cpuacct', join(root, 'cpuacct'));
+    const layout = setUpCgroups(root);
+    assert.equal(layout.parents.length, 3);
   });
 
   it('says what is missing when neither is usable', () => {

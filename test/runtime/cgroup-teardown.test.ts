@@ -72,7 +72,7 @@ describe('tearing down a cgroup a supervisor left', () => {
   it('a directory that is gone already is done; the dirs of each placement are its cgroups', async () => {
     assert.equal(await killAndRemoveCgroup('/sys/fs/cgroup/no-such-warmbox-cgroup'), true);
     assert.deepEqual(await killAndRemoveCgroups(['/sys/fs/cgroup/no-such-warmbox-cgroup']), []);
-    assert.deepEqual(cgroupDirsOf({ version: 'v1', memory: '/m/w1-1', pids: '/p/w1-1', cpuacct: '/c/w1-1' }), ['/m/w1-1', '/p/w1-1', '/c/w1-1']);
+    assert.deepEqual(cgroupDirsOf({ version: 'v1', memory: '/m/w1-1', pids: '/p/w1-1', cpuacct: '/c/w1-1', cpu: '/u/w1-1' }), ['/m/w1-1', '/p/w1-1', '/c/w1-1', '/u/w1-1']);
     assert.deepEqual(cgroupDirsOf({ version: 'v2', unified: '/u/w1-1' }), ['/u/w1-1']);
     assert.deepEqual(cgroupDirsOf({ version: 'none' }), []);
   });

@@ -36,6 +36,7 @@ describe('launcher protocol', () => {
       cgroup: { version: 'v2', unified: '/sys/fs/cgroup/warmbox/w1-1' },
       parkedMemoryBytes: 4096,
       parkedPids: 4,
+      parkedCpus: 0.5,
     });
     assert.deepEqual(records(msg), [
       'lower=/l/base',
@@ -50,6 +51,8 @@ describe('launcher protocol', () => {
       'cgroup_unified=/sys/fs/cgroup/warmbox/w1-1',
       'memory_bytes=4096',
       'pids=4',
+      'cpu_quota_us=50000',
+      'cpu_period_us=100000',
     ]);
   });
 
@@ -66,6 +69,7 @@ describe('launcher protocol', () => {
       outputBytes: 5,
       openFiles: 6,
       fileSizeBytes: 7,
+      cpus: 1,
     });
     const recs = records(msg);
     assert.deepEqual(recs.slice(0, 4), ['arg=sh', 'arg=-c', 'arg=a b', 'env=A=1']);
@@ -83,9 +87,10 @@ describe('launcher protocol', () => {
       gid: 1000,
       hostname: 'warmbox',
       workdir: '/',
-      cgroup: { version: 'v1', memory: '/cg/memory/w', pids: '/cg/pids/w', cpuacct: '/cg/cpuacct/w' },
+      cgroup: { version: 'v1', memory: '/cg/memory/w', pids: '/cg/pids/w', cpuacct: '/cg/cpuacct/w', cpu: '/cg/cpu/w' },
       parkedMemoryBytes: 4096,
       parkedPids: 64,
+      parkedCpus: 1,
     });
     const keys = records(msg).map((r) => String(r).split('=')[0]);
     const order = WIRE.setup.map((f) => f.key);
@@ -93,14 +98,14 @@ describe('launcher protocol', () => {
   });
 
   it('refuses to send a message that lacks a required value, or a number that is not one', () => {
-    const run = { argv: ['true'], env: [], files: [], wallTimeMs: 1, cpuTimeMs: 1, memoryBytes: 1, pids: 1, outputBytes: 1, openFiles: 1, fileSizeBytes: 1 };
+    const run = { argv: ['true'], env: [], files: [], wallTimeMs: 1, cpuTimeMs: 1, memoryBytes: 1, pids: 1, outputBytes: 1, openFiles: 1, fileSizeBytes: 1, cpus: 1 };
     assert.throws(() => encodeRun({ ...run, argv: [] }), /run message lacks arg/);
     assert.throws(() => encodeRun({ ...run, pids: 1.5 }), /pids must be a non-negative integer/);
     assert.throws(() => encodeRun({ ...run, wallTimeMs: -1 }), /wall_ms must be a non-negative integer/);
   });
 
   it('refuses a NUL byte inside a record', () => {
-    assert.throws(() => encodeRun({ argv: ['a\0b'], env: [], files: [], wallTimeMs: 1, cpuTimeMs: 1, memoryBytes: 1, pids: 1, outputBytes: 1, openFiles: 1, fileSizeBytes: 1 }), /NUL/);
+    assert.throws(() => encodeRun({ argv: ['a\0b'], env: [], files: [], wallTimeMs: 1, cpuTimeMs: 1, memoryBytes: 1, pids: 1, outputBytes: 1, openFiles: 1, fileSizeBytes: 1, cpus: 1 }), /NUL/);
   });
 
   it('parses ready, result and error events', () => {

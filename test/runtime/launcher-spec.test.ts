@@ -37,6 +37,7 @@ const SETUP: SetupMessage = {
   cgroup: { version: 'v2', unified: '/sys/fs/cgroup/warmbox/w1-1' },
   parkedMemoryBytes: 4194304,
   parkedPids: 64,
+  parkedCpus: 1,
 };
 
 const RUN: RunMessage = {
@@ -50,6 +51,7 @@ const RUN: RunMessage = {
   outputBytes: 1024,
   openFiles: 64,
   fileSizeBytes: 0,
+  cpus: 0.5,
 };
 
 /** A message as its records, each with the raw bytes a `file` record carries after it. */
@@ -79,13 +81,13 @@ describe('launcher message parser', () => {
   it('takes a setup message as the encoder makes it, every value as sent', () => {
     const r = parse('setup', encodeSetup(SETUP));
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout.trim(), 'lower=2 mnt=/run/mnt disk_bytes=1048576 uid=65534 gid=65534 hostname=warmbox workdir=/work cgroup=2 memory_bytes=4194304 pids=64');
+    assert.equal(r.stdout.trim(), 'lower=2 mnt=/run/mnt disk_bytes=1048576 uid=65534 gid=65534 hostname=warmbox workdir=/work cgroup=2 memory_bytes=4194304 pids=64 cpu_quota_us=100000 cpu_period_us=100000');
   });
 
   it('takes a run message as the encoder makes it, every value as sent', () => {
     const r = parse('run', encodeRun(RUN));
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout.trim(), 'argc=3 envc=1 files=1 wall_ms=1000 cpu_ms=500 memory_bytes=67108864 pids=16 output_bytes=1024 nofile=64 fsize_bytes=0');
+    assert.equal(r.stdout.trim(), 'argc=3 envc=1 files=1 wall_ms=1000 cpu_ms=500 memory_bytes=67108864 pids=16 output_bytes=1024 nofile=64 fsize_bytes=0 cpu_quota_us=50000 cpu_period_us=100000');
   });
 
   for (const [kind, fields, message] of [['setup', WIRE.setup, () => encodeSetup(SETUP)], ['run', WIRE.run, () => encodeRun(RUN)]] as const) {
@@ -108,6 +110,15 @@ describe('launcher message parser', () => {
     const twice = parse('setup', rebuild([...recs, { bytes: Buffer.from('uid=0\0') }]));
     assert.equal(twice.status, 1);
     assert.match(twice.stderr, /setup key 'uid' given twice/);
+  });
+
+  it('refuses a CPU quota or period the kernel would refuse', () => {
+    const recs = records(encodeRun(RUN));
+    const withQuota = (q: string) => rebuild(recs.map((r) => (r.key === 'cpu_quota_us' ? { ...r, bytes: Buffer.from(`cpu_quota_us=${q}\0`) } : r)));
+    const r = parse('run', withQuota('999'));
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /cpu_quota_us at least 1000/);
+    assert.equal(parse('run', withQuota('1000')).status, 0);
   });
 
   it('takes the optional keys away without complaint (no env, no files, cgroup none)', () => {

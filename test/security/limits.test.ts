@@ -122,6 +122,21 @@ describe('security: resource limits', () => {
     await assertNextJobRuns(fx);
   });
 
+  // Unthrottled, four spinners take every core there is (2.0 on two idle cores; less on a busy
+  // host, which is why 0.1 is tried too: nothing but the quota brings four spinners that low). The
+  // bounds are loose: a property of the CFS quota of the sandbox's cgroup, not a timing.
+  for (const [cpus, bound] of [[0.5, 0.8], [0.1, 0.25]] as const) {
+    it(`four busy processes under cpus ${cpus} get at most about ${cpus} of a core: CPU time over wall time stays below ${bound}`, { timeout: ATTACK_TIMEOUT_MS }, async () => {
+      const fx = await suite.fixture();
+      const r = await fx.runJob(['sh', '-c', 'for i in 1 2 3 4; do (while :; do :; done) & done; wait'], { cpus, cpuTimeMs: 60_000, wallTimeMs: 3000 });
+      assert.equal(r.verdict, 'time_limit', describeRun(r));
+      const ratio = r.usage.cpuTimeMs / r.usage.wallTimeMs;
+      assert.ok(r.usage.cpuTimeMs > 0, describeRun(r));
+      assert.ok(ratio < bound, `CPU ${r.usage.cpuTimeMs} ms over ${r.usage.wallTimeMs} ms of wall time = ${ratio.toFixed(2)} cores: ${describeRun(r)}`);
+      await assertNextJobRuns(fx);
+    });
+  }
+
   it('a job that sleeps past wallTimeMs is killed with verdict time_limit', { timeout: ATTACK_TIMEOUT_MS }, async () => {
     const fx = await suite.fixture();
     const r = await fx.runJob(['sleep', '10'], { wallTimeMs: 300, cpuTimeMs: 1000 });

@@ -19,9 +19,9 @@ static int print_setup(void)
 	if (setup_spec_parse(&msg, &setup) < 0)
 		return 1;
 	printf("lower=%d mnt=%s disk_bytes=%" PRIu64 " uid=%u gid=%u hostname=%s workdir=%s cgroup=%d memory_bytes=%" PRIu64
-	       " pids=%" PRIu64 "\n",
+	       " pids=%" PRIu64 " cpu_quota_us=%" PRIu64 " cpu_period_us=%" PRIu64 "\n",
 	       setup.nlower, setup.mnt, setup.disk_bytes, setup.uid, setup.gid, setup.hostname, setup.workdir, setup.cgroup,
-	       setup.memory_bytes, setup.pids);
+	       setup.memory_bytes, setup.pids, setup.cpu_quota_us, setup.cpu_period_us);
 	return 0;
 }
 
@@ -30,9 +30,9 @@ static int print_run(void)
 	if (run_spec_parse(&msg, &run) < 0)
 		return 1;
 	printf("argc=%d envc=%d files=%d wall_ms=%" PRIu64 " cpu_ms=%" PRIu64 " memory_bytes=%" PRIu64 " pids=%" PRIu64
-	       " output_bytes=%" PRIu64 " nofile=%" PRIu64 " fsize_bytes=%" PRIu64 "\n",
+	       " output_bytes=%" PRIu64 " nofile=%" PRIu64 " fsize_bytes=%" PRIu64 " cpu_quota_us=%" PRIu64 " cpu_period_us=%" PRIu64 "\n",
 	       run.argc, run.envc, run.nfiles, run.wall_ms, run.cpu_ms, run.memory_bytes, run.pids, run.output_bytes, run.nofile,
-	       run.fsize_bytes);
+	       run.fsize_bytes, run.cpu_quota_us, run.cpu_period_us);
 	return 0;
 }
 

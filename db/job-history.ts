@@ -1,0 +1,83 @@
+/**
+ * The jobs as a history (GET /v1/jobs): newest first, filtered, paged by keyset on
+ * (created_at, id). A page after a cursor is "rows strictly older than the last one shown", so
+ * jobs recorded meanwhile (all newer) never shift a later page: no row is shown twice or skipped.
+ * Each filter is one more condition in a list, which is where a tenant's will go.
+ */
+import { and, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import type { Verdict } from '../contract/verdict.js';
+import type { WarmboxDb } from './client.js';
+import { jobs, type JobRow, type JobStatus } from './schema.js';
+
+/** The last row of a page: the next page starts strictly below it. */
+export interface HistoryCursor {
+  createdAt: number;
+  id: string;
+}
+
+export interface JobHistoryQuery {
+  status?: JobStatus[];
+  /** Normalized references. */
+  image?: string;
+  verdict?: Verdict[];
+  /** Every pair must be among the job's labels. */
+  labels?: Record<string, string>;
+  /** createdAt >= since (epoch ms). */
+  since?: number;
+  /** createdAt < until (epoch ms). */
+  until?: number;
+  after?: HistoryCursor;
+  limit: number;
+}
+
+/** What a listing shows of a job: no request, no output. */
+export type JobSummaryRow = Pick<JobRow, 'id' | 'status' | 'image' | 'verdict' | 'exitCode' | 'createdAt' | 'startedAt' | 'finishedAt' | 'labels'>;
+
+const SUMMARY_COLUMNS = {
+  id: jobs.id,
+  status: jobs.status,
+  image: jobs.image,
+  verdict: jobs.verdict,
+  exitCode: jobs.exitCode,
+  createdAt: jobs.createdAt,
+  startedAt: jobs.startedAt,
+  finishedAt: jobs.finishedAt,
+  labels: jobs.labels,
+};
+
+/** The conditions of a query, for the listing and for EXPLAIN QUERY PLAN in tests. */
+export function historyConditions(q: Omit<JobHistoryQuery, 'limit'>): SQL | undefined {
+  return and(
+    q.status?.length ? (q.status.length === 1 ? eq(jobs.status, q.status[0]!) : inArray(jobs.status, q.status)) : undefined,
+    q.image === undefined ? undefined : eq(jobs.image, q.image),
+    q.verdict?.length ? (q.verdict.length === 1 ? eq(jobs.verdict, q.verdict[0]!) : inArray(jobs.verdict, q.verdict)) : undefined,
+    ...Object.entries(q.labels ?? {}).map(([k, v]) => hasLabel(k, v)),
+    q.since === undefined ? undefined : gte(jobs.createdAt, q.since),
+    q.until === undefined ? undefined : lt(jobs.createdAt, q.until),
+    // A row value: SQLite takes it as one range on the index's (created_at, id) tail.
+    q.after === undefined ? undefined : sql`(${jobs.createdAt}, ${jobs.id}) < (${q.after.createdAt}, ${q.after.id})`,
+  );
+}
+
+/** Labels are a JSON object per job; a label filter checks the rows the indexed conditions leave. */
+function hasLabel(key: string, value: string): SQL {
+  return sql`exists (select 1 from json_each(${jobs.labels}) where json_each.key = ${key} and json_each.value = ${value})`;
+}
+
+export function historyQuery(db: WarmboxDb, q: JobHistoryQuery) {
+  return db
+    .select(SUMMARY_COLUMNS)
+    .from(jobs)
+    .where(historyConditions(q))
+    .orderBy(desc(jobs.createdAt), desc(jobs.id))
+    .limit(q.limit);
+}
+
+/** One page, newest first; `next` is set when more rows may follow. */
+export function listJobHistory(db: WarmboxDb, q: JobHistoryQuery): { jobs: JobSummaryRow[]; next?: HistoryCursor } {
+  // One row more than asked tells whether another page exists without a count.
+  const rows = historyQuery(db, { ...q, limit: q.limit + 1 }).all();
+  const page = rows.slice(0, q.limit);
+  const last = page.at(-1);
+  return rows.length > q.limit && last ? { jobs: page, next: { createdAt: last.createdAt, id: last.id } } : { jobs: page };
+}

@@ -1,0 +1,2 @@
+ALTER TABLE `jobs` ADD `stdout` blob;--> statement-breakpoint
+ALTER TABLE `jobs` ADD `stderr` blob;
