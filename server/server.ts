@@ -50,6 +50,7 @@ import { WorkerStop } from '../worker/worker-stop.js';
 import { connectRedis, redisOptions } from './redis-connection.js';
 import { WebhookQueue } from '../queue/webhook-queue.js';
 import { startWebhookDelivery } from './webhook-delivery.js';
+import { WebhookMetrics } from '../worker/webhook-metrics.js';
 import { checkExternalRedis } from './redis-settings.js';
 import { openSnapshotStore } from './snapshot-store.js';
 import { startTelemetry, type Telemetry } from './telemetry.js';
@@ -227,6 +228,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
       log.warn({ lost, cgroupsLeft: left }, 'stopped at once: every sandbox killed, its job recorded lost');
     },
   });
+  const webhookMetrics = new WebhookMetrics(telemetry.meter);
   const deliveries = await startWebhookDelivery({
     config: config.webhooks,
     dataDir: config.dataDir,
@@ -234,6 +236,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     db: dbHandle.db,
     webhooks,
     log,
+    onAttemptEnd: (end) => webhookMetrics.recordAttempt(end),
   });
   closers.push(...deliveries);
   local.workerChecks = workerReadinessChecks(runtime);

@@ -17,6 +17,7 @@ import { startEmptyRegistry, type EmptyRegistry } from '../helpers/empty-registr
 import { has, parseSamples, valueOf, type Sample } from '../helpers/prometheus-text.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { CLI, freePort, startServer, type TestServer } from '../helpers/warmbox-server.js';
+import { answer, startReceiver } from '../helpers/webhook-receiver.js';
 
 const BUSYBOX = 'docker.io/library/busybox:latest';
 
@@ -27,7 +28,7 @@ let server: TestServer;
 before(async () => {
   redis = await startRedis();
   registry = await startEmptyRegistry();
-  server = await startServer({ redisUrl: redis.url, env: { WARMBOX_REGISTRY_DEFAULT: registry.host } });
+  server = await startServer({ redisUrl: redis.url, env: { WARMBOX_REGISTRY_DEFAULT: registry.host, WARMBOX_WEBHOOK_ALLOW: 'loopback', WARMBOX_WEBHOOK_ATTEMPTS: '2', WARMBOX_WEBHOOK_BACKOFF_MS: '10' } });
 });
 after(async () => {
   await server?.stop();
@@ -47,8 +48,8 @@ async function request(method: string, path: string, body?: unknown, headers: Re
   return { status: res.status, json: await res.json() };
 }
 
-async function runJob(cmd: string[], headers: Record<string, string> = {}): Promise<any> {
-  const { status, json } = await request('POST', '/v1/jobs?wait=true', { image: 'busybox', cmd }, headers);
+async function runJob(cmd: string[], headers: Record<string, string> = {}, extra: object = {}): Promise<any> {
+  const { status, json } = await request('POST', '/v1/jobs?wait=true', { image: 'busybox', cmd, ...extra }, headers);
   assert.equal(status, 200, JSON.stringify(json));
   return json;
 }
@@ -95,6 +96,26 @@ describe('GET /metrics', () => {
     assert.equal(delta('warmbox_pool_claims_total', { image: BUSYBOX, start: 'cold' }), colds);
     assert.equal(delta('warmbox_pool_claims_total', { image: BUSYBOX, start: 'warm' }), 3 - colds);
     assert.equal(delta('warmbox_sandbox_create_duration_seconds_count', { image: BUSYBOX, kind: 'cold' }), colds);
+  });
+
+  it('counts webhook delivery attempts by outcome, and how long each took', async () => {
+    const failing = await startReceiver(answer(500));
+    const ok = await startReceiver(answer(200));
+    try {
+      const before = await scrape();
+      await runJob(['true'], {}, { webhook: { url: ok.url } });
+      await runJob(['true'], {}, { webhook: { url: failing.url } });
+      await ok.waitFor(1);
+      await failing.waitFor(2);
+      let after = await scrape();
+      const delta = (outcome: string) => valueOf(after, 'warmbox_webhook_attempts_total', { outcome }) - valueOf(before, 'warmbox_webhook_attempts_total', { outcome });
+      for (const deadline = Date.now() + 10_000; delta('dead') < 1 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) after = await scrape();
+      assert.deepEqual([delta('delivered'), delta('retry'), delta('dead')], [1, 1, 1]);
+      assert.equal(valueOf(after, 'warmbox_webhook_attempt_duration_seconds_count', { outcome: 'delivered' }) - valueOf(before, 'warmbox_webhook_attempt_duration_seconds_count', { outcome: 'delivered' }), 1);
+    } finally {
+      await failing.close();
+      await ok.close();
+    }
   });
 
   it('shows the pools, the queue and the process', async () => {
