@@ -8,6 +8,7 @@ import type { AppDeps } from './deps.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { limitBodySize } from './middleware/body-limit.js';
 import { refuseWhileStopping } from './middleware/refuse-while-stopping.js';
+import { logJobRefusals } from './middleware/job-refusal-log.js';
 import { registerOpenApiDocument } from './openapi.js';
 import { REQUEST_BOUNDS } from './request-bounds.js';
 import { registerCreateJob } from './routes/create-job.js';
@@ -16,17 +17,23 @@ import { registerListJobs } from './routes/list-jobs.js';
 import { registerCancelJob } from './routes/cancel-job.js';
 import { registerGetJob } from './routes/get-job.js';
 import { registerSystemDf } from './routes/system-df.js';
+import { registerSystemStatus } from './routes/system-status.js';
 import { registerHealth } from './routes/health.js';
 import { IMAGE_IMPORT_PATH, registerImages } from './routes/images.js';
+import { registerJobDeliveries } from './routes/job-deliveries.js';
 import { registerJobEvents } from './routes/job-events.js';
+import { registerMetrics } from './routes/metrics.js';
+import { traceRequests } from './middleware/http-tracing.js';
 import { registerPools } from './routes/pools.js';
 import { registerQueue } from './routes/queue.js';
 import { registerHooks } from './routes/hooks.js';
 import { registerTriggers } from './routes/triggers.js';
 import { validationHook } from './validation-errors.js';
 
-export type { AppDeps, ApiConfig } from './deps.js';
+export type { AppDeps, ApiConfig, MetricsText } from './deps.js';
 
+/** Job submissions: each refusal is logged once, with its code. */
+const JOBS_PATH = '/v1/jobs';
 /** Where request bodies are buffered under the body limit. */
 const BODY_LIMITED = '/v1/*';
 /** Image archives are streamed to disk under their own limit (WARMBOX_IMPORT_MAX_BYTES), not buffered. */
@@ -39,8 +46,10 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);
+  if (deps.tracing) app.use('*', traceRequests());
   const stopping = refuseWhileStopping(() => deps.stopping?.() ?? false);
   for (const path of NEW_WORK_PATHS) app.use(path, stopping);
+  app.post(JOBS_PATH, logJobRefusals(deps.logger));
   app.use(BODY_LIMITED, except(BODY_LIMIT_EXEMPT, limitBodySize(deps.config.maxBodyBytes ?? REQUEST_BOUNDS.bodyBytes)));
 
   registerHealth(app, deps);
@@ -51,11 +60,14 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerCancelJob(app, deps);
   registerQueue(app, deps);
   registerSystemDf(app, deps);
+  registerSystemStatus(app, deps);
   registerJobEvents(app, deps);
+  registerJobDeliveries(app, deps);
   registerPools(app, deps);
   registerImages(app, deps);
   registerTriggers(app, deps);
   registerHooks(app, deps);
+  registerMetrics(app, deps);
   registerOpenApiDocument(app, { bodyLimited: (path) => path.startsWith('/v1/') && !BODY_LIMIT_EXEMPT.includes(path) });
   return app;
 }

@@ -5,6 +5,9 @@ import type { WarmboxDb } from '../db/client.js';
 import type { FinishedNotifier } from '../queue/finished-notifier.js';
 import type { ImageQueue } from '../queue/image-queue.js';
 import type { JobQueue } from '../queue/job-queue.js';
+import type { WebhookQueue } from '../queue/webhook-queue.js';
+import type { WebhookTargetPolicy } from '../contract/webhook-target-policy.js';
+import type { ReadinessCheck } from './readiness.js';
 
 export interface ApiConfig {
   /** Longest `?wait=true` hold a client may ask for (`timeout` above it → 422), in milliseconds. */
@@ -17,6 +20,8 @@ export interface ApiConfig {
   maxBatchJobs?: number;
   /** How long an SSE stream may stay silent before a keep-alive comment, in milliseconds. Default 15000. */
   sseKeepAliveMs?: number;
+  /** Which webhook targets a job may name (WARMBOX_WEBHOOK_ALLOW). Default: no special-purpose address. */
+  webhookTargets?: WebhookTargetPolicy;
 }
 
 export interface AppDeps {
@@ -29,8 +34,22 @@ export interface AppDeps {
   imageExists?: (reference: string) => boolean | Promise<boolean>;
   /** Image operations (the /v1/images routes, and pulls on first use by POST /v1/jobs); absent: neither. */
   images?: ImageQueue;
+  /** Where a job the API finishes (a cancel) has its webhook delivery queued; absent: the workers' sweep queues it. */
+  webhooks?: WebhookQueue;
   config: ApiConfig;
   logger: Logger;
   /** True once the server has begun to stop: new work is refused with 503 (middleware/refuse-while-stopping.ts). */
   stopping?: () => boolean;
+  /** The process's metrics for GET /metrics (server/telemetry.ts); absent: no such route. */
+  metrics?: MetricsText;
+  /** Whether requests are traced (OpenTelemetry tracing is on): a span per request. */
+  tracing?: boolean;
+  /** What a worker in this process checks for GET /readyz (its launcher, its cgroup driver); absent: no worker here. */
+  workerChecks?: ReadinessCheck[];
+}
+
+/** Metrics rendered in a text format at each request. */
+export interface MetricsText {
+  contentType: string;
+  render(): Promise<string>;
 }

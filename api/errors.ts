@@ -7,6 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import { DbWriteError } from '../db/db-write-error.js';
+import { refusalLoggedHere } from './middleware/job-refusal-log.js';
 
 export class ApiError extends Error {
   constructor(
@@ -17,8 +18,10 @@ export class ApiError extends Error {
     readonly details: Record<string, unknown> = {},
     /** Response headers the error carries, e.g. `Retry-After` on a 503. */
     readonly headers: Record<string, string> = {},
+    /** What failed underneath (logged with the refusal, never sent). */
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'ApiError';
   }
 }
@@ -65,11 +68,17 @@ function dbWriteApiError(err: DbWriteError): ApiError {
 export function errorHandler(logger: Logger) {
   return function onError(err: Error, c: Context): Response {
     const apiError = toApiError(err);
+    if (refusalLoggedHere(c.req.raw)) return respond(c, apiError);
     if (err instanceof DbWriteError) logger.error({ err, method: c.req.method, path: c.req.path }, `db write failed: answered ${apiError?.status}`);
-    if (apiError !== undefined) return c.json(errorBody(apiError), apiError.status, apiError.headers);
-    logger.error({ err, method: c.req.method, path: c.req.path }, 'unhandled error in request');
-    return c.json(errorBody(new ApiError(500, 'internal_error', 'internal server error')), 500);
+    if (apiError === undefined) logger.error({ err, method: c.req.method, path: c.req.path }, 'unhandled error in request');
+    return respond(c, apiError);
   };
+}
+
+/** A known error as it is; anything else a bare 500. */
+function respond(c: Context, apiError: ApiError | undefined): Response {
+  if (apiError !== undefined) return c.json(errorBody(apiError), apiError.status, apiError.headers);
+  return c.json(errorBody(new ApiError(500, 'internal_error', 'internal server error')), 500);
 }
 
 export function notFoundHandler(c: Context): Response {

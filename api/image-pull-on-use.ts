@@ -33,8 +33,8 @@ export async function ensureImage(deps: AppDeps, requested: string, signal?: Abo
   try {
     opId = (await images.enqueue({ kind: 'pull', reference })).id;
   } catch (err) {
-    deps.logger.error({ err, image: reference }, 'enqueueing a pull failed: is Redis reachable?');
-    throw new ApiError(503, 'queue_unavailable', 'the image queue is unavailable; retry later');
+    // Logged once, as the job's refusal (middleware/job-refusal-log.ts), with this cause.
+    throw new ApiError(503, 'queue_unavailable', 'the image queue is unavailable; retry later', {}, {}, err);
   }
   const outcome = await images.waitForOutcome(opId, images.pullTimeoutMs, signal);
   if (outcome === undefined) throw pullTimeoutError(requested, reference, images.pullTimeoutMs);

@@ -4,19 +4,23 @@
  * it, told over the cancel channel.
  */
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import { cancelledBeforeStart } from '../contract/result-without-run.js';
 import type { WarmboxDb } from '../db/client.js';
-import { finishJob } from '../db/jobs.js';
-import { publishFinished } from '../queue/finished-notifier.js';
+import { recordResult } from '../db/jobs.js';
 import { requestCancel } from '../queue/job-cancel.js';
+import { announceJobEnd } from '../queue/job-end.js';
 import type { JobQueue } from '../queue/job-queue.js';
-import { endOutput } from '../queue/output-stream.js';
+import type { WebhookQueue } from '../queue/webhook-queue.js';
 
-/** True when the job was still queued and is now recorded as cancelled. */
-export async function cancelJob(deps: { db: WarmboxDb; queue: JobQueue; redis: Redis }, id: string): Promise<boolean> {
+/**
+ * True when the job was still queued and is now recorded as cancelled: the same two steps as
+ * worker/job-finish.ts (result and webhook delivery recorded together, then announced and queued).
+ */
+export async function cancelJob(deps: { db: WarmboxDb; queue: JobQueue; redis: Redis; webhooks?: WebhookQueue; logger?: Logger }, id: string): Promise<boolean> {
   if (await deps.queue.removeWaiting(id)) {
-    finishJob(deps.db, id, cancelledBeforeStart(), Date.now());
-    await Promise.all([publishFinished(deps.redis, id), endOutput(deps.redis, id)]);
+    const recorded = recordResult(deps.db, id, cancelledBeforeStart(), Date.now());
+    await announceJobEnd({ redis: deps.redis, webhooks: deps.webhooks, log: deps.logger }, id, recorded?.deliveryId ?? null);
     return true;
   }
   await requestCancel(deps.redis, id);

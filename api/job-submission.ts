@@ -14,6 +14,7 @@ import type { AppDeps } from './deps.js';
 import { ApiError, RETRY_LATER } from './errors.js';
 import { keyNotBefore, pruneExpiredKeys, replayedJobIds } from './idempotency.js';
 import { imageInDb } from './image-lookup.js';
+import { checkWebhookTarget } from './webhook-target-check.js';
 import { ensureImage, type EnsuredImage } from './image-pull-on-use.js';
 import { newJobId } from './job-id.js';
 import { toJobPayload } from './job-payload-from-request.js';
@@ -45,6 +46,7 @@ export async function submitJobs(deps: AppDeps, requests: JobRequest[], opts: Su
     const replay = await replayed(deps, idempotency, opts.signal);
     if (replay !== undefined) return replay;
   }
+  checkWebhookTargets(deps, requests, opts);
   const images = await ensureImages(deps, requests, opts);
   const createdAt = epochMs();
   const payloads = requests.map((request, i) => payloadOf(request, images[i]!, createdAt));
@@ -70,6 +72,17 @@ async function replayed(deps: AppDeps, idempotency: { key: string; hash: string 
   if (ids === undefined) return undefined;
   const rows = ids.map((id) => getJob(deps.db, id)).filter((row): row is JobRow => row !== undefined);
   return { rows, replayed: true };
+}
+
+/** A webhook URL whose literal address is refused: 422 before anything is pulled or recorded. */
+function checkWebhookTargets(deps: AppDeps, requests: JobRequest[], opts: SubmitOptions): void {
+  for (const [i, request] of requests.entries()) {
+    try {
+      checkWebhookTarget(request.webhook?.url, deps.config.webhookTargets);
+    } catch (err) {
+      throw opts.fieldPrefix && err instanceof ApiError ? atIndex(err, i, opts.fieldPrefix(i)) : err;
+    }
+  }
 }
 
 /** Each distinct image once (pulled on first use); an error names the job it came from. */
@@ -125,7 +138,7 @@ async function enqueue(deps: AppDeps, payloads: JobPayload[], opts: SubmitOption
     opts.onEnqueueFailed?.();
     const ids = payloads.map((p) => p.id);
     deleteJobs(deps.db, ids, opts.idempotency && ((tx) => forgetIdempotencyKey(tx, opts.idempotency!.key)));
-    deps.logger.error({ err, jobIds: ids }, 'enqueue failed: is Redis reachable?');
-    throw new ApiError(503, 'queue_unavailable', 'the job queue is unavailable: nothing was queued; retry later', {}, RETRY_LATER);
+    // Logged once, as the refusal (middleware/job-refusal-log.ts), with this cause.
+    throw new ApiError(503, 'queue_unavailable', 'the job queue is unavailable: nothing was queued; retry later', {}, RETRY_LATER, err);
   }
 }

@@ -23,6 +23,7 @@ Commands:
   import   Import images from a docker save or OCI layout tar (like docker load)
   image    'image build NAME': build a language image (python, gcc, node) from its recipe
   system   'system df': disk usage of each worker's snapshot store
+  status   Show a running server at a glance: readiness, workers, pools, queue, versions
   version  Show the version
 
 Run 'warmbox COMMAND --help' for more on a command.`;
@@ -38,6 +39,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   pools: async (args) => (await import('./commands/pools.js')).poolsCommand(args),
   images: async (args) => (await import('./commands/images.js')).imagesCommand(args),
   system: async (args) => (await import('./commands/system.js')).systemCommand(args),
+  status: async (args) => (await import('./commands/status.js')).statusCommand(args),
   pull: async (args) => (await import('./commands/pull.js')).pullCommand(args),
   rmi: async (args) => (await import('./commands/rmi.js')).rmiCommand(args),
   import: async (args) => (await import('./commands/import.js')).importCommand(args),

@@ -32,6 +32,12 @@ export interface JobPayload {
   createdAt: number;
   /** Milliseconds the API spent pulling the image before it accepted the job (pull on first use); absent: none. */
   pullMs?: number;
+  /**
+   * W3C Trace Context of the enqueue (queue/job-trace.ts), so that the worker's spans join the
+   * request's trace. Absent when tracing is off, and in jobs queued before warmbox carried it.
+   */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** The `result` object of GET /v1/jobs/:id (DESIGN.md contract). */

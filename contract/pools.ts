@@ -1,3 +1,5 @@
+import type { ProcessVersions } from './versions.js';
+
 /**
  * Warm pools as every floor speaks of them: the bounds an operator sets (PUT /v1/pools/{image},
  * WARMBOX_POOL_*), what one pool reports (runtime/warm-pool.ts), and what each worker publishes
@@ -61,4 +63,8 @@ export interface WorkerPoolStatus {
   parkedTotal: number;
   maxParkedTotal: number;
   pools: WorkerPoolStats[];
+  /** Jobs it runs now (absent from workers older than this field). */
+  runningJobs?: number;
+  /** What it runs on, and its cgroup driver (absent from workers older than this field). */
+  versions?: ProcessVersions & { cgroup: 'v1' | 'v2' };
 }

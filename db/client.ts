@@ -9,7 +9,8 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema.js';
 import { migrationsFolder } from './migrations-folder.js';
 
-export type WarmboxDb = BetterSQLite3Database<typeof schema>;
+/** The typed query handle; `$client` is its better-sqlite3 connection (db/probe.ts). */
+export type WarmboxDb = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
 export interface DatabaseHandle {
   /** The typed query handle that db/jobs.ts and db/images.ts take. */

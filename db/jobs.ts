@@ -1,9 +1,10 @@
 /** Queries on the `jobs` table. State changes are guarded so that a late write cannot move a job back. */
-import { and, desc, eq, inArray, lt, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, ne, or, sql } from 'drizzle-orm';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
 import type { WarmboxDb } from './client.js';
 import { DbWriteError } from './db-write-error.js';
 import { jobs, type JobRow, type JobStatus } from './schema.js';
+import { recordPendingDelivery } from './webhook-deliveries.js';
 
 export interface NewJob {
   id: string;
@@ -78,6 +79,7 @@ function prepare(db: WarmboxDb) {
         finishedAt: param('finishedAt'),
       })
       .where(and(eq(jobs.id, id), ne(jobs.status, 'finished')))
+      .returning({ webhookUrl: jobs.webhookUrl })
       .prepare(),
   };
 }
@@ -113,8 +115,23 @@ export function markRunning(db: WarmboxDb, id: string, startedAt: number, digest
  * when the job is unknown or already finished.
  */
 export function finishJob(db: WarmboxDb, id: string, result: JobResult, finishedAt: number): boolean {
+  return recordResult(db, id, result, finishedAt) !== undefined;
+}
+
+/** A result just stored, and the webhook delivery stored with it (null: the job has no webhook). */
+export interface RecordedResult {
+  deliveryId: string | null;
+}
+
+/**
+ * finishJob, telling whether a webhook delivery was recorded: the result (its output as bytes
+ * beside it) and the job's pending delivery are written in one transaction, so that no crash can
+ * leave a result without its delivery (the delivery is queued after; worker/webhook-sweep.ts
+ * queues those that never were). Undefined when the job is unknown or already finished.
+ */
+export function recordResult(db: WarmboxDb, id: string, result: JobResult, finishedAt: number): RecordedResult | undefined {
   const { stdout, stderr, ...rest } = result;
-  const res = prepared(db).finish.run({
+  const values = {
     id,
     result: JSON.stringify(rest),
     stdout: Buffer.from(stdout, result.stdoutEncoding ?? 'utf8'),
@@ -122,8 +139,34 @@ export function finishJob(db: WarmboxDb, id: string, result: JobResult, finished
     verdict: result.verdict,
     exitCode: result.exitCode,
     finishedAt,
+  };
+  return db.transaction(() => {
+    const row = prepared(db).finish.get(values);
+    if (row === undefined) return undefined;
+    const deliveryId = row.webhookUrl === null ? null : recordPendingDelivery(db, id, row.webhookUrl, finishedAt);
+    return { deliveryId };
   });
-  return res.changes === 1;
+}
+
+export interface UnfinishedJob {
+  id: string;
+  status: 'queued' | 'running';
+  createdAt: number;
+}
+
+/**
+ * What a reconcile sweep checks against the queue: every `running` job, and the `queued` ones
+ * created before `queuedBefore` (younger ones may be between their insert and their enqueue).
+ * Oldest first, at most `limit`.
+ */
+export function listUnfinishedJobs(db: WarmboxDb, queuedBefore: number, limit: number): UnfinishedJob[] {
+  return db
+    .select({ id: jobs.id, status: jobs.status, createdAt: jobs.createdAt })
+    .from(jobs)
+    .where(or(eq(jobs.status, 'running'), and(eq(jobs.status, 'queued'), lt(jobs.createdAt, queuedBefore))))
+    .orderBy(jobs.id)
+    .limit(limit)
+    .all() as UnfinishedJob[];
 }
 
 /** Removes a job that was never handed to a worker (its enqueue failed). */

@@ -3,7 +3,7 @@
  * shapes the API and worker already define. Generate a migration after any change here:
  * `npm run db:generate` (drizzle-kit writes db/migrations/, which is checked in).
  */
-import { blob, index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
 import type { JobTemplate, TriggerVerification } from '../contract/trigger.js';
 import type { Verdict } from '../contract/verdict.js';
@@ -23,7 +23,7 @@ export const jobs = sqliteTable(
     /** The request as it was enqueued, every default filled. */
     request: text('request', { mode: 'json' }).$type<JobPayload>().notNull(),
     labels: text('labels', { mode: 'json' }).$type<Record<string, string>>().notNull(),
-    /** Where the result is delivered; delivery rows will live in their own table. */
+    /** Where the result is POSTed; its delivery and attempts are in webhook_deliveries and webhook_attempts. */
     webhookUrl: text('webhook_url'),
     createdAt: integer('created_at').notNull(),
     startedAt: integer('started_at'),
@@ -122,11 +122,61 @@ export const triggerDeliveries = sqliteTable(
 
 export const DELIVERY_OUTCOMES = ['started', 'replayed', 'unauthorized', 'stale', 'too_large', 'failed'] as const;
 export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
+export const DELIVERY_STATES = ['pending', 'delivered', 'dead'] as const;
+/** pending: queued or between retries; delivered: a 2xx came back; dead: the last attempt failed (or the target is refused). */
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+/**
+ * One webhook delivery of a job's result. The row is written in the same transaction as the
+ * result (db/jobs.ts finishJob): a delivery exists as soon as the result does, whatever dies
+ * before it is queued, and a sweep queues the pending ones that Redis does not hold.
+ */
+export const webhookDeliveries = sqliteTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    jobId: text('job_id')
+      .notNull()
+      .references(() => jobs.id, { onDelete: 'cascade' }),
+    event: text('event').notNull(),
+    url: text('url').notNull(),
+    state: text('state', { enum: DELIVERY_STATES }).notNull(),
+    /** Attempts made so far. */
+    attempts: integer('attempts').notNull(),
+    createdAt: integer('created_at').notNull(),
+    /** The last change: creation, or the end of the last attempt. */
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('webhook_deliveries_job_idx').on(t.jobId), index('webhook_deliveries_state_idx').on(t.state, t.updatedAt)],
+);
+
+/** Each attempt of a delivery: when, what came back (or why nothing did), how long it took. */
+export const webhookAttempts = sqliteTable(
+  'webhook_attempts',
+  {
+    deliveryId: text('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    jobId: text('job_id').notNull(),
+    /** 1 for the first attempt. */
+    attempt: integer('attempt').notNull(),
+    /** When the attempt started. */
+    at: integer('at').notNull(),
+    /** The receiver's HTTP status; null when no response came (refused, unreachable, timed out). */
+    statusCode: integer('status_code'),
+    latencyMs: integer('latency_ms').notNull(),
+    /** Why the attempt failed; null when it succeeded. */
+    error: text('error'),
+  },
+  (t) => [primaryKey({ columns: [t.deliveryId, t.attempt] }), index('webhook_attempts_job_idx').on(t.jobId)],
+);
 
 export type JobRow = typeof jobs.$inferSelect;
 export type NewJobRow = typeof jobs.$inferInsert;
 export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;
 export type ImageRow = typeof images.$inferSelect;
+export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
+export type AttemptRow = typeof webhookAttempts.$inferSelect;
 export type NewImageRow = typeof images.$inferInsert;
 export type TriggerRow = typeof triggers.$inferSelect;
 export type TriggerDeliveryRow = typeof triggerDeliveries.$inferSelect;

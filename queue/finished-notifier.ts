@@ -11,6 +11,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CHANNEL_FINISHED } from './redis-keys.js';
+import { closeRedis } from './redis-close.js';
 
 type Wake = (published: boolean) => void;
 
@@ -81,7 +82,7 @@ export class FinishedNotifier {
   async close(): Promise<void> {
     for (const set of [...this.waiters.values()]) for (const wake of [...set]) wake(false);
     this.subscribed = false;
-    await this.subscriber.quit();
+    await closeRedis(this.subscriber);
   }
 
   private register(id: string, wake: Wake): void {

@@ -18,6 +18,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BULL_PREFIX, CHANNEL_IMAGE_OP_ENDED, imageOpDedupId, imageOpStreamKey, QUEUE_IMAGES } from './redis-keys.js';
 import { subjectOf, type ImageOpData, type ImageOpKind, type ImageOpOutcome } from '../contract/image-op.js';
+import { closeRedis } from './redis-close.js';
 import {
   appendImageOpEvent,
   IMAGE_OP_START,
@@ -248,6 +249,6 @@ class OpEndSubscription {
   async close(): Promise<void> {
     for (const id of [...this.#waiters.keys()]) this.#wake(id, false);
     this.#subscribed = false;
-    await this.subscriber.quit();
+    await closeRedis(this.subscriber);
   }
 }

@@ -8,6 +8,7 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CHANNEL_CANCEL } from './redis-keys.js';
+import { closeRedis } from './redis-close.js';
 
 /** How long a cancel that found no running job is remembered by a worker. */
 const PENDING_CANCEL_MS = 60_000;
@@ -41,7 +42,7 @@ export class CancelListener {
   }
 
   async close(): Promise<void> {
-    await this.subscriber.quit();
+    await closeRedis(this.subscriber);
   }
 
   private remember(id: string): void {

@@ -3,7 +3,9 @@
  * The db holds the record of every job, so BullMQ keeps only a bounded tail of finished ones.
  */
 import { Queue, type ConnectionOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { JobPayload } from '../contract/job-payload.js';
+import { sendTraced } from './job-trace.js';
 import { BULL_PREFIX, QUEUE_JOBS } from './redis-keys.js';
 
 /** BullMQ job name of a sandbox run; the queue holds nothing else. */
@@ -15,9 +17,24 @@ export const RUN_JOB_NAME = 'run';
  */
 export const ENQUEUE_TIMEOUT_MS = 2000;
 
+/** Options of every run job (also a re-queued one, queue/job-queue-audit.ts). */
+export const RUN_JOB_OPTIONS = {
+  // A sandbox run is not idempotent (it may have had effects, it used its time): never retried.
+  attempts: 1,
+  removeOnComplete: { age: 3600, count: 1000 },
+  removeOnFail: { age: 24 * 3600, count: 1000 },
+} as const;
+
 /** The job was not queued (Redis unreachable or too slow); the caller must not acknowledge it. */
 export class QueueUnavailableError extends Error {
   override name = 'QueueUnavailableError';
+}
+
+export interface QueueDepth {
+  queued: number;
+  running: number;
+  /** How long the oldest job in the wait list has waited for a worker; 0 when none waits. */
+  oldestAgeMs: number;
 }
 
 export class JobQueue {
@@ -28,12 +45,7 @@ export class JobQueue {
     this.queue = new Queue<JobPayload>(QUEUE_JOBS, {
       connection,
       prefix: BULL_PREFIX,
-      defaultJobOptions: {
-        // A sandbox run is not idempotent (it may have had effects, it used its time): never retried.
-        attempts: 1,
-        removeOnComplete: { age: 3600, count: 1000 },
-        removeOnFail: { age: 24 * 3600, count: 1000 },
-      },
+      defaultJobOptions: RUN_JOB_OPTIONS,
     });
   }
 
@@ -43,8 +55,8 @@ export class JobQueue {
    * ENQUEUE_TIMEOUT_MS when Redis does not answer; a late add that lands after all is taken out
    * again, so a job the caller refused never runs.
    */
-  async add(payload: JobPayload, timeoutMs = ENQUEUE_TIMEOUT_MS): Promise<void> {
-    await this.addAll([payload], timeoutMs);
+  add(payload: JobPayload, timeoutMs = ENQUEUE_TIMEOUT_MS): Promise<void> {
+    return sendTraced([payload], (traced) => this.addAll(traced, timeoutMs));
   }
 
   /**
@@ -52,7 +64,7 @@ export class JobQueue {
    * of them or none), with add's fail-fast and timeout; a late bulk add is taken out again, whole.
    */
   async addBulk(payloads: JobPayload[], timeoutMs = ENQUEUE_TIMEOUT_MS): Promise<void> {
-    if (payloads.length > 0) await this.addAll(payloads, timeoutMs);
+    if (payloads.length > 0) await sendTraced(payloads, (traced) => this.addAll(traced, timeoutMs));
   }
 
   private async addAll(payloads: JobPayload[], timeoutMs: number): Promise<void> {
@@ -91,6 +103,25 @@ export class JobQueue {
   async counts(): Promise<{ queued: number; running: number }> {
     const c = await this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
     return { queued: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0), running: c.active ?? 0 };
+  }
+
+  /**
+   * counts() and how long the oldest waiting job has waited, in two round trips at most (one
+   * pipeline, and one read of that job's timestamp): cheap enough for every metrics scrape.
+   * Jobs wait in BullMQ's `wait` list newest first, so the oldest is its last element.
+   */
+  async depth(now = Date.now()): Promise<QueueDepth> {
+    // BullMQ's Redis backend: its client is an ioredis connection (BullMQ types it more narrowly).
+    const client = (await this.queue.getBackend().client) as unknown as Redis;
+    const k = this.queue.keys;
+    const replies = await client.multi().llen(k.wait!).zcard(k.prioritized!).zcard(k.delayed!).llen(k.active!).lindex(k.wait!, -1).exec();
+    const [wait, prioritized, delayed, active, oldest] = (replies ?? []).map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    }) as [number, number, number, number, string | null];
+    const timestamp = oldest === null ? null : await client.hget(this.queue.toKey(oldest), 'timestamp');
+    const oldestAgeMs = timestamp === null ? 0 : Math.max(0, now - Number(timestamp));
+    return { queued: wait + prioritized + delayed, running: active, oldestAgeMs };
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,12 @@ export const CHANNEL_CANCEL = 'warmbox:jobs:cancel';
 export const CHANNEL_FINISHED = 'warmbox:jobs:finished';
 
 /**
+ * Lock held by the one process that reconciles the db with the jobs queue at a time
+ * (queue/reconcile-lock.ts): a random token, set NX with a TTL, deleted by its holder only.
+ */
+export const RECONCILE_LOCK = 'warmbox:jobs:reconcile-lock';
+
+/**
  * Redis Stream of one job's live output. Entries: `{ t: 'stdout' | 'stderr', d: <bytes> }`,
  * and a last `{ t: 'end' }` after the result is in the db. Expires OUTPUT_STREAM_TTL_S after the end.
  */
@@ -73,3 +79,11 @@ export function storeUsageKey(workerId: string): string {
 }
 export const STORE_USAGE_INTERVAL_MS = 30_000;
 export const STORE_USAGE_TTL_S = 90;
+
+// Readiness (GET /readyz).
+
+/** A key each API process writes when asked whether it is ready: proof that Redis takes writes. Expires after READINESS_PROBE_TTL_S. */
+export function readinessProbeKey(processId: string): string {
+  return `warmbox:readiness:${processId}`;
+}
+export const READINESS_PROBE_TTL_S = 60;

@@ -4,7 +4,7 @@
  *   v1 (hybrid hosts like these): <root>/{memory,pids,cpuacct,cpu}/warmbox/<sandbox>
  *   v2 (unified):                 <root>/warmbox/<sandbox>, with +memory +pids +cpu delegated
  */
-import { existsSync, readFileSync, readdirSync, realpathSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, realpathSync, rmdirSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { killAndRemoveCgroups, type CgroupLeft } from './cgroup-teardown.js';
 import type { CgroupPlacement } from './launcher-protocol.js';
@@ -85,6 +85,20 @@ export async function reapStaleCgroups(layout: CgroupLayout, isAlive: (pid: numb
   }
   const left = await killAndRemoveCgroups(stale);
   return { reaped: stale.length - left.length, left };
+}
+
+/**
+ * Whether sandboxes' cgroups can be made now: makes and removes an empty cgroup in each parent
+ * (a read-only or vanished hierarchy fails). Named like a sandbox of this process, so that one
+ * left by a crash in between is reaped like any other.
+ */
+export function probeCgroupsWritable(layout: CgroupLayout): void {
+  const name = `w${process.pid}-readiness-probe`;
+  for (const parent of layout.parents) {
+    const dir = join(parent, name);
+    mkdirSync(dir);
+    rmdirSync(dir);
+  }
 }
 
 function safeReaddir(dir: string): string[] {

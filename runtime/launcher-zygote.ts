@@ -20,6 +20,8 @@ export interface SandboxStreams {
 const STREAMS = ['control', 'stdin', 'stdout', 'stderr'] as const;
 type StreamName = (typeof STREAMS)[number];
 const CONNECT_TIMEOUT_MS = 10_000;
+/** The hello's stream name of the zygote's answer to a ping (native/zygote.c). */
+const PONG = 'pong';
 const HELLO_MAX = 128;
 
 interface Pending {
@@ -35,6 +37,8 @@ export class LauncherZygoteError extends Error {
 
 export class LauncherZygote {
   private readonly pending = new Map<string, Pending>();
+  private readonly pings = new Map<string, () => void>();
+  private pingSeq = 0;
   private child?: ChildProcess;
   private closing = false;
 
@@ -66,6 +70,37 @@ export class LauncherZygote {
       this.pending.set(id, { streams: {}, resolve, reject, timer });
       (this.ensureChild().stdin as Writable).write(`${id}\n`);
     });
+  }
+
+  /**
+   * Resolves once the zygote answered a ping (it reads its stdin and reaches the socket, as a
+   * sandbox request needs); rejects after timeoutMs, or when the zygote cannot be started.
+   */
+  ping(timeoutMs: number): Promise<void> {
+    const token = `ping-${process.pid}-${++this.pingSeq}`;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pings.delete(token);
+        reject(new LauncherZygoteError(`the launcher zygote did not answer a ping within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pings.set(token, () => {
+        clearTimeout(timer);
+        this.pings.delete(token);
+        resolve();
+      });
+      try {
+        (this.ensureChild().stdin as Writable).write(`?${token}\n`);
+      } catch (err) {
+        clearTimeout(timer);
+        this.pings.delete(token);
+        reject(err as Error);
+      }
+    });
+  }
+
+  /** The zygote's pid, while it runs. */
+  get pid(): number | undefined {
+    return this.child && this.child.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
   }
 
   async close(): Promise<void> {
@@ -138,6 +173,11 @@ export class LauncherZygote {
 
   private file(socket: Socket, hello: string): void {
     const [id, stream] = hello.split(' ') as [string, StreamName];
+    if ((stream as string) === PONG) {
+      socket.destroy();
+      this.pings.get(id)?.();
+      return;
+    }
     const p = this.pending.get(id);
     if (!p || !STREAMS.includes(stream) || p.streams[stream]) {
       socket.destroy();

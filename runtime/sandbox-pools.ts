@@ -19,6 +19,11 @@ export interface PoolsConfig {
   defaultDiskBytes: number;
   policy?: PolicySettings;
   tickMs?: number;
+  /**
+   * Told of each sandbox made, with how long it took: `pool` for a parked one, `cold` for one made
+   * for a job that found none (a worker's metrics count them; the runtime itself keeps none).
+   */
+  onCreated?: (image: StoredImage, ms: number, kind: 'pool' | 'cold') => void;
 }
 
 export interface Acquired {
@@ -47,7 +52,9 @@ export class SandboxPools {
     if (sandbox) return { sandbox, start: 'warm' };
     const t0 = performance.now();
     sandbox = await this.runtime.create(image, { diskBytes });
-    pool.recordCreation(performance.now() - t0);
+    const ms = performance.now() - t0;
+    pool.recordCreation(ms);
+    this.config.onCreated?.(image, ms, 'cold');
     return { sandbox, start: 'cold' };
   }
 
@@ -91,6 +98,7 @@ export class SandboxPools {
         create: (img, disk) => this.runtime.create(img, { diskBytes: disk }),
         mayPark: () => this.parkedTotal() < this.config.maxParkedTotal,
         onError: this.onError,
+        created: (ms) => this.config.onCreated?.(image, ms, 'pool'),
       }, this.config.policy);
       this.pools.set(key, pool);
     }

@@ -7,7 +7,7 @@ import { join, posix } from 'node:path';
 import { DEFAULT_LIMITS } from '../contract/limits.js';
 import type { StoredImage } from '../contract/stored-image.js';
 import { cgroupDirsOf, killAndRemoveCgroups, killAndRemoveCgroupsNow, type CgroupLeft } from './cgroup-teardown.js';
-import { reapStaleCgroups, setUpCgroups, type CgroupLayout } from './cgroups.js';
+import { probeCgroupsWritable, reapStaleCgroups, setUpCgroups, type CgroupLayout } from './cgroups.js';
 import type { CgroupPlacement } from './launcher-protocol.js';
 import { LauncherZygote } from './launcher-zygote.js';
 import { Sandbox, SandboxError } from './sandbox.js';
@@ -106,6 +106,21 @@ export class SandboxRuntime {
     this.live.delete(name);
     for (const l of left) this.onLog(`sandbox ${name}: cannot remove its cgroup ${l.dir}: ${l.why}; its uid ${uid} stays taken`);
     if (left.length === 0) this.uids.release(uid);
+  }
+
+  /** Resolves when the launcher zygote answers a ping within timeoutMs (starting it again if it died). */
+  probeLauncher(timeoutMs: number): Promise<void> {
+    return this.zygote.ping(timeoutMs);
+  }
+
+  /** Throws when a sandbox's cgroups could not be made now (the hierarchy is gone or read-only). */
+  probeCgroups(): void {
+    probeCgroupsWritable(this.cgroups);
+  }
+
+  /** The launcher zygote's pid while it runs. */
+  get launcherPid(): number | undefined {
+    return this.zygote.pid;
   }
 
   /** Sandbox uids handed out and not yet given back (always 0 when all sandboxes share one uid). */

@@ -14,6 +14,8 @@ export interface PoolHooks {
   /** Whether the global cap on parked sandboxes lets this pool add one more. */
   mayPark(): boolean;
   onError(err: unknown): void;
+  /** Told how long each parked sandbox took to make. */
+  created?(ms: number): void;
 }
 
 export class WarmPool {
@@ -106,7 +108,9 @@ export class WarmPool {
     const t0 = performance.now();
     try {
       const sandbox = await this.hooks.create(this.image, this.diskBytes);
-      this.demand.created(performance.now() - t0);
+      const ms = performance.now() - t0;
+      this.demand.created(ms);
+      this.hooks.created?.(ms);
       this.counts.created++;
       if (this.closed) await sandbox.destroy();
       else this.parked.push(sandbox);

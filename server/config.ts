@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { imageOpsConfigFromEnv, type ImageOpsConfig } from './image-config.js';
 import { POOL_BOUNDS_MAX } from '../contract/pools.js';
+import { webhookConfigFromEnv, type WebhookConfig } from './webhook-config.js';
 import { REQUEST_BOUNDS } from '../api/request-bounds.js';
+import { LOG_FORMATS, type LogFormat } from './logger.js';
 
 /**
  * What one process runs. `all`: the API and a worker (the default, one process is a whole
@@ -59,12 +61,20 @@ const schema = z.object({
     .string()
     .regex(/^$|^[^=,\s]+=\d+(,[^=,\s]+=\d+)*$/, 'expected IMAGE=N[,IMAGE=N...], e.g. busybox=4,python:3.12=2')
     .transform((s) => (s ? s.split(',').map((pair) => ({ image: pair.slice(0, pair.lastIndexOf('=')), min: Number(pair.slice(pair.lastIndexOf('=') + 1)) })) : [])),
+  WARMBOX_METRICS_LISTEN: listenAddress.optional(),
   WARMBOX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  WARMBOX_LOG_FORMAT: z.enum(LOG_FORMATS, { error: `expected one of ${LOG_FORMATS.join(', ')}` }).optional(),
+  WARMBOX_RECONCILE_INTERVAL_MS: intIn(1000, 3_600_000),
+  // Above the API's enqueue bound (2 s) with room to spare: a younger queued job may not be in Redis yet.
+  WARMBOX_RECONCILE_GRACE_MS: intIn(5000, 3_600_000),
+  WARMBOX_REDIS_ALLOW_EVICTION: z.enum(['0', '1'], { error: 'expected 1 (allow) or 0' }),
 });
 
 export interface ServerConfig {
   /** Registries, pull and import bounds, garbage collection (server/image-config.ts). */
   images: ImageOpsConfig;
+  /** Webhook deliveries: secret, allowed targets, retries, timeouts (server/webhook-config.ts). */
+  webhooks: WebhookConfig;
   role: Role;
   dataDir: string;
   listen: { host: string; port: number };
@@ -81,9 +91,17 @@ export interface ServerConfig {
   /** Most jobs in one POST /v1/jobs/batch. */
   maxBatchJobs: number;
   logLevel: string;
+  /** Where GET /metrics is served besides the API's port: how a worker-only process (no API) is scraped. */
+  metricsListen?: { host: string; port: number };
+  /** Absent: pretty on a terminal, JSON otherwise. */
+  logFormat?: LogFormat;
   pools: { min: number; max: number; maxTotal: number; prewarm: { image: string; min: number }[] };
   /** The native launcher; default: the one `npm run setup` builds in runtime/native/build/. */
   launcherPath?: string;
+  /** The db/queue reconcile sweep (worker/job-reconciler.ts): how often, and how old a queued job must be to be re-queued. */
+  reconcile: { intervalMs: number; graceMs: number };
+  /** Start even though an external Redis may evict keys (maxmemory-policy other than noeviction). */
+  redisAllowEviction: boolean;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -102,6 +120,9 @@ export const CONFIG_DEFAULTS = {
   WARMBOX_POOL_MAX: '16',
   WARMBOX_POOL_MAX_TOTAL: '512',
   WARMBOX_PREWARM: 'busybox=1',
+  WARMBOX_RECONCILE_INTERVAL_MS: '15000',
+  WARMBOX_RECONCILE_GRACE_MS: '30000',
+  WARMBOX_REDIS_ALLOW_EVICTION: '0',
 } as const;
 
 export class ConfigError extends Error {
@@ -124,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   }
   return {
     images: imageConfig(env),
+    webhooks: webhookConfig(env),
     role: c.WARMBOX_ROLE,
     dataDir: c.WARMBOX_DATA,
     listen: c.WARMBOX_LISTEN,
@@ -136,8 +158,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     stopGraceMs: c.WARMBOX_STOP_GRACE_MS,
     maxBatchJobs: c.WARMBOX_BATCH_MAX_JOBS,
     logLevel: c.WARMBOX_LOG_LEVEL,
+    metricsListen: c.WARMBOX_METRICS_LISTEN,
+    logFormat: c.WARMBOX_LOG_FORMAT,
     launcherPath: c.WARMBOX_LAUNCHER,
     pools: { min: c.WARMBOX_POOL_MIN, max: c.WARMBOX_POOL_MAX, maxTotal: c.WARMBOX_POOL_MAX_TOTAL, prewarm: c.WARMBOX_PREWARM },
+    reconcile: { intervalMs: c.WARMBOX_RECONCILE_INTERVAL_MS, graceMs: c.WARMBOX_RECONCILE_GRACE_MS },
+    redisAllowEviction: c.WARMBOX_REDIS_ALLOW_EVICTION === '1',
   };
 }
 
@@ -147,6 +173,14 @@ const EMPTY_MEANS_NONE = new Set(['WARMBOX_PREWARM']);
 function imageConfig(env: NodeJS.ProcessEnv): ImageOpsConfig {
   try {
     return imageOpsConfigFromEnv(env);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
+
+function webhookConfig(env: NodeJS.ProcessEnv): WebhookConfig {
+  try {
+    return webhookConfigFromEnv(env);
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }

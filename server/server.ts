@@ -14,11 +14,13 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createApp } from '../api/app.js';
+import { READINESS_CHECK_TIMEOUT_MS, type ReadinessCheck } from '../api/readiness.js';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
 import { launcherPath, packageRoot } from '../contract/paths.js';
 import { DEFAULT_LIMITS } from '../contract/limits.js';
+import { processVersions } from '../contract/versions.js';
 import type { SnapshotStore } from '../images/image-store.js';
 import { SandboxPools } from '../runtime/sandbox-pools.js';
 import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
@@ -33,13 +35,26 @@ import { StoreUsagePublisher } from '../queue/store-usage.js';
 import { JobRunner } from '../worker/job-runner.js';
 import { startJobWorker } from '../queue/job-worker.js';
 import { PoolCoordinator } from '../worker/pool-coordinator.js';
+import { JobMetrics } from '../worker/job-metrics.js';
+import { ImageLabels } from '../worker/metric-labels.js';
+import { PoolMetrics } from '../worker/pool-metrics.js';
+import { PullMetrics } from '../worker/pull-metrics.js';
+import { observeJobQueue } from '../queue/job-queue-metrics.js';
+import { JobReconciler } from '../worker/job-reconciler.js';
 import type { ImageOpsConfig } from './image-config.js';
 import type { ServerConfig } from './config.js';
+import { createLogger } from './logger.js';
 import { PrivateRedis } from './private-redis.js';
 import { ServerStop, type Closer } from './server-stop.js';
 import { WorkerStop } from '../worker/worker-stop.js';
 import { connectRedis, redisOptions } from './redis-connection.js';
+import { WebhookQueue } from '../queue/webhook-queue.js';
+import { startWebhookDelivery } from './webhook-delivery.js';
+import { WebhookMetrics } from '../worker/webhook-metrics.js';
+import { checkExternalRedis } from './redis-settings.js';
 import { openSnapshotStore } from './snapshot-store.js';
+import { startTelemetry, type Telemetry } from './telemetry.js';
+import { closeRedis } from '../queue/redis-close.js';
 
 export interface RunningServer {
   /** The API's address; absent in a worker-only process (it opens no HTTP port). */
@@ -55,12 +70,6 @@ export interface RunningServer {
   abortNow(): void;
 }
 
-/** What outlives the server's own parts and closes after them, the private Redis included. */
-export interface ServerHooks {
-  /** Telemetry (OpenTelemetry's SDK): shut down last, so that the stop itself is exported. */
-  telemetry?: { shutdown(): Promise<void> };
-}
-
 /** What start-up steps share. */
 interface StartContext {
   config: ServerConfig;
@@ -71,28 +80,44 @@ interface StartContext {
   closers: Closer[];
   stop: ServerStop;
   imageConfig: ImageOpsConfig;
-  /** Set by the API when it runs in this process, for a worker beside it. */
-  local: { notifier?: FinishedNotifier };
+  /** Where finished jobs' webhook deliveries are queued (by the worker, and by the API's cancels). */
+  webhooks: WebhookQueue;
+  /**
+   * Set by the API when it runs in this process, for a worker beside it (notifier); set by the
+   * worker, for the API's GET /readyz (workerChecks) and for the reconciler (runner).
+   */
+  local: { notifier?: FinishedNotifier; workerChecks?: ReadinessCheck[]; runner?: JobRunner };
+  telemetry: Telemetry;
+  /** `hostname-pid`: the worker id, and the process's service.instance.id. */
+  processId: string;
+  /** The `image` label of every metric of this process, capped together. */
+  imageLabels: ImageLabels;
 }
 
-export async function startServer(config: ServerConfig, log: Logger = pino({ level: config.logLevel }), hooks: ServerHooks = {}): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, log: Logger = createLogger({ level: config.logLevel, format: config.logFormat })): Promise<RunningServer> {
   const stop = new ServerStop(log);
   const closers = stop.closers;
   const close = (graceMs = config.stopGraceMs): Promise<void> => stop.run(graceMs);
   try {
+    const processId = `${hostname()}-${process.pid}`;
+    const telemetry = await startTelemetry({ instanceId: processId, metricsListen: config.metricsListen, log });
+    // First in, so last out (after the private Redis): it flushes what the others did, the stop included.
+    closers.push(() => telemetry.shutdown());
     const imageConfig = config.images;
-    // Closed last of all, after the private Redis (the first closer: undone last).
-    if (hooks.telemetry) closers.push(() => hooks.telemetry?.shutdown());
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const redisUrl = config.redisUrl ?? (await startPrivateRedis(config.dataDir, closers, log));
     const redis = await connectRedis(redisUrl);
-    closers.push(() => redis.quit());
+    closers.push(() => closeRedis(redis));
+    if (config.redisUrl !== undefined) await checkExternalRedis(redis, redisUrl, { allowEviction: config.redisAllowEviction }, log);
     const dbHandle = openDatabase(join(config.dataDir, 'warmbox.db'));
     closers.push(() => dbHandle.close());
+    const webhooks = new WebhookQueue(redis, config.webhooks.attempts);
+    closers.push(() => webhooks.close());
     // With role `all`, the worker wakes the API's waiting requests directly, a Redis round trip sooner.
-    const ctx: StartContext = { config, redisUrl, redis, dbHandle, log, closers, stop, imageConfig, local: {} };
+    const ctx: StartContext = { config, redisUrl, redis, dbHandle, log, closers, stop, imageConfig, webhooks, local: {}, telemetry, processId, imageLabels: new ImageLabels() };
     const workerId = config.role === 'api' ? undefined : await startWorker(ctx);
     const http = config.role === 'worker' ? undefined : await startApi(ctx);
+    startReconciler(ctx);
     const url = http && `http://${formatHost(http.address() as AddressInfo)}`;
     log.info({ role: config.role, url, workerId, dataDir: config.dataDir, redis: redisUrl }, `warmbox ${config.role === 'worker' ? 'worker' : 'server'} ready`);
     return { url, workerId, close, abortNow: () => stop.abortNow() };
@@ -107,16 +132,22 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
  * workers, and the BullMQ consumer of the shared jobs queue. Returns its id.
  */
 async function startWorker(ctx: StartContext): Promise<string> {
-  const { config, redisUrl, redis, dbHandle, log, closers, stop, imageConfig, local } = ctx;
-  const workerId = `${hostname()}-${process.pid}`;
+  const { config, redisUrl, redis, dbHandle, closers, stop, imageConfig, webhooks, local, telemetry, imageLabels } = ctx;
+  const workerId = ctx.processId;
+  // Every line of the worker's parts carries its id; those about a job add `job`.
+  const log = ctx.log.child({ worker: workerId });
   const store = await openStore(config.dataDir, imageConfig, dbHandle, log);
   const runtime = await openRuntime(config, log, closers);
   const shutdown = { started: false };
-  const pools = await startPools(config, runtime, store, log, shutdown);
+  const poolMetrics = new PoolMetrics(telemetry.meter, imageLabels);
+  const pools = await startPools(config, runtime, store, log, shutdown, poolMetrics);
+  poolMetrics.observe(() => pools.stats());
   closers.push(() => pools.close());
   // Creations still in flight when the pools close fail ("the launcher zygote is closing"): expected, not worth a warning each.
   closers.push(() => (shutdown.started = true));
   const images = new ImageResolver(store);
+  // The runner comes later (it needs the image worker): the coordinator asks it through this.
+  const running = { jobs: () => 0 };
   const coordinator = await PoolCoordinator.start({
     workerId,
     hostname: hostname(),
@@ -127,6 +158,8 @@ async function startWorker(ctx: StartContext): Promise<string> {
     images,
     maxParkedTotal: config.pools.maxTotal,
     log,
+    runningJobs: () => running.jobs(),
+    versions: { ...processVersions(), cgroup: runtime.cgroups.version },
   });
   closers.push(() => coordinator.close());
   const usage = await StoreUsagePublisher.start({ redis, workerId, measure: () => store.diskUsage(), log });
@@ -142,6 +175,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     gcMinAgeMs: imageConfig.gcMinAgeMs,
     debCacheDir: join(config.dataDir, 'cache', 'debootstrap'),
     hostPaths: [config.dataDir, packageRoot()],
+    pullMetrics: new PullMetrics(telemetry.meter, imageLabels),
     log,
     onStoreChanged: () => void usage.publish(),
   });
@@ -149,7 +183,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
   const workerStop = new WorkerStop();
   // Jobs' output on a connection of its own: an API in this process must not wait behind a flood of it to enqueue.
   const outputRedis = await connectRedis(redisUrl);
-  closers.push(() => outputRedis.quit());
+  closers.push(() => closeRedis(outputRedis));
   const runner = new JobRunner({
     images,
     pools,
@@ -157,18 +191,25 @@ async function startWorker(ctx: StartContext): Promise<string> {
     redis: outputRedis,
     log,
     pull: (reference) => imageWorker.pullLocal(reference),
+    metrics: new JobMetrics(telemetry.meter, imageLabels),
     onFinished: (id) => local.notifier?.announceLocal(id),
     stop: workerStop,
+    webhooks,
   });
+  running.jobs = () => runner.running;
   const cancels: { listener?: CancelListener } = {};
+  local.runner = runner;
   const worker = startJobWorker({
     connection: redisOptions(redisUrl) as ConnectionOptions,
+    name: workerId,
     concurrency: config.concurrency,
     runner,
     cancelledBeforeStart: (id) => cancels.listener?.takePending(id) ?? false,
   });
   worker.on('error', (err) => log.error({ err }, 'job worker error'));
   worker.on('active', (job) => coordinator.noteJobTaken(job.data.image));
+  // Closed before the coordinator (closers run in reverse): this worker stays in the pool registry,
+  // its heartbeat, until its jobs have ended, or a reconcile sweep could judge it dead (job-reconciler.ts).
   closers.push(() => worker.close());
   cancels.listener = await CancelListener.start(redis, worker, log);
   closers.push(() => cancels.listener?.close());
@@ -187,7 +228,46 @@ async function startWorker(ctx: StartContext): Promise<string> {
       log.warn({ lost, cgroupsLeft: left }, 'stopped at once: every sandbox killed, its job recorded lost');
     },
   });
+  const webhookMetrics = new WebhookMetrics(telemetry.meter);
+  const deliveries = await startWebhookDelivery({
+    config: config.webhooks,
+    dataDir: config.dataDir,
+    connection: redisOptions(redisUrl) as ConnectionOptions,
+    db: dbHandle.db,
+    webhooks,
+    log,
+    onAttemptEnd: (end) => webhookMetrics.recordAttempt(end),
+  });
+  closers.push(...deliveries);
+  local.workerChecks = workerReadinessChecks(runtime);
   return workerId;
+}
+
+/** What GET /readyz checks of a worker: its launcher zygote answers, and a sandbox cgroup can be made. */
+function workerReadinessChecks(runtime: SandboxRuntime): ReadinessCheck[] {
+  return [
+    { name: 'launcher', run: () => runtime.probeLauncher(READINESS_CHECK_TIMEOUT_MS) },
+    { name: 'cgroups', run: () => runtime.probeCgroups() },
+  ];
+}
+
+/**
+ * The db/queue reconcile sweep, in every process whatever its role (one at a time sweeps, under
+ * a Redis lock): an API-only deployment repairs jobs whose workers died too.
+ */
+function startReconciler(ctx: StartContext): void {
+  const { config, redis, dbHandle, log, closers, local } = ctx;
+  const reconciler = JobReconciler.start({
+    db: dbHandle.db,
+    redis,
+    log,
+    intervalMs: config.reconcile.intervalMs,
+    graceMs: config.reconcile.graceMs,
+    runsHere: (id) => local.runner?.isRunning(id) ?? false,
+    onFinished: (id) => local.notifier?.announceLocal(id),
+    webhooks: ctx.webhooks,
+  });
+  closers.push(() => reconciler.close());
 }
 
 /**
@@ -218,10 +298,15 @@ function removeRunDir(runDir: string): void {
 }
 
 /** Warm pools, with the configured images pre-warmed. */
-async function startPools(config: ServerConfig, runtime: SandboxRuntime, store: SnapshotStore, log: Logger, shutdown: { started: boolean }): Promise<SandboxPools> {
+async function startPools(config: ServerConfig, runtime: SandboxRuntime, store: SnapshotStore, log: Logger, shutdown: { started: boolean }, metrics: PoolMetrics): Promise<SandboxPools> {
   const pools = new SandboxPools(
     runtime,
-    { defaultBounds: { min: config.pools.min, max: config.pools.max }, maxParkedTotal: config.pools.maxTotal, defaultDiskBytes: DEFAULT_LIMITS.diskBytes },
+    {
+      defaultBounds: { min: config.pools.min, max: config.pools.max },
+      maxParkedTotal: config.pools.maxTotal,
+      defaultDiskBytes: DEFAULT_LIMITS.diskBytes,
+      onCreated: metrics.recordCreation,
+    },
     (err) => (shutdown.started ? log.debug({ err }, 'a parked sandbox was being made at shutdown') : log.warn({ err }, 'making a parked sandbox failed')),
   );
   for (const { image: reference, min } of config.pools.prewarm) {
@@ -255,9 +340,10 @@ async function openStore(dataDir: string, imageConfig: ImageOpsConfig, dbHandle:
 }
 
 async function startApi(ctx: StartContext): Promise<ServerType> {
-  const { config, redis, dbHandle, log, closers, stop, imageConfig, local } = ctx;
+  const { config, redis, dbHandle, log, closers, stop, imageConfig, webhooks, local, telemetry } = ctx;
   const queue = new JobQueue(redis);
   closers.push(() => queue.close());
+  closers.push(observeJobQueue(telemetry.meter, () => queue.depth()));
   const notifier = await FinishedNotifier.start(redis, log);
   closers.push(() => notifier.close());
   local.notifier = notifier;
@@ -275,9 +361,13 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
     notifier,
     redis,
     images,
-    config: { maxWaitMs: config.maxWaitMs, defaultWaitMs: Math.min(60_000, config.maxWaitMs), maxBatchJobs: config.maxBatchJobs },
+    webhooks,
+    config: { maxWaitMs: config.maxWaitMs, defaultWaitMs: Math.min(60_000, config.maxWaitMs), maxBatchJobs: config.maxBatchJobs, webhookTargets: config.webhooks.policy },
     logger: log,
     stopping: () => stop.started,
+    metrics: telemetry.metricsText,
+    tracing: telemetry.tracing,
+    workerChecks: local.workerChecks,
   });
   const http = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port }, () => resolve(s));

@@ -40,6 +40,8 @@ import { ImageOpConsumer } from '../queue/image-op-consumer.js';
 import { appendImageOpEvent, endImageOp } from '../queue/image-op-stream.js';
 import { recordImage } from './image-record.js';
 import { mountedLayerDirs } from './mounted-layers.js';
+import type { PullMetrics } from './pull-metrics.js';
+import type { PullProgress } from '../contract/pull-progress.js';
 
 export interface ImageWorkerOptions {
   /** Called after each operation that completed (the store may have changed). */
@@ -66,6 +68,8 @@ export interface ImageWorkerOptions {
    * installation); the store's root always. A path under one becomes `<server path>`.
    */
   hostPaths?: string[];
+  /** Where pulls are counted; absent: nowhere. */
+  pullMetrics?: PullMetrics;
   log: Logger;
 }
 
@@ -110,7 +114,7 @@ export class ImageWorker {
    * another worker (each host has its own store). Shares a pull of the same reference in progress.
    */
   async pullLocal(reference: string): Promise<StoredImage> {
-    const image = await this.#puller.pull(reference, undefined, this.#closing.signal);
+    const image = await this.#pullCounted(reference, undefined, this.#closing.signal);
     await this.#admitted(image);
     return image;
   }
@@ -164,10 +168,16 @@ export class ImageWorker {
 
   async #pull(reference: string, emit: Emit, signal: AbortSignal): Promise<Done> {
     emit({ type: 'status', message: `Pulling ${reference}` });
-    const image = await this.#puller.pull(reference, (p) => emit({ type: 'progress', ...p }), signal);
+    const image = await this.#pullCounted(reference, (p) => emit({ type: 'progress', ...p }), signal);
     await this.#admitted(image);
     emit({ type: 'status', message: `Digest: ${image.digest}` });
     return { references: [image.reference] };
+  }
+
+  #pullCounted(reference: string, onProgress: ((p: PullProgress) => void) | undefined, signal: AbortSignal): Promise<StoredImage> {
+    const metrics = this.#opts.pullMetrics;
+    if (!metrics) return this.#puller.pull(reference, onProgress, signal);
+    return metrics.track(reference, (counted) => this.#puller.pull(reference, counted, signal), onProgress, (err) => opErrorOf(err).code);
   }
 
   async #import(archivePath: string, reference: string | undefined, emit: Emit): Promise<Done> {

@@ -13,25 +13,33 @@ import type { StoredImage } from '../contract/stored-image.js';
 import type { RunResult, Sandbox } from '../runtime/sandbox.js';
 import { UnusableWorkdirError } from '../runtime/unusable-workdir-error.js';
 import type { SandboxPools } from '../runtime/sandbox-pools.js';
-import { publishFinished } from '../queue/finished-notifier.js';
 import type { ImageResolver } from './image-resolver.js';
 import { epochMs } from '../contract/epoch-ms.js';
 import { cancelledBeforeStart, resultWithoutRun } from '../contract/result-without-run.js';
 import { argvOf, envOf } from './job-command.js';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
 import { encodeBytes } from './output-encoding.js';
-import { endOutput, OutputAppender } from '../queue/output-stream.js';
+import { OutputAppender } from '../queue/output-stream.js';
 import { JobNotStartedError } from '../queue/job-not-started-error.js';
 import type { WorkerStop } from './worker-stop.js';
+import type { JobMetrics } from './job-metrics.js';
+import { inSpan, runAttributes } from './job-spans.js';
+import { NotQueuedError } from './not-queued-error.js';
+import type { WebhookQueue } from '../queue/webhook-queue.js';
+import { announceJobEnd } from '../queue/job-end.js';
+import { recordResult, type RecordedResult } from '../db/jobs.js';
 
 export interface JobRunnerDeps {
   images: ImageResolver;
   pools: SandboxPools;
   db: WarmboxDb;
   redis: Redis;
+  /** This worker's logger (its lines carry `worker`); each line about a job adds `job`. */
   log: Logger;
   /** Called the moment a result is in the db (an API in this process wakes its waiters). */
   onFinished?: (id: string) => void;
+  /** Where a finished job's webhook delivery is queued; absent: the sweep queues it. */
+  webhooks?: WebhookQueue;
   /**
    * Pulls an image into this worker's store. The API pulled it on first use, but on another worker
    * when workers do not share a data directory: this one then pulls it too. Absent: such a job fails.
@@ -39,6 +47,8 @@ export interface JobRunnerDeps {
   pull?: (reference: string) => Promise<StoredImage>;
   /** The worker's stop; absent: jobs are never returned to the queue nor cut off. */
   stop?: WorkerStop;
+  /** Where each finished job's latencies are counted; absent: nowhere. */
+  metrics?: JobMetrics;
 }
 
 interface Timings {
@@ -52,8 +62,20 @@ interface Timings {
 export class JobRunner {
   /** Jobs in a sandbox now, and how to finish each as `lost` if the process must exit at once. */
   private readonly inSandbox = new Map<string, (error: string) => JobResult>();
+  /** Ids of the jobs this runner is running now. */
+  private readonly inFlight = new Set<string>();
 
   constructor(private readonly deps: JobRunnerDeps) {}
+
+  /** How many jobs this runner is running now. */
+  get running(): number {
+    return this.inFlight.size;
+  }
+
+  /** Whether this runner is running the job now (a reconcile sweep then leaves it alone). */
+  isRunning(id: string): boolean {
+    return this.inFlight.has(id);
+  }
 
   /**
    * A second signal: the process exits now. Records every job running in a sandbox as `lost`
@@ -65,7 +87,17 @@ export class JobRunner {
     return this.inSandbox.size;
   }
 
+  /** Throws NotQueuedError, recording nothing, when the job was claimed or finished elsewhere. */
   async run(job: JobPayload, signal?: AbortSignal): Promise<JobResult> {
+    this.inFlight.add(job.id);
+    try {
+      return await this.runAndRecord(job, signal);
+    } finally {
+      this.inFlight.delete(job.id);
+    }
+  }
+
+  private async runAndRecord(job: JobPayload, signal?: AbortSignal): Promise<JobResult> {
     const started = epochMs();
     const timings: Timings = { start: 'cold', queuedMs: Math.max(0, started - job.createdAt), pullMs: 0, acquireMs: 0, runMs: 0 };
     // Live output is best effort: the result in the db is the record.
@@ -75,10 +107,21 @@ export class JobRunner {
       result = signal?.aborted ? cancelled(timings, started, job) : await this.runInSandbox(job, output, timings, started, signal);
     } catch (err) {
       if (err instanceof JobNotStartedError) throw err; // back to the queue: nothing to record
+      if (err instanceof NotQueuedError) {
+        this.deps.log.warn({ job: job.id }, err.message);
+        throw err;
+      }
       this.deps.log.error({ err, job: job.id }, 'job failed inside warmbox');
       result = internalError(err, timings, started, job);
     }
-    await this.record(job.id, result, output);
+    try {
+      await inSpan('result record', { 'warmbox.job.verdict': result.verdict }, () => this.record(job.id, result, output));
+    } catch (err) {
+      logJobFinished(this.deps.log, job, result, err);
+      throw err;
+    }
+    logJobFinished(this.deps.log, job, result);
+    this.deps.metrics?.recordFinished(job, result);
     return result;
   }
 
@@ -95,7 +138,11 @@ export class JobRunner {
       if (!(err instanceof UnusableWorkdirError)) throw err;
       return this.cannotStart(job, err, output, timings, started);
     }
-    markRunning(this.deps.db, job.id, Date.now(), image.digest);
+    // The claim: one run per job, even when a re-queued job's old copy turns up at another worker.
+    if (!markRunning(this.deps.db, job.id, Date.now(), image.digest)) {
+      void sandbox.destroy();
+      throw new NotQueuedError(job.id);
+    }
     // The fault tests count these lines: a job must never start twice (test/helpers/job-outcomes.ts).
     this.deps.log.debug({ job: job.id }, 'job started');
     this.inSandbox.set(job.id, (error) => ({ ...internalError(new Error(error), timings, started, job), verdict: 'lost' }));
@@ -157,24 +204,39 @@ export class JobRunner {
   }
 
   /** pullMs: the API's pull on first use (payload.pullMs), and this worker's own lookup or pull. */
-  private async resolveImage(job: JobPayload, timings: Timings): Promise<StoredImage> {
-    const t0 = performance.now();
-    let image = await this.deps.images.resolve(job.image);
-    if (!image && this.deps.pull) image = await this.deps.pull(job.image);
-    timings.pullMs = (job.pullMs ?? 0) + performance.now() - t0;
-    if (!image) throw new Error(`image ${job.image} is not in the snapshot store`);
-    return image;
+  private resolveImage(job: JobPayload, timings: Timings): Promise<StoredImage> {
+    return inSpan('image resolve', { 'warmbox.image': job.image }, async (span) => {
+      const t0 = performance.now();
+      let image = await this.deps.images.resolve(job.image);
+      span.setAttribute('warmbox.image.pulled', !image && this.deps.pull !== undefined);
+      if (!image && this.deps.pull) image = await this.deps.pull(job.image);
+      timings.pullMs = (job.pullMs ?? 0) + performance.now() - t0;
+      if (!image) throw new Error(`image ${job.image} is not in the snapshot store`);
+      span.setAttribute('warmbox.image.digest', image.digest);
+      return image;
+    });
   }
 
-  private async acquire(image: StoredImage, job: JobPayload, timings: Timings): Promise<Sandbox> {
-    const t0 = performance.now();
-    const { sandbox, start } = await this.deps.pools.acquire(image, job.limits.diskBytes);
-    timings.acquireMs = performance.now() - t0;
-    timings.start = start;
-    return sandbox;
+  private acquire(image: StoredImage, job: JobPayload, timings: Timings): Promise<Sandbox> {
+    return inSpan('sandbox acquire', { 'warmbox.image': image.reference }, async (span) => {
+      const t0 = performance.now();
+      const { sandbox, start } = await this.deps.pools.acquire(image, job.limits.diskBytes);
+      timings.acquireMs = performance.now() - t0;
+      timings.start = start;
+      span.setAttribute('warmbox.sandbox.start', start);
+      return sandbox;
+    });
   }
 
-  private async execute(sandbox: Sandbox, image: StoredImage, job: JobPayload, output: OutputAppender, timings: Timings, cancel?: AbortSignal): Promise<RunResult> {
+  private execute(sandbox: Sandbox, image: StoredImage, job: JobPayload, output: OutputAppender, timings: Timings, cancel?: AbortSignal): Promise<RunResult> {
+    return inSpan('job run', { 'warmbox.job.id': job.id }, async (span) => {
+      const run = await this.runIn(sandbox, image, job, output, timings, cancel);
+      span.setAttributes(runAttributes(run));
+      return run;
+    });
+  }
+
+  private async runIn(sandbox: Sandbox, image: StoredImage, job: JobPayload, output: OutputAppender, timings: Timings, cancel?: AbortSignal): Promise<RunResult> {
     const t0 = performance.now();
     const graceOver = this.deps.stop?.graceOver;
     const signal = graceOver && cancel ? AbortSignal.any([cancel, graceOver]) : (graceOver ?? cancel);
@@ -199,16 +261,16 @@ export class JobRunner {
   }
 
   /**
-   * Writes the result, and when the db refuses it (its disk full, its file locked) offers it again
+   * Writes the result and its webhook delivery (undefined: the job was finished already), and when the db refuses it (its disk full, its file locked) offers it again
    * with backoff rather than losing a result that exists: the job stays active in the queue
    * meanwhile. Past RECORD_RETRY_MS it gives up; the job then ends `lost` by the reconciler's rule.
    */
-  private async recordDurably(id: string, result: JobResult): Promise<void> {
+  private async recordDurably(id: string, result: JobResult): Promise<RecordedResult | undefined> {
     for (let attempt = 0, deadline = Date.now() + RECORD_RETRY_MS; ; attempt++) {
       try {
-        finishJob(this.deps.db, id, result, Date.now());
+        const recorded = recordResult(this.deps.db, id, result, Date.now());
         if (attempt > 0) this.deps.log.warn({ job: id, attempts: attempt + 1 }, 'the result was recorded after the db refused it');
-        return;
+        return recorded;
       } catch (err) {
         if (Date.now() > deadline) throw err;
         if (attempt === 0) this.deps.log.error({ err, job: id }, 'recording the result failed; offering it again until the db takes it');
@@ -217,17 +279,42 @@ export class JobRunner {
     }
   }
 
-  /** The stream's end entry goes after its last chunk. */
+  /** The stream's end entry goes after its last chunk; then waiters, other processes and the webhook hear of it. */
   private async record(id: string, result: JobResult, output: OutputAppender): Promise<void> {
-    await this.recordDurably(id, result);
+    const recorded = await this.recordDurably(id, result);
+    if (recorded === undefined) {
+      // A reconcile sweep finished it first (`lost`: it judged this worker dead, or Redis lost the job).
+      this.deps.log.warn({ job: id, verdict: result.verdict }, `job ${id} was already finished (its first verdict stands); this run's result is not recorded`);
+      return;
+    }
     this.deps.onFinished?.(id);
     await output.flushed();
-    await Promise.all([publishFinished(this.deps.redis, id), endOutput(this.deps.redis, id)]);
+    await announceJobEnd(this.deps, id, recorded.deliveryId);
   }
 }
 
 /** How long a result that the db refuses (a full disk, a locked file) is kept and offered again. */
 const RECORD_RETRY_MS = 10 * 60_000;
+
+/**
+ * The one line a job leaves at its end: what it was and how it went, never what it carried or
+ * printed (stdin, files, env values and output may be secrets).
+ */
+function logJobFinished(log: Logger, job: JobPayload, result: JobResult, recordError?: unknown): void {
+  const fields = {
+    job: job.id,
+    image: job.image,
+    verdict: result.verdict,
+    exitCode: result.exitCode,
+    signal: result.signal,
+    start: result.start,
+    timings: result.timings,
+    usage: result.usage,
+    ...(result.error && { error: result.error }),
+  };
+  if (recordError === undefined) log.info(fields, 'job finished');
+  else log.error({ ...fields, err: recordError }, 'job finished, but recording its result failed');
+}
 
 function toJobResult(run: RunResult, timings: Timings, started: number, job: JobPayload): JobResult {
   const stdout = encodeBytes(run.stdout);

@@ -40,6 +40,10 @@ export interface PoolCoordinatorOptions {
   demandHoldMs?: number;
   /** Status publishing (and floor expiry) period. */
   intervalMs?: number;
+  /** How many jobs this worker runs now, published with its status (`warmbox status`). */
+  runningJobs?: () => number;
+  /** What this worker runs on, published with its status. */
+  versions?: WorkerPoolStatus['versions'];
 }
 
 /** The bounds a pool gets: its configured bounds, its minimum raised to the demand floor (within max). */
@@ -107,6 +111,8 @@ export class PoolCoordinator {
       updatedAt: now,
       parkedTotal: pools.parkedTotal(),
       maxParkedTotal: this.opts.maxParkedTotal,
+      ...(this.opts.runningJobs && { runningJobs: this.opts.runningJobs() }),
+      ...(this.opts.versions && { versions: this.opts.versions }),
       pools: pools.stats().map((s) => {
         const base = this.baseOf(s.digest);
         const floor = this.floorActive(s.digest, now) ? Math.min(this.floor, base.max) : 0;

@@ -7,6 +7,7 @@ import { imageInDb, resolveImage } from '../image-lookup.js';
 import { parseJsonBody } from '../middleware/json-body.js';
 import { errorResponse } from '../schemas/error.js';
 import { imageParamSchema, poolBoundsBodySchema, poolsViewSchema, storedPoolBoundsSchema } from '../schemas/pools.js';
+import { readPoolsView, redisOr503 } from '../system-views.js';
 
 export function registerPools(app: OpenAPIHono, deps: AppDeps): void {
   const registry = new PoolRegistry(deps.redis);
@@ -23,13 +24,10 @@ export function registerPools(app: OpenAPIHono, deps: AppDeps): void {
       'its bounds, claims (warm and cold) and rates; and the bounds set with PUT /v1/pools/{image}.',
     responses: {
       200: { description: 'The pools.', content: { 'application/json': { schema: poolsViewSchema } } },
-      503: errorResponse('Redis is unavailable.'),
+      503: errorResponse('Redis is unavailable (redis_unavailable); retry after `Retry-After`.'),
     },
   });
-  app.openapi(list, async (c) => {
-    const [workers, bounds] = await redisOr503(deps, () => Promise.all([registry.listStatuses(), registry.allBounds()]));
-    return c.json({ workers, bounds }, 200);
-  });
+  app.openapi(list, async (c) => c.json(await readPoolsView(deps, registry), 200));
 
   const set = createRoute({
     method: 'put',
@@ -50,23 +48,14 @@ export function registerPools(app: OpenAPIHono, deps: AppDeps): void {
       400: errorResponse('Malformed JSON, or min/max not a whole number ≥ 0.'),
       404: errorResponse('The image is not in the store (image_not_found).'),
       422: errorResponse('max above the server maximum (above_maximum), or min above max (min_above_max).'),
-      503: errorResponse('Redis is unavailable.'),
+      503: errorResponse('Redis is unavailable (redis_unavailable); retry after `Retry-After`.'),
     },
   });
   app.openapi(set, async (c) => {
     const { min, max } = c.req.valid('json');
     if (min > max) throw new ApiError(422, 'min_above_max', `min ${min} is above max ${max}`, { field: 'min', maximum: max });
     const image = await resolveImage(c.req.valid('param').image, imageExists);
-    const stored = await redisOr503(deps, () => registry.setBounds(image, { min, max }));
+    const stored = await redisOr503(deps, 'the pool registry', () => registry.setBounds(image, { min, max }));
     return c.json(stored, 200);
   });
-}
-
-async function redisOr503<T>(deps: AppDeps, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    deps.logger.error({ err }, 'pool registry: Redis command failed');
-    throw new ApiError(503, 'redis_unavailable', `the pool registry in Redis is unavailable (${(err as Error).message}); retry later`);
-  }
 }

@@ -1,7 +1,8 @@
 /** GET /v1/system/df: the disk usage of every worker's snapshot store (like `docker system df`). */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { readStoreUsage } from '../../queue/store-usage.js';
 import type { AppDeps } from '../deps.js';
+import { errorResponse } from '../schemas/error.js';
+import { readStoreUsageView } from '../system-views.js';
 
 const imageUsage = z.object({
   reference: z.string(),
@@ -28,7 +29,10 @@ export function registerSystemDf(app: OpenAPIHono, deps: AppDeps): void {
     tags: ['images'],
     summary: "Disk usage of each worker's snapshot store",
     description: 'Each worker measures its own store (every 30 s, and after each image operation) and publishes it; a worker that stopped drops out.',
-    responses: { 200: { description: 'Per worker: the store total and each image.', content: { 'application/json': { schema: systemDfSchema } } } },
+    responses: {
+      200: { description: 'Per worker: the store total and each image.', content: { 'application/json': { schema: systemDfSchema } } },
+      503: errorResponse('Redis is unavailable (redis_unavailable); retry after `Retry-After`.'),
+    },
   });
-  app.openapi(route, async (c) => c.json({ stores: await readStoreUsage(deps.redis) }, 200));
+  app.openapi(route, async (c) => c.json({ stores: await readStoreUsageView(deps) }, 200));
 }

@@ -161,7 +161,14 @@ export const jobRequestSchema = z
     webhook: z
       .strictObject({ url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(B.webhookUrlChars) })
       .optional()
-      .openapi({ description: 'Where the finished job is POSTed (stored; delivery comes with the webhook worker).' }),
+      .openapi({
+        description:
+          'Where the finished job is POSTed, signed (README "Webhooks"), retried with backoff; its attempts are at ' +
+          'GET /v1/jobs/{id}/deliveries. A literal address or `localhost` in a refused range (loopback, private, ' +
+          'link-local, CGNAT, multicast, reserved) is a 422 unless the server allows it; names are checked again ' +
+          'when the delivery connects.',
+        example: { url: 'https://example.com/hooks/warmbox' },
+      }),
     labels: labelsSchema.optional(),
   })
   .openapi('JobRequest');

@@ -69,6 +69,11 @@ const workerPoolsSchema = z
     parkedTotal: count().openapi({ description: 'Sandboxes parked or being made in all its pools.' }),
     maxParkedTotal: count().openapi({ description: 'Its cap on parkedTotal (WARMBOX_POOL_MAX_TOTAL).' }),
     pools: z.array(poolStatsSchema),
+    runningJobs: count().optional().openapi({ description: 'Jobs it runs now.' }),
+    versions: z
+      .object({ warmbox: z.string(), node: z.string(), kernel: z.string(), cgroup: z.enum(['v1', 'v2']) })
+      .optional()
+      .openapi({ description: 'What it runs on: warmbox, Node, the kernel release, and its cgroup driver.' }),
   })
   .openapi('WorkerPools');
 

@@ -105,6 +105,21 @@ static void spawn_sandbox(const char *path, const char *id)
 	}
 }
 
+/*
+ * A liveness probe from the worker (`?TOKEN`): connect back with the hello `TOKEN pong` and hang up.
+ * It proves what a sandbox request needs: this loop reads its stdin and can reach the socket.
+ */
+static void answer_ping(const char *path, const char *token)
+{
+	if (!valid_id(token)) {
+		LOG("zygote: ignoring malformed ping token '%.80s'", token);
+		return;
+	}
+	int fd = connect_stream(path, token, "pong");
+	if (fd >= 0)
+		close(fd);
+}
+
 static void reap(int sigfd)
 {
 	struct signalfd_siginfo si;
@@ -162,7 +177,10 @@ int zygote_main(const char *socket_path)
 		char *line = buf, *nl;
 		while ((nl = strchr(line, '\n'))) {
 			*nl = '\0';
-			spawn_sandbox(socket_path, line);
+			if (line[0] == '?')
+				answer_ping(socket_path, line + 1);
+			else
+				spawn_sandbox(socket_path, line);
 			line = nl + 1;
 		}
 		len = strlen(line);

@@ -8,6 +8,8 @@
  * four times to the unix socket SOCKET, each connection starting with the line "<id> <stream>\n",
  * stream one of control, stdin, stdout, stderr; it then runs sandbox_main() with control on
  * fds 0, 1 and 2 and the others on fds 3, 4 and 5. EOF on stdin: the zygote exits.
+ * A line "?<token>" (same alphabet) is a liveness probe: the zygote itself connects once with
+ * "<token> pong\n" and hangs up (the worker's /readyz).
  *
  * Lifetimes: the zygote dies with the worker (SIGKILL as its parent-death signal, and EOF on stdin);
  * each supervisor tears its sandbox down when the zygote dies (SIGTERM as its parent-death signal).

@@ -284,10 +284,10 @@ describe('the rest of the surface', () => {
     await expectError(await h.app.request('/v2/nothing'), 404, 'not_found');
   });
 
-  it('GET /healthz answers ok', async () => {
+  it('GET /healthz answers ok (liveness)', async () => {
     const res = await h.app.request('/healthz');
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { status: 'ok', checks: { db: 'ok', redis: 'ready' } });
+    assert.deepEqual(await res.json(), { status: 'ok' });
   });
 
   it('GET /openapi.json describes the routes and schemas', async () => {
@@ -295,7 +295,7 @@ describe('the rest of the surface', () => {
     assert.equal(res.status, 200);
     const doc = (await res.json()) as { openapi: string; paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } };
     assert.equal(doc.openapi, '3.1.0');
-    for (const path of ['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/events', '/healthz']) assert.ok(doc.paths[path], path);
+    for (const path of ['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/events', '/healthz', '/readyz', '/v1/system/status']) assert.ok(doc.paths[path], path);
     for (const schema of ['JobRequest', 'Job', 'JobResult', 'Limits', 'Error']) assert.ok(doc.components.schemas[schema], schema);
   });
 });

@@ -70,14 +70,17 @@ describe('the OpenAPI document', () => {
     const ids = Object.fromEntries(operations().map(({ key, op }) => [key, op.operationId]));
     assert.deepEqual(ids, {
       'GET /healthz': 'getHealth',
+      'GET /readyz': 'getReadiness',
       'POST /v1/jobs': 'createJob',
       'GET /v1/jobs': 'listJobs',
       'POST /v1/jobs/batch': 'createJobBatch',
       'GET /v1/jobs/{id}': 'getJob',
       'POST /v1/jobs/{id}/cancel': 'cancelJob',
       'GET /v1/jobs/{id}/events': 'streamJobEvents',
+      'GET /v1/jobs/{id}/deliveries': 'listJobDeliveries',
       'GET /v1/queue': 'getQueueCounts',
       'GET /v1/system/df': 'getSystemDiskUsage',
+      'GET /v1/system/status': 'getSystemStatus',
       'GET /v1/pools': 'listPools',
       'PUT /v1/pools/{image}': 'setPoolBounds',
       'GET /v1/images': 'listImages',
@@ -110,10 +113,10 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  it('describes every error answer with the one Error schema (the health check answers its own)', () => {
+  it('describes every error answer with the one Error schema (the readiness check answers its own)', () => {
     for (const { key, op } of operations()) {
       for (const [status, response] of Object.entries(op.responses)) {
-        if (Number(status) < 400 || key === 'GET /healthz') continue;
+        if (Number(status) < 400 || (key === 'GET /readyz' && status === '503')) continue;
         assert.equal(response.content?.['application/json']?.schema?.$ref, '#/components/schemas/Error', `${key} ${status}`);
       }
     }
@@ -140,11 +143,14 @@ describe("the routes' error answers are declared in the document", () => {
     ['POST /v1/jobs', '/v1/jobs', json({ image: 'alpine:3' }), 404, 'plain'],
     ['POST /v1/jobs', '/v1/jobs', json({ image: 'alpine:3' }), 503], // the pull on first use outlasts its timeout
     ['GET /v1/jobs/{id}', '/v1/jobs/nosuchjob', {}, 404],
+    ['GET /v1/jobs/{id}/deliveries', '/v1/jobs/nosuchjob/deliveries', {}, 404],
+    ['POST /v1/jobs', '/v1/jobs', json({ image: 'busybox', webhook: { url: 'http://169.254.169.254/latest' } }), 422],
     ['POST /v1/jobs/{id}/cancel', '/v1/jobs/nosuchjob/cancel', { method: 'POST' }, 404],
     ['GET /v1/jobs/{id}/events', '/v1/jobs/nosuchjob/events', {}, 404],
     ['GET /v1/jobs/{id}/events', '/v1/jobs/nosuchjob/events', { headers: { 'last-event-id': '99999999999999999999-0' } }, 400],
-    ['GET /healthz', '/healthz', {}, 503, 'no-redis'],
-    ['GET /v1/system/df', '/v1/system/df', {}, 500, 'no-redis'],
+    ['GET /readyz', '/readyz', {}, 503, 'no-redis'],
+    ['GET /v1/system/df', '/v1/system/df', {}, 503, 'no-redis'],
+    ['GET /v1/queue', '/v1/queue', {}, 503, 'no-redis'],
     ['GET /v1/pools', '/v1/pools', {}, 503, 'no-redis'],
     ['PUT /v1/pools/{image}', '/v1/pools/busybox', put('{'), 400],
     ['PUT /v1/pools/{image}', '/v1/pools/busybox', put('min=1', 'text/plain'), 415],

@@ -11,16 +11,26 @@ before(async () => {
 });
 after(() => h.close());
 
+/** The counts alone (oldestQueuedAgeMs is checked on its own: it grows with time). */
 async function counts(): Promise<{ status: number; json: unknown }> {
   const res = await h.app.request('/v1/queue');
-  return { status: res.status, json: await res.json() };
+  const { oldestQueuedAgeMs: _age, ...json } = (await res.json()) as { oldestQueuedAgeMs: number | null };
+  return { status: res.status, json };
+}
+
+async function oldestQueuedAgeMs(): Promise<number | null> {
+  return ((await (await h.app.request('/v1/queue')).json()) as { oldestQueuedAgeMs: number | null }).oldestQueuedAgeMs;
 }
 
 describe('GET /v1/queue', () => {
   it('is empty before any job, counts jobs as queued until a worker takes one, then as running, then neither', async () => {
     assert.deepEqual(await counts(), { status: 200, json: { queued: 0, running: 0 } });
+    assert.equal(await oldestQueuedAgeMs(), null, 'none waits');
+    const before = Date.now();
     for (let i = 0; i < 3; i++) assert.equal((await postJob(h.app, { image: 'busybox' })).status, 202);
     assert.deepEqual((await counts()).json, { queued: 3, running: 0 });
+    const age = await oldestQueuedAgeMs();
+    assert.ok(age !== null && age >= 0 && age <= Date.now() - before, `the oldest has waited since it was posted: ${age}`);
 
     // A worker of the queue that holds the first job it takes until told to finish it.
     let release!: () => void;
@@ -37,6 +47,7 @@ describe('GET /v1/queue', () => {
         if (JSON.stringify((await counts()).json) === JSON.stringify({ queued: 0, running: 0 })) break;
       }
       assert.deepEqual((await counts()).json, { queued: 0, running: 0 });
+      assert.equal(await oldestQueuedAgeMs(), null);
     } finally {
       await worker.close();
     }

@@ -22,6 +22,8 @@ const READY_TIMEOUT_MS = 10_000;
 export interface RedisOptions {
   /** Persist in an AOF in this directory (fsync always): a Redis that comes back with its data. */
   aofDir?: string;
+  /** Appended to the defaults (and so overriding them), e.g. ['--maxmemory-policy', 'allkeys-lru']. */
+  args?: string[];
 }
 
 export async function startRedis(opts: RedisOptions = {}): Promise<TestRedis> {
@@ -57,7 +59,7 @@ async function startOn(port: number, opts: RedisOptions): Promise<TestRedis> {
   const persistence = opts.aofDir ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', opts.aofDir] : ['--appendonly', 'no', '--dir', tmpdir()];
   const child = spawn(
     REDIS_SERVER,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, ...(opts.args ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const killOnExit = () => child.kill('SIGKILL');

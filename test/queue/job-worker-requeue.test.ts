@@ -45,7 +45,7 @@ describe('the jobs consumer, stopping', () => {
   });
 
   function worker(run: (job: JobPayload) => Promise<JobResult>): Worker<JobPayload, JobResult> {
-    return startJobWorker({ connection: { host: server.host, port: server.port }, concurrency: 1, runner: { run } });
+    return startJobWorker({ name: 'requeue-test', connection: { host: server.host, port: server.port }, concurrency: 1, runner: { run } });
   }
 
   it('moves a job it never started back to wait; the next worker runs it exactly once', async () => {

@@ -30,4 +30,14 @@ describe('server configuration', () => {
     assert.equal(loadConfig({ WARMBOX_STOP_GRACE_MS: String(STOP_GRACE_MS.max) }).stopGraceMs, STOP_GRACE_MS.max);
     assert.throws(() => loadConfig({ WARMBOX_STOP_GRACE_MS: String(STOP_GRACE_MS.max + 1) }), /WARMBOX_STOP_GRACE_MS/);
   });
+
+  it('bounds the reconcile sweep: a grace under the enqueue bound could re-queue a job on its way in', () => {
+    const c = loadConfig({});
+    assert.deepEqual(c.reconcile, { intervalMs: 15_000, graceMs: 30_000 });
+    assert.equal(c.redisAllowEviction, false);
+    assert.equal(loadConfig({ WARMBOX_REDIS_ALLOW_EVICTION: '1' }).redisAllowEviction, true);
+    assert.throws(() => loadConfig({ WARMBOX_RECONCILE_GRACE_MS: '1000' }), /WARMBOX_RECONCILE_GRACE_MS/);
+    assert.throws(() => loadConfig({ WARMBOX_RECONCILE_INTERVAL_MS: '0' }), /WARMBOX_RECONCILE_INTERVAL_MS/);
+    assert.throws(() => loadConfig({ WARMBOX_REDIS_ALLOW_EVICTION: 'yes' }), /WARMBOX_REDIS_ALLOW_EVICTION/);
+  });
 });

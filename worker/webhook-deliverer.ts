@@ -1,0 +1,88 @@
+/**
+ * One attempt of a webhook delivery, from the queue's worker (queue/webhook-worker.ts): read the
+ * delivery and its job, sign the body, POST it (worker/webhook-sender.ts), and record the attempt
+ * and the delivery's new state together in the db. `onAttemptEnd` is the place for metrics and
+ * traces: it is called after every attempt, with what the attempt came to.
+ */
+import type { Logger } from 'pino';
+import { WEBHOOK_HEADERS, signatureHeader } from '../contract/webhook-signature.js';
+import type { WarmboxDb } from '../db/client.js';
+import { getJob } from '../db/jobs.js';
+import type { DeliveryState } from '../db/schema.js';
+import { getDelivery, recordAttempt } from '../db/webhook-deliveries.js';
+import type { AttemptOutcome, WebhookAttemptContext } from '../queue/webhook-worker.js';
+import { webhookBody } from './webhook-body.js';
+import type { SendResult, WebhookSender } from './webhook-sender.js';
+
+/** An attempt as it ended: what the delivery record now says. */
+export interface WebhookAttemptEnd {
+  deliveryId: string;
+  jobId: string;
+  event: string;
+  attempt: number;
+  /** The delivery's state after this attempt: `pending` means another attempt follows. */
+  state: DeliveryState;
+  statusCode: number | null;
+  latencyMs: number;
+  error: string | null;
+}
+
+export interface WebhookDelivererDeps {
+  db: WarmboxDb;
+  sender: WebhookSender;
+  /** The HMAC key of Warmbox-Signature (server/webhook-secret.ts). */
+  secret: string;
+  log: Logger;
+  /** Called after each attempt (metrics, traces); must not throw. */
+  onAttemptEnd?: (end: WebhookAttemptEnd) => void;
+}
+
+const USER_AGENT = 'warmbox-webhooks/1';
+
+export class WebhookDeliverer {
+  constructor(private readonly deps: WebhookDelivererDeps) {}
+
+  async attempt(ctx: WebhookAttemptContext): Promise<{ outcome: AttemptOutcome; error?: string }> {
+    const { db } = this.deps;
+    const delivery = getDelivery(db, ctx.deliveryId);
+    // Gone (its job was pruned) or already ended (a sweep queued it again): nothing to do.
+    if (delivery === undefined || delivery.state !== 'pending') return { outcome: 'done' };
+    const job = getJob(db, delivery.jobId);
+    if (job === undefined) return { outcome: 'done' };
+    // The db's count wins over the queue's: a delivery queued again by the sweep (Redis lost it)
+    // goes on numbering, and stops at the same total.
+    const attempt = Math.max(ctx.attempt, delivery.attempts + 1);
+    const body = webhookBody(delivery, job);
+    const at = Date.now();
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      [WEBHOOK_HEADERS.signature]: signatureHeader(this.deps.secret, Math.floor(at / 1000), body),
+      [WEBHOOK_HEADERS.delivery]: delivery.id,
+      [WEBHOOK_HEADERS.event]: delivery.event,
+      [WEBHOOK_HEADERS.attempt]: String(attempt),
+    };
+    const sent = await this.deps.sender.post(delivery.url, body, headers);
+    const state = stateAfter(sent, attempt >= ctx.maxAttempts);
+    recordAttempt(db, delivery, { attempt, at, statusCode: sent.statusCode, latencyMs: sent.latencyMs, error: sent.error }, state, Date.now());
+    this.report({ deliveryId: delivery.id, jobId: delivery.jobId, event: delivery.event, attempt, state, ...sent });
+    if (state === 'delivered') return { outcome: 'done' };
+    return { outcome: state === 'dead' ? 'dead' : 'retry', error: sent.error ?? undefined };
+  }
+
+  private report(end: WebhookAttemptEnd & { refused?: boolean }): void {
+    const { refused: _refused, ...fields } = end;
+    const level = end.state === 'dead' ? 'warn' : end.state === 'pending' ? 'info' : 'debug';
+    this.deps.log[level](fields, end.state === 'dead' ? 'webhook delivery dead: no attempt left' : 'webhook delivery attempt');
+    try {
+      this.deps.onAttemptEnd?.(fields);
+    } catch (err) {
+      this.deps.log.warn({ err }, 'onAttemptEnd threw');
+    }
+  }
+}
+
+function stateAfter(sent: SendResult, last: boolean): DeliveryState {
+  if (sent.error === null) return 'delivered';
+  return sent.refused || last ? 'dead' : 'pending';
+}
