@@ -73,7 +73,7 @@ function carrierOf(payload: JobPayload): Record<string, string> {
 }
 
 /** Ends the span when the work settles; a rejection marks it as an error. */
-async function ended<T>(span: Span, work: Promise<T>): Promise<T> {
+export async function ended<T>(span: Span, work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (err) {

@@ -2,23 +2,13 @@
  * The worker's child spans of a job's trace (under queue/job-trace.ts's `process jobs`): image
  * resolve, sandbox acquire, run, result record. With tracing off they are the API's no-op spans.
  */
-import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { JobResult } from '../contract/job-payload.js';
-import { TRACER_NAME } from '../queue/job-trace.js';
+import { ended, TRACER_NAME } from '../queue/job-trace.js';
 
 /** Runs `work` in a child span of the active one; a throw marks the span as an error. */
 export function inSpan<T>(name: string, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> {
-  return trace.getTracer(TRACER_NAME).startActiveSpan(name, { attributes }, async (span) => {
-    try {
-      return await work(span);
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
+  return trace.getTracer(TRACER_NAME).startActiveSpan(name, { attributes }, (span) => ended(span, work(span)));
 }
 
 /** What a run ended with, on its span: the verdict, the exit code (semantic conventions' name) and the usage. */
