@@ -7,7 +7,7 @@
  * With tracing off no SDK is registered: the API's no-op tracer makes each span a couple of calls,
  * nothing is injected, and the payload travels as it is. A payload without a traceparent (tracing
  * off at the API, or a job queued before warmbox carried one) starts a trace of its own.
- * Webhook deliveries (issue 11, not built yet) are to continue the same context from the payload.
+ * A job's webhook deliveries carry the same context (queue/webhook-queue.ts), so their spans join the job's trace.
  */
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { JobPayload } from '../contract/job-payload.js';
@@ -61,11 +61,27 @@ export function processTraced<T>(payload: JobPayload, process: (span: Span) => P
   );
 }
 
-function withTraceContext(payload: JobPayload): JobPayload {
+/** W3C Trace Context fields of the active span, for a message queued on its behalf (empty with tracing off). */
+export interface TraceCarrier {
+  traceparent?: string;
+  tracestate?: string;
+}
+
+export function activeTraceContext(): TraceCarrier {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
   const { traceparent, tracestate } = carrier;
-  return { ...payload, ...(traceparent !== undefined && { traceparent }), ...(tracestate !== undefined && { tracestate }) };
+  return { ...(traceparent !== undefined && { traceparent }), ...(tracestate !== undefined && { tracestate }) };
+}
+
+/** Runs `work` in the context a message carried (its spans continue that trace), or as it is. */
+export function inTraceContext<T>(carried: TraceCarrier, work: () => T): T {
+  if (carried.traceparent === undefined) return work();
+  return context.with(propagation.extract(ROOT_CONTEXT, { ...carried }), work);
+}
+
+function withTraceContext(payload: JobPayload): JobPayload {
+  return { ...payload, ...activeTraceContext() };
 }
 
 function carrierOf(payload: JobPayload): Record<string, string> {

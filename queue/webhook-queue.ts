@@ -6,10 +6,12 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { BULL_PREFIX, QUEUE_WEBHOOKS } from './redis-keys.js';
 import { WEBHOOK_BACKOFF_TYPE } from './webhook-backoff.js';
+import { activeTraceContext, type TraceCarrier } from './job-trace.js';
 
 export const DELIVER_JOB_NAME = 'deliver';
 
-export interface WebhookJobData {
+/** The delivery's id, and the trace context of the job's finish (its attempts' spans join the job's trace). */
+export interface WebhookJobData extends TraceCarrier {
   deliveryId: string;
 }
 
@@ -47,7 +49,7 @@ export class WebhookQueue {
       timer = setTimeout(() => reject(new Error(`Redis did not take the delivery within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      await Promise.race([this.queue.add(DELIVER_JOB_NAME, { deliveryId }, { jobId: deliveryId }), timedOut]);
+      await Promise.race([this.queue.add(DELIVER_JOB_NAME, { deliveryId, ...activeTraceContext() }, { jobId: deliveryId }), timedOut]);
     } finally {
       clearTimeout(timer);
     }

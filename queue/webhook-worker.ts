@@ -8,6 +8,7 @@ import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bu
 import { BULL_PREFIX, QUEUE_WEBHOOKS } from './redis-keys.js';
 import { WEBHOOK_BACKOFF_TYPE, webhookBackoffMs, type BackoffSettings } from './webhook-backoff.js';
 import type { WebhookJobData } from './webhook-queue.js';
+import { inTraceContext } from './job-trace.js';
 
 /** What one attempt came to, as the deliverer tells the queue. */
 /** done: delivered (or nothing left to do); retry: failed, try again after the backoff; dead: failed for good. */
@@ -32,7 +33,8 @@ export interface WebhookWorkerOptions {
 export function startWebhookWorker(opts: WebhookWorkerOptions): Worker<WebhookJobData> {
   const processor = async (job: Job<WebhookJobData>): Promise<void> => {
     const ctx = { deliveryId: job.data.deliveryId, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1 };
-    const { outcome, error } = await opts.attempt(ctx);
+    // In the job's trace context: the attempt's span joins the trace of the job it reports.
+    const { outcome, error } = await inTraceContext(job.data, () => opts.attempt(ctx));
     if (outcome === 'retry') throw new Error(error ?? 'delivery failed');
     // No retry, whatever BullMQ counts (a refused target, the last attempt): it keeps the job with the failed ones.
     if (outcome === 'dead') throw new UnrecoverableError(error ?? 'delivery failed');

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startServer, type TestServer } from '../helpers/warmbox-server.js';
+import { answer, startReceiver } from '../helpers/webhook-receiver.js';
 
 let redis: TestRedis;
 let receiver: OtlpReceiver;
@@ -18,6 +19,7 @@ let server: TestServer;
 const SERVER = 2;
 const PRODUCER = 4;
 const CONSUMER = 5;
+const CLIENT = 3;
 
 before(async () => {
   redis = await startRedis();
@@ -31,6 +33,7 @@ before(async () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
       OTEL_BSP_SCHEDULE_DELAY: '100',
       OTEL_METRIC_EXPORT_INTERVAL: '500',
+      WARMBOX_WEBHOOK_ALLOW: 'loopback',
     },
   });
 });
@@ -41,13 +44,13 @@ after(async () => {
 });
 
 /** Runs a job with the caller's trace context; returns the trace id, the caller's span id and the job. */
-async function tracedJob(cmd: string[]): Promise<{ traceId: string; callerSpanId: string; job: any }> {
+async function tracedJob(cmd: string[], extra: object = {}): Promise<{ traceId: string; callerSpanId: string; job: any }> {
   const traceId = randomBytes(16).toString('hex');
   const callerSpanId = randomBytes(8).toString('hex');
   const res = await fetch(`${server.url}/v1/jobs?wait=true`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${callerSpanId}-01` },
-    body: JSON.stringify({ image: 'busybox', cmd }),
+    body: JSON.stringify({ image: 'busybox', cmd, ...extra }),
   });
   assert.equal(res.status, 200);
   return { traceId, callerSpanId, job: await res.json() };
@@ -107,6 +110,22 @@ describe('tracing over OTLP', () => {
     assert.equal(http.resource['service.name'], 'warmbox');
     assert.match(String(http.resource['service.instance.id']), /^.+-\d+$/);
     assert.equal(typeof http.resource['service.version'], 'string');
+  });
+
+  it("puts each webhook delivery attempt in the job's trace, as a client span", async () => {
+    const hook = await startReceiver(answer(200));
+    try {
+      const { traceId, job } = await tracedJob(['true'], { webhook: { url: hook.url } });
+      await hook.waitFor(1);
+      await receiver.waitFor((spans) => spans.some((s) => s.traceId === traceId && s.name === 'webhook deliver'), `the delivery span in trace ${traceId}`);
+      const deliver = receiver.spans.find((s) => s.traceId === traceId && s.name === 'webhook deliver')!;
+      assert.equal(deliver.kind, CLIENT);
+      assert.equal(deliver.attributes['warmbox.job.id'], job.id);
+      assert.equal(deliver.attributes['http.response.status_code'], 200);
+      assert.equal(deliver.attributes['warmbox.webhook.outcome'], 'delivered');
+    } finally {
+      await hook.close();
+    }
   });
 
   it("records a failing command's verdict and exit code on its run span", async () => {
