@@ -279,8 +279,13 @@ export class JobRunner {
     }
   }
 
-  /** The stream's end entry goes after its last chunk; then waiters, other processes and the webhook hear of it. */
+  /**
+   * Every chunk is in the output stream before the result is in the db (an event stream that finds
+   * the job finished reads the stream to its end and stops), and the end entry goes after both;
+   * then waiters, other processes and the webhook hear of it.
+   */
   private async record(id: string, result: JobResult, output: OutputAppender): Promise<void> {
+    await output.flushed();
     const recorded = await this.recordDurably(id, result);
     if (recorded === undefined) {
       // A reconcile sweep finished it first (`lost`: it judged this worker dead, or Redis lost the job).
@@ -288,7 +293,6 @@ export class JobRunner {
       return;
     }
     this.deps.onFinished?.(id);
-    await output.flushed();
     await announceJobEnd(this.deps, id, recorded.deliveryId);
   }
 }

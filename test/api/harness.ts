@@ -38,6 +38,7 @@ export async function startApiHarness(config: Partial<ApiConfig> = {}): Promise<
   const handle = openDatabase(join(dir, 'warmbox.db'));
   upsertImage(handle.db, { reference: BUSYBOX, digest: 'sha256:' + 'b'.repeat(64), config: {}, sizeBytes: 1, createdAt: 1 });
   const redis = new Redis(server.port, server.host);
+  await redis.ping(); // ready: JobQueue refuses at once while its connection is still connecting
   const queue = new JobQueue(redis);
   const notifier = await FinishedNotifier.start(redis);
   const deps: AppDeps = {
