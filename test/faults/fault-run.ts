@@ -63,7 +63,12 @@ export class FaultRun {
 
   static async begin(opts: FaultRunOptions = {}): Promise<FaultRun> {
     const run = new FaultRun(mkdtempSync(join(opts.parentDir ?? tmpdir(), 'warmbox-fault-')), opts);
-    await run.restart();
+    try {
+      await run.restart();
+    } catch (err) {
+      await run.dispose(); // the caller never gets the run to dispose of
+      throw err;
+    }
     return run;
   }
 

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -28,10 +28,15 @@ export type Verify = (rawBody: string, header: string, secret: string) => boolea
 
 /** The README's verifyWarmbox, imported from a module holding exactly its text. */
 export async function readmeJsVerify(): Promise<Verify> {
-  const file = join(mkdtempSync(join(tmpdir(), 'warmbox-recipe-')), 'verify.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'warmbox-recipe-'));
+  const file = join(dir, 'verify.mjs');
   writeFileSync(file, `${block('js')}\nexport { verifyWarmbox };\n`);
-  const mod = (await import(pathToFileURL(file).href)) as { verifyWarmbox: Verify };
-  return mod.verifyWarmbox;
+  try {
+    const mod = (await import(pathToFileURL(file).href)) as { verifyWarmbox: Verify };
+    return mod.verifyWarmbox;
+  } finally {
+    rmSync(dir, { recursive: true, force: true }); // once imported, the module no longer needs its file
+  }
 }
 
 /**
