@@ -192,7 +192,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     log,
     pull: (reference) => imageWorker.pullLocal(reference),
     metrics: new JobMetrics(telemetry.meter, imageLabels),
-    onFinished: (id) => local.notifier?.announceLocal(id),
+    onFinished: (id, notice) => local.notifier?.announceLocal(id, notice),
     stop: workerStop,
     webhooks,
   });

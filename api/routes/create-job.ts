@@ -3,6 +3,7 @@
  * hold until the job ends.
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { JobRow } from '../../db/schema.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError, RETRY_LATER } from '../errors.js';
 import { idempotencyHeaderSchema, REPLAYED_HEADER, requestHash } from '../idempotency.js';
@@ -68,13 +69,13 @@ export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
     const query = c.req.valid('query');
     const key = c.req.valid('header')['idempotency-key'];
     let waiter: JobWaiter | undefined;
-    const startWait = (id: string) => {
-      if (query.wait === 'true') waiter = JobWaiter.start(db, notifier, id, query.timeout ?? config.defaultWaitMs, c.req.raw.signal);
+    const startWait = (row: JobRow) => {
+      if (query.wait === 'true') waiter = JobWaiter.start(db, notifier, row, query.timeout ?? config.defaultWaitMs, c.req.raw.signal);
     };
     const { rows, replayed } = await submitJobs(deps, [request], {
       idempotency: key === undefined ? undefined : { key, hash: requestHash('POST /v1/jobs', await c.req.json()) },
       signal: c.req.raw.signal,
-      beforeEnqueue: (recorded) => startWait(recorded[0]!.id),
+      beforeEnqueue: (recorded) => startWait(recorded[0]!),
       onEnqueueFailed: () => waiter?.cancel(),
     });
     const queued = rows[0];
@@ -82,7 +83,7 @@ export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
     if (queued === undefined) throw new ApiError(409, 'idempotency_key_in_use', `the job of Idempotency-Key ${JSON.stringify(key)} was not queued; retry`, {}, RETRY_LATER);
     if (replayed) {
       c.header(REPLAYED_HEADER, 'true');
-      startWait(queued.id);
+      startWait(queued);
     }
 
     c.header('Location', jobLocation(queued.id));
