@@ -25,6 +25,7 @@ import type { SnapshotStore } from '../images/image-store.js';
 import { SandboxPools } from '../runtime/sandbox-pools.js';
 import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
 import { FinishedNotifier } from '../queue/finished-notifier.js';
+import { OverloadGate } from '../api/overload-gate.js';
 import { ImageQueue } from '../queue/image-queue.js';
 import { recordImage } from '../worker/image-record.js';
 import { ImageWorker } from '../worker/image-worker.js';
@@ -368,6 +369,7 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
     metrics: telemetry.metricsText,
     tracing: telemetry.tracing,
     workerChecks: local.workerChecks,
+    overload: new OverloadGate(config.overload, (now) => queue.depth(now), log),
   });
   const http = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port }, () => resolve(s));

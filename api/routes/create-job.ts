@@ -59,7 +59,7 @@ export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
       409: errorResponse('A request with the same Idempotency-Key is still being processed (idempotency_key_in_use): retry after `Retry-After`.'),
       422: errorResponse('A value beyond a server bound: a limit above its maximum or below its minimum, too many files, ...; an image warmbox cannot run (image_unsupported); a webhook URL whose address is refused (webhook_target_refused); or an Idempotency-Key used with another body within 24 hours (idempotency_key_reused).'),
       502: errorResponse('The registry answered something unusable while pulling the image (registry_error).'),
-      503: errorResponse('Nothing was recorded, retry after `Retry-After`: Redis is unreachable (queue_unavailable) or the database cannot take writes (db_unavailable); or the image\'s registry cannot be reached (registry_unreachable), limits pulls (registry_rate_limited), or the pull outlasted the pull timeout (pull_timeout); or the server is stopping (shutting_down).'),
+      503: errorResponse('Nothing was recorded, retry after `Retry-After`: Redis is unreachable (queue_unavailable) or the database cannot take writes (db_unavailable); or the image\'s registry cannot be reached (registry_unreachable), limits pulls (registry_rate_limited), or the pull outlasted the pull timeout (pull_timeout); or the server is stopping (shutting_down); or more jobs wait for a worker than the server takes, or the oldest has waited too long (overloaded).'),
       507: errorResponse('The server\'s disk is full (storage_full): nothing was recorded; retry after `Retry-After`.'),
     },
   });
