@@ -5,8 +5,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { publishFinished, type FinishedNotice } from './finished-notifier.js';
-import { endOutput } from './output-stream.js';
+import type { FinishedNotice } from './finished-notifier.js';
+import { endJobInRedis } from './job-end-script.js';
 import type { WebhookQueue } from './webhook-queue.js';
 
 export interface JobEndParts {
@@ -23,7 +23,7 @@ export interface JobEndParts {
  */
 export async function announceJobEnd(parts: JobEndParts, id: string, deliveryId: string | null, notice?: FinishedNotice): Promise<void> {
   const queued = deliveryId === null || parts.webhooks === undefined ? undefined : queueDelivery(parts, id, deliveryId);
-  await Promise.all([publishFinished(parts.redis, id, notice), endOutput(parts.redis, id), queued]);
+  await Promise.all([endJobInRedis(parts.redis, id, notice), queued]);
 }
 
 async function queueDelivery(parts: JobEndParts, id: string, deliveryId: string): Promise<void> {
