@@ -6,14 +6,15 @@
  * waitpid of busybox true, no sandbox). Also counts what the load got: accepted, refused
  * (503 `overloaded`), finished, and the latency of the accepted jobs.
  *
- * Usage: npx tsc -p tsconfig.json && node dist/bench/server-cpu.js [--label NAME] [--workers N] [--profile] [--rate R]
+ * Usage: npx tsc -p tsconfig.json && node dist/bench/server-cpu.js [--label NAME] [--workers N] [--profile] [--rate R] [--set WARMBOX_X=V ...]
  *   --profile: the server runs under `node --cpu-prof` (a separate run: profiling costs CPU itself);
  *              its profile is summarized (self time by function and area) with a flame graph
  *   --rate R: the measured load at R jobs/s instead of the scenario's rate (the ramp ends there too)
+ *   --set WARMBOX_X=V: a setting for every warmbox process (e.g. WARMBOX_OVERLOAD_AGE_MS=0: no refusals)
  *   → bench/results/server-cpu[-NAME].{json,md} (and server-cpu-profile[-NAME].{md,svg})
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,6 +25,7 @@ import { flameGraphSvg } from './lib/flame-svg.js';
 import { JobClient, type JobSample } from './lib/open-loop.js';
 import { setPoolBounds, settle } from './lib/pool-bounds.js';
 import { processCpuMs } from './lib/proc-cpu.js';
+import { commandCounts, commandsBetween } from './lib/redis-commands.js';
 import { arrivalOffsetsMs, loadScenarios, type LoadShape } from './lib/scenarios.js';
 import { markdownTable, summarize, type Summary } from './lib/stats.js';
 import { startService } from './lib/warmbox-process.js';
@@ -54,12 +56,19 @@ interface CpuReport {
   acceptedLatencyMs: Summary;
   finishedPerS: number;
   processes: ProcessCpu[];
+  /** Commands the Redis server ran over the measured load, per finished job, by command (INFO commandstats). */
+  redisCommandsPerJob: { total: number; byCommand: { command: string; perJob: number }[] };
   /** fork + execve + waitpid of busybox true, no sandbox, per job (bench/native/forkexec.c). */
   bareForkExecMs: Summary;
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { label: { type: 'string' }, workers: { type: 'string' }, profile: { type: 'boolean' }, rate: { type: 'string' } } });
+  const { values } = parseArgs({ options: { label: { type: 'string' }, workers: { type: 'string' }, profile: { type: 'boolean' }, rate: { type: 'string' }, set: { type: 'string', multiple: true } } });
+  const settings = Object.fromEntries((values.set ?? []).map((kv) => {
+    const i = kv.indexOf('=');
+    if (!kv.startsWith('WARMBOX_') || i < 0) throw new Error(`--set: expected WARMBOX_NAME=VALUE, got ${kv}`);
+    return [kv.slice(0, i), kv.slice(i + 1)];
+  }));
   const workers = Number(values.workers ?? 0);
   const profile = values.profile ?? false;
   const file = loadScenarios();
@@ -71,13 +80,14 @@ async function main(): Promise<void> {
   const profDir = profile ? mkdtempSync(join(tmpdir(), 'warmbox-bench-prof-')) : undefined;
   if (profDir) process.env.WARMBOX_BENCH_SERVER_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${profDir}`;
   const bare = bareForkExec();
-  const service = await startService({ workers });
+  const service = await startService({ workers, env: settings });
   const client = new JobClient(service.url);
   const body = JSON.stringify({ image: scenario.image, cmd: scenario.cmd });
   let samples: JobSample[];
   let wallMs: number;
   const pids: [string, number][] = [[workers > 0 ? 'api' : 'server (api + worker)', service.serverPid], ...(workers > 0 ? service.workerPids.map((p, i): [string, number] => [`worker ${i + 1}`, p]) : []), ['redis-server', service.redisPid]];
   let cpuMs: number[];
+  let commands: { command: string; calls: number }[];
   try {
     const bounds = file.poolBounds.warm;
     const set = await setPoolBounds(service, scenario.image, bounds);
@@ -85,16 +95,20 @@ async function main(): Promise<void> {
     const image = (set.json as { image: string }).image;
     await settle(service, image, bounds, file.settleS * 1000);
     if (warmup) await client.run(arrivalOffsetsMs(warmup), body);
+    const commandsBefore = await commandCounts(service.redisUrl);
     const before = pids.map(([, pid]) => processCpuMs(pid));
     console.error(`measuring ${describe(load)}`);
     ({ samples, wallMs } = await client.run(arrivalOffsetsMs(load), body));
     cpuMs = pids.map(([, pid], i) => processCpuMs(pid) - before[i]!);
+    commands = commandsBetween(commandsBefore, await commandCounts(service.redisUrl));
   } finally {
     client.close();
     await service.stop();
   }
 
   const report = summarizeLoad(samples, wallMs, load, pids, cpuMs, bare, values.label ?? '', workers, profile);
+  const perJob = (n: number) => round(n / Math.max(1, report.finished));
+  report.redisCommandsPerJob = { total: perJob(commands.reduce((a, c) => a + c.calls, 0)), byCommand: commands.map((c) => ({ command: c.command, perJob: perJob(c.calls) })) };
   mkdirSync(RESULTS, { recursive: true });
   const suffix = values.label ? `-${values.label}` : '';
   writeFileSync(join(RESULTS, `server-cpu${suffix}.json`), JSON.stringify(report, null, 2) + '\n');
@@ -105,6 +119,7 @@ async function main(): Promise<void> {
 }
 
 function summarizeLoad(samples: JobSample[], wallMs: number, load: LoadShape, pids: [string, number][], cpuMs: number[], bare: Summary, label: string, workers: number, profiled: boolean): CpuReport {
+  // The Redis commands are filled in by the caller.
   const refused = samples.filter((s) => s.status === 503 && s.code === 'overloaded');
   const accepted = samples.filter((s) => !refused.includes(s) && (s.status === 200 || s.status === 202));
   const finished = accepted.filter((s) => s.status === 200 && s.verdict !== undefined);
@@ -126,6 +141,7 @@ function summarizeLoad(samples: JobSample[], wallMs: number, load: LoadShape, pi
     finishedPerS: round(finished.length / (wallMs / 1000)),
     processes: pids.map(([role], i) => ({ role, cpuMs: round(cpuMs[i]!), perFinishedJobMs: round(cpuMs[i]! / Math.max(1, finished.length)) })),
     bareForkExecMs: bare,
+    redisCommandsPerJob: { total: 0, byCommand: [] },
   };
 }
 
@@ -144,6 +160,8 @@ function markdown(r: CpuReport): string {
     '',
     markdownTable(['process', 'CPU ms over the load', 'CPU ms per finished job'], r.processes.map((p) => [p.role, p.cpuMs, p.perFinishedJobMs])),
     '',
+    `Redis commands per finished job: ${r.redisCommandsPerJob.total} (${r.redisCommandsPerJob.byCommand.slice(0, 10).map((c) => `${c.command} ${c.perJob}`).join(', ')}).`,
+    '',
     `Bare baseline (fork + execve + waitpid of busybox true, no sandbox, ${r.bareForkExecMs.n} times): p50 ${r.bareForkExecMs.p50.toFixed(3)} ms, p99 ${r.bareForkExecMs.p99.toFixed(3)} ms per job.`,
     ...(r.firstErrors.length ? ['', `First errors: ${r.firstErrors.join('; ')}`] : []),
     '',
@@ -161,7 +179,10 @@ function writeProfile(profDir: string, suffix: string, r: CpuReport): void {
     const title = `warmbox server under ${describe(r.load)} (${r.topology}), ${r.finished} jobs finished`;
     writeFileSync(join(RESULTS, `${name}.md`), `# CPU profile: ${title}\n\n${r.date}. \`node --cpu-prof\` over the whole process life (start-up, warm-up and the measured load).\n\n${profileMarkdown(summary)}\n`);
     writeFileSync(join(RESULTS, `${name}.svg`), flameGraphSvg(summary.tree, `${title}: flame graph (self+children time, root at the bottom)`));
-    console.error(`wrote bench/results/${name}.{md,svg}`);
+    // The raw profile (for Chrome DevTools or speedscope) where results are not committed.
+    mkdirSync(join(RESULTS, 'raw'), { recursive: true });
+    renameSync(join(profDir, f), join(RESULTS, 'raw', `${name}.cpuprofile`));
+    console.error(`wrote bench/results/${name}.{md,svg} and raw/${name}.cpuprofile`);
   }
   rmSync(profDir, { recursive: true, force: true });
 }

@@ -33,8 +33,14 @@ export interface ProfileSummary {
   idleMs: number;
   functions: { name: string; where: string; area: string; selfMs: number }[];
   areas: { area: string; selfMs: number }[];
+  /** For the heaviest functions: the call stacks (innermost first, a few frames) their self time came from. */
+  callers: { name: string; stacks: { stack: string; selfMs: number }[] }[];
   tree: FlameNode;
 }
+
+const CALLER_FUNCTIONS = 12;
+const CALLER_STACKS = 3;
+const CALLER_DEPTH = 6;
 
 export function summarizeProfile(profile: CpuProfile): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -58,10 +64,12 @@ export function summarizeProfile(profile: CpuProfile): ProfileSummary {
     areas.set(f.area, (areas.get(f.area) ?? 0) + ms);
   }
   const busyMs = [...areas.values()].reduce((a, b) => a + b, 0);
+  const sortedFunctions = [...functions.values()].sort((a, b) => b.selfMs - a.selfMs);
   return {
     busyMs,
     idleMs,
-    functions: [...functions.values()].sort((a, b) => b.selfMs - a.selfMs),
+    functions: sortedFunctions,
+    callers: callersOf(sortedFunctions.slice(0, CALLER_FUNCTIONS), profile, byId, selfUs),
     areas: [...areas.entries()].map(([area, selfMs]) => ({ area, selfMs })).sort((a, b) => b.selfMs - a.selfMs),
     tree: flameTree(profile.nodes[0]!, byId, selfUs),
   };
@@ -80,7 +88,30 @@ export function profileMarkdown(s: ProfileSummary, top = 40): string {
     `### Top ${top} functions by self time`,
     '',
     markdownTable(['function', 'where', 'self ms', 'share'], s.functions.slice(0, top).map((f) => [f.name, f.where, f.selfMs.toFixed(1), share(f.selfMs)])),
+    '',
+    '### Where the heaviest functions were called from (innermost caller first)',
+    '',
+    ...s.callers.flatMap((c) => [`- **${c.name}**`, ...c.stacks.map((st) => `  - ${st.selfMs.toFixed(1)} ms: ${st.stack}`)]),
   ].join('\n');
+}
+
+function callersOf(top: { name: string; where: string }[], profile: CpuProfile, byId: Map<number, ProfileNode>, selfUs: Map<number, number>): ProfileSummary['callers'] {
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const frameName = (n: ProfileNode) => `${n.callFrame.functionName || '(anonymous)'}${n.callFrame.url ? ` ${location(n.callFrame)}` : ''}`;
+  return top.map((f) => {
+    const stacks = new Map<string, number>();
+    for (const [id, us] of selfUs) {
+      const node = byId.get(id)!;
+      if ((node.callFrame.functionName || '(anonymous)') !== f.name || location(node.callFrame) !== f.where) continue;
+      const frames: string[] = [];
+      for (let p = parent.get(id); p !== undefined && frames.length < CALLER_DEPTH; p = parent.get(p)) frames.push(frameName(byId.get(p)!));
+      const key = frames.join(' ← ');
+      stacks.set(key, (stacks.get(key) ?? 0) + us / 1000);
+    }
+    const sorted = [...stacks.entries()].sort((a, b) => b[1] - a[1]).slice(0, CALLER_STACKS);
+    return { name: `${f.name}${f.where ? ` ${f.where}` : ''}`, stacks: sorted.map(([stack, selfMs]) => ({ stack, selfMs })) };
+  });
 }
 
 function flameTree(node: ProfileNode, byId: Map<number, ProfileNode>, selfUs: Map<number, number>): FlameNode {
