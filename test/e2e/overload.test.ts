@@ -45,9 +45,11 @@ async function finished(id: string): Promise<{ status: string; result?: { verdic
 
 describe('overload refusal', () => {
   it('refuses past the queue threshold with 503 overloaded and Retry-After, accepts again once drained, and finishes every accepted job', async () => {
-    // One slot, jobs of 300 ms each, 20 sent back to back: the queue passes 3 long before the worker drains it.
+    // One slot, jobs of 1 s each, 20 sent back to back: the queue passes 3 long before the worker
+    // drains it. (1 s also makes the gate's last sample of the burst stale by the time the queue has
+    // drained, so the job after it is judged on a fresh one.)
     const burst: Answer[] = [];
-    for (let i = 0; i < 20; i++) burst.push(await submit(['sleep', '0.3']));
+    for (let i = 0; i < 20; i++) burst.push(await submit(['sleep', '1']));
     const accepted = burst.filter((a) => a.status === 202);
     const refused = burst.filter((a) => a.status !== 202);
     assert.ok(accepted.length >= 1, 'the first jobs are accepted');
