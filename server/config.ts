@@ -41,11 +41,12 @@ export const STOP_GRACE_MS = { default: 30_000, max: 600_000 } as const;
 /**
  * When new jobs are refused with 503 `overloaded` (api/overload-gate.ts): more jobs than `queued`
  * wait for a worker, or the oldest has waited longer than `ageMs`; 0 turns a threshold off. The
- * default age is a fraction of the default `?wait` a client holds (60 s) and far above a healthy
- * queue's wait (milliseconds): past it, the workers are not draining what comes in.
+ * default age is the default `?wait` a client holds (60 s): a job queued longer than that is not
+ * drained within a job's wait (its client has given up before it even starts). A service that
+ * wants fast refusals sets it lower (a healthy queue waits milliseconds).
  */
 export const OVERLOAD_QUEUED = { default: 10_000, max: 10_000_000 } as const;
-export const OVERLOAD_AGE_MS = { default: 2_000, max: 3_600_000 } as const;
+export const OVERLOAD_AGE_MS = { default: 60_000, max: 3_600_000 } as const;
 
 const schema = z.object({
   WARMBOX_ROLE: z.enum(ROLES, { error: `expected one of ${ROLES.join(', ')}` }),
