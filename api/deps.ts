@@ -8,6 +8,7 @@ import type { JobQueue } from '../queue/job-queue.js';
 import type { WebhookQueue } from '../queue/webhook-queue.js';
 import type { TenantPolicy } from '../contract/tenant.js';
 import type { WebhookTargetPolicy } from '../contract/webhook-target-policy.js';
+import type { OverloadGate } from './overload-gate.js';
 import type { ReadinessCheck } from './readiness.js';
 
 export interface ApiConfig {
@@ -47,6 +48,8 @@ export interface AppDeps {
   metrics?: MetricsText;
   /** Whether requests are traced (OpenTelemetry tracing is on): a span per request. */
   tracing?: boolean;
+  /** Refuses new jobs with 503 `overloaded` while the queue is past its thresholds (api/overload-gate.ts); absent: never. */
+  overload?: OverloadGate;
   /** What a worker in this process checks for GET /readyz (its launcher, its cgroup driver); absent: no worker here. */
   workerChecks?: ReadinessCheck[];
 }

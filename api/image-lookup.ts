@@ -1,5 +1,5 @@
 /** From the `image` a client wrote to a normalized reference the server can run, or the error to answer. */
-import { findImage } from '../db/images.js';
+import { imageRecorded } from '../db/images.js';
 import { InvalidReferenceError, normalizeReference } from '../contract/image-reference.js';
 import type { AppDeps } from './deps.js';
 import { ApiError } from './errors.js';
@@ -7,7 +7,7 @@ import { ApiError } from './errors.js';
 export type ImageExists = (reference: string) => boolean | Promise<boolean>;
 
 export function imageInDb(deps: Pick<AppDeps, 'db'>): ImageExists {
-  return (reference) => findImage(deps.db, reference) !== undefined;
+  return (reference) => imageRecorded(deps.db, reference);
 }
 
 export async function resolveImage(requested: string, imageExists: ImageExists): Promise<string> {

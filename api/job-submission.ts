@@ -1,6 +1,6 @@
 /**
  * Accepting validated job requests, one (POST /v1/jobs) or many (POST /v1/jobs/batch), as one
- * checklist: replay an idempotent retry → pull images on first use → record every job (and the
+ * checklist: replay an idempotent retry → refuse when overloaded → pull images on first use → record every job (and the
  * key) in one transaction → enqueue them all in one Redis round trip → mark the key acknowledged.
  * Nothing is acknowledged before both the db and Redis hold it; a failed enqueue takes the
  * recorded jobs back (and frees the key), so no job is left `queued` with nothing to run it.
@@ -49,6 +49,7 @@ export async function submitJobs(deps: AppDeps, requests: JobRequest[], opts: Su
     const replay = await replayed(deps, idempotency, opts.signal);
     if (replay !== undefined) return replay;
   }
+  await deps.overload?.admit(requests.length);
   checkWebhookTargets(deps, requests, opts);
   const images = await ensureImages(deps, requests, opts);
   const createdAt = epochMs();

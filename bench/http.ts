@@ -17,6 +17,7 @@ import { packageRoot } from '../contract/paths.js';
 import { compareWithFloor, markdownReport, summarizeRun, svgReport, type HttpReport, type RunSummary, type SandboxFloor } from './lib/http-report.js';
 import { JobClient } from './lib/open-loop.js';
 import { arrivalOffsetsMs, loadScenarios, type LoadShape, type Mode, type Scenario, type ScenarioFile } from './lib/scenarios.js';
+import { setPoolBounds, settle } from './lib/pool-bounds.js';
 import { startService, type BenchService } from './lib/warmbox-process.js';
 
 const RESULTS = join(packageRoot(), 'bench', 'results');
@@ -107,24 +108,6 @@ async function runScenario(service: BenchService, client: JobClient, file: Scena
       (missed.length ? `; missed: ${missed.join(', ')}` : ''),
   );
   return summary;
-}
-
-async function setPoolBounds(service: BenchService, image: string, bounds: { min: number; max: number }): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${service.url}/v1/pools/${encodeURIComponent(image)}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(bounds) });
-  return { status: res.status, json: await res.json() };
-}
-
-/** Waits until the server's pool of the image shows the bounds applied: filled to min, or empty for max 0. */
-async function settle(service: BenchService, image: string, bounds: { min: number; max: number }, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const view = (await (await fetch(`${service.url}/v1/pools`)).json()) as { workers: { pools: { image: string; max: number; parked: number; creating: number }[] }[] };
-    const pools = view.workers.flatMap((w) => w.pools.filter((p) => p.image === image));
-    const settled = pools.length > 0 && pools.every((p) => p.max === bounds.max && (bounds.max === 0 ? p.parked + p.creating === 0 : p.parked >= bounds.min));
-    if (settled) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  console.error(`warning: the pool of ${image} did not settle at ${JSON.stringify(bounds)} within ${timeoutMs} ms`);
 }
 
 function shorten(shape: LoadShape, quick: boolean): LoadShape {

@@ -1,5 +1,5 @@
 /** Queries on the `images` table: the images the snapshot store holds, by normalized reference. */
-import { and, asc, count, eq, inArray } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, sql } from 'drizzle-orm';
 import type { WarmboxDb } from './client.js';
 import { images, jobs, type ImageRow, type NewImageRow } from './schema.js';
 
@@ -42,6 +42,22 @@ export function upsertImage(db: WarmboxDb, image: NewImageRow): void {
 
 export function findImage(db: WarmboxDb, reference: string): ImageRow | undefined {
   return db.select().from(images).where(eq(images.reference, reference)).get();
+}
+
+const recordedStatements = new WeakMap<WarmboxDb, ReturnType<typeof prepareRecorded>>();
+
+function prepareRecorded(db: WarmboxDb) {
+  return db.select({ reference: images.reference }).from(images).where(eq(images.reference, sql.placeholder('reference'))).prepare();
+}
+
+/**
+ * Whether the image is recorded: what every job submission asks, so prepared once per database and
+ * reading no column it does not need (findImage parses the image's whole config).
+ */
+export function imageRecorded(db: WarmboxDb, reference: string): boolean {
+  let statement = recordedStatements.get(db);
+  if (statement === undefined) recordedStatements.set(db, (statement = prepareRecorded(db)));
+  return statement.get({ reference }) !== undefined;
 }
 
 export function listImages(db: WarmboxDb): ImageRow[] {

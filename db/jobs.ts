@@ -38,7 +38,8 @@ export function createJobs(db: WarmboxDb, batch: NewJob[], alsoInTransaction?: (
         const { changes } = tx.insert(jobs).values({ ...job, webhookUrl: job.webhookUrl ?? null, status: 'queued' }).run();
         if (changes !== 1) throw new Error(`inserting job ${job.id} changed ${changes} rows`);
       }
-      return batch.map((job) => tx.select().from(jobs).where(eq(jobs.id, job.id)).get()!);
+      // The prepared read (one transaction, one connection: it sees the inserts); building a query per job cost more than running it.
+      return batch.map((job) => prepared(db).get.get({ id: job.id })!);
     });
   } catch (err) {
     if (err instanceof DbConflict) throw err;

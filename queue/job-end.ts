@@ -5,8 +5,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { publishFinished } from './finished-notifier.js';
-import { endOutput } from './output-stream.js';
+import type { FinishedNotice } from './finished-notifier.js';
+import { endJobInRedis } from './job-end-script.js';
 import type { WebhookQueue } from './webhook-queue.js';
 
 export interface JobEndParts {
@@ -18,11 +18,12 @@ export interface JobEndParts {
 
 /**
  * `deliveryId`: the pending delivery recorded with the result (db/jobs.ts recordResult), or null.
+ * `notice`: the result as recorded, for the waiting requests of other API processes.
  * A failed enqueue is logged, not thrown: the delivery is in the db and the sweep queues it.
  */
-export async function announceJobEnd(parts: JobEndParts, id: string, deliveryId: string | null): Promise<void> {
+export async function announceJobEnd(parts: JobEndParts, id: string, deliveryId: string | null, notice?: FinishedNotice): Promise<void> {
   const queued = deliveryId === null || parts.webhooks === undefined ? undefined : queueDelivery(parts, id, deliveryId);
-  await Promise.all([publishFinished(parts.redis, id), endOutput(parts.redis, id), queued]);
+  await Promise.all([endJobInRedis(parts.redis, id, notice), queued]);
 }
 
 async function queueDelivery(parts: JobEndParts, id: string, deliveryId: string): Promise<void> {

@@ -23,13 +23,22 @@ export interface JobWorkerOptions {
   cancelledBeforeStart?: (id: string) => boolean;
 }
 
-export function startJobWorker(opts: JobWorkerOptions): Worker<JobPayload, JobResult> {
-  const processor = (job: Job<JobPayload, JobResult>, token?: string, signal?: AbortSignal) =>
-    processTraced(job.data, async (span) => {
+/**
+ * What BullMQ keeps of a finished job: its verdict, not its result. The db holds the result, and
+ * nothing reads a BullMQ return value; BullMQ would JSON-encode it on the worker's event loop and
+ * store it twice in Redis (the job's hash and the `completed` event), output and all (up to MiBs).
+ */
+export interface JobOutcome {
+  verdict: JobResult['verdict'];
+}
+
+export function startJobWorker(opts: JobWorkerOptions): Worker<JobPayload, JobOutcome> {
+  const processor = (job: Job<JobPayload, JobOutcome>, token?: string, signal?: AbortSignal) =>
+    processTraced(job.data, async (span): Promise<JobOutcome> => {
       try {
         const result = await opts.runner.run(job.data, opts.cancelledBeforeStart?.(job.data.id) ? AbortSignal.abort() : signal);
         span.setAttribute('warmbox.job.verdict', result.verdict);
-        return result;
+        return { verdict: result.verdict };
       } catch (err) {
         if (!(err instanceof JobNotStartedError)) throw err;
         // Back to the queue, lock released, as if never taken; WaitingError tells BullMQ it moved.
@@ -37,7 +46,7 @@ export function startJobWorker(opts: JobWorkerOptions): Worker<JobPayload, JobRe
         throw new WaitingError(err.message);
       }
     });
-  return new Worker<JobPayload, JobResult>(QUEUE_JOBS, processor, {
+  return new Worker<JobPayload, JobOutcome>(QUEUE_JOBS, processor, {
     connection: opts.connection,
     prefix: BULL_PREFIX,
     name: opts.name,

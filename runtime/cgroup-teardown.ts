@@ -135,11 +135,22 @@ function removed(dir: string): boolean {
   }
 }
 
-/** A sandbox's cgroup directory with its hierarchy's links resolved (cpu → cpu,cpuacct); as given when its parent is gone. */
+/**
+ * A sandbox's cgroup directory with its hierarchy's links resolved (cpu → cpu,cpuacct); as given when its parent is gone.
+ * The parents are the worker's few group directories: each is resolved once (realpath is an lstat per path element).
+ */
 function resolvedOrSelf(dir: string): string {
-  try {
-    return join(realpathSync(dirname(dir)), basename(dir));
-  } catch {
-    return dir;
+  const parent = dirname(dir);
+  let real = resolvedParents.get(parent);
+  if (real === undefined) {
+    try {
+      real = realpathSync(parent);
+    } catch {
+      return dir;
+    }
+    resolvedParents.set(parent, real);
   }
+  return join(real, basename(dir));
 }
+
+const resolvedParents = new Map<string, string>();

@@ -3,6 +3,7 @@
  * It knows nothing of HTTP, Redis or the db.
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { DEFAULT_LIMITS } from '../contract/limits.js';
 import type { StoredImage } from '../contract/stored-image.js';
@@ -100,7 +101,9 @@ export class SandboxRuntime {
    * here. The uid is free again only when nothing of the sandbox runs any more.
    */
   private async afterExit(name: string, cgroup: CgroupPlacement, uid: number): Promise<void> {
-    const dirs = cgroupDirsOf(cgroup).filter((d) => existsSync(d));
+    // Off the event loop: a stat in a cgroupfs whose cgroups are being removed waits for the
+    // kernel's cgroup lock, ~3 ms a sandbox in a profile under load, all of it blocking.
+    const dirs = await existingDirs(cgroupDirsOf(cgroup));
     if (dirs.length) this.onLog(`sandbox ${name}: its cgroups outlived its supervisor; killing what is left in them and removing them`);
     const left = await killAndRemoveCgroups(dirs);
     this.live.delete(name);
@@ -171,4 +174,10 @@ function isAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The directories that exist, each looked up on libuv's thread pool. */
+async function existingDirs(dirs: string[]): Promise<string[]> {
+  const found = await Promise.all(dirs.map((d) => stat(d).then(() => d, () => undefined)));
+  return found.filter((d): d is string => d !== undefined);
 }

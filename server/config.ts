@@ -38,6 +38,16 @@ const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max
  */
 export const STOP_GRACE_MS = { default: 30_000, max: 600_000 } as const;
 
+/**
+ * When new jobs are refused with 503 `overloaded` (api/overload-gate.ts): more jobs than `queued`
+ * wait for a worker, or the oldest has waited longer than `ageMs`; 0 turns a threshold off. The
+ * default age is the default `?wait` a client holds (60 s): a job queued longer than that is not
+ * drained within a job's wait (its client has given up before it even starts). A service that
+ * wants fast refusals sets it lower (a healthy queue waits milliseconds).
+ */
+export const OVERLOAD_QUEUED = { default: 10_000, max: 10_000_000 } as const;
+export const OVERLOAD_AGE_MS = { default: 60_000, max: 3_600_000 } as const;
+
 const schema = z.object({
   WARMBOX_ROLE: z.enum(ROLES, { error: `expected one of ${ROLES.join(', ')}` }),
   WARMBOX_DATA: z.string().min(1),
@@ -68,6 +78,8 @@ const schema = z.object({
   // Above the API's enqueue bound (2 s) with room to spare: a younger queued job may not be in Redis yet.
   WARMBOX_RECONCILE_GRACE_MS: intIn(5000, 3_600_000),
   WARMBOX_REDIS_ALLOW_EVICTION: z.enum(['0', '1'], { error: 'expected 1 (allow) or 0' }),
+  WARMBOX_OVERLOAD_QUEUED: intIn(0, OVERLOAD_QUEUED.max),
+  WARMBOX_OVERLOAD_AGE_MS: intIn(0, OVERLOAD_AGE_MS.max),
 });
 
 export interface ServerConfig {
@@ -102,6 +114,8 @@ export interface ServerConfig {
   reconcile: { intervalMs: number; graceMs: number };
   /** Start even though an external Redis may evict keys (maxmemory-policy other than noeviction). */
   redisAllowEviction: boolean;
+  /** New jobs are refused (503 overloaded) past these (OVERLOAD_QUEUED, OVERLOAD_AGE_MS); 0 = that threshold off. */
+  overload: { maxQueued: number; maxAgeMs: number };
 }
 
 export const CONFIG_DEFAULTS = {
@@ -123,6 +137,8 @@ export const CONFIG_DEFAULTS = {
   WARMBOX_RECONCILE_INTERVAL_MS: '15000',
   WARMBOX_RECONCILE_GRACE_MS: '30000',
   WARMBOX_REDIS_ALLOW_EVICTION: '0',
+  WARMBOX_OVERLOAD_QUEUED: String(OVERLOAD_QUEUED.default),
+  WARMBOX_OVERLOAD_AGE_MS: String(OVERLOAD_AGE_MS.default),
 } as const;
 
 export class ConfigError extends Error {
@@ -164,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     pools: { min: c.WARMBOX_POOL_MIN, max: c.WARMBOX_POOL_MAX, maxTotal: c.WARMBOX_POOL_MAX_TOTAL, prewarm: c.WARMBOX_PREWARM },
     reconcile: { intervalMs: c.WARMBOX_RECONCILE_INTERVAL_MS, graceMs: c.WARMBOX_RECONCILE_GRACE_MS },
     redisAllowEviction: c.WARMBOX_REDIS_ALLOW_EVICTION === '1',
+    overload: { maxQueued: c.WARMBOX_OVERLOAD_QUEUED, maxAgeMs: c.WARMBOX_OVERLOAD_AGE_MS },
   };
 }
 

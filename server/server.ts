@@ -25,6 +25,7 @@ import type { SnapshotStore } from '../images/image-store.js';
 import { SandboxPools } from '../runtime/sandbox-pools.js';
 import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
 import { FinishedNotifier } from '../queue/finished-notifier.js';
+import { OverloadGate } from '../api/overload-gate.js';
 import { ImageQueue } from '../queue/image-queue.js';
 import { recordImage } from '../worker/image-record.js';
 import { ImageWorker } from '../worker/image-worker.js';
@@ -192,7 +193,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     log,
     pull: (reference) => imageWorker.pullLocal(reference),
     metrics: new JobMetrics(telemetry.meter, imageLabels),
-    onFinished: (id) => local.notifier?.announceLocal(id),
+    onFinished: (id, notice) => local.notifier?.announceLocal(id, notice),
     stop: workerStop,
     webhooks,
   });
@@ -368,6 +369,7 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
     metrics: telemetry.metricsText,
     tracing: telemetry.tracing,
     workerChecks: local.workerChecks,
+    overload: new OverloadGate(config.overload, (now) => queue.depth(now), log),
   });
   const http = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port }, () => resolve(s));

@@ -27,6 +27,7 @@ import { inSpan, runAttributes } from './job-spans.js';
 import { NotQueuedError } from './not-queued-error.js';
 import type { WebhookQueue } from '../queue/webhook-queue.js';
 import { announceJobEnd } from '../queue/job-end.js';
+import type { FinishedNotice } from '../queue/finished-notifier.js';
 import { recordResult, type RecordedResult } from '../db/jobs.js';
 
 export interface JobRunnerDeps {
@@ -36,8 +37,8 @@ export interface JobRunnerDeps {
   redis: Redis;
   /** This worker's logger (its lines carry `worker`); each line about a job adds `job`. */
   log: Logger;
-  /** Called the moment a result is in the db (an API in this process wakes its waiters). */
-  onFinished?: (id: string) => void;
+  /** Called the moment a result is in the db (an API in this process wakes its waiters with the notice). */
+  onFinished?: (id: string, notice?: FinishedNotice) => void;
   /** Where a finished job's webhook delivery is queued; absent: the sweep queues it. */
   webhooks?: WebhookQueue;
   /**
@@ -49,6 +50,12 @@ export interface JobRunnerDeps {
   stop?: WorkerStop;
   /** Where each finished job's latencies are counted; absent: nowhere. */
   metrics?: JobMetrics;
+}
+
+/** What the claim recorded in the job's row: when it reached its sandbox, of which image digest. */
+interface Claim {
+  startedAt: number | null;
+  digest: string | null;
 }
 
 interface Timings {
@@ -102,9 +109,10 @@ export class JobRunner {
     const timings: Timings = { start: 'cold', queuedMs: Math.max(0, started - job.createdAt), pullMs: 0, acquireMs: 0, runMs: 0 };
     // Live output is best effort: the result in the db is the record.
     const output = new OutputAppender(this.deps.redis, job.id, (err) => this.deps.log.warn({ err, job: job.id }, 'output stream append failed'));
+    const claim: Claim = { startedAt: null, digest: null };
     let result: JobResult;
     try {
-      result = signal?.aborted ? cancelled(timings, started, job) : await this.runInSandbox(job, output, timings, started, signal);
+      result = signal?.aborted ? cancelled(timings, started, job) : await this.runInSandbox(job, output, timings, started, claim, signal);
     } catch (err) {
       if (err instanceof JobNotStartedError) throw err; // back to the queue: nothing to record
       if (err instanceof NotQueuedError) {
@@ -115,7 +123,7 @@ export class JobRunner {
       result = internalError(err, timings, started, job);
     }
     try {
-      await inSpan('result record', { 'warmbox.job.verdict': result.verdict }, () => this.record(job.id, result, output));
+      await inSpan('result record', { 'warmbox.job.verdict': result.verdict }, () => this.record(job.id, result, output, claim));
     } catch (err) {
       logJobFinished(this.deps.log, job, result, err);
       throw err;
@@ -129,7 +137,7 @@ export class JobRunner {
    * `running` in the db means the job reached its sandbox: before that a stop may still return
    * it to the queue, and a job left `queued` by a dead worker never ran (README "When things fail").
    */
-  private async runInSandbox(job: JobPayload, output: OutputAppender, timings: Timings, started: number, signal?: AbortSignal): Promise<JobResult> {
+  private async runInSandbox(job: JobPayload, output: OutputAppender, timings: Timings, started: number, claim: Claim, signal?: AbortSignal): Promise<JobResult> {
     const image = await this.beforeStart(this.resolveImage(job, timings));
     let sandbox: Sandbox;
     try {
@@ -139,10 +147,13 @@ export class JobRunner {
       return this.cannotStart(job, err, output, timings, started);
     }
     // The claim: one run per job, even when a re-queued job's old copy turns up at another worker.
-    if (!markRunning(this.deps.db, job.id, Date.now(), image.digest)) {
+    const startedAt = Date.now();
+    if (!markRunning(this.deps.db, job.id, startedAt, image.digest)) {
       void sandbox.destroy();
       throw new NotQueuedError(job.id);
     }
+    claim.startedAt = startedAt;
+    claim.digest = image.digest;
     // The fault tests count these lines: a job must never start twice (test/helpers/job-outcomes.ts).
     this.deps.log.debug({ job: job.id }, 'job started');
     this.inSandbox.set(job.id, (error) => ({ ...internalError(new Error(error), timings, started, job), verdict: 'lost' }));
@@ -265,10 +276,10 @@ export class JobRunner {
    * with backoff rather than losing a result that exists: the job stays active in the queue
    * meanwhile. Past RECORD_RETRY_MS it gives up; the job then ends `lost` by the reconciler's rule.
    */
-  private async recordDurably(id: string, result: JobResult): Promise<RecordedResult | undefined> {
+  private async recordDurably(id: string, result: JobResult, finishedAt: number): Promise<RecordedResult | undefined> {
     for (let attempt = 0, deadline = Date.now() + RECORD_RETRY_MS; ; attempt++) {
       try {
-        const recorded = recordResult(this.deps.db, id, result, Date.now());
+        const recorded = recordResult(this.deps.db, id, result, finishedAt);
         if (attempt > 0) this.deps.log.warn({ job: id, attempts: attempt + 1 }, 'the result was recorded after the db refused it');
         return recorded;
       } catch (err) {
@@ -282,18 +293,21 @@ export class JobRunner {
   /**
    * Every chunk is in the output stream before the result is in the db (an event stream that finds
    * the job finished reads the stream to its end and stops), and the end entry goes after both;
-   * then waiters, other processes and the webhook hear of it.
+   * then waiters, other processes and the webhook hear of it; the waiters with the result itself
+   * (the notice), so that they need not read it back from the db.
    */
-  private async record(id: string, result: JobResult, output: OutputAppender): Promise<void> {
+  private async record(id: string, result: JobResult, output: OutputAppender, claim: Claim): Promise<void> {
     await output.flushed();
-    const recorded = await this.recordDurably(id, result);
+    const finishedAt = Date.now();
+    const recorded = await this.recordDurably(id, result, finishedAt);
     if (recorded === undefined) {
       // A reconcile sweep finished it first (`lost`: it judged this worker dead, or Redis lost the job).
       this.deps.log.warn({ job: id, verdict: result.verdict }, `job ${id} was already finished (its first verdict stands); this run's result is not recorded`);
       return;
     }
-    this.deps.onFinished?.(id);
-    await announceJobEnd(this.deps, id, recorded.deliveryId);
+    const notice: FinishedNotice = { id, digest: claim.digest, startedAt: claim.startedAt, finishedAt, result };
+    this.deps.onFinished?.(id, notice);
+    await announceJobEnd(this.deps, id, recorded.deliveryId, notice);
   }
 }
 

@@ -55,7 +55,7 @@ export function registerCreateJobBatch(app: OpenAPIHono, deps: AppDeps): void {
       413: errorResponse('The body is larger than the server accepts.'),
       415: errorResponse('The body is not application/json.'),
       422: errorResponse(`More than ${maxJobs} jobs (field \`jobs\`), a job beyond a server bound (\`error.index\` names the first), or an Idempotency-Key used with another body (idempotency_key_reused).`),
-      503: errorResponse('Nothing was recorded, retry after `Retry-After`: Redis is unreachable (queue_unavailable), the database cannot take writes (db_unavailable), or an image could not be pulled now.'),
+      503: errorResponse('Nothing was recorded, retry after `Retry-After`: Redis is unreachable (queue_unavailable), the database cannot take writes (db_unavailable), an image could not be pulled now, or the queue is past what the workers drain (overloaded).'),
       507: errorResponse("The server's disk is full (storage_full): nothing was recorded."),
     },
   });

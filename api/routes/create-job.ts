@@ -3,6 +3,7 @@
  * hold until the job ends.
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { JobRow } from '../../db/schema.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError, RETRY_LATER } from '../errors.js';
 import { idempotencyHeaderSchema, REPLAYED_HEADER, requestHash } from '../idempotency.js';
@@ -58,7 +59,7 @@ export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
       409: errorResponse('A request with the same Idempotency-Key is still being processed (idempotency_key_in_use): retry after `Retry-After`.'),
       422: errorResponse('A value beyond a server bound: a limit above its maximum or below its minimum, too many files, ...; an image warmbox cannot run (image_unsupported); a webhook URL whose address is refused (webhook_target_refused); or an Idempotency-Key used with another body within 24 hours (idempotency_key_reused).'),
       502: errorResponse('The registry answered something unusable while pulling the image (registry_error).'),
-      503: errorResponse('Nothing was recorded, retry after `Retry-After`: Redis is unreachable (queue_unavailable) or the database cannot take writes (db_unavailable); or the image\'s registry cannot be reached (registry_unreachable), limits pulls (registry_rate_limited), or the pull outlasted the pull timeout (pull_timeout); or the server is stopping (shutting_down).'),
+      503: errorResponse('Nothing was recorded, retry after `Retry-After`: Redis is unreachable (queue_unavailable) or the database cannot take writes (db_unavailable); or the image\'s registry cannot be reached (registry_unreachable), limits pulls (registry_rate_limited), or the pull outlasted the pull timeout (pull_timeout); or the server is stopping (shutting_down); or more jobs wait for a worker than the server takes, or the oldest has waited too long (overloaded).'),
       507: errorResponse('The server\'s disk is full (storage_full): nothing was recorded; retry after `Retry-After`.'),
     },
   });
@@ -68,14 +69,14 @@ export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
     const query = c.req.valid('query');
     const key = c.req.valid('header')['idempotency-key'];
     let waiter: JobWaiter | undefined;
-    const startWait = (id: string) => {
-      if (query.wait === 'true') waiter = JobWaiter.start(db, notifier, id, query.timeout ?? config.defaultWaitMs, c.req.raw.signal);
+    const startWait = (row: JobRow) => {
+      if (query.wait === 'true') waiter = JobWaiter.start(db, notifier, row, query.timeout ?? config.defaultWaitMs, c.req.raw.signal);
     };
     const { rows, replayed } = await submitJobs(deps, [request], {
       tenantId: c.get('tenant').id,
       idempotency: key === undefined ? undefined : { key, hash: requestHash('POST /v1/jobs', await c.req.json()) },
       signal: c.req.raw.signal,
-      beforeEnqueue: (recorded) => startWait(recorded[0]!.id),
+      beforeEnqueue: (recorded) => startWait(recorded[0]!),
       onEnqueueFailed: () => waiter?.cancel(),
     });
     const queued = rows[0];
@@ -83,7 +84,7 @@ export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
     if (queued === undefined) throw new ApiError(409, 'idempotency_key_in_use', `the job of Idempotency-Key ${JSON.stringify(key)} was not queued; retry`, {}, RETRY_LATER);
     if (replayed) {
       c.header(REPLAYED_HEADER, 'true');
-      startWait(queued.id);
+      startWait(queued);
     }
 
     c.header('Location', jobLocation(queued.id));

@@ -54,7 +54,7 @@ export function registerHooks(app: OpenAPIHono, deps: AppDeps): void {
       404: errorResponse('No such trigger, or it is disabled (trigger_not_found): the answer does not say which.'),
       413: errorResponse('The body is larger than the trigger\'s maxBodyBytes (payload_too_large).'),
       409: errorResponse('A delivery with the same id is still being started (idempotency_key_in_use): redeliver after `Retry-After`.'),
-      503: errorResponse('The job could not be queued (queue_unavailable, db_unavailable), or its image, removed since, could not be pulled again: nothing ran; the sender may redeliver.'),
+      503: errorResponse('The job could not be queued (queue_unavailable, db_unavailable, overloaded), or its image, removed since, could not be pulled again: nothing ran; the sender may redeliver.'),
       507: errorResponse('The server\'s disk is full (storage_full): nothing ran; the sender may redeliver.'),
     },
   });

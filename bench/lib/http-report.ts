@@ -33,6 +33,12 @@ export interface RunSummary {
   /** Jobs per second offered (sent on schedule), over the measured load. */
   offeredRate: number;
   jobs: number;
+  /** Taken by the server (answered 200/202); refused: answered 503 `overloaded` (api/overload-gate.ts); finished: answered with a result. */
+  accepted: number;
+  refused: number;
+  finished: number;
+  /** Client latency of the accepted jobs only (a refusal answers at once). */
+  acceptedLatencyMs: Summary;
   ok: number;
   errors: number;
   /** Answers whose stdout was not the scenario's expectStdout (counted in errors). */
@@ -57,6 +63,8 @@ export function summarizeRun(scenario: Scenario, mode: Mode, run: PhaseRun, dura
   const { samples } = run;
   const wrong = (s: (typeof samples)[number]) => scenario.expectStdout !== undefined && s.verdict === 'ok' && s.stdout !== scenario.expectStdout;
   const failed = samples.filter((s) => s.status !== 200 || s.verdict !== 'ok' || wrong(s));
+  const refused = samples.filter((s) => s.status === 503 && s.code === 'overloaded');
+  const accepted = samples.filter((s) => s.status === 200 || s.status === 202);
   const ok = samples.length - failed.length;
   const timed = samples.filter((s) => s.timings !== undefined);
   const pick = (f: (t: NonNullable<(typeof samples)[number]['timings']>) => number) => summarize(timed.map((s) => f(s.timings!)));
@@ -68,6 +76,10 @@ export function summarizeRun(scenario: Scenario, mode: Mode, run: PhaseRun, dura
     cmd: scenario.cmd,
     offeredRate: round(samples.length / durationS),
     jobs: samples.length,
+    accepted: accepted.length,
+    refused: refused.length,
+    finished: accepted.filter((s) => s.verdict !== undefined).length,
+    acceptedLatencyMs: summarize(accepted.map((s) => s.latencyMs)),
     ok,
     errors: failed.length,
     wrongOutput: samples.filter(wrong).length,
@@ -161,11 +173,18 @@ export function markdownReport(r: HttpReport): string {
       r.runs.map((s) => [s.scenario, s.mode, s.offeredRate, s.jobs, s.errors, pct(s.warmRatio), ...ms(s.latencyMs), s.throughput]),
     ),
     '',
+    'Refused: answered 503 `overloaded` (the queue past WARMBOX_OVERLOAD_QUEUED or WARMBOX_OVERLOAD_AGE_MS; counted in errors); accepted p99: the latency of the jobs the server took.',
+    '',
+    markdownTable(
+      ['scenario', 'mode', 'accepted', 'refused', 'finished', 'accepted p50', 'accepted p99'],
+      r.runs.map((s) => [s.scenario, s.mode, s.accepted, s.refused, s.finished, s.acceptedLatencyMs.p50, s.acceptedLatencyMs.p99]),
+    ),
+    '',
     '## Where the time goes (server timings, median / p99, ms)',
     '',
     '`queued`: the API recorded the job → a worker started it (db write, BullMQ add, pick-up); `pull`: image reference → stored image; ' +
       '`acquire`: a parked sandbox claimed, or one made (cold); `run`: command sent → result (output, exit status, usage); ' +
-      '`outside`: client latency − the server\'s total (HTTP, validation, the wake-up of the waiting request, the db read of the result).',
+      '`outside`: client latency − the server\'s total (HTTP, validation, the wake-up of the waiting request).',
     '',
     markdownTable(
       ['scenario', 'mode', 'queued', 'pull', 'acquire', 'run', 'outside', 'client p50'],

@@ -18,6 +18,8 @@ export interface JobSample {
   stdout?: string;
   timings?: { queuedMs: number; pullMs: number; acquireMs: number; runMs: number; totalMs: number };
   error?: string;
+  /** The error answer's code, e.g. `overloaded`. */
+  code?: string;
 }
 
 export interface PhaseRun {
@@ -46,9 +48,9 @@ export class JobClient {
         res.on('end', () => {
           const status = res.statusCode ?? 0;
           try {
-            const job = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { result?: JobSample & { timings: JobSample['timings'] }; error?: { message: string } };
+            const job = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { result?: JobSample & { timings: JobSample['timings'] }; error?: { message: string; code?: string } };
             const r = job.result;
-            done({ status, verdict: r?.verdict, start: r?.start, stdout: r?.stdout, timings: r?.timings, error: job.error?.message ?? (status === 200 ? undefined : `HTTP ${status}`) });
+            done({ status, verdict: r?.verdict, start: r?.start, stdout: r?.stdout, timings: r?.timings, code: job.error?.code, error: job.error?.message ?? (status === 200 ? undefined : `HTTP ${status}`) });
           } catch (e) {
             done({ status, error: `unreadable answer: ${(e as Error).message}` });
           }

@@ -16,6 +16,9 @@ export interface BenchService {
   dataDir: string;
   logFile: string;
   serverPid: number;
+  /** The service's redis-server, and where it listens. */
+  redisPid: number;
+  redisUrl: string;
   /** The processes that run jobs: the server itself, or the worker processes. */
   workerPids: number[];
   stop(): Promise<void>;
@@ -75,7 +78,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<BenchServ
       await waitForWorkers(url, workerPids.length + 1, worker, logFile);
       workerPids.push(worker.pid!);
     }
-    return { url, dataDir, logFile, serverPid: server.pid!, workerPids: workers > 0 ? workerPids : [server.pid!], stop };
+    return { url, dataDir, logFile, serverPid: server.pid!, redisPid: redis.pid!, redisUrl: env.WARMBOX_REDIS_URL, workerPids: workers > 0 ? workerPids : [server.pid!], stop };
   } catch (err) {
     await stop();
     throw err;

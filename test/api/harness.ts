@@ -82,18 +82,25 @@ export function okResult(stdout = 'hi\n'): JobResult {
   };
 }
 
-/** The worker's side of one job: running, its output, the result in the db, the end, the publish. */
+/**
+ * The worker's side of one job: running, its output, the result in the db, the end, the publish
+ * (with `withNotice`, carrying the result as recorded, as worker/job-runner.ts publishes it).
+ */
 export async function finish(
   h: Pick<ApiHarness, 'handle' | 'redis'>,
   id: string,
   output: { channel: 'stdout' | 'stderr'; data: Buffer }[] = [],
   result: JobResult = okResult(),
+  withNotice = false,
 ): Promise<void> {
-  markRunning(h.handle.db, id, Date.now(), 'sha256:' + 'b'.repeat(64));
+  const digest = 'sha256:' + 'b'.repeat(64);
+  const startedAt = Date.now();
+  markRunning(h.handle.db, id, startedAt, digest);
   for (const chunk of output) await appendOutput(h.redis, id, chunk.channel, chunk.data);
-  finishJob(h.handle.db, id, result, Date.now());
+  const finishedAt = Date.now();
+  finishJob(h.handle.db, id, result, finishedAt);
   await endOutput(h.redis, id);
-  await publishFinished(h.redis, id);
+  await publishFinished(h.redis, id, withNotice ? { id, digest, startedAt, finishedAt, result } : undefined);
 }
 
 /** Until the notifier's subscription is (re-)established on the server. */

@@ -6,12 +6,13 @@ import { createApp } from '../../api/app.js';
 import type { JobView } from '../../api/schemas/job-view.js';
 import { listJobs } from '../../db/jobs.js';
 import type { JobPayload } from '../../contract/job-payload.js';
+import { NOTICE_MAX_OUTPUT_CHARS, publishFinished } from '../../queue/finished-notifier.js';
 import { JobQueue } from '../../queue/job-queue.js';
 import { BULL_PREFIX, QUEUE_JOBS } from '../../queue/redis-keys.js';
 import { startRedis } from '../helpers/redis.js';
 import { finish, okResult, postJob, startApiHarness, waitForFinishedSubscriber, type ApiHarness, type ErrorJson } from './harness.js';
 
-let h: ApiHarness;
+let h: ApiHarness & { withNotice?: boolean };
 before(async () => {
   h = await startApiHarness();
 });
@@ -92,13 +93,39 @@ describe('POST /v1/jobs?wait=true', () => {
     assert.equal(job.status, 'finished');
   });
 
+  it("answers from the worker's notice, without reading the result back from the db", async () => {
+    const pending = submit(undefined, '?wait=true&timeout=3000');
+    await waitFor(() => h.deps.notifier.pending === 1);
+    const id = listJobs(h.handle.db, { limit: 1 })[0]!.id;
+    // Only the notice says the job finished: the db still holds it queued.
+    const result = okResult('from the notice\n');
+    await publishFinished(h.redis, id, { id, digest: 'sha256:' + 'c'.repeat(64), startedAt: 1_000, finishedAt: 2_000, result });
+    const { res, job } = await pending;
+    assert.equal(res.status, 200);
+    assert.equal(job.status, 'finished');
+    assert.deepEqual(job.result, result);
+    assert.equal(job.digest, 'sha256:' + 'c'.repeat(64));
+    assert.equal(job.finishedAt, new Date(2_000).toISOString());
+  });
+
+  it('reads the db when the notice is too big for the channel: the id alone is published', async () => {
+    const pending = submit(undefined, '?wait=true&timeout=3000');
+    await waitFor(() => h.deps.notifier.pending === 1);
+    const id = listJobs(h.handle.db, { limit: 1 })[0]!.id;
+    const big = okResult('x'.repeat(NOTICE_MAX_OUTPUT_CHARS + 1));
+    await finish(h, id, [], big, true);
+    const { res, job } = await pending;
+    assert.equal(res.status, 200);
+    assert.equal(job.result?.stdout.length, NOTICE_MAX_OUTPUT_CHARS + 1);
+  });
+
   describe('with a worker taking jobs from the queue', () => {
     let worker: Worker<JobPayload>;
     before(async () => {
       // The worker's half of the protocol: result in the db, output ended, id published.
       worker = new Worker<JobPayload>(
         QUEUE_JOBS,
-        async (bullJob) => finish(h, bullJob.data.id, [], okResult(bullJob.data.cmd?.join(' ') ?? '')),
+        async (bullJob) => finish(h, bullJob.data.id, [], okResult(bullJob.data.cmd?.join(' ') ?? ''), h.withNotice),
         { connection: { host: h.server.host, port: h.server.port }, prefix: BULL_PREFIX, concurrency: 16 },
       );
       await worker.waitUntilReady();
@@ -113,6 +140,18 @@ describe('POST /v1/jobs?wait=true', () => {
       assert.equal(job.result?.stdout, 'echo fast');
       assert.equal(res.headers.get('location'), `/v1/jobs/${job.id}`);
       assert.ok(Date.now() - started < 2_000, `took ${Date.now() - started} ms`);
+    });
+
+    it("answers from the worker's notice exactly what GET /v1/jobs/{id} shows from the db", async () => {
+      h.withNotice = true;
+      try {
+        const { res, job } = await submit({ image: 'busybox', cmd: ['echo', 'noticed'] }, '?wait=true&timeout=10000');
+        assert.equal(res.status, 200);
+        const stored = (await (await h.app.request(`/v1/jobs/${job.id}`)).json()) as JobView;
+        assert.deepEqual(job, stored);
+      } finally {
+        h.withNotice = false;
+      }
     });
 
     it('serves many concurrent waits without a Redis connection each', async () => {

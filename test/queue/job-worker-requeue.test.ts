@@ -11,7 +11,7 @@ import type { JobPayload, JobResult } from '../../contract/job-payload.js';
 import { resultWithoutRun } from '../../contract/result-without-run.js';
 import { JobNotStartedError } from '../../queue/job-not-started-error.js';
 import { JobQueue } from '../../queue/job-queue.js';
-import { startJobWorker } from '../../queue/job-worker.js';
+import { startJobWorker, type JobOutcome } from '../../queue/job-worker.js';
 import { BULL_PREFIX, QUEUE_JOBS } from '../../queue/redis-keys.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
@@ -44,7 +44,7 @@ describe('the jobs consumer, stopping', () => {
     await server.stop();
   });
 
-  function worker(run: (job: JobPayload) => Promise<JobResult>): Worker<JobPayload, JobResult> {
+  function worker(run: (job: JobPayload) => Promise<JobResult>): Worker<JobPayload, JobOutcome> {
     return startJobWorker({ name: 'requeue-test', connection: { host: server.host, port: server.port }, concurrency: 1, runner: { run } });
   }
 
@@ -79,5 +79,20 @@ describe('the jobs consumer, stopping', () => {
     await second.close();
     await queue.close();
     assert.deepEqual(runs, [payload.id], 'run once, by the next worker');
+  });
+
+  it("keeps only the job's verdict in Redis, not its result: the db holds that", async () => {
+    const big = { ...payload, id: '01JOUTCOMETEST000000000000' };
+    const w = worker(async () => ({ ...resultWithoutRun('nonzero_exit'), verdict: 'ok' as const, exitCode: 0, stdout: 'x'.repeat(100_000) }));
+    const queue = new JobQueue(redis);
+    await queue.add(big);
+    const deadline = Date.now() + 30_000;
+    while ((await inspect.getJobState(big.id)) !== 'completed') {
+      assert.ok(Date.now() < deadline, 'the worker completes it');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await w.close();
+    await queue.close();
+    assert.deepEqual((await inspect.getJob(big.id))?.returnvalue, { verdict: 'ok' });
   });
 });

@@ -1,0 +1,211 @@
+/**
+ * Server CPU per job: the sustained scenario of bench/scenarios.json against a real warmbox
+ * service (bench/lib/warmbox-process.ts), and the CPU time the kernel counted for each of its
+ * processes over the measured load (/proc/PID/stat), divided by the jobs that finished in it;
+ * beside it the bare baseline the other benchmarks use (bench/native/forkexec.c: fork + execve +
+ * waitpid of busybox true, no sandbox). Also counts what the load got: accepted, refused
+ * (503 `overloaded`), finished, and the latency of the accepted jobs.
+ *
+ * Usage: npx tsc -p tsconfig.json && node dist/bench/server-cpu.js [--label NAME] [--workers N] [--profile] [--rate R] [--set WARMBOX_X=V ...]
+ *   --profile: the server runs under `node --cpu-prof` (a separate run: profiling costs CPU itself);
+ *              its profile is summarized (self time by function and area) with a flame graph
+ *   --rate R: the measured load at R jobs/s instead of the scenario's rate (the ramp ends there too)
+ *   --set WARMBOX_X=V: a setting for every warmbox process (e.g. WARMBOX_OVERLOAD_AGE_MS=0: no refusals)
+ *   → bench/results/server-cpu[-NAME].{json,md} (and server-cpu-profile[-NAME].{md,svg})
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { packageRoot } from '../contract/paths.js';
+import { HOST_BUSYBOX } from '../images/builtin-images.js';
+import { profileMarkdown, summarizeProfile, type CpuProfile } from './lib/cpu-profile.js';
+import { flameGraphSvg } from './lib/flame-svg.js';
+import { JobClient, type JobSample } from './lib/open-loop.js';
+import { setPoolBounds, settle } from './lib/pool-bounds.js';
+import { processCpuMs } from './lib/proc-cpu.js';
+import { commandCounts, commandsBetween } from './lib/redis-commands.js';
+import { arrivalOffsetsMs, loadScenarios, type LoadShape } from './lib/scenarios.js';
+import { markdownTable, summarize, type Summary } from './lib/stats.js';
+import { startService } from './lib/warmbox-process.js';
+
+const RESULTS = join(packageRoot(), 'bench', 'results');
+const SCENARIO = 'sustained';
+const BARE_ITERATIONS = 300;
+
+interface ProcessCpu {
+  role: string;
+  cpuMs: number;
+  perFinishedJobMs: number;
+}
+
+interface CpuReport {
+  date: string;
+  label: string;
+  host: { cpus: number; node: string; kernel: string };
+  topology: string;
+  profiled: boolean;
+  load: LoadShape;
+  sent: number;
+  accepted: number;
+  refused: number;
+  finished: number;
+  failed: number;
+  firstErrors: string[];
+  acceptedLatencyMs: Summary;
+  finishedPerS: number;
+  processes: ProcessCpu[];
+  /** Commands the Redis server ran over the measured load, per finished job, by command (INFO commandstats). */
+  redisCommandsPerJob: { total: number; byCommand: { command: string; perJob: number }[] };
+  /** fork + execve + waitpid of busybox true, no sandbox, per job (bench/native/forkexec.c). */
+  bareForkExecMs: Summary;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { label: { type: 'string' }, workers: { type: 'string' }, profile: { type: 'boolean' }, rate: { type: 'string' }, set: { type: 'string', multiple: true } } });
+  const settings = Object.fromEntries((values.set ?? []).map((kv) => {
+    const i = kv.indexOf('=');
+    if (!kv.startsWith('WARMBOX_') || i < 0) throw new Error(`--set: expected WARMBOX_NAME=VALUE, got ${kv}`);
+    return [kv.slice(0, i), kv.slice(i + 1)];
+  }));
+  const workers = Number(values.workers ?? 0);
+  const profile = values.profile ?? false;
+  const file = loadScenarios();
+  const scenario = file.scenarios.find((s) => s.name === SCENARIO)!;
+  const rate = values.rate === undefined ? undefined : Number(values.rate);
+  const load: LoadShape = rate === undefined ? scenario.load : { ...scenario.load, shape: 'constant', rate } as LoadShape;
+  const warmup = scenario.warmup && rate !== undefined && scenario.warmup.shape === 'ramp' ? { ...scenario.warmup, toRate: rate } : scenario.warmup;
+
+  const profDir = profile ? mkdtempSync(join(tmpdir(), 'warmbox-bench-prof-')) : undefined;
+  if (profDir) process.env.WARMBOX_BENCH_SERVER_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${profDir}`;
+  const bare = bareForkExec();
+  const service = await startService({ workers, env: settings });
+  const client = new JobClient(service.url);
+  const body = JSON.stringify({ image: scenario.image, cmd: scenario.cmd });
+  let samples: JobSample[];
+  let wallMs: number;
+  const pids: [string, number][] = [[workers > 0 ? 'api' : 'server (api + worker)', service.serverPid], ...(workers > 0 ? service.workerPids.map((p, i): [string, number] => [`worker ${i + 1}`, p]) : []), ['redis-server', service.redisPid]];
+  let cpuMs: number[];
+  let commands: { command: string; calls: number }[];
+  try {
+    const bounds = file.poolBounds.warm;
+    const set = await setPoolBounds(service, scenario.image, bounds);
+    if (set.status !== 200) throw new Error(`PUT /v1/pools/${scenario.image}: HTTP ${set.status} ${JSON.stringify(set.json)}`);
+    const image = (set.json as { image: string }).image;
+    await settle(service, image, bounds, file.settleS * 1000);
+    if (warmup) await client.run(arrivalOffsetsMs(warmup), body);
+    const commandsBefore = await commandCounts(service.redisUrl);
+    const before = pids.map(([, pid]) => processCpuMs(pid));
+    console.error(`measuring ${describe(load)}`);
+    ({ samples, wallMs } = await client.run(arrivalOffsetsMs(load), body));
+    cpuMs = pids.map(([, pid], i) => processCpuMs(pid) - before[i]!);
+    commands = commandsBetween(commandsBefore, await commandCounts(service.redisUrl));
+  } finally {
+    client.close();
+    await service.stop();
+  }
+
+  const report = summarizeLoad(samples, wallMs, load, pids, cpuMs, bare, values.label ?? '', workers, profile);
+  const perJob = (n: number) => round(n / Math.max(1, report.finished));
+  report.redisCommandsPerJob = { total: perJob(commands.reduce((a, c) => a + c.calls, 0)), byCommand: commands.map((c) => ({ command: c.command, perJob: perJob(c.calls) })) };
+  mkdirSync(RESULTS, { recursive: true });
+  const suffix = values.label ? `-${values.label}` : '';
+  writeFileSync(join(RESULTS, `server-cpu${suffix}.json`), JSON.stringify(report, null, 2) + '\n');
+  const md = markdown(report);
+  writeFileSync(join(RESULTS, `server-cpu${suffix}.md`), md);
+  console.log(md);
+  if (profDir) writeProfile(profDir, suffix, report);
+}
+
+function summarizeLoad(samples: JobSample[], wallMs: number, load: LoadShape, pids: [string, number][], cpuMs: number[], bare: Summary, label: string, workers: number, profiled: boolean): CpuReport {
+  // The Redis commands are filled in by the caller.
+  const refused = samples.filter((s) => s.status === 503 && s.code === 'overloaded');
+  const accepted = samples.filter((s) => !refused.includes(s) && (s.status === 200 || s.status === 202));
+  const finished = accepted.filter((s) => s.status === 200 && s.verdict !== undefined);
+  const failed = samples.filter((s) => !refused.includes(s) && (s.status !== 200 || s.verdict !== 'ok'));
+  return {
+    date: new Date().toISOString(),
+    label,
+    host: { cpus: cpus().length, node: process.versions.node, kernel: release() },
+    topology: workers > 0 ? `an API process and ${workers} worker process(es)` : 'one process: the API and a worker',
+    profiled,
+    load,
+    sent: samples.length,
+    accepted: accepted.length,
+    refused: refused.length,
+    finished: finished.length,
+    failed: failed.length,
+    firstErrors: [...new Set(failed.map((s) => s.error ?? `verdict ${s.verdict}`))].slice(0, 5),
+    acceptedLatencyMs: summarize(accepted.map((s) => s.latencyMs)),
+    finishedPerS: round(finished.length / (wallMs / 1000)),
+    processes: pids.map(([role], i) => ({ role, cpuMs: round(cpuMs[i]!), perFinishedJobMs: round(cpuMs[i]! / Math.max(1, finished.length)) })),
+    bareForkExecMs: bare,
+    redisCommandsPerJob: { total: 0, byCommand: [] },
+  };
+}
+
+function markdown(r: CpuReport): string {
+  const l = r.acceptedLatencyMs;
+  return [
+    `# warmbox server CPU per job — ${r.date}${r.label ? ` (${r.label})` : ''}`,
+    '',
+    `${r.host.cpus} CPUs, Node ${r.host.node}, Linux ${r.host.kernel}; warmbox as ${r.topology}; the \`${SCENARIO}\` scenario's warm-up, then ${describe(r.load)} measured${r.profiled ? ' — **under --cpu-prof** (the profile costs CPU itself: compare unprofiled runs)' : ''}. ` +
+      'CPU: user + system time of each process over the measured load (/proc/PID/stat), divided by the jobs that finished in it.',
+    '',
+    markdownTable(
+      ['sent', 'accepted', 'refused (503 overloaded)', 'finished', 'failed', 'finished/s', 'accepted p50 ms', 'p90', 'p99', 'max'],
+      [[r.sent, r.accepted, r.refused, r.finished, r.failed, r.finishedPerS, l.p50, l.p90, l.p99, l.max]],
+    ),
+    '',
+    markdownTable(['process', 'CPU ms over the load', 'CPU ms per finished job'], r.processes.map((p) => [p.role, p.cpuMs, p.perFinishedJobMs])),
+    '',
+    `Redis commands per finished job: ${r.redisCommandsPerJob.total} (${r.redisCommandsPerJob.byCommand.slice(0, 10).map((c) => `${c.command} ${c.perJob}`).join(', ')}).`,
+    '',
+    `Bare baseline (fork + execve + waitpid of busybox true, no sandbox, ${r.bareForkExecMs.n} times): p50 ${r.bareForkExecMs.p50.toFixed(3)} ms, p99 ${r.bareForkExecMs.p99.toFixed(3)} ms per job.`,
+    ...(r.firstErrors.length ? ['', `First errors: ${r.firstErrors.join('; ')}`] : []),
+    '',
+  ].join('\n');
+}
+
+/** The server's .cpuprofile (written when it exits) → a Markdown summary and a flame graph. */
+function writeProfile(profDir: string, suffix: string, r: CpuReport): void {
+  const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
+  if (files.length === 0) throw new Error(`no .cpuprofile in ${profDir}: did the server exit cleanly?`);
+  // One process (the server) unless --workers: then the first file is as good as any; name them all.
+  for (const [i, f] of files.entries()) {
+    const summary = summarizeProfile(JSON.parse(readFileSync(join(profDir, f), 'utf8')) as CpuProfile);
+    const name = `server-cpu-profile${suffix}${files.length > 1 ? `-${i + 1}` : ''}`;
+    const title = `warmbox server under ${describe(r.load)} (${r.topology}), ${r.finished} jobs finished`;
+    writeFileSync(join(RESULTS, `${name}.md`), `# CPU profile: ${title}\n\n${r.date}. \`node --cpu-prof\` over the whole process life (start-up, warm-up and the measured load).\n\n${profileMarkdown(summary)}\n`);
+    writeFileSync(join(RESULTS, `${name}.svg`), flameGraphSvg(summary.tree, `${title}: flame graph (self+children time, root at the bottom)`));
+    // The raw profile (for Chrome DevTools or speedscope) where results are not committed.
+    mkdirSync(join(RESULTS, 'raw'), { recursive: true });
+    renameSync(join(profDir, f), join(RESULTS, 'raw', `${name}.cpuprofile`));
+    console.error(`wrote bench/results/${name}.{md,svg} and raw/${name}.cpuprofile`);
+  }
+  rmSync(profDir, { recursive: true, force: true });
+}
+
+/** The floor the other benchmarks compare with (bench/sandbox.ts measures the same). */
+function bareForkExec(): Summary {
+  const build = join(packageRoot(), 'bench/native/build');
+  mkdirSync(build, { recursive: true });
+  const bin = join(build, 'forkexec');
+  execFileSync('cc', ['-O2', '-o', bin, join(packageRoot(), 'bench/native/forkexec.c')]);
+  const out = execFileSync(bin, [String(BARE_ITERATIONS), HOST_BUSYBOX, 'true'], { encoding: 'utf8' });
+  return summarize(out.trim().split('\n').map((us) => Number(us) / 1000));
+}
+
+function describe(s: LoadShape): string {
+  return s.shape === 'constant' ? `${s.rate} jobs/s for ${s.durationS} s` : `${s.fromRate} → ${s.toRate} jobs/s over ${s.durationS} s`;
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

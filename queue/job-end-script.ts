@@ -1,0 +1,33 @@
+/**
+ * The end of a job in Redis as one command (EVALSHA, loaded once per connection by ioredis): the
+ * output stream's end entry, the stream's expiry, and the finished message on CHANNEL_FINISHED.
+ * Three commands per job were three to encode, send, parse and settle on the worker's event loop
+ * and three for Redis to run; a script runs them atomically in one.
+ *
+ *   KEYS[1]  the job's output stream (outputStreamKey)
+ *   ARGV[1]  OUTPUT_STREAM_TTL_S
+ *   ARGV[2]  CHANNEL_FINISHED
+ *   ARGV[3]  the finished message (finishedMessage: the id, or the id and its notice)
+ */
+import type { Redis } from 'ioredis';
+import { finishedMessage, type FinishedNotice } from './finished-notifier.js';
+import { CHANNEL_FINISHED, OUTPUT_STREAM_TTL_S, outputStreamKey } from './redis-keys.js';
+
+const END_JOB = `
+redis.call('XADD', KEYS[1], '*', 't', 'end')
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return redis.call('PUBLISH', ARGV[2], ARGV[3])
+`;
+
+type WithEndJob = Redis & { warmboxEndJob(key: string, ttlS: number, channel: string, message: string): Promise<number> };
+
+const defined = new WeakSet<Redis>();
+
+/** Ends the job's output stream and announces it finished (with the notice, when it fits the channel). */
+export async function endJobInRedis(redis: Redis, id: string, notice?: FinishedNotice): Promise<void> {
+  if (!defined.has(redis)) {
+    redis.defineCommand('warmboxEndJob', { numberOfKeys: 1, lua: END_JOB });
+    defined.add(redis);
+  }
+  await (redis as WithEndJob).warmboxEndJob(outputStreamKey(id), OUTPUT_STREAM_TTL_S, CHANNEL_FINISHED, finishedMessage(id, notice));
+}
