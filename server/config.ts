@@ -68,6 +68,7 @@ const schema = z.object({
   // Above the API's enqueue bound (2 s) with room to spare: a younger queued job may not be in Redis yet.
   WARMBOX_RECONCILE_GRACE_MS: intIn(5000, 3_600_000),
   WARMBOX_REDIS_ALLOW_EVICTION: z.enum(['0', '1'], { error: 'expected 1 (allow) or 0' }),
+  WARMBOX_AUTH: z.enum(['on', 'off'], { error: 'expected on or off' }).optional(),
 });
 
 export interface ServerConfig {
@@ -102,6 +103,11 @@ export interface ServerConfig {
   reconcile: { intervalMs: number; graceMs: number };
   /** Start even though an external Redis may evict keys (maxmemory-policy other than noeviction). */
   redisAllowEviction: boolean;
+  /**
+   * Whether requests need an API key (README "Tenants and keys"). WARMBOX_AUTH=on|off; unset: off
+   * when the API listens on loopback only, on otherwise. Off beyond loopback is refused.
+   */
+  auth: boolean;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -143,7 +149,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
         '(a private redis-server is only started by WARMBOX_ROLE=all)',
     );
   }
+  const auth = authSetting(c.WARMBOX_AUTH, c.WARMBOX_LISTEN.host, c.WARMBOX_ROLE);
   return {
+    auth,
     images: imageConfig(env),
     webhooks: webhookConfig(env),
     role: c.WARMBOX_ROLE,
@@ -165,6 +173,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     reconcile: { intervalMs: c.WARMBOX_RECONCILE_INTERVAL_MS, graceMs: c.WARMBOX_RECONCILE_GRACE_MS },
     redisAllowEviction: c.WARMBOX_REDIS_ALLOW_EVICTION === '1',
   };
+}
+
+/** Whether a listen host is reachable only from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * Auth is on unless the API listens on loopback only; an API beyond loopback without auth is
+ * refused: anyone who reaches the port could run anything. (A worker-only process opens no port.)
+ */
+function authSetting(setting: 'on' | 'off' | undefined, host: string, role: Role): boolean {
+  const loopback = isLoopbackHost(host);
+  if (setting === 'off' && !loopback && role !== 'worker') {
+    throw new ConfigError(
+      `invalid configuration: WARMBOX_AUTH=off with WARMBOX_LISTEN on ${host}, beyond loopback: anyone who reaches the port could run jobs. ` +
+        'Turn auth on (unset WARMBOX_AUTH, or WARMBOX_AUTH=on) and make an admin key with `warmbox keys create --tenant local --scope admin`, ' +
+        'or listen on 127.0.0.1 only',
+    );
+  }
+  return setting === undefined ? !loopback : setting === 'on';
 }
 
 /** Variables where an empty value means "none" rather than "the default". */
