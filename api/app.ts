@@ -9,7 +9,7 @@ import { errorHandler, notFoundHandler } from './errors.js';
 import { limitBodySize } from './middleware/body-limit.js';
 import { refuseWhileStopping } from './middleware/refuse-while-stopping.js';
 import { logJobRefusals } from './middleware/job-refusal-log.js';
-import { actAs, localTenant } from './middleware/tenant.js';
+import { authenticate } from './middleware/auth.js';
 import { registerOpenApiDocument } from './openapi.js';
 import { REQUEST_BOUNDS } from './request-bounds.js';
 import { registerCreateJob } from './routes/create-job.js';
@@ -29,6 +29,8 @@ import { registerPools } from './routes/pools.js';
 import { registerQueue } from './routes/queue.js';
 import { registerHooks } from './routes/hooks.js';
 import { registerTriggers } from './routes/triggers.js';
+import { registerKeys } from './routes/keys.js';
+import { registerTenants } from './routes/tenants.js';
 import { validationHook } from './validation-errors.js';
 
 export type { AppDeps, ApiConfig, MetricsText } from './deps.js';
@@ -48,7 +50,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);
   if (deps.tracing) app.use('*', traceRequests());
-  app.use('*', actAs(localTenant(deps.config.localTenantPolicy)));
+  app.use('*', authenticate(deps));
   const stopping = refuseWhileStopping(() => deps.stopping?.() ?? false);
   for (const path of NEW_WORK_PATHS) app.use(path, stopping);
   app.post(JOBS_PATH, logJobRefusals(deps.logger));
@@ -69,6 +71,8 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerImages(app, deps);
   registerTriggers(app, deps);
   registerHooks(app, deps);
+  registerKeys(app, deps);
+  registerTenants(app, deps);
   registerMetrics(app, deps);
   registerOpenApiDocument(app, { bodyLimited: (path) => path.startsWith('/v1/') && !BODY_LIMIT_EXEMPT.includes(path) });
   return app;

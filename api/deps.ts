@@ -26,6 +26,11 @@ export interface ApiConfig {
   webhookTargets?: WebhookTargetPolicy;
   /** The policy of the local tenant, which every request acts for while auth is off. Default: unrestricted. */
   localTenantPolicy?: TenantPolicy;
+  /**
+   * Whether requests need an API key (WARMBOX_AUTH; middleware/auth.ts). Default off: every
+   * request acts for the local tenant with every scope.
+   */
+  auth?: boolean;
 }
 
 export interface AppDeps {

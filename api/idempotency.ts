@@ -57,20 +57,20 @@ export function keyNotBefore(now = Date.now()): number {
  * The job ids a live key recorded, once its first request acknowledged them; undefined when the
  * key is free. 422 for another body; 409 while the first request is still at work.
  */
-export async function replayedJobIds(db: WarmboxDb, key: string, hash: string, signal?: AbortSignal): Promise<string[] | undefined> {
+export async function replayedJobIds(db: WarmboxDb, key: string, hash: string, signal?: AbortSignal, shownKey = key): Promise<string[] | undefined> {
   const deadline = Date.now() + PENDING_WAIT_MS;
   for (;;) {
     const row = findIdempotencyKey(db, key, keyNotBefore());
     if (row === undefined) return undefined;
     if (row.requestHash !== hash) {
-      throw new ApiError(422, 'idempotency_key_reused', `Idempotency-Key ${JSON.stringify(key)} was used with another request body within the last 24 hours`, {
+      throw new ApiError(422, 'idempotency_key_reused', `Idempotency-Key ${JSON.stringify(shownKey)} was used with another request body within the last 24 hours`, {
         field: 'idempotency-key',
         in: 'header',
       });
     }
     if (row.completedAt !== null || Date.now() - row.createdAt > STALE_PENDING_MS) return row.jobIds;
     if (Date.now() >= deadline || signal?.aborted) {
-      throw new ApiError(409, 'idempotency_key_in_use', `a request with Idempotency-Key ${JSON.stringify(key)} is still being processed; retry later`, {}, RETRY_LATER);
+      throw new ApiError(409, 'idempotency_key_in_use', `a request with Idempotency-Key ${JSON.stringify(shownKey)} is still being processed; retry later`, {}, RETRY_LATER);
     }
     await new Promise((r) => setTimeout(r, PENDING_POLL_MS));
   }

@@ -43,7 +43,8 @@ export interface Submission {
 }
 
 export async function submitJobs(deps: AppDeps, requests: JobRequest[], opts: SubmitOptions = {}): Promise<Submission> {
-  const { idempotency } = opts;
+  const tenantId = opts.tenantId ?? LOCAL_TENANT_ID;
+  const idempotency = opts.idempotency && { ...opts.idempotency, key: tenantIdempotencyKey(tenantId, opts.idempotency.key) };
   if (idempotency !== undefined) {
     pruneExpiredKeys(deps.db);
     const replay = await replayed(deps, idempotency, opts.signal);
@@ -53,7 +54,6 @@ export async function submitJobs(deps: AppDeps, requests: JobRequest[], opts: Su
   checkWebhookTargets(deps, requests, opts);
   const images = await ensureImages(deps, requests, opts);
   const createdAt = epochMs();
-  const tenantId = opts.tenantId ?? LOCAL_TENANT_ID;
   const payloads = requests.map((request, i) => payloadOf(request, images[i]!, createdAt, tenantId));
   let rows: JobRow[];
   try {
@@ -64,7 +64,7 @@ export async function submitJobs(deps: AppDeps, requests: JobRequest[], opts: Su
     // A concurrent request with the same key recorded first: answer with its jobs.
     const replay = await replayed(deps, idempotency, opts.signal);
     if (replay !== undefined) return replay;
-    throw new ApiError(409, 'idempotency_key_in_use', `a request with Idempotency-Key ${JSON.stringify(idempotency.key)} was being processed; retry`, {}, RETRY_LATER);
+    throw new ApiError(409, 'idempotency_key_in_use', `a request with Idempotency-Key ${JSON.stringify(opts.idempotency?.key)} was being processed; retry`, {}, RETRY_LATER);
   }
   opts.beforeEnqueue?.(rows);
   await enqueue(deps, payloads, opts);
@@ -72,8 +72,22 @@ export async function submitJobs(deps: AppDeps, requests: JobRequest[], opts: Su
   return { rows, replayed: false };
 }
 
+/**
+ * Each tenant has its own Idempotency-Keys: the same key from two tenants is two keys. A client's
+ * key has no space in it (idempotencyHeaderSchema), so `<tenant> <key>` cannot meet another's; the
+ * local tenant's keys stay as they were recorded before tenants existed.
+ */
+export function tenantIdempotencyKey(tenantId: string, key: string): string {
+  return tenantId === LOCAL_TENANT_ID ? key : `${tenantId} ${key}`;
+}
+
+/** The key as the client sent it, for messages. */
+function clientKey(stored: string): string {
+  return stored.slice(stored.indexOf(' ') + 1);
+}
+
 async function replayed(deps: AppDeps, idempotency: { key: string; hash: string }, signal?: AbortSignal): Promise<Submission | undefined> {
-  const ids = await replayedJobIds(deps.db, idempotency.key, idempotency.hash, signal);
+  const ids = await replayedJobIds(deps.db, idempotency.key, idempotency.hash, signal, clientKey(idempotency.key));
   if (ids === undefined) return undefined;
   const rows = ids.map((id) => getJob(deps.db, id)).filter((row): row is JobRow => row !== undefined);
   return { rows, replayed: true };

@@ -5,6 +5,7 @@ import type { JobView } from './schemas/job-view.js';
 export function toJobView(row: JobRow): JobView {
   return {
     id: row.id,
+    tenantId: row.tenantId,
     status: row.status,
     image: row.image,
     digest: row.digest,

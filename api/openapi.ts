@@ -8,11 +8,18 @@
  *   400 invalid_request         the validators: a JSON body, query or header parameters
  *   413 payload_too_large       middleware/body-limit.ts: a body under the app's body limit
  *   415 unsupported_media_type  the JSON body's media type check
+ *   401 unauthorized            middleware/auth.ts: every operation that takes a key (route-scopes.ts)
+ *   403 forbidden               middleware/auth.ts: the same, when the key lacks the route's scope
+ * Each operation's `security` names the scope its key needs (route-scopes.ts); public ones have none.
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { ROUTE_SCOPES } from './route-scopes.js';
 import { errorResponse } from './schemas/error.js';
 
 export const OPENAPI_PATH = '/openapi.json';
+
+/** The bearer scheme every operation that takes a key names in its `security`. */
+export const SECURITY_SCHEME = 'apiKey';
 
 type RouteConfig = Parameters<OpenAPIHono['openapi']>[0];
 
@@ -22,8 +29,19 @@ export interface SharedParts {
 }
 
 export function registerOpenApiDocument(app: OpenAPIHono, shared: SharedParts): void {
+  app.openAPIRegistry.registerComponent('securitySchemes', SECURITY_SCHEME, {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'wbx_<key id>_<secret>',
+    description:
+      'An API key (`warmbox keys create`, POST /v1/keys). Each operation names the scope it needs: jobs:submit, jobs:read, ' +
+      'images:manage or admin (which grants every scope, for every tenant). A server without auth (loopback only) takes no key.',
+  });
   for (const definition of app.openAPIRegistry.definitions) {
-    if (definition.type === 'route') declareSharedResponses(definition.route, shared);
+    if (definition.type === 'route') {
+      declareSecurity(definition.route);
+      declareSharedResponses(definition.route, shared);
+    }
   }
   app.doc31(OPENAPI_PATH, {
     openapi: '3.1.0',
@@ -40,8 +58,18 @@ export function registerOpenApiDocument(app: OpenAPIHono, shared: SharedParts): 
       { name: 'triggers', description: 'Jobs that webhooks start (webhooks in).' },
       { name: 'pools', description: "The workers' pools of warm sandboxes." },
       { name: 'service', description: 'The API process itself.' },
+      { name: 'admin', description: 'Tenants and their API keys (admin keys only).' },
     ],
   });
+}
+
+/** The scope from route-scopes.ts (a route missing there needs admin, as middleware/auth.ts has it). */
+function declareSecurity(route: RouteConfig): void {
+  const access = ROUTE_SCOPES[`${route.method.toUpperCase()} ${route.path}`] ?? 'admin';
+  route.security = access === 'public' ? [] : [{ [SECURITY_SCHEME]: [access] }];
+  if (access === 'public') return;
+  route.responses[401] ??= errorResponse('No API key, or one that is unknown, revoked or expired (unauthorized); the answer has `WWW-Authenticate: Bearer`.');
+  route.responses[403] ??= errorResponse(`The API key lacks the scope ${access} (forbidden; error.scope names it).`);
 }
 
 /** Adds what the route does not declare itself (its own description of a status wins). */

@@ -48,4 +48,8 @@ export const REQUEST_BOUNDS = Object.freeze({
   deliveryIdChars: 255,
   /** A delivery whose X-Webhook-Timestamp is further than this from the server's clock is refused (401), in seconds. */
   hookTimestampToleranceSeconds: 300,
+  /** An API key's name (POST /v1/keys, `warmbox keys create --name`). */
+  keyNameChars: 128,
+  /** An API key's lifetime when it is given one (`expiresInSeconds`): at most ten years. */
+  keyExpiresInSecondsMaximum: 10 * 365 * 24 * 3600,
 });

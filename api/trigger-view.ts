@@ -20,6 +20,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export function toTriggerView(row: TriggerRow, deliveries?: TriggerDeliveryRow[]): TriggerView {
   const view: TriggerView = {
     id: row.id,
+    tenantId: row.tenantId,
     name: row.name,
     enabled: row.enabled,
     verification: row.verification,

@@ -15,7 +15,16 @@ export class ApiError extends Error {
 }
 
 export class ApiClient {
-  constructor(readonly baseUrl: string = process.env.WARMBOX_URL ?? DEFAULT_URL) {}
+  constructor(
+    readonly baseUrl: string = process.env.WARMBOX_URL ?? DEFAULT_URL,
+    /** Sent as the bearer of every request (README "Tenants and keys"): WARMBOX_API_KEY, or --api-key (cli/main.ts). */
+    private readonly apiKey: string | undefined = process.env.WARMBOX_API_KEY || undefined,
+  ) {}
+
+  /** The Authorization header, when there is a key. */
+  authHeaders(): Record<string, string> {
+    return !this.apiKey ? {} : { authorization: `Bearer ${this.apiKey}` };
+  }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.fetch(path, {
@@ -42,7 +51,7 @@ export class ApiClient {
 
   private async fetch(path: string, init: RequestInit): Promise<Response> {
     try {
-      return await fetch(new URL(path, this.baseUrl), init);
+      return await fetch(new URL(path, this.baseUrl), { ...init, headers: { ...(init.headers as Record<string, string> | undefined), ...this.authHeaders() } });
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;

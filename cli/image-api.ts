@@ -62,7 +62,7 @@ export async function uploadArchive(client: ApiClient, file: string, reference?:
 
 async function send(client: ApiClient, path: string, init: RequestInit): Promise<Response> {
   try {
-    return await fetch(new URL(path, client.baseUrl), init);
+    return await fetch(new URL(path, client.baseUrl), { ...init, headers: { ...(init.headers as Record<string, string> | undefined), ...client.authHeaders() } });
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
     throw new ApiError(0, 'unreachable', `cannot reach the warmbox server at ${client.baseUrl} (${cause}): is \`warmbox server\` running? (set WARMBOX_URL or --url)`);

@@ -26,6 +26,12 @@ Commands:
   status   Show a running server at a glance: readiness, workers, pools, queue, versions
   version  Show the version
 
+  keys     Make, list and revoke API keys ('keys create|list|revoke')
+  tenants  Make, list and delete tenants ('tenants create|list|delete')
+
+Every command that talks to a server sends the API key in $WARMBOX_API_KEY, or the one
+given with --api-key KEY, as its bearer token (README "Tenants and keys").
+
 Run 'warmbox COMMAND --help' for more on a command.`;
 
 /** Loaded on demand: `warmbox run` should not pay for the server's modules at start-up. */
@@ -44,6 +50,8 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   rmi: async (args) => (await import('./commands/rmi.js')).rmiCommand(args),
   import: async (args) => (await import('./commands/import.js')).importCommand(args),
   image: async (args) => (await import('./commands/image-build.js')).imageCommand(args),
+  keys: async (args) => (await import('./commands/keys.js')).keysCommand(args),
+  tenants: async (args) => (await import('./commands/tenants.js')).tenantsCommand(args),
   version: async () => {
     const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
     console.log(`warmbox ${pkg.version}`);
@@ -52,7 +60,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
 };
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...args] = argv;
+  const [name, ...args] = takeApiKey(argv);
   if (!name || name === '-h' || name === '--help' || name === 'help') {
     console.log(HELP);
     return name ? 0 : 1;
@@ -60,6 +68,30 @@ async function main(argv: string[]): Promise<number> {
   const command = COMMANDS[name];
   if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)} (see warmbox --help)`);
   return command(args);
+}
+
+/**
+ * `--api-key KEY` (or `--api-key=KEY`), before the command or among its options, becomes
+ * WARMBOX_API_KEY for the command's client (cli/api-client.ts). `run` parses its own: what follows
+ * its IMAGE is the job's command, never warmbox's options.
+ */
+function takeApiKey(argv: string[]): string[] {
+  const out: string[] = [];
+  let commandSeen = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--' || (commandSeen && out[0] === 'run')) {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (a === '--api-key' && i + 1 < argv.length) process.env.WARMBOX_API_KEY = argv[++i];
+    else if (a.startsWith('--api-key=')) process.env.WARMBOX_API_KEY = a.slice('--api-key='.length);
+    else {
+      out.push(a);
+      if (!a.startsWith('-')) commandSeen = true;
+    }
+  }
+  return out;
 }
 
 /** One line on stderr, never a stack trace (WARMBOX_DEBUG=1 adds it); 125 like docker's own failures. */

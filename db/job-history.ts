@@ -2,7 +2,7 @@
  * The jobs as a history (GET /v1/jobs): newest first, filtered, paged by keyset on
  * (created_at, id). A page after a cursor is "rows strictly older than the last one shown", so
  * jobs recorded meanwhile (all newer) never shift a later page: no row is shown twice or skipped.
- * Each filter is one more condition in a list, which is where a tenant's will go.
+ * Each filter is one more condition in a list; a tenant's own listing is one of them.
  */
 import { and, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { Verdict } from '../contract/verdict.js';
@@ -16,6 +16,8 @@ export interface HistoryCursor {
 }
 
 export interface JobHistoryQuery {
+  /** One tenant's jobs; absent: every tenant's. */
+  tenantId?: string;
   status?: JobStatus[];
   /** Normalized references. */
   image?: string;
@@ -31,10 +33,11 @@ export interface JobHistoryQuery {
 }
 
 /** What a listing shows of a job: no request, no output. */
-export type JobSummaryRow = Pick<JobRow, 'id' | 'status' | 'image' | 'verdict' | 'exitCode' | 'createdAt' | 'startedAt' | 'finishedAt' | 'labels'>;
+export type JobSummaryRow = Pick<JobRow, 'id' | 'tenantId' | 'status' | 'image' | 'verdict' | 'exitCode' | 'createdAt' | 'startedAt' | 'finishedAt' | 'labels'>;
 
 const SUMMARY_COLUMNS = {
   id: jobs.id,
+  tenantId: jobs.tenantId,
   status: jobs.status,
   image: jobs.image,
   verdict: jobs.verdict,
@@ -48,6 +51,7 @@ const SUMMARY_COLUMNS = {
 /** The conditions of a query, for the listing and for EXPLAIN QUERY PLAN in tests. */
 export function historyConditions(q: Omit<JobHistoryQuery, 'limit'>): SQL | undefined {
   return and(
+    q.tenantId === undefined ? undefined : eq(jobs.tenantId, q.tenantId),
     q.status?.length ? (q.status.length === 1 ? eq(jobs.status, q.status[0]!) : inArray(jobs.status, q.status)) : undefined,
     q.image === undefined ? undefined : eq(jobs.image, q.image),
     q.verdict?.length ? (q.verdict.length === 1 ? eq(jobs.verdict, q.verdict[0]!) : inArray(jobs.verdict, q.verdict)) : undefined,

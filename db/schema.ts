@@ -5,6 +5,7 @@
  */
 import { blob, index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
+import type { Scope } from '../contract/api-key.js';
 import { LOCAL_TENANT_ID, type TenantPolicy } from '../contract/tenant.js';
 import type { JobTemplate, TriggerVerification } from '../contract/trigger.js';
 import type { Verdict } from '../contract/verdict.js';
@@ -87,6 +88,30 @@ export const tenants = sqliteTable('tenants', {
   policy: text('policy', { mode: 'json' }).$type<TenantPolicy>().notNull(),
   createdAt: integer('created_at').notNull(),
 });
+
+/**
+ * API keys (contract/api-key.ts). The secret is stored only as a sha256; a key is found by the id
+ * its token carries. Revoked keys stay (their id is named in logs), refused at once.
+ */
+export const apiKeys = sqliteTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    /** tenants.id, or `local`. */
+    tenantId: text('tenant_id').notNull(),
+    name: text('name'),
+    /** `sha256:<hex>` of the token's secret part. */
+    secretHash: text('secret_hash').notNull(),
+    scopes: text('scopes', { mode: 'json' }).$type<Scope[]>().notNull(),
+    createdAt: integer('created_at').notNull(),
+    /** Updated at most once a minute per key and process (api/key-usage.ts), not at each request. */
+    lastUsedAt: integer('last_used_at'),
+    revokedAt: integer('revoked_at'),
+    /** Refused from then on; null: never expires. */
+    expiresAt: integer('expires_at'),
+  },
+  (t) => [index('api_keys_tenant_idx').on(t.tenantId)],
+);
 
 export const images = sqliteTable('images', {
   /** Normalized reference, e.g. `docker.io/library/busybox:latest`. */
@@ -198,4 +223,5 @@ export type AttemptRow = typeof webhookAttempts.$inferSelect;
 export type NewImageRow = typeof images.$inferInsert;
 export type TriggerRow = typeof triggers.$inferSelect;
 export type TenantRow = typeof tenants.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type TriggerDeliveryRow = typeof triggerDeliveries.$inferSelect;

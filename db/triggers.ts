@@ -22,9 +22,10 @@ export function getTrigger(db: WarmboxDb, id: string): TriggerRow | undefined {
   return db.select().from(triggers).where(eq(triggers.id, id)).get();
 }
 
-/** Oldest first. */
-export function listTriggers(db: WarmboxDb): TriggerRow[] {
-  return db.select().from(triggers).orderBy(triggers.createdAt, triggers.id).all();
+/** Oldest first; one tenant's, or every tenant's. */
+export function listTriggers(db: WarmboxDb, tenantId?: string): TriggerRow[] {
+  const query = db.select().from(triggers);
+  return (tenantId === undefined ? query : query.where(eq(triggers.tenantId, tenantId))).orderBy(triggers.createdAt, triggers.id).all();
 }
 
 /** Returns false when there is no such trigger. */

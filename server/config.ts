@@ -80,6 +80,7 @@ const schema = z.object({
   WARMBOX_REDIS_ALLOW_EVICTION: z.enum(['0', '1'], { error: 'expected 1 (allow) or 0' }),
   WARMBOX_OVERLOAD_QUEUED: intIn(0, OVERLOAD_QUEUED.max),
   WARMBOX_OVERLOAD_AGE_MS: intIn(0, OVERLOAD_AGE_MS.max),
+  WARMBOX_AUTH: z.enum(['on', 'off'], { error: 'expected on or off' }).optional(),
 });
 
 export interface ServerConfig {
@@ -116,6 +117,11 @@ export interface ServerConfig {
   redisAllowEviction: boolean;
   /** New jobs are refused (503 overloaded) past these (OVERLOAD_QUEUED, OVERLOAD_AGE_MS); 0 = that threshold off. */
   overload: { maxQueued: number; maxAgeMs: number };
+  /**
+   * Whether requests need an API key (README "Tenants and keys"). WARMBOX_AUTH=on|off; unset: off
+   * when the API listens on loopback only, on otherwise. Off beyond loopback is refused.
+   */
+  auth: boolean;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -159,7 +165,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
         '(a private redis-server is only started by WARMBOX_ROLE=all)',
     );
   }
+  const auth = authSetting(c.WARMBOX_AUTH, c.WARMBOX_LISTEN.host, c.WARMBOX_ROLE);
   return {
+    auth,
     images: imageConfig(env),
     webhooks: webhookConfig(env),
     role: c.WARMBOX_ROLE,
@@ -182,6 +190,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     redisAllowEviction: c.WARMBOX_REDIS_ALLOW_EVICTION === '1',
     overload: { maxQueued: c.WARMBOX_OVERLOAD_QUEUED, maxAgeMs: c.WARMBOX_OVERLOAD_AGE_MS },
   };
+}
+
+/** Whether a listen host is reachable only from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * Auth is on unless the API listens on loopback only; an API beyond loopback without auth is
+ * refused: anyone who reaches the port could run anything. (A worker-only process opens no port.)
+ */
+function authSetting(setting: 'on' | 'off' | undefined, host: string, role: Role): boolean {
+  const loopback = isLoopbackHost(host);
+  if (setting === 'off' && !loopback && role !== 'worker') {
+    throw new ConfigError(
+      `invalid configuration: WARMBOX_AUTH=off with WARMBOX_LISTEN on ${host}, beyond loopback: anyone who reaches the port could run jobs. ` +
+        'Turn auth on (unset WARMBOX_AUTH, or WARMBOX_AUTH=on) and make an admin key with `warmbox keys create --tenant local --scope admin`, ' +
+        'or listen on 127.0.0.1 only',
+    );
+  }
+  return setting === undefined ? !loopback : setting === 'on';
 }
 
 /** Variables where an empty value means "none" rather than "the default". */

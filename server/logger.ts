@@ -8,6 +8,22 @@ import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
+/**
+ * Credentials never reach a log line, whatever object a caller logs: a request's or a response's
+ * headers (API keys are bearer tokens), an error's `config` or `request` (HTTP clients put headers
+ * there), and fields named for a secret.
+ */
+export const REDACTED = [
+  'authorization',
+  '*.authorization',
+  '*.headers.authorization',
+  '*.*.headers.authorization',
+  'token',
+  '*.token',
+  'secret',
+  '*.secret',
+];
+
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
@@ -20,7 +36,7 @@ export interface LoggerOptions {
 export function createLogger(opts: LoggerOptions, destination?: DestinationStream): Logger {
   const format = opts.format ?? (process.stdout.isTTY ? 'pretty' : 'json');
   const stream = destination ?? (format === 'pretty' ? pretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l' }) : undefined);
-  const options = { level: opts.level, mixin: traceContext };
+  const options = { level: opts.level, mixin: traceContext, redact: { paths: REDACTED, censor: '[redacted]' } };
   return stream === undefined ? pino(options) : pino(options, stream);
 }
 

@@ -120,7 +120,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     const http = config.role === 'worker' ? undefined : await startApi(ctx);
     startReconciler(ctx);
     const url = http && `http://${formatHost(http.address() as AddressInfo)}`;
-    log.info({ role: config.role, url, workerId, dataDir: config.dataDir, redis: redisUrl }, `warmbox ${config.role === 'worker' ? 'worker' : 'server'} ready`);
+    log.info({ role: config.role, url, workerId, auth: http === undefined ? undefined : config.auth ? 'on' : 'off', dataDir: config.dataDir, redis: redisUrl }, `warmbox ${config.role === 'worker' ? 'worker' : 'server'} ready`);
     return { url, workerId, close, abortNow: () => stop.abortNow() };
   } catch (err) {
     await close(0);
@@ -363,7 +363,7 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
     redis,
     images,
     webhooks,
-    config: { maxWaitMs: config.maxWaitMs, defaultWaitMs: Math.min(60_000, config.maxWaitMs), maxBatchJobs: config.maxBatchJobs, webhookTargets: config.webhooks.policy },
+    config: { auth: config.auth, maxWaitMs: config.maxWaitMs, defaultWaitMs: Math.min(60_000, config.maxWaitMs), maxBatchJobs: config.maxBatchJobs, webhookTargets: config.webhooks.policy },
     logger: log,
     stopping: () => stop.started,
     metrics: telemetry.metricsText,

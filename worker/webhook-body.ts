@@ -10,6 +10,7 @@ export function webhookBody(delivery: DeliveryRow, job: JobRow): string {
     deliveryId: delivery.id,
     job: {
       id: job.id,
+      tenantId: job.tenantId,
       status: job.status,
       image: job.image,
       digest: job.digest,

@@ -1,5 +1,6 @@
 /** GET /v1/jobs/{id}: the job as recorded. */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { WarmboxDb } from '../../db/client.js';
 import { getJob } from '../../db/jobs.js';
 import type { JobRow } from '../../db/schema.js';
@@ -8,14 +9,16 @@ import { ApiError } from '../errors.js';
 import { toJobView } from '../job-view.js';
 import { errorResponse } from '../schemas/error.js';
 import { jobViewSchema } from '../schemas/job-view.js';
+import { visibleTo } from '../tenant-scope.js';
 
 export const jobIdParams = z.object({
   id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: '01JD3Z8Q8V6W7X9Y0Z1A2B3C4D' }),
 });
 
-export function findJobOr404(db: WarmboxDb, id: string): JobRow {
+/** The job, when the caller may see it (api/tenant-scope.ts): another tenant's is as unknown. */
+export function findJobOr404(db: WarmboxDb, c: Context, id: string): JobRow {
   const job = getJob(db, id);
-  if (job === undefined) throw new ApiError(404, 'job_not_found', `job ${JSON.stringify(id)} not found`);
+  if (job === undefined || !visibleTo(c, job.tenantId)) throw new ApiError(404, 'job_not_found', `job ${JSON.stringify(id)} not found`);
   return job;
 }
 
@@ -33,5 +36,5 @@ export function registerGetJob(app: OpenAPIHono, deps: AppDeps): void {
     },
   });
 
-  app.openapi(route, (c) => c.json(toJobView(findJobOr404(deps.db, c.req.valid('param').id)), 200));
+  app.openapi(route, (c) => c.json(toJobView(findJobOr404(deps.db, c, c.req.valid('param').id)), 200));
 }

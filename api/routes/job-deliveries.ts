@@ -24,7 +24,7 @@ export function registerJobDeliveries(app: OpenAPIHono, deps: AppDeps): void {
   });
 
   app.openapi(route, (c) => {
-    const job = findJobOr404(deps.db, c.req.valid('param').id);
+    const job = findJobOr404(deps.db, c, c.req.valid('param').id);
     return c.json({ deliveries: listDeliveries(deps.db, job.id).map(toDeliveryView) }, 200);
   });
 }

@@ -2,6 +2,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { listJobHistory, type JobHistoryQuery, type JobSummaryRow } from '../../db/job-history.js';
 import type { AppDeps } from '../deps.js';
+import { listedTenant } from '../tenant-scope.js';
 import { ApiError } from '../errors.js';
 import { decodeCursor, encodeCursor } from '../history-cursor.js';
 import { normalizeOr400 } from '../image-pull-on-use.js';
@@ -25,12 +26,15 @@ export function registerListJobs(app: OpenAPIHono, deps: AppDeps): void {
     responses: {
       200: { description: 'One page.', content: { 'application/json': { schema: jobListSchema } } },
       400: errorResponse('A filter of the wrong form (error.field names it), or a cursor this server did not give.'),
+      403: errorResponse('`tenant` names another tenant and the key is not an admin key (forbidden).'),
+      404: errorResponse('`tenant` names no tenant (tenant_not_found).'),
       422: errorResponse(`\`limit\` above ${REQUEST_BOUNDS.listJobsMaximum}.`),
     },
   });
 
   app.openapi(route, (c) => {
-    const page = listJobHistory(deps.db, historyQuery(c.req.valid('query')));
+    const query = c.req.valid('query');
+    const page = listJobHistory(deps.db, { ...historyQuery(query), tenantId: listedTenant(deps, c, query.tenant) });
     return c.json({ jobs: page.jobs.map(toJobSummary), next: page.next === undefined ? null : encodeCursor(page.next) }, 200);
   });
 }
@@ -66,6 +70,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 function toJobSummary(row: JobSummaryRow): JobSummary {
   return {
     id: row.id,
+    tenantId: row.tenantId,
     status: row.status,
     image: row.image,
     verdict: row.verdict,

@@ -6,7 +6,9 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { createTrigger, deleteTrigger, getTrigger, lastDeliveries, listTriggers, setTriggerEnabled } from '../../db/triggers.js';
 import type { TriggerRow } from '../../db/schema.js';
+import type { Context } from 'hono';
 import type { AppDeps } from '../deps.js';
+import { listedTenant, visibleTo } from '../tenant-scope.js';
 import { ApiError } from '../errors.js';
 import { ensureImage } from '../image-pull-on-use.js';
 import { parseJsonBody } from '../middleware/json-body.js';
@@ -19,9 +21,10 @@ export const triggerIdParams = z.object({
   id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'trg_5mQx1L0cS2xY9k2rWQ1t3A' }),
 });
 
-function findTriggerOr404(deps: AppDeps, id: string): TriggerRow {
+/** The trigger, when the caller may see it (api/tenant-scope.ts): another tenant's is as unknown. */
+function findTriggerOr404(deps: AppDeps, c: Context, id: string): TriggerRow {
   const row = TRIGGER_ID_PATTERN.test(id) ? getTrigger(deps.db, id) : undefined;
-  if (row === undefined) throw new ApiError(404, 'trigger_not_found', `no trigger ${JSON.stringify(id)}`);
+  if (row === undefined || !visibleTo(c, row.tenantId)) throw new ApiError(404, 'trigger_not_found', `no trigger ${JSON.stringify(id)}`);
   return row;
 }
 
@@ -87,9 +90,18 @@ function registerList(app: OpenAPIHono, deps: AppDeps): void {
     operationId: 'listTriggers',
     tags: ['triggers'],
     summary: 'The triggers, oldest first (no secrets)',
-    responses: { 200: { description: 'Every trigger.', content: { 'application/json': { schema: z.object({ triggers: z.array(triggerViewSchema) }) } } } },
+    description: "The caller's tenant's triggers; an admin key's listing has every tenant's, or one tenant's with `tenant`.",
+    request: { query: z.object({ tenant: z.string().min(1).max(64).optional().openapi({ description: 'Only this tenant\'s triggers (an id or a name).' }) }) },
+    responses: {
+      200: { description: 'The triggers.', content: { 'application/json': { schema: z.object({ triggers: z.array(triggerViewSchema) }) } } },
+      403: errorResponse('`tenant` names another tenant and the key is not an admin key (forbidden).'),
+      404: errorResponse('`tenant` names no tenant (tenant_not_found).'),
+    },
   });
-  app.openapi(route, (c) => c.json({ triggers: listTriggers(deps.db).map((row) => toTriggerView(row)) }, 200));
+  app.openapi(route, (c) => {
+    const tenantId = listedTenant(deps, c, c.req.valid('query').tenant);
+    return c.json({ triggers: listTriggers(deps.db, tenantId).map((row) => toTriggerView(row)) }, 200);
+  });
 }
 
 function registerGet(app: OpenAPIHono, deps: AppDeps): void {
@@ -106,7 +118,7 @@ function registerGet(app: OpenAPIHono, deps: AppDeps): void {
     },
   });
   app.openapi(route, (c) => {
-    const row = findTriggerOr404(deps, c.req.valid('param').id);
+    const row = findTriggerOr404(deps, c, c.req.valid('param').id);
     return c.json(toTriggerView(row, lastDeliveries(deps.db, row.id)), 200);
   });
 }
@@ -128,9 +140,9 @@ function registerPatch(app: OpenAPIHono, deps: AppDeps): void {
   });
   app.openapi(route, (c) => {
     const { id } = c.req.valid('param');
-    findTriggerOr404(deps, id);
+    findTriggerOr404(deps, c, id);
     setTriggerEnabled(deps.db, id, c.req.valid('json').enabled);
-    return c.json(toTriggerView(findTriggerOr404(deps, id)), 200);
+    return c.json(toTriggerView(findTriggerOr404(deps, c, id)), 200);
   });
 }
 
@@ -150,7 +162,8 @@ function registerDelete(app: OpenAPIHono, deps: AppDeps): void {
   });
   app.openapi(route, (c) => {
     const { id } = c.req.valid('param');
-    if (!TRIGGER_ID_PATTERN.test(id) || !deleteTrigger(deps.db, id)) throw new ApiError(404, 'trigger_not_found', `no trigger ${JSON.stringify(id)}`);
+    findTriggerOr404(deps, c, id);
+    if (!deleteTrigger(deps.db, id)) throw new ApiError(404, 'trigger_not_found', `no trigger ${JSON.stringify(id)}`);
     return c.body(null, 204);
   });
 }

@@ -33,6 +33,12 @@ export const jobListQuerySchema = z.object({
   ),
   since: instant('Only jobs created at or after this instant: epoch milliseconds or ISO 8601.'),
   until: instant('Only jobs created before this instant: epoch milliseconds or ISO 8601.'),
+  tenant: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .openapi({ description: "Only this tenant's jobs (an id or a name). An admin key's listing has every tenant's without it; any other key sees only its own." }),
   cursor: z.string().max(512).optional().openapi({ description: 'The `next` of the previous page: the page after it. Opaque.' }),
   limit: z.coerce
     .number()
@@ -48,6 +54,7 @@ const timestamp = () => z.iso.datetime().openapi({ example: '2025-01-01T12:00:00
 export const jobSummarySchema = z
   .object({
     id: z.string().openapi({ example: '01JD3Z8Q8V6W7X9Y0Z1A2B3C4D' }),
+    tenantId: z.string().openapi({ example: 'ten_3f9c2a7d1b8e4c60' }),
     status: z.enum(JOB_STATUSES),
     image: z.string().openapi({ example: 'docker.io/library/busybox:latest' }),
     verdict: z.enum(VERDICTS).nullable().openapi({ description: 'null until the job is finished.' }),

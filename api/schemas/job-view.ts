@@ -29,6 +29,7 @@ const timestamp = () => z.iso.datetime().openapi({ example: '2025-01-01T12:00:00
 export const jobViewSchema = z
   .object({
     id: z.string().openapi({ example: '01JD3Z8Q8V6W7X9Y0Z1A2B3C4D' }),
+    tenantId: z.string().openapi({ description: 'Whose job it is: `local` on a server without auth.', example: 'ten_3f9c2a7d1b8e4c60' }),
     status: z.enum(JOB_STATUSES),
     image: z.string().openapi({ description: 'Normalized reference.', example: 'docker.io/library/busybox:latest' }),
     digest: z.string().nullable().openapi({ description: 'What the reference resolved to; null until the job starts.' }),

@@ -105,6 +105,7 @@ export const deliverySchema = z
 export const triggerViewSchema = z
   .object({
     id: z.string(),
+    tenantId: z.string().openapi({ description: 'Whose trigger it is: the jobs it starts are that tenant\'s.' }),
     name: z.string().nullable(),
     enabled: z.boolean(),
     verification: z.enum(TRIGGER_VERIFICATIONS),

@@ -38,6 +38,7 @@ Options:
   -q, --quiet              Do not show the pull of an image that is not in the store yet
       --json               Print the finished job as JSON instead of its output
       --url URL            warmbox server (default: $WARMBOX_URL or http://127.0.0.1:8080)
+      --api-key KEY        API key of a server with auth (default: $WARMBOX_API_KEY)
   -h, --help               Show this help
 
 An IMAGE that is not in the store is pulled first, as with docker: its progress goes to stderr
@@ -70,6 +71,7 @@ const OPTIONS = {
   quiet: { type: 'boolean', short: 'q' },
   json: { type: 'boolean' },
   url: { type: 'string' },
+  'api-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -100,7 +102,7 @@ export async function runCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (!split.image) throw new UsageError('"warmbox run" requires an IMAGE (see warmbox run --help)');
-  const client = new ApiClient(values.url);
+  const client = new ApiClient(values.url, values['api-key'] ?? process.env.WARMBOX_API_KEY);
   const body = await requestBody(split.image, split.command, values);
   await pullIfMissing(client, split.image, values.quiet === true);
   let job: JobView;

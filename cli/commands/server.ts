@@ -14,6 +14,9 @@ Options (each overrides its environment variable):
                            worker, no HTTP port) (WARMBOX_ROLE, default all); api and worker
                            need --redis-url: every process of one service shares one Redis
       --listen HOST:PORT   Address of the HTTP API (WARMBOX_LISTEN, default 127.0.0.1:8080)
+      --auth on|off        Whether requests need an API key (WARMBOX_AUTH; default off when
+                           --listen is a loopback address, on otherwise; off beyond loopback
+                           is refused). Keys: warmbox keys --help
       --data DIR           Data directory (WARMBOX_DATA, default /var/lib/warmbox as root)
       --redis-url URL      Redis to use (WARMBOX_REDIS_URL, default: a private redis-server)
       --concurrency N      Jobs run at once by this worker (WARMBOX_CONCURRENCY, default 8)
@@ -32,12 +35,13 @@ const FLAG_TO_ENV = {
   'redis-url': 'WARMBOX_REDIS_URL',
   concurrency: 'WARMBOX_CONCURRENCY',
   'stop-grace-ms': 'WARMBOX_STOP_GRACE_MS',
+  auth: 'WARMBOX_AUTH',
 } as const;
 
 type Flag = keyof typeof FLAG_TO_ENV;
 
 export async function serverCommand(args: string[]): Promise<number> {
-  return serveUntilSignalled(args, SERVER_HELP, ['role', 'listen', 'data', 'redis-url', 'concurrency', 'stop-grace-ms']);
+  return serveUntilSignalled(args, SERVER_HELP, ['role', 'listen', 'data', 'redis-url', 'concurrency', 'stop-grace-ms', 'auth']);
 }
 
 /**

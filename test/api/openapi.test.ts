@@ -96,6 +96,12 @@ describe('the OpenAPI document', () => {
       'PATCH /v1/triggers/{id}': 'updateTrigger',
       'DELETE /v1/triggers/{id}': 'deleteTrigger',
       'POST /v1/hooks/{trigger}': 'deliverHook',
+      'POST /v1/keys': 'createKey',
+      'GET /v1/keys': 'listKeys',
+      'DELETE /v1/keys/{id}': 'revokeKey',
+      'POST /v1/tenants': 'createTenant',
+      'GET /v1/tenants': 'listTenants',
+      'DELETE /v1/tenants/{id}': 'deleteTenant',
     });
     const values = Object.values(ids);
     assert.equal(new Set(values).size, values.length, 'operationIds are unique');

@@ -42,7 +42,7 @@ describe('GET /v1/jobs', () => {
       assert.deepEqual(all.json.jobs.map((j: any) => j.id), [sleeping.id, failed.id, ok.id]);
       assert.equal(all.json.next, null);
       const summary = all.json.jobs[2];
-      assert.deepEqual(Object.keys(summary).sort(), ['createdAt', 'exitCode', 'finishedAt', 'id', 'image', 'labels', 'startedAt', 'status', 'verdict']);
+      assert.deepEqual(Object.keys(summary).sort(), ['createdAt', 'exitCode', 'finishedAt', 'id', 'image', 'labels', 'startedAt', 'status', 'tenantId', 'verdict']);
       assert.equal(summary.verdict, 'ok');
       assert.equal(summary.exitCode, 0);
       assert.equal(summary.image, 'docker.io/library/busybox:latest');
@@ -102,6 +102,6 @@ describe('GET /v1/jobs', () => {
     const op = doc.paths['/v1/jobs'].get;
     assert.equal(op.operationId, 'listJobs');
     const names = op.parameters.map((p: any) => p.name).sort();
-    assert.deepEqual(names, ['cursor', 'image', 'label', 'limit', 'since', 'status', 'until', 'verdict']);
+    assert.deepEqual(names, ['cursor', 'image', 'label', 'limit', 'since', 'status', 'tenant', 'until', 'verdict']);
   });
 });

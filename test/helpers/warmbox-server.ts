@@ -42,6 +42,8 @@ export interface ServerOptions {
   detached?: boolean;
   /** Where the server's output is written; default the data directory (a test that fills that disk puts it elsewhere). */
   logDir?: string;
+  /** The address it listens on (default 127.0.0.1); the test reaches it on loopback either way. */
+  listenHost?: string;
 }
 
 /** Starts the server and waits for /healthz. */
@@ -52,7 +54,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     WARMBOX_DATA: dataDir,
-    WARMBOX_LISTEN: `127.0.0.1:${port}`,
+    WARMBOX_LISTEN: `${opts.listenHost ?? '127.0.0.1'}:${port}`,
     WARMBOX_LOG_LEVEL: 'warn',
     ...(opts.redisUrl && { WARMBOX_REDIS_URL: opts.redisUrl }),
     ...opts.env,

@@ -40,4 +40,16 @@ describe('server configuration', () => {
     assert.throws(() => loadConfig({ WARMBOX_RECONCILE_INTERVAL_MS: '0' }), /WARMBOX_RECONCILE_INTERVAL_MS/);
     assert.throws(() => loadConfig({ WARMBOX_REDIS_ALLOW_EVICTION: 'yes' }), /WARMBOX_REDIS_ALLOW_EVICTION/);
   });
+
+  it('turns auth off on loopback and on beyond it, and refuses a server beyond loopback without auth', () => {
+    assert.equal(loadConfig({}).auth, false);
+    assert.equal(loadConfig({ WARMBOX_LISTEN: '[::1]:8080' }).auth, false);
+    assert.equal(loadConfig({ WARMBOX_LISTEN: '127.0.0.1:8080', WARMBOX_AUTH: 'on' }).auth, true);
+    assert.equal(loadConfig({ WARMBOX_LISTEN: '0.0.0.0:8080' }).auth, true);
+    assert.equal(loadConfig({ WARMBOX_LISTEN: '10.0.0.5:8080', WARMBOX_AUTH: 'on' }).auth, true);
+    for (const listen of ['0.0.0.0:8080', '[::]:8080', '192.168.1.2:8080']) {
+      assert.throws(() => loadConfig({ WARMBOX_LISTEN: listen, WARMBOX_AUTH: 'off' }), (e: Error) => e instanceof ConfigError && /WARMBOX_AUTH=off.*beyond loopback/.test(e.message), listen);
+    }
+    assert.throws(() => loadConfig({ WARMBOX_AUTH: 'maybe' }), /WARMBOX_AUTH.*on or off/);
+  });
 });
