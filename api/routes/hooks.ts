@@ -15,6 +15,8 @@ import { readBodyUpTo } from '../hook-body.js';
 import { deliveryJobRequest } from '../hook-job.js';
 import { requestHash } from '../idempotency.js';
 import { submitJobs } from '../job-submission.js';
+import { tenantById } from '../tenant-lookup.js';
+import type { Tenant } from '../../contract/tenant.js';
 import { jobLocation } from '../job-view.js';
 import { REQUEST_BOUNDS } from '../request-bounds.js';
 import { errorResponse } from '../schemas/error.js';
@@ -72,7 +74,7 @@ export function registerHooks(app: OpenAPIHono, deps: AppDeps): void {
       }
       if (deliveryStale(headers)) throw new ApiError(401, 'stale_delivery', `${TIMESTAMP_HEADER} is more than ${REQUEST_BOUNDS.hookTimestampToleranceSeconds} s from the server's clock`);
       const { rows, replayed } = await submitJobs(deps, [deliveryJobRequest(trigger, body, headers, deliveryId)], {
-        tenantId: trigger.tenantId,
+        tenant: triggerTenant(deps, trigger),
         idempotency: deliveryId === undefined ? undefined : { key: `hook ${trigger.id} ${deliveryId}`, hash: requestHash('POST /v1/hooks', trigger.id) },
       });
       const job = rows[0];
@@ -86,6 +88,13 @@ export function registerHooks(app: OpenAPIHono, deps: AppDeps): void {
       throw err;
     }
   });
+}
+
+/** The trigger's owner and its policy now (a policy changed since the trigger was made applies). */
+function triggerTenant(deps: AppDeps, trigger: TriggerRow): Tenant {
+  const tenant = tenantById(deps, trigger.tenantId);
+  if (tenant === undefined) throw new ApiError(404, 'trigger_not_found', 'no such trigger, or it is disabled');
+  return tenant;
 }
 
 function enabledTriggerOr404(deps: AppDeps, id: string): TriggerRow {
