@@ -55,6 +55,8 @@ import { checkExternalRedis } from './redis-settings.js';
 import { openSnapshotStore } from './snapshot-store.js';
 import { startTelemetry, type Telemetry } from './telemetry.js';
 import { closeRedis } from '../queue/redis-close.js';
+import { RunningSlots } from '../queue/running-slots.js';
+import { tenantPolicyOf } from './tenant-policies.js';
 
 export interface RunningServer {
   /** The API's address; absent in a worker-only process (it opens no HTTP port). */
@@ -199,12 +201,15 @@ async function startWorker(ctx: StartContext): Promise<string> {
   running.jobs = () => runner.running;
   const cancels: { listener?: CancelListener } = {};
   local.runner = runner;
+  const slots = new RunningSlots(redis, (err) => log.warn({ err }, 'renewing running slots failed; they hold until their lease ends'));
+  closers.push(() => slots.close());
   const worker = startJobWorker({
     connection: redisOptions(redisUrl) as ConnectionOptions,
     name: workerId,
     concurrency: config.concurrency,
     runner,
     cancelledBeforeStart: (id) => cancels.listener?.takePending(id) ?? false,
+    runningCap: { slots, capOf: (tenantId) => tenantPolicyOf(dbHandle.db, config.tenants.localTenantPolicy, tenantId)?.maxRunningJobs ?? null },
   });
   worker.on('error', (err) => log.error({ err }, 'job worker error'));
   worker.on('active', (job) => coordinator.noteJobTaken(job.data.image));
