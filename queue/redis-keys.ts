@@ -16,6 +16,9 @@ export const CHANNEL_FINISHED = 'warmbox:jobs:finished';
  */
 export const RECONCILE_LOCK = 'warmbox:jobs:reconcile-lock';
 
+/** Lock held by the one process that applies retention at a time (worker/retention-sweep.ts), as RECONCILE_LOCK. */
+export const RETENTION_LOCK = 'warmbox:jobs:retention-lock';
+
 /**
  * Redis Stream of one job's live output. Entries: `{ t: 'stdout' | 'stderr', d: <bytes> }`,
  * and a last `{ t: 'end' }` after the result is in the db. Expires OUTPUT_STREAM_TTL_S after the end.

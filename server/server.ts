@@ -57,6 +57,10 @@ import { startTelemetry, type Telemetry } from './telemetry.js';
 import { closeRedis } from '../queue/redis-close.js';
 import { RunningSlots } from '../queue/running-slots.js';
 import { tenantPolicyOf } from './tenant-policies.js';
+import { RetentionSweep } from '../worker/retention-sweep.js';
+import { listTenantRetention } from '../db/tenant-policy.js';
+import { IDEMPOTENCY_KEY_TTL_MS } from '../api/idempotency.js';
+import { LOCAL_TENANT_ID } from '../contract/tenant.js';
 
 export interface RunningServer {
   /** The API's address; absent in a worker-only process (it opens no HTTP port). */
@@ -273,6 +277,16 @@ function startReconciler(ctx: StartContext): void {
     webhooks: ctx.webhooks,
   });
   closers.push(() => reconciler.close());
+  const localRetention = { id: LOCAL_TENANT_ID, retentionSeconds: config.tenants.localTenantPolicy.retentionSeconds };
+  const retention = RetentionSweep.start({
+    db: dbHandle.db,
+    redis,
+    log,
+    tenants: () => [localRetention, ...listTenantRetention(dbHandle.db)],
+    defaultSeconds: config.tenants.retentionDefaultSeconds,
+    idempotencyKeyTtlMs: IDEMPOTENCY_KEY_TTL_MS,
+  });
+  closers.push(() => retention.close());
 }
 
 /**
