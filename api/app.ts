@@ -29,6 +29,7 @@ import { registerPools } from './routes/pools.js';
 import { registerQueue } from './routes/queue.js';
 import { registerHooks } from './routes/hooks.js';
 import { registerTriggers } from './routes/triggers.js';
+import { registerTenantPolicy } from './routes/tenant-policy.js';
 import { validationHook } from './validation-errors.js';
 
 export type { AppDeps, ApiConfig, MetricsText } from './deps.js';
@@ -69,6 +70,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerImages(app, deps);
   registerTriggers(app, deps);
   registerHooks(app, deps);
+  registerTenantPolicy(app, deps);
   registerMetrics(app, deps);
   registerOpenApiDocument(app, { bodyLimited: (path) => path.startsWith('/v1/') && !BODY_LIMIT_EXEMPT.includes(path) });
   return app;

@@ -24,6 +24,7 @@ Commands:
   image    'image build NAME': build a language image (python, gcc, node) from its recipe
   system   'system df': disk usage of each worker's snapshot store
   status   Show a running server at a glance: readiness, workers, pools, queue, versions
+  tenants  'tenants policy NAME': show or change a tenant's rate limit, caps, images, retention
   version  Show the version
 
 Run 'warmbox COMMAND --help' for more on a command.`;
@@ -40,6 +41,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   images: async (args) => (await import('./commands/images.js')).imagesCommand(args),
   system: async (args) => (await import('./commands/system.js')).systemCommand(args),
   status: async (args) => (await import('./commands/status.js')).statusCommand(args),
+  tenants: async (args) => (await import('./commands/tenant-policy.js')).tenantsCommand(args),
   pull: async (args) => (await import('./commands/pull.js')).pullCommand(args),
   rmi: async (args) => (await import('./commands/rmi.js')).rmiCommand(args),
   import: async (args) => (await import('./commands/import.js')).importCommand(args),

@@ -43,7 +43,7 @@ export function tenantConfigFromEnv(env: NodeJS.ProcessEnv): TenantConfig {
     if (patch.images) patch.images = patch.images.map(normalizedPattern);
     policy = checkedPolicy(applyPolicyPatch({ ...UNRESTRICTED_POLICY }, patch));
   } catch (err) {
-    throw new Error(`invalid configuration: the local tenant's policy (WARMBOX_TENANT_*): ${(err as Error).message}`);
+    throw new Error(`invalid configuration: the local tenant's policy (WARMBOX_TENANT_*): ${(err as Error).message}`, { cause: err });
   }
   return { localTenantPolicy: policy, retentionDefaultSeconds: retentionDefault(nonEmpty(env.WARMBOX_RETENTION)) };
 }
@@ -56,7 +56,7 @@ function retentionDefault(text: string | undefined): number | null {
   try {
     seconds = parsePolicySettings({ retention: text }, () => 'WARMBOX_RETENTION').retentionSeconds;
   } catch (err) {
-    throw new Error(`invalid configuration: ${(err as Error).message}`);
+    throw new Error(`invalid configuration: ${(err as Error).message}`, { cause: err });
   }
   if (typeof seconds !== 'number' || seconds < min || seconds > max) {
     throw new Error(`invalid configuration: WARMBOX_RETENTION=${JSON.stringify(text)}: expected a duration from 1d to ${max / 86_400}d (e.g. 30d), or off`);
