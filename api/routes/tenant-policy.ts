@@ -52,11 +52,11 @@ export function registerTenantPolicy(app: OpenAPIHono, deps: AppDeps): void {
     request: { params, body: { required: true, content: { 'application/json': { schema: tenantPolicySchema } } } },
     responses: {
       200: { description: 'The policy as stored.', content: { 'application/json': { schema: tenantPolicyViewSchema } } },
-      400: errorResponse('Malformed JSON, or a field of the wrong shape (error.field names it).'),
       404: errorResponse('No such tenant (tenant_not_found).'),
       409: errorResponse('The local tenant\'s policy is the server\'s configuration (tenant_policy_configured): set WARMBOX_TENANT_* and restart.'),
       415: errorResponse('The body is not application/json.'),
-      422: errorResponse('A value beyond its bound (above_maximum, below_minimum), e.g. a memory cap above the server\'s maximum or a retention under a day.'),
+      400: errorResponse('Malformed JSON, a field of the wrong shape, or a value below its minimum (a retention under a day): error.field names it.'),
+      422: errorResponse('A value above its maximum (above_maximum), e.g. a memory cap above the server\'s maximum.'),
     },
   });
   app.openapi(put, (c) => {
