@@ -96,6 +96,8 @@ describe('the OpenAPI document', () => {
       'PATCH /v1/triggers/{id}': 'updateTrigger',
       'DELETE /v1/triggers/{id}': 'deleteTrigger',
       'POST /v1/hooks/{trigger}': 'deliverHook',
+      'GET /v1/tenants/{id}/policy': 'getTenantPolicy',
+      'PUT /v1/tenants/{id}/policy': 'setTenantPolicy',
     });
     const values = Object.values(ids);
     assert.equal(new Set(values).size, values.length, 'operationIds are unique');
