@@ -31,6 +31,7 @@ import { registerHooks } from './routes/hooks.js';
 import { registerTriggers } from './routes/triggers.js';
 import { registerKeys } from './routes/keys.js';
 import { registerTenants } from './routes/tenants.js';
+import { registerTenantPolicy } from './routes/tenant-policy.js';
 import { validationHook } from './validation-errors.js';
 
 export type { AppDeps, ApiConfig, MetricsText } from './deps.js';
@@ -73,6 +74,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerHooks(app, deps);
   registerKeys(app, deps);
   registerTenants(app, deps);
+  registerTenantPolicy(app, deps);
   registerMetrics(app, deps);
   registerOpenApiDocument(app, { bodyLimited: (path) => path.startsWith('/v1/') && !BODY_LIMIT_EXEMPT.includes(path) });
   return app;

@@ -1,12 +1,16 @@
 /**
- * Accepting validated job requests, one (POST /v1/jobs) or many (POST /v1/jobs/batch), as one
- * checklist: replay an idempotent retry → refuse when overloaded → pull images on first use → record every job (and the
- * key) in one transaction → enqueue them all in one Redis round trip → mark the key acknowledged.
+ * Accepting validated job requests, one (POST /v1/jobs), many (POST /v1/jobs/batch) or a trigger's
+ * (POST /v1/hooks/{id}), as one checklist: replay an idempotent retry → refuse when overloaded → the tenant's policy on
+ * each request (limit caps, network, image allow-list; nothing read yet) → webhook targets → the
+ * tenant's queued cap (a db count) → its rate limit (tokens taken in Redis) → pull images on first
+ * use → the queued cap again, then record every job (and the key) in one transaction → enqueue
+ * them all in one Redis round trip → mark the key acknowledged. The cheaper a refusal, the earlier:
+ * a refused request records nothing, and only one that passed every check takes tokens or pulls.
  * Nothing is acknowledged before both the db and Redis hold it; a failed enqueue takes the
  * recorded jobs back (and frees the key), so no job is left `queued` with nothing to run it.
  */
 import { epochMs } from '../contract/epoch-ms.js';
-import { LOCAL_TENANT_ID } from '../contract/tenant.js';
+import { LOCAL_TENANT_ID, type Tenant } from '../contract/tenant.js';
 import type { JobPayload } from '../contract/job-payload.js';
 import { claimIdempotencyKey, completeIdempotencyKey, forgetIdempotencyKey } from '../db/idempotency.js';
 import { createJobs, DbConflict, deleteJobs, getJob } from '../db/jobs.js';
@@ -16,14 +20,17 @@ import { ApiError, RETRY_LATER } from './errors.js';
 import { keyNotBefore, pruneExpiredKeys, replayedJobIds } from './idempotency.js';
 import { imageInDb } from './image-lookup.js';
 import { checkWebhookTarget } from './webhook-target-check.js';
-import { ensureImage, type EnsuredImage } from './image-pull-on-use.js';
+import { ensureImage, normalizeOr400, type EnsuredImage } from './image-pull-on-use.js';
+import { localTenant } from './middleware/tenant.js';
+import { cappedLimits, checkJobAgainstPolicy } from './tenant-policy-checks.js';
+import { checkQueuedCap, takeSubmissionTokens } from './tenant-quotas.js';
 import { newJobId } from './job-id.js';
 import { toJobPayload } from './job-payload-from-request.js';
 import type { JobRequest } from './schemas/job-request.js';
 
 export interface SubmitOptions {
-  /** Whose jobs these are; default the local tenant (contract/tenant.ts). */
-  tenantId?: string;
+  /** Whose jobs these are, and the policy they are held to; default the local tenant (contract/tenant.ts). */
+  tenant?: Tenant;
   /** The Idempotency-Key and the hash of the request it came with. */
   idempotency?: { key: string; hash: string };
   /** The client's request: a pull on first use stops waiting when it goes. */
@@ -43,7 +50,8 @@ export interface Submission {
 }
 
 export async function submitJobs(deps: AppDeps, requests: JobRequest[], opts: SubmitOptions = {}): Promise<Submission> {
-  const tenantId = opts.tenantId ?? LOCAL_TENANT_ID;
+  const tenant = opts.tenant ?? localTenant(deps.config.localTenantPolicy);
+  const tenantId = tenant.id;
   const idempotency = opts.idempotency && { ...opts.idempotency, key: tenantIdempotencyKey(tenantId, opts.idempotency.key) };
   if (idempotency !== undefined) {
     pruneExpiredKeys(deps.db);
@@ -51,12 +59,17 @@ export async function submitJobs(deps: AppDeps, requests: JobRequest[], opts: Su
     if (replay !== undefined) return replay;
   }
   await deps.overload?.admit(requests.length);
+  checkPolicy(tenant, requests, opts);
   checkWebhookTargets(deps, requests, opts);
+  checkQueuedCap(deps, tenant, requests.length);
+  await takeSubmissionTokens(deps, tenant, requests.length);
   const images = await ensureImages(deps, requests, opts);
   const createdAt = epochMs();
-  const payloads = requests.map((request, i) => payloadOf(request, images[i]!, createdAt, tenantId));
+  const payloads = requests.map((request, i) => payloadOf(request, images[i]!, createdAt, tenant));
   let rows: JobRow[];
   try {
+    // Again, with no await before the insert: concurrent requests of this process cannot both pass.
+    checkQueuedCap(deps, tenant, requests.length);
     const claim = idempotency && { key: idempotency.key, requestHash: idempotency.hash, jobIds: payloads.map((p) => p.id), createdAt: Math.floor(createdAt) };
     rows = createJobs(deps.db, payloads.map((p, i) => newJob(p, requests[i]!)), claim && ((tx) => claimIdempotencyKey(tx, claim, keyNotBefore())));
   } catch (err) {
@@ -91,6 +104,17 @@ async function replayed(deps: AppDeps, idempotency: { key: string; hash: string 
   if (ids === undefined) return undefined;
   const rows = ids.map((id) => getJob(deps.db, id)).filter((row): row is JobRow => row !== undefined);
   return { rows, replayed: true };
+}
+
+/** Each job against the tenant's policy, on its normalized image reference (403/422 before anything is read or pulled). */
+function checkPolicy(tenant: Tenant, requests: JobRequest[], opts: SubmitOptions): void {
+  for (const [i, request] of requests.entries()) {
+    try {
+      checkJobAgainstPolicy(tenant.policy, request, normalizeOr400(request.image));
+    } catch (err) {
+      throw opts.fieldPrefix && err instanceof ApiError ? atIndex(err, i, opts.fieldPrefix(i)) : err;
+    }
+  }
 }
 
 /** A webhook URL whose literal address is refused: 422 before anything is pulled or recorded. */
@@ -132,9 +156,10 @@ export function atIndex(err: ApiError, index: number, prefix: string): ApiError 
   return new ApiError(err.status, err.code, `${prefix}: ${err.message}`, { ...err.details, field, index }, err.headers);
 }
 
-function payloadOf(request: JobRequest, image: EnsuredImage, createdAt: number, tenantId: string): JobPayload {
+function payloadOf(request: JobRequest, image: EnsuredImage, createdAt: number, tenant: Tenant): JobPayload {
   const payload = toJobPayload(request, newJobId(), image.reference, createdAt);
-  payload.tenantId = tenantId;
+  payload.tenantId = tenant.id;
+  payload.limits = cappedLimits(payload.limits, request.limits, tenant.policy.limitCaps);
   if (image.pullMs > 0) payload.pullMs = image.pullMs;
   return payload;
 }

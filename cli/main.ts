@@ -24,6 +24,7 @@ Commands:
   image    'image build NAME': build a language image (python, gcc, node) from its recipe
   system   'system df': disk usage of each worker's snapshot store
   status   Show a running server at a glance: readiness, workers, pools, queue, versions
+  tenants  'tenants policy NAME': show or change a tenant's rate limit, caps, images, retention
   version  Show the version
 
   keys     Make, list and revoke API keys ('keys create|list|revoke')

@@ -21,7 +21,7 @@ export interface TenantPolicy {
   images: string[] | null;
   /** Whether the tenant's jobs may have networking turned on. */
   network: boolean;
-  /** Finished jobs, their output and deliveries are pruned this many seconds after they finish; null: kept. */
+  /** Finished jobs, their output and deliveries are pruned this many seconds after they finish; null: the server's default (WARMBOX_RETENTION). */
   retentionSeconds: number | null;
 }
 

@@ -15,13 +15,18 @@ export interface HeldLock {
 }
 
 /** The lock for ttlMs, or undefined when another process holds it. `redis` is shared. */
-export async function acquireReconcileLock(redis: Redis, ttlMs: number): Promise<HeldLock | undefined> {
+export function acquireReconcileLock(redis: Redis, ttlMs: number): Promise<HeldLock | undefined> {
+  return acquireLock(redis, RECONCILE_LOCK, ttlMs);
+}
+
+/** Any such lock (the retention sweep's too, RETENTION_LOCK), the same way. */
+export async function acquireLock(redis: Redis, key: string, ttlMs: number): Promise<HeldLock | undefined> {
   const token = randomUUID();
-  const ok = await redis.set(RECONCILE_LOCK, token, 'PX', ttlMs, 'NX');
+  const ok = await redis.set(key, token, 'PX', ttlMs, 'NX');
   if (ok !== 'OK') return undefined;
   return {
     async release() {
-      await redis.eval(RELEASE, 1, RECONCILE_LOCK, token);
+      await redis.eval(RELEASE, 1, key, token);
     },
   };
 }

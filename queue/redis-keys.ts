@@ -16,6 +16,9 @@ export const CHANNEL_FINISHED = 'warmbox:jobs:finished';
  */
 export const RECONCILE_LOCK = 'warmbox:jobs:reconcile-lock';
 
+/** Lock held by the one process that applies retention at a time (worker/retention-sweep.ts), as RECONCILE_LOCK. */
+export const RETENTION_LOCK = 'warmbox:jobs:retention-lock';
+
 /**
  * Redis Stream of one job's live output. Entries: `{ t: 'stdout' | 'stderr', d: <bytes> }`,
  * and a last `{ t: 'end' }` after the result is in the db. Expires OUTPUT_STREAM_TTL_S after the end.
@@ -87,3 +90,21 @@ export function readinessProbeKey(processId: string): string {
   return `warmbox:readiness:${processId}`;
 }
 export const READINESS_PROBE_TTL_S = 60;
+
+// Tenants' quotas (README "Quotas").
+
+/**
+ * Hash `{ tokens, at }`: a tenant's submission token bucket (queue/tenant-rate-limit.ts), `at`
+ * the Redis clock in ms when `tokens` was last written. Expires once it would be full again.
+ */
+export function tenantRateKey(tenantId: string): string {
+  return `warmbox:tenant:${tenantId}:rate`;
+}
+
+/**
+ * Sorted set of a tenant's running slots (queue/running-slots.ts): member a job id, score the
+ * epoch ms its lease ends. A worker renews its jobs' leases while they run; a dead worker's expire.
+ */
+export function tenantRunningKey(tenantId: string): string {
+  return `warmbox:tenant:${tenantId}:running`;
+}

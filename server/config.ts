@@ -10,6 +10,7 @@ import { POOL_BOUNDS_MAX } from '../contract/pools.js';
 import { webhookConfigFromEnv, type WebhookConfig } from './webhook-config.js';
 import { REQUEST_BOUNDS } from '../api/request-bounds.js';
 import { LOG_FORMATS, type LogFormat } from './logger.js';
+import { tenantConfigFromEnv, type TenantConfig } from './tenant-config.js';
 
 /**
  * What one process runs. `all`: the API and a worker (the default, one process is a whole
@@ -88,6 +89,8 @@ export interface ServerConfig {
   images: ImageOpsConfig;
   /** Webhook deliveries: secret, allowed targets, retries, timeouts (server/webhook-config.ts). */
   webhooks: WebhookConfig;
+  /** The local tenant's policy and the retention default (server/tenant-config.ts). */
+  tenants: TenantConfig;
   role: Role;
   dataDir: string;
   listen: { host: string; port: number };
@@ -170,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     auth,
     images: imageConfig(env),
     webhooks: webhookConfig(env),
+    tenants: tenantConfig(env),
     role: c.WARMBOX_ROLE,
     dataDir: c.WARMBOX_DATA,
     listen: c.WARMBOX_LISTEN,
@@ -219,6 +223,14 @@ const EMPTY_MEANS_NONE = new Set(['WARMBOX_PREWARM']);
 function imageConfig(env: NodeJS.ProcessEnv): ImageOpsConfig {
   try {
     return imageOpsConfigFromEnv(env);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
+
+function tenantConfig(env: NodeJS.ProcessEnv): TenantConfig {
+  try {
+    return tenantConfigFromEnv(env);
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }

@@ -56,6 +56,12 @@ import { checkExternalRedis } from './redis-settings.js';
 import { openSnapshotStore } from './snapshot-store.js';
 import { startTelemetry, type Telemetry } from './telemetry.js';
 import { closeRedis } from '../queue/redis-close.js';
+import { RunningSlots } from '../queue/running-slots.js';
+import { tenantPolicyOf } from './tenant-policies.js';
+import { RetentionSweep } from '../worker/retention-sweep.js';
+import { listTenantRetention } from '../db/tenant-policy.js';
+import { IDEMPOTENCY_KEY_TTL_MS } from '../api/idempotency.js';
+import { LOCAL_TENANT_ID } from '../contract/tenant.js';
 
 export interface RunningServer {
   /** The API's address; absent in a worker-only process (it opens no HTTP port). */
@@ -200,12 +206,15 @@ async function startWorker(ctx: StartContext): Promise<string> {
   running.jobs = () => runner.running;
   const cancels: { listener?: CancelListener } = {};
   local.runner = runner;
+  const slots = new RunningSlots(redis, (err) => log.warn({ err }, 'renewing running slots failed; they hold until their lease ends'));
+  closers.push(() => slots.close());
   const worker = startJobWorker({
     connection: redisOptions(redisUrl) as ConnectionOptions,
     name: workerId,
     concurrency: config.concurrency,
     runner,
     cancelledBeforeStart: (id) => cancels.listener?.takePending(id) ?? false,
+    runningCap: { slots, capOf: (tenantId) => tenantPolicyOf(dbHandle.db, config.tenants.localTenantPolicy, tenantId)?.maxRunningJobs ?? null },
   });
   worker.on('error', (err) => log.error({ err }, 'job worker error'));
   worker.on('active', (job) => coordinator.noteJobTaken(job.data.image));
@@ -269,6 +278,16 @@ function startReconciler(ctx: StartContext): void {
     webhooks: ctx.webhooks,
   });
   closers.push(() => reconciler.close());
+  const localRetention = { id: LOCAL_TENANT_ID, retentionSeconds: config.tenants.localTenantPolicy.retentionSeconds };
+  const retention = RetentionSweep.start({
+    db: dbHandle.db,
+    redis,
+    log,
+    tenants: () => [localRetention, ...listTenantRetention(dbHandle.db)],
+    defaultSeconds: config.tenants.retentionDefaultSeconds,
+    idempotencyKeyTtlMs: IDEMPOTENCY_KEY_TTL_MS,
+  });
+  closers.push(() => retention.close());
 }
 
 /**
@@ -363,7 +382,14 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
     redis,
     images,
     webhooks,
-    config: { auth: config.auth, maxWaitMs: config.maxWaitMs, defaultWaitMs: Math.min(60_000, config.maxWaitMs), maxBatchJobs: config.maxBatchJobs, webhookTargets: config.webhooks.policy },
+    config: {
+      auth: config.auth,
+      maxWaitMs: config.maxWaitMs,
+      defaultWaitMs: Math.min(60_000, config.maxWaitMs),
+      maxBatchJobs: config.maxBatchJobs,
+      webhookTargets: config.webhooks.policy,
+      localTenantPolicy: config.tenants.localTenantPolicy,
+    },
     logger: log,
     stopping: () => stop.started,
     metrics: telemetry.metricsText,

@@ -25,6 +25,7 @@ import { getJob, listUnfinishedJobs, type UnfinishedJob } from '../db/jobs.js';
 import { JobQueueAudit, type QueuedJobView } from '../queue/job-queue-audit.js';
 import { PoolRegistry } from '../queue/pool-registry.js';
 import { acquireReconcileLock } from '../queue/reconcile-lock.js';
+import { releaseRunningSlot } from '../queue/running-slots.js';
 import type { WebhookQueue } from '../queue/webhook-queue.js';
 import { finishJobAndAnnounce } from './job-finish.js';
 
@@ -150,6 +151,9 @@ export class JobReconciler {
     if (!(await this.finishLost(job.id, error))) return;
     counts.lost++;
     this.opts.log.warn({ job: job.id, rule: 'lost', cause: error, bullmq: view.state }, `reconcile: job ${job.id} finished lost: ${error}`);
+    // Its tenant's running slot, if it held one, comes back now rather than when its lease ends.
+    const tenantId = getJob(this.opts.db, job.id)?.tenantId;
+    if (tenantId !== undefined) await releaseRunningSlot(this.opts.redis, tenantId, job.id);
     // A stalled copy in wait, or one active without a lock, would sit there until a worker fails it.
     if (view.state !== 'failed' && view.state !== 'missing') await this.audit.removeUnlocked(job.id);
   }

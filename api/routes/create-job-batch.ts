@@ -15,7 +15,7 @@ import { errorResponse } from '../schemas/error.js';
 import { jobRequestSchema } from '../schemas/job-request.js';
 import { jobViewSchema } from '../schemas/job-view.js';
 import { validationError, validationHook } from '../validation-errors.js';
-import { replayedHeaderDoc } from './create-job.js';
+import { replayedHeaderDoc, retryAfterHeaderDoc, TENANT_403, TENANT_429 } from './create-job.js';
 
 const batchResponseSchema = z
   .object({ jobs: z.array(jobViewSchema).openapi({ description: 'The recorded jobs, queued, in the order of the request.' }) })
@@ -54,7 +54,9 @@ export function registerCreateJobBatch(app: OpenAPIHono, deps: AppDeps): void {
       409: errorResponse('A request with the same Idempotency-Key is still being processed (idempotency_key_in_use): retry after `Retry-After`.'),
       413: errorResponse('The body is larger than the server accepts.'),
       415: errorResponse('The body is not application/json.'),
-      422: errorResponse(`More than ${maxJobs} jobs (field \`jobs\`), a job beyond a server bound (\`error.index\` names the first), or an Idempotency-Key used with another body (idempotency_key_reused).`),
+      403: errorResponse(`${TENANT_403} \`error.index\` names the first such job.`),
+      422: errorResponse(`More than ${maxJobs} jobs (field \`jobs\`), a job beyond a server bound or the tenant's cap (tenant_limit_exceeded; \`error.index\` names the first), more jobs than the tenant's rate limit burst (batch_above_burst), or an Idempotency-Key used with another body (idempotency_key_reused).`),
+      429: { ...errorResponse(TENANT_429), headers: { 'Retry-After': retryAfterHeaderDoc } },
       503: errorResponse('Nothing was recorded, retry after `Retry-After`: Redis is unreachable (queue_unavailable), the database cannot take writes (db_unavailable), an image could not be pulled now, or the queue is past what the workers drain (overloaded).'),
       507: errorResponse("The server's disk is full (storage_full): nothing was recorded."),
     },
@@ -66,7 +68,7 @@ export function registerCreateJobBatch(app: OpenAPIHono, deps: AppDeps): void {
       const { jobs } = c.req.valid('json');
       const key = c.req.valid('header')['idempotency-key'];
       const { rows, replayed } = await submitJobs(deps, jobs, {
-        tenantId: c.get('tenant').id,
+        tenant: c.get('tenant'),
         idempotency: key === undefined ? undefined : { key, hash: requestHash('POST /v1/jobs/batch', await c.req.json()) },
         signal: c.req.raw.signal,
         fieldPrefix: (i) => `jobs[${i}]`,

@@ -15,6 +15,14 @@ import { errorResponse } from '../schemas/error.js';
 import { jobRequestSchema, waitQuerySchema } from '../schemas/job-request.js';
 import { jobViewSchema } from '../schemas/job-view.js';
 
+/** The tenant's policy refuses the job (README "Quotas"); nothing was pulled or recorded. */
+export const TENANT_403 =
+  'The tenant\'s policy does not allow it: the image is not on its list (image_not_allowed, checked on the normalized reference before any pull), or the job asks for a network and the tenant may have none (network_not_allowed).';
+/** The tenant's quotas on submissions; nothing was recorded. */
+export const TENANT_429 =
+  'The tenant\'s rate limit is used up (rate_limited; a batch takes one token per job, all or none) or it has as many jobs queued as its cap (too_many_queued): nothing was recorded; retry after `Retry-After` (seconds).';
+export const retryAfterHeaderDoc = { schema: { type: 'integer' as const }, description: 'Seconds to wait before retrying.' };
+
 export const replayedHeaderDoc = {
   schema: { type: 'string' as const, enum: ['true'] },
   description: 'Present when the answer is a replay: an earlier request with the same Idempotency-Key recorded this job.',
@@ -56,8 +64,10 @@ export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
       404: errorResponse('The image is not in the store and its registry has no such image, or refuses it (image_not_found).'),
       413: errorResponse('The body is larger than the server accepts.'),
       415: errorResponse('The body is not application/json.'),
+      403: errorResponse(TENANT_403),
       409: errorResponse('A request with the same Idempotency-Key is still being processed (idempotency_key_in_use): retry after `Retry-After`.'),
-      422: errorResponse('A value beyond a server bound: a limit above its maximum or below its minimum, too many files, ...; an image warmbox cannot run (image_unsupported); a webhook URL whose address is refused (webhook_target_refused); or an Idempotency-Key used with another body within 24 hours (idempotency_key_reused).'),
+      422: errorResponse('A value beyond a server bound: a limit above its maximum or below its minimum, too many files, ...; a limit above the tenant\'s cap (tenant_limit_exceeded, with `error.field` and `error.cap`); an image warmbox cannot run (image_unsupported); a webhook URL whose address is refused (webhook_target_refused); or an Idempotency-Key used with another body within 24 hours (idempotency_key_reused).'),
+      429: { ...errorResponse(TENANT_429), headers: { 'Retry-After': retryAfterHeaderDoc } },
       502: errorResponse('The registry answered something unusable while pulling the image (registry_error).'),
       503: errorResponse('Nothing was recorded, retry after `Retry-After`: Redis is unreachable (queue_unavailable) or the database cannot take writes (db_unavailable); or the image\'s registry cannot be reached (registry_unreachable), limits pulls (registry_rate_limited), or the pull outlasted the pull timeout (pull_timeout); or the server is stopping (shutting_down); or more jobs wait for a worker than the server takes, or the oldest has waited too long (overloaded).'),
       507: errorResponse('The server\'s disk is full (storage_full): nothing was recorded; retry after `Retry-After`.'),
@@ -73,7 +83,7 @@ export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
       if (query.wait === 'true') waiter = JobWaiter.start(db, notifier, row, query.timeout ?? config.defaultWaitMs, c.req.raw.signal);
     };
     const { rows, replayed } = await submitJobs(deps, [request], {
-      tenantId: c.get('tenant').id,
+      tenant: c.get('tenant'),
       idempotency: key === undefined ? undefined : { key, hash: requestHash('POST /v1/jobs', await c.req.json()) },
       signal: c.req.raw.signal,
       beforeEnqueue: (recorded) => startWait(recorded[0]!),

@@ -15,6 +15,9 @@ import { readBodyUpTo } from '../hook-body.js';
 import { deliveryJobRequest } from '../hook-job.js';
 import { requestHash } from '../idempotency.js';
 import { submitJobs } from '../job-submission.js';
+import { retryAfterHeaderDoc, TENANT_403, TENANT_429 } from './create-job.js';
+import { tenantById } from '../tenant-lookup.js';
+import type { Tenant } from '../../contract/tenant.js';
 import { jobLocation } from '../job-view.js';
 import { REQUEST_BOUNDS } from '../request-bounds.js';
 import { errorResponse } from '../schemas/error.js';
@@ -51,7 +54,10 @@ export function registerHooks(app: OpenAPIHono, deps: AppDeps): void {
       },
       400: errorResponse('A delivery id that is not 1 to 255 visible ASCII characters (invalid_request).'),
       401: errorResponse('A missing or wrong signature or token (unauthorized), or a stale timestamp (stale_delivery): nothing ran.'),
+      403: errorResponse(`The trigger's template is no longer allowed by its tenant's policy: ${TENANT_403}`),
       404: errorResponse('No such trigger, or it is disabled (trigger_not_found): the answer does not say which.'),
+      422: errorResponse('The trigger\'s template asks for a limit above its tenant\'s cap (tenant_limit_exceeded).'),
+      429: { ...errorResponse(TENANT_429), headers: { 'Retry-After': retryAfterHeaderDoc } },
       413: errorResponse('The body is larger than the trigger\'s maxBodyBytes (payload_too_large).'),
       409: errorResponse('A delivery with the same id is still being started (idempotency_key_in_use): redeliver after `Retry-After`.'),
       503: errorResponse('The job could not be queued (queue_unavailable, db_unavailable, overloaded), or its image, removed since, could not be pulled again: nothing ran; the sender may redeliver.'),
@@ -72,7 +78,7 @@ export function registerHooks(app: OpenAPIHono, deps: AppDeps): void {
       }
       if (deliveryStale(headers)) throw new ApiError(401, 'stale_delivery', `${TIMESTAMP_HEADER} is more than ${REQUEST_BOUNDS.hookTimestampToleranceSeconds} s from the server's clock`);
       const { rows, replayed } = await submitJobs(deps, [deliveryJobRequest(trigger, body, headers, deliveryId)], {
-        tenantId: trigger.tenantId,
+        tenant: triggerTenant(deps, trigger),
         idempotency: deliveryId === undefined ? undefined : { key: `hook ${trigger.id} ${deliveryId}`, hash: requestHash('POST /v1/hooks', trigger.id) },
       });
       const job = rows[0];
@@ -86,6 +92,13 @@ export function registerHooks(app: OpenAPIHono, deps: AppDeps): void {
       throw err;
     }
   });
+}
+
+/** The trigger's owner and its policy now (a policy changed since the trigger was made applies). */
+function triggerTenant(deps: AppDeps, trigger: TriggerRow): Tenant {
+  const tenant = tenantById(deps, trigger.tenantId);
+  if (tenant === undefined) throw new ApiError(404, 'trigger_not_found', 'no such trigger, or it is disabled');
+  return tenant;
 }
 
 function enabledTriggerOr404(deps: AppDeps, id: string): TriggerRow {

@@ -16,6 +16,7 @@ Commands:
   list [--json]      List the tenants
   delete ID|NAME     Delete a tenant with its keys and triggers (its finished jobs stay);
                      refused while it has queued or running jobs
+  policy NAME [...]  Show or change what the tenant may do (see warmbox tenants policy --help)
 
 ${ADMIN_TARGET_HELP}`;
 
@@ -27,6 +28,7 @@ export async function tenantsCommand(args: string[]): Promise<number> {
     console.log(TENANTS_HELP);
     return sub === undefined ? 1 : 0;
   }
+  if (sub === 'policy') return (await import('./tenant-policy.js')).tenantPolicyCommand(rest);
   const { values, positionals } = parseArgs({ args: rest, options: { ...COMMON, json: { type: 'boolean' } }, allowPositionals: true });
   if (values.help) {
     console.log(TENANTS_HELP);

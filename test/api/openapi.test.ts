@@ -102,6 +102,8 @@ describe('the OpenAPI document', () => {
       'POST /v1/tenants': 'createTenant',
       'GET /v1/tenants': 'listTenants',
       'DELETE /v1/tenants/{id}': 'deleteTenant',
+      'GET /v1/tenants/{id}/policy': 'getTenantPolicy',
+      'PUT /v1/tenants/{id}/policy': 'setTenantPolicy',
     });
     const values = Object.values(ids);
     assert.equal(new Set(values).size, values.length, 'operationIds are unique');
