@@ -51,6 +51,7 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'GET /v1/tenants': 'admin',
   'DELETE /v1/tenants/{id}': 'admin',
   'PUT /v1/tenants/{id}/policy': 'admin',
+  'GET /v1/tenants/{id}/policy': 'admin',
 };
 
 /** `GET /v1/jobs/{id}` from hono's method and path template (`/v1/jobs/:id`, a param may carry a pattern). */
