@@ -15,6 +15,7 @@ import { UnusableWorkdirError } from '../runtime/unusable-workdir-error.js';
 import type { SandboxPools } from '../runtime/sandbox-pools.js';
 import type { ImageResolver } from './image-resolver.js';
 import { epochMs } from '../contract/epoch-ms.js';
+import { withDefaults } from '../contract/limits.js';
 import { cancelledBeforeStart, resultWithoutRun } from '../contract/result-without-run.js';
 import { argvOf, envOf } from './job-command.js';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
@@ -247,7 +248,7 @@ export class JobRunner {
         ...(job.workdir !== undefined && { workdir: job.workdir }),
         files: job.files.map((f) => ({ path: f.path, content: Buffer.from(f.contentBase64, 'base64'), mode: f.mode })),
         stdin: Buffer.from(job.stdinBase64, 'base64'),
-        ...job.limits,
+        ...withDefaults(job.limits),
         onStdout: (chunk) => output.write('stdout', chunk),
         onStderr: (chunk) => output.write('stderr', chunk),
         signal,
