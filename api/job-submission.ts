@@ -10,6 +10,7 @@ import type { JobPayload } from '../contract/job-payload.js';
 import { claimIdempotencyKey, completeIdempotencyKey, forgetIdempotencyKey } from '../db/idempotency.js';
 import { createJobs, DbConflict, deleteJobs, getJob } from '../db/jobs.js';
 import type { JobRow } from '../db/schema.js';
+import { checkBlobReferences } from './blob-references.js';
 import type { AppDeps } from './deps.js';
 import { ApiError, RETRY_LATER } from './errors.js';
 import { keyNotBefore, pruneExpiredKeys, replayedJobIds } from './idempotency.js';
@@ -31,7 +32,12 @@ export interface SubmitOptions {
   beforeEnqueue?: (rows: JobRow[]) => void;
   /** Called when the enqueue failed and the jobs were taken back. */
   onEnqueueFailed?: () => void;
+  /** Whose jobs these are: the blobs they reference must be this tenant's. Default `local`. */
+  tenantId?: string;
 }
+
+/** The tenant of a request while there are no others (auth off). */
+export const LOCAL_TENANT = 'local';
 
 export interface Submission {
   rows: JobRow[];
@@ -51,6 +57,8 @@ export async function submitJobs(deps: AppDeps, requests: JobRequest[], opts: Su
   const createdAt = epochMs();
   const payloads = requests.map((request, i) => payloadOf(request, images[i]!, createdAt));
   let rows: JobRow[];
+  // No await between this check and the insert: a blob cannot be collected in between.
+  checkBlobReferences(deps.db, opts.tenantId ?? LOCAL_TENANT, payloads, opts.fieldPrefix);
   try {
     const claim = idempotency && { key: idempotency.key, requestHash: idempotency.hash, jobIds: payloads.map((p) => p.id), createdAt: Math.floor(createdAt) };
     rows = createJobs(deps.db, payloads.map((p, i) => newJob(p, requests[i]!)), claim && ((tx) => claimIdempotencyKey(tx, claim, keyNotBefore())));

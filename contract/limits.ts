@@ -121,3 +121,25 @@ export const UNPACK_BOUNDS_MAXIMUM: Readonly<UnpackBounds> = Object.freeze({
   maxUnpackedBytes: 1024 * 1024 * MiB,
   maxEntries: 50_000_000,
 });
+
+/** The content-addressed blob store (test data uploaded once): POST/PUT /v1/blobs and its collection. */
+export interface BlobBounds {
+  /** Largest blob an upload may be, in bytes (WARMBOX_BLOB_MAX_BYTES; above → 413). */
+  maxBytes: number;
+  /**
+   * How long a blob's bytes stay after the last tenant deleted its record and no unfinished job
+   * references it, in milliseconds (WARMBOX_BLOB_GC_AGE_MS); measured from the file's last write.
+   */
+  gcAgeMs: number;
+}
+
+export const BLOB_BOUNDS_DEFAULT: Readonly<BlobBounds> = Object.freeze({
+  maxBytes: 256 * MiB,
+  gcAgeMs: 3_600_000,
+});
+
+/** The largest bounds the configuration accepts. */
+export const BLOB_BOUNDS_MAXIMUM: Readonly<BlobBounds> = Object.freeze({
+  maxBytes: 16 * 1024 * MiB,
+  gcAgeMs: 30 * 24 * 3_600_000,
+});

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { imageOpsConfigFromEnv, type ImageOpsConfig } from './image-config.js';
 import { POOL_BOUNDS_MAX } from '../contract/pools.js';
+import { BLOB_BOUNDS_DEFAULT, BLOB_BOUNDS_MAXIMUM, type BlobBounds } from '../contract/limits.js';
 import { webhookConfigFromEnv, type WebhookConfig } from './webhook-config.js';
 import { REQUEST_BOUNDS } from '../api/request-bounds.js';
 import { LOG_FORMATS, type LogFormat } from './logger.js';
@@ -68,6 +69,8 @@ const schema = z.object({
   // Above the API's enqueue bound (2 s) with room to spare: a younger queued job may not be in Redis yet.
   WARMBOX_RECONCILE_GRACE_MS: intIn(5000, 3_600_000),
   WARMBOX_REDIS_ALLOW_EVICTION: z.enum(['0', '1'], { error: 'expected 1 (allow) or 0' }),
+  WARMBOX_BLOB_MAX_BYTES: intIn(1, BLOB_BOUNDS_MAXIMUM.maxBytes),
+  WARMBOX_BLOB_GC_AGE_MS: intIn(0, BLOB_BOUNDS_MAXIMUM.gcAgeMs),
 });
 
 export interface ServerConfig {
@@ -102,6 +105,8 @@ export interface ServerConfig {
   reconcile: { intervalMs: number; graceMs: number };
   /** Start even though an external Redis may evict keys (maxmemory-policy other than noeviction). */
   redisAllowEviction: boolean;
+  /** The blob store's bounds: largest upload, and how long unreferenced bytes stay. */
+  blobs: BlobBounds;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -123,6 +128,8 @@ export const CONFIG_DEFAULTS = {
   WARMBOX_RECONCILE_INTERVAL_MS: '15000',
   WARMBOX_RECONCILE_GRACE_MS: '30000',
   WARMBOX_REDIS_ALLOW_EVICTION: '0',
+  WARMBOX_BLOB_MAX_BYTES: String(BLOB_BOUNDS_DEFAULT.maxBytes),
+  WARMBOX_BLOB_GC_AGE_MS: String(BLOB_BOUNDS_DEFAULT.gcAgeMs),
 } as const;
 
 export class ConfigError extends Error {
@@ -164,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     pools: { min: c.WARMBOX_POOL_MIN, max: c.WARMBOX_POOL_MAX, maxTotal: c.WARMBOX_POOL_MAX_TOTAL, prewarm: c.WARMBOX_PREWARM },
     reconcile: { intervalMs: c.WARMBOX_RECONCILE_INTERVAL_MS, graceMs: c.WARMBOX_RECONCILE_GRACE_MS },
     redisAllowEviction: c.WARMBOX_REDIS_ALLOW_EVICTION === '1',
+    blobs: { maxBytes: c.WARMBOX_BLOB_MAX_BYTES, gcAgeMs: c.WARMBOX_BLOB_GC_AGE_MS },
   };
 }
 
