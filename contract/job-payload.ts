@@ -37,6 +37,8 @@ export function blobDigestsOf(job: Pick<JobPayload, 'stdinBlob' | 'files'>): str
 
 export interface JobPayload {
   id: string;
+  /** Whose job it is (contract/tenant.ts); absent in jobs queued before tenants existed: the local tenant. */
+  tenantId?: string;
   /** Normalized image reference, e.g. `docker.io/library/busybox:latest`. */
   image: string;
   /** argv; absent → the image's Entrypoint + Cmd. */

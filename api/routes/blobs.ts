@@ -23,7 +23,6 @@ import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { blobParamsSchema, blobViewSchema } from '../schemas/blob.js';
 import { errorResponse } from '../schemas/error.js';
-import { tenantIdOf } from '../tenant-id.js';
 
 export const BLOBS_PATH = '/v1/blobs';
 /** Exempt from the API's buffered body limit: blobs are streamed to disk under their own. */
@@ -38,6 +37,7 @@ export interface BlobRoutesConfig {
 const binaryBody = { required: true, content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } };
 const created = { description: 'Stored.', content: { 'application/json': { schema: blobViewSchema } } };
 const notFound = errorResponse('You hold no such blob (blob_not_found): not uploaded by you, or deleted.');
+const badDigest = errorResponse('The digest is not sha256: and 64 lower-case hex digits (invalid_request).');
 
 export function registerBlobs(app: OpenAPIHono, deps: AppDeps, blobs: BlobRoutesConfig): void {
   registerUpload(app, deps, blobs);
@@ -61,6 +61,7 @@ function registerUpload(app: OpenAPIHono, deps: AppDeps, blobs: BlobRoutesConfig
       201: created,
       400: errorResponse('The upload broke off (upload_failed).'),
       413: errorResponse('The blob is larger than the server accepts (payload_too_large, with `maximum`).'),
+      507: errorResponse("The server's disk is full (storage_full): nothing was stored; retry later."),
     },
   });
   app.openapi(route, async (c) => c.json(await receive(c, deps, blobs), 201));
@@ -80,13 +81,15 @@ function registerPut(app: OpenAPIHono, deps: AppDeps, blobs: BlobRoutesConfig): 
     responses: {
       200: { description: 'You held it already.', content: { 'application/json': { schema: blobViewSchema } } },
       201: created,
+      400: errorResponse('The digest is malformed (invalid_request), or the upload broke off (upload_failed).'),
       413: errorResponse('The blob is larger than the server accepts (payload_too_large, with `maximum`).'),
       422: errorResponse('The bytes do not hash to the digest (digest_mismatch, with `actual`).'),
+      507: errorResponse("The server's disk is full (storage_full): nothing was stored; retry later."),
     },
   });
   app.openapi(route, async (c) => {
     const { digest } = c.req.valid('param');
-    const held = findBlob(deps.db, tenantIdOf(c), digest);
+    const held = findBlob(deps.db, c.get('tenant').id, digest);
     if (held !== undefined && (await blobs.store.sizeOf(digest)) !== undefined) {
       await c.req.raw.body?.cancel();
       return c.json({ digest, size: held.size }, 200);
@@ -105,12 +108,13 @@ function registerGet(app: OpenAPIHono, deps: AppDeps, blobs: BlobRoutesConfig): 
     request: { params: blobParamsSchema },
     responses: {
       200: { description: 'The bytes; `Content-Length` is the size.', content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } },
+      400: badDigest,
       404: notFound,
     },
   });
   app.openapi(route, async (c) => {
     const { digest } = c.req.valid('param');
-    const size = findBlob(deps.db, tenantIdOf(c), digest) && (await blobs.store.sizeOf(digest));
+    const size = findBlob(deps.db, c.get('tenant').id, digest) && (await blobs.store.sizeOf(digest));
     if (size === undefined) throw blobNotFound(digest);
     const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size), etag: `"${digest}"` };
     // HEAD is answered by this GET handler (hono drops the body): open nothing for it.
@@ -131,11 +135,11 @@ function registerDelete(app: OpenAPIHono, deps: AppDeps): void {
       'You no longer hold it: jobs you submit after cannot reference it. Jobs already queued or running that reference it keep ' +
       'it until they end; the bytes go once no tenant holds them and no unfinished job references them, after WARMBOX_BLOB_GC_AGE_MS.',
     request: { params: blobParamsSchema },
-    responses: { 204: { description: 'Deleted.' }, 404: notFound },
+    responses: { 204: { description: 'Deleted.' }, 400: badDigest, 404: notFound },
   });
   app.openapi(route, (c) => {
     const { digest } = c.req.valid('param');
-    if (!deleteBlob(deps.db, tenantIdOf(c), digest)) throw blobNotFound(digest);
+    if (!deleteBlob(deps.db, c.get('tenant').id, digest)) throw blobNotFound(digest);
     return c.body(null, 204);
   });
 }
@@ -158,7 +162,7 @@ async function receive(c: Context, deps: AppDeps, blobs: BlobRoutesConfig, expec
   } catch (err) {
     throw uploadError(err, blobs.maxBytes);
   }
-  recordBlob(deps.db, { tenantId: tenantIdOf(c), digest: blob.digest, size: blob.size, createdAt: Date.now() });
+  recordBlob(deps.db, { tenantId: c.get('tenant').id, digest: blob.digest, size: blob.size, createdAt: Date.now() });
   return blob;
 }
 
