@@ -85,12 +85,31 @@ struct stdin_relay {
 	char buf[65536];
 	size_t len, off;
 	int src_open;
+	int from_file; /* the source is a host file (a blob): spliced into the pipe, never through buf */
 };
+
+/* Whether the job's stdin pipe is to be polled for room: bytes are waiting in buf, or a file is being spliced. */
+static int stdin_wants_room(const struct stdin_relay *in)
+{
+	return in->off < in->len || (in->from_file && in->src_open);
+}
+
+/* A host file to the job's stdin: page cache to pipe in the kernel, no copy through this process. */
+static void splice_stdin(struct sandbox_pipes *p, struct stdin_relay *in, short dst_ready)
+{
+	if (!(dst_ready & (POLLOUT | POLLERR)))
+		return;
+	ssize_t n = splice(p->stdin_source, NULL, p->job_stdin, NULL, 1 << 20, SPLICE_F_NONBLOCK);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		in->src_open = 0; /* the end of the file, or the job closed its stdin (EPIPE) */
+}
 
 /* Feeds the job's stdin from its source (the worker's socket, or a host file); a job that never reads only fills the pipe. */
 static void relay_stdin(struct sandbox_pipes *p, struct stdin_relay *in, short src_ready, short dst_ready)
 {
-	if (in->off == in->len && (src_ready & (POLLIN | POLLHUP))) {
+	if (in->from_file)
+		splice_stdin(p, in, dst_ready);
+	else if (in->off == in->len && (src_ready & (POLLIN | POLLHUP))) {
 		ssize_t n = read(p->stdin_source, in->buf, sizeof(in->buf));
 		if (n <= 0 && !(n < 0 && errno == EINTR)) {
 			in->src_open = 0;
@@ -147,7 +166,7 @@ static int cpu_exceeded(const struct setup_spec *s, const struct run_spec *r)
 void supervise(const struct setup_spec *s, const struct run_spec *r, struct sandbox_pipes *p,
 	       struct outcome *o)
 {
-	struct stdin_relay in = { .src_open = 1 };
+	struct stdin_relay in = { .src_open = 1, .from_file = p->stdin_source != FD_STDIN };
 	uint64_t start = now_us(), deadline = start + r->wall_ms * 1000;
 	int out_open = 1, err_open = 1;
 	fcntl(p->job_stdin, F_SETFL, O_NONBLOCK);
@@ -157,8 +176,8 @@ void supervise(const struct setup_spec *s, const struct run_spec *r, struct sand
 			{ p->report, POLLIN, 0 },
 			{ out_open ? p->job_stdout : -1, POLLIN, 0 },
 			{ err_open ? p->job_stderr : -1, POLLIN, 0 },
-			{ in.src_open && in.off == in.len ? p->stdin_source : -1, POLLIN, 0 },
-			{ in.off < in.len ? p->job_stdin : -1, POLLOUT, 0 },
+			{ in.src_open && !in.from_file && in.off == in.len ? p->stdin_source : -1, POLLIN, 0 },
+			{ stdin_wants_room(&in) ? p->job_stdin : -1, POLLOUT, 0 },
 		};
 		int n = poll(fds, 6, poll_timeout_ms(r, deadline));
 		if (n < 0 && errno != EINTR) {
