@@ -12,6 +12,7 @@ import { logJobRefusals } from './middleware/job-refusal-log.js';
 import { authenticate } from './middleware/auth.js';
 import { registerOpenApiDocument } from './openapi.js';
 import { REQUEST_BOUNDS } from './request-bounds.js';
+import { BLOB_UPLOAD_PATHS, BLOBS_PATH, registerBlobs } from './routes/blobs.js';
 import { registerCreateJob } from './routes/create-job.js';
 import { registerCreateJobBatch } from './routes/create-job-batch.js';
 import { registerListJobs } from './routes/list-jobs.js';
@@ -40,10 +41,13 @@ export type { AppDeps, ApiConfig, MetricsText } from './deps.js';
 const JOBS_PATH = '/v1/jobs';
 /** Where request bodies are buffered under the body limit. */
 const BODY_LIMITED = '/v1/*';
-/** Image archives are streamed to disk under their own limit (WARMBOX_IMPORT_MAX_BYTES), not buffered. */
-const BODY_LIMIT_EXEMPT = [IMAGE_IMPORT_PATH];
+/**
+ * Image archives and blobs are streamed to disk under their own limits (WARMBOX_IMPORT_MAX_BYTES,
+ * WARMBOX_BLOB_MAX_BYTES), not buffered.
+ */
+const BODY_LIMIT_EXEMPT = [IMAGE_IMPORT_PATH, ...BLOB_UPLOAD_PATHS];
 /** Where a POST, PUT or DELETE starts new work: refused while the server stops (a cancel is not). */
-const NEW_WORK_PATHS = ['/v1/jobs', '/v1/images/*', '/v1/triggers', '/v1/hooks/*'];
+const NEW_WORK_PATHS = ['/v1/jobs', '/v1/images/*', '/v1/triggers', '/v1/hooks/*', ...BLOB_UPLOAD_PATHS];
 
 export function createApp(deps: AppDeps): OpenAPIHono {
   checkConfig(deps);
@@ -70,13 +74,14 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerJobDeliveries(app, deps);
   registerPools(app, deps);
   registerImages(app, deps);
+  if (deps.blobs !== undefined) registerBlobs(app, deps, deps.blobs);
   registerTriggers(app, deps);
   registerHooks(app, deps);
   registerKeys(app, deps);
   registerTenants(app, deps);
   registerTenantPolicy(app, deps);
   registerMetrics(app, deps);
-  registerOpenApiDocument(app, { bodyLimited: (path) => path.startsWith('/v1/') && !BODY_LIMIT_EXEMPT.includes(path) });
+  registerOpenApiDocument(app, { bodyLimited: (path) => path.startsWith('/v1/') && path !== IMAGE_IMPORT_PATH && !path.startsWith(BLOBS_PATH) });
   return app;
 }
 

@@ -10,6 +10,7 @@ import type { TenantPolicy } from '../contract/tenant.js';
 import type { WebhookTargetPolicy } from '../contract/webhook-target-policy.js';
 import type { OverloadGate } from './overload-gate.js';
 import type { ReadinessCheck } from './readiness.js';
+import type { BlobRoutesConfig } from './routes/blobs.js';
 
 export interface ApiConfig {
   /** Longest `?wait=true` hold a client may ask for (`timeout` above it → 422), in milliseconds. */
@@ -41,6 +42,8 @@ export interface AppDeps {
   redis: Redis;
   /** Whether a normalized reference can run. Default: it is in the db's `images` table. */
   imageExists?: (reference: string) => boolean | Promise<boolean>;
+  /** The blob store (the /v1/blobs routes); absent: no such routes. */
+  blobs?: BlobRoutesConfig;
   /** Image operations (the /v1/images routes, and pulls on first use by POST /v1/jobs); absent: neither. */
   images?: ImageQueue;
   /** Where a job the API finishes (a cancel) has its webhook delivery queued; absent: the workers' sweep queues it. */

@@ -15,6 +15,7 @@ import type { JobPayload } from '../contract/job-payload.js';
 import { claimIdempotencyKey, completeIdempotencyKey, forgetIdempotencyKey } from '../db/idempotency.js';
 import { createJobs, DbConflict, deleteJobs, getJob } from '../db/jobs.js';
 import type { JobRow } from '../db/schema.js';
+import { checkBlobReferences } from './blob-references.js';
 import type { AppDeps } from './deps.js';
 import { ApiError, RETRY_LATER } from './errors.js';
 import { keyNotBefore, pruneExpiredKeys, replayedJobIds } from './idempotency.js';
@@ -67,6 +68,8 @@ export async function submitJobs(deps: AppDeps, requests: JobRequest[], opts: Su
   const createdAt = epochMs();
   const payloads = requests.map((request, i) => payloadOf(request, images[i]!, createdAt, tenant));
   let rows: JobRow[];
+  // No await between this check and the insert: a blob cannot be collected in between.
+  checkBlobReferences(deps.db, tenantId, payloads, opts.fieldPrefix);
   try {
     // Again, with no await before the insert: concurrent requests of this process cannot both pass.
     checkQueuedCap(deps, tenant, requests.length);

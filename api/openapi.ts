@@ -55,6 +55,7 @@ export function registerOpenApiDocument(app: OpenAPIHono, shared: SharedParts): 
     tags: [
       { name: 'jobs', description: 'Running commands and reading their results.' },
       { name: 'images', description: 'The images jobs run, and the operations that change them.' },
+      { name: 'blobs', description: 'Test data uploaded once, that jobs reference by digest as their stdin or files.' },
       { name: 'triggers', description: 'Jobs that webhooks start (webhooks in).' },
       { name: 'pools', description: "The workers' pools of warm sandboxes." },
       { name: 'service', description: 'The API process itself.' },

@@ -5,12 +5,34 @@
 import type { Limits } from './limits.js';
 import type { Verdict } from './verdict.js';
 
-export interface JobFile {
+/** A file placed in the job's working directory: its bytes inline, or a blob the worker reads from its store. */
+export type JobFile = InlineJobFile | BlobJobFile;
+
+export interface InlineJobFile {
   /** Relative to the job's working directory; validated at the API (no absolute paths, no `..`). */
   path: string;
   contentBase64: string;
   /** Unix permission bits, e.g. 0o644. */
   mode: number;
+}
+
+export interface BlobJobFile {
+  path: string;
+  /** The blob's digest (`sha256:<hex>`): its bytes are not in the payload; the launcher reads them on the worker's host. */
+  blob: string;
+  mode: number;
+}
+
+export function isBlobFile(file: JobFile): file is BlobJobFile {
+  return 'blob' in file;
+}
+
+/** Every blob a job references (its stdin and its files), each once: what pins them while the job is unfinished. */
+export function blobDigestsOf(job: Pick<JobPayload, 'stdinBlob' | 'files'>): string[] {
+  const digests = new Set<string>();
+  if (job.stdinBlob !== undefined) digests.add(job.stdinBlob);
+  for (const f of job.files) if (isBlobFile(f)) digests.add(f.blob);
+  return [...digests];
 }
 
 export interface JobPayload {
@@ -26,6 +48,8 @@ export interface JobPayload {
   /** Working directory instead of the image's WorkingDir (checked by contract/working-dir.ts); absent → the image's. */
   workdir?: string;
   stdinBase64: string;
+  /** A blob (`sha256:<hex>`) on the job's stdin instead of stdinBase64 (then empty); the launcher reads it on the worker's host. */
+  stdinBlob?: string;
   env: Record<string, string>;
   files: JobFile[];
   limits: Limits;

@@ -15,8 +15,12 @@ export interface Limits {
   memoryBytes: number;
   /** Processes and threads alive at once (pids cgroup). */
   pids: number;
-  /** stdout and stderr together, in bytes; the job is killed when it writes more. */
+  /** The job's stdout, in bytes; the job is killed when it writes more (verdict output_limit). */
   outputBytes: number;
+  /** The job's stderr, in bytes, a cap of its own beside stdout's; beyond it, output_limit too. */
+  stderrBytes: number;
+  /** Stack size of each of the job's processes (RLIMIT_STACK), in bytes. */
+  stackBytes: number;
   /** Size of the sandbox's writable layer (tmpfs), in bytes. */
   diskBytes: number;
   /** Open file descriptors per process (RLIMIT_NOFILE). */
@@ -39,6 +43,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   memoryBytes: 256 * MiB,
   pids: 64,
   outputBytes: 1 * MiB,
+  stderrBytes: 1 * MiB,
+  // What a process gets from a login shell on most Linux systems (and what warmbox gave before it was a limit).
+  stackBytes: 8 * MiB,
   diskBytes: 64 * MiB,
   openFiles: 256,
   fileSizeBytes: 64 * MiB,
@@ -51,6 +58,9 @@ export const MAX_LIMITS: Readonly<Limits> = Object.freeze({
   memoryBytes: 4096 * MiB,
   pids: 1024,
   outputBytes: 64 * MiB,
+  stderrBytes: 64 * MiB,
+  // The stack is memory like any other: the memory limit bounds what it may really take.
+  stackBytes: 4096 * MiB,
   diskBytes: 4096 * MiB,
   openFiles: 4096,
   fileSizeBytes: 4096 * MiB,
@@ -65,6 +75,9 @@ export const MIN_LIMITS: Readonly<Limits> = Object.freeze({
   memoryBytes: 4 * MiB,
   pids: 1,
   outputBytes: 0,
+  stderrBytes: 0,
+  /** Below ~64 KiB the kernel cannot fit a program's arguments and environment beside its first frames. */
+  stackBytes: 64 * 1024,
   diskBytes: 1 * MiB,
   openFiles: 8,
   fileSizeBytes: 0,
@@ -107,4 +120,26 @@ export const UNPACK_BOUNDS_DEFAULT: Readonly<UnpackBounds> = Object.freeze({
 export const UNPACK_BOUNDS_MAXIMUM: Readonly<UnpackBounds> = Object.freeze({
   maxUnpackedBytes: 1024 * 1024 * MiB,
   maxEntries: 50_000_000,
+});
+
+/** The content-addressed blob store (test data uploaded once): POST/PUT /v1/blobs and its collection. */
+export interface BlobBounds {
+  /** Largest blob an upload may be, in bytes (WARMBOX_BLOB_MAX_BYTES; above → 413). */
+  maxBytes: number;
+  /**
+   * How long a blob's bytes stay after the last tenant deleted its record and no unfinished job
+   * references it, in milliseconds (WARMBOX_BLOB_GC_AGE_MS); measured from the file's last write.
+   */
+  gcAgeMs: number;
+}
+
+export const BLOB_BOUNDS_DEFAULT: Readonly<BlobBounds> = Object.freeze({
+  maxBytes: 256 * MiB,
+  gcAgeMs: 3_600_000,
+});
+
+/** The largest bounds the configuration accepts. */
+export const BLOB_BOUNDS_MAXIMUM: Readonly<BlobBounds> = Object.freeze({
+  maxBytes: 16 * 1024 * MiB,
+  gcAgeMs: 30 * 24 * 3_600_000,
 });

@@ -225,3 +225,22 @@ export type TriggerRow = typeof triggers.$inferSelect;
 export type TenantRow = typeof tenants.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type TriggerDeliveryRow = typeof triggerDeliveries.$inferSelect;
+
+/**
+ * Blobs (test data uploaded once) as their tenants hold them: one row per tenant and digest. The
+ * bytes are stored once in the blob store whoever uploads them; a tenant sees only the blobs it
+ * has a row for. A blob no row names and no unfinished job references is collected (api/blob-gc.ts).
+ */
+export const blobs = sqliteTable(
+  'blobs',
+  {
+    tenantId: text('tenant_id').notNull(),
+    /** `sha256:<hex>` of the bytes. */
+    digest: text('digest').notNull(),
+    size: integer('size').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.digest] }), index('blobs_digest_idx').on(t.digest)],
+);
+
+export type BlobRow = typeof blobs.$inferSelect;

@@ -6,7 +6,8 @@
  * side has defaults of its own. Events out are launcher.c's.
  *
  * A message is a list of records `key=value\0` ended by an empty record `\0`; a `file` record
- * `file=<mode octal>:<size>:<path>\0` is followed by exactly <size> raw bytes.
+ * `file=<mode octal>:<size>:<path>\0` is followed by exactly <size> raw bytes; a `file_from` record
+ * has the same shape, its bytes the host path of a blob whose content the launcher reads itself.
  * Events are text lines: `ready`, `result k=v ...`, `error <stage>: <message>`; lines that start
  * with `warmbox-launcher: ` on the same stream are the launcher's log, for the operator.
  */
@@ -45,14 +46,23 @@ export interface RunMessage {
   /** The job's working directory instead of the sandbox's (absolute; made as the job's user); absent: the sandbox's. */
   workdir?: string;
   files: { path: string; content: Buffer; mode: number }[];
+  /** Files whose content is a host file (a blob): the launcher reads it, the bytes never pass through here. */
+  hostFiles?: { path: string; hostPath: string; mode: number }[];
+  /** A host file (a blob) fed to the job's stdin by the launcher instead of the stdin stream. */
+  stdinFile?: string;
   wallTimeMs: number;
   cpuTimeMs: number;
   memoryBytes: number;
   /** Processes and threads of the job; the launcher adds its init to the cgroup's limit. */
   pids: number;
+  /** Cap of the job's stdout. */
   outputBytes: number;
+  /** Cap of the job's stderr, apart from stdout's. */
+  stderrBytes: number;
   openFiles: number;
   fileSizeBytes: number;
+  /** RLIMIT_STACK of the job's processes. */
+  stackBytes: number;
   /** CPU cores' worth of time, all the job's processes together (a fraction: 0.5 = half a core). */
   cpus: number;
 }
@@ -179,11 +189,15 @@ export function encodeRun(m: RunMessage): Buffer {
     memory_bytes: m.memoryBytes,
     pids: m.pids,
     output_bytes: m.outputBytes,
+    stderr_bytes: m.stderrBytes,
     nofile: m.openFiles,
     fsize_bytes: m.fileSizeBytes,
+    stack_bytes: m.stackBytes,
     cpu_quota_us: cpuQuotaUs(m.cpus),
     cpu_period_us: CPU_PERIOD_US,
     file: m.files,
+    file_from: m.hostFiles?.map((f) => ({ path: f.path, content: Buffer.from(f.hostPath), mode: f.mode })),
+    stdin_file: m.stdinFile,
   });
 }
 

@@ -94,7 +94,7 @@ export class Sandbox {
     if (this.used) throw new SandboxError('a sandbox runs one command only');
     this.used = true;
     const stdout = new CappedSink(req.outputBytes, req.onStdout);
-    const stderr = new CappedSink(req.outputBytes, req.onStderr);
+    const stderr = new CappedSink(req.stderrBytes, req.onStderr);
     const outputsDone = Promise.all([stdout.consume(this.io.stdout), stderr.consume(this.io.stderr)]);
     const cancel = (): void => void this.io.control.write('k');
     req.signal?.addEventListener('abort', cancel, { once: true });

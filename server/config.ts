@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { imageOpsConfigFromEnv, type ImageOpsConfig } from './image-config.js';
 import { POOL_BOUNDS_MAX } from '../contract/pools.js';
+import { BLOB_BOUNDS_DEFAULT, BLOB_BOUNDS_MAXIMUM, type BlobBounds } from '../contract/limits.js';
 import { webhookConfigFromEnv, type WebhookConfig } from './webhook-config.js';
 import { REQUEST_BOUNDS } from '../api/request-bounds.js';
 import { LOG_FORMATS, type LogFormat } from './logger.js';
@@ -82,6 +83,8 @@ const schema = z.object({
   WARMBOX_OVERLOAD_QUEUED: intIn(0, OVERLOAD_QUEUED.max),
   WARMBOX_OVERLOAD_AGE_MS: intIn(0, OVERLOAD_AGE_MS.max),
   WARMBOX_AUTH: z.enum(['on', 'off'], { error: 'expected on or off' }).optional(),
+  WARMBOX_BLOB_MAX_BYTES: intIn(1, BLOB_BOUNDS_MAXIMUM.maxBytes),
+  WARMBOX_BLOB_GC_AGE_MS: intIn(0, BLOB_BOUNDS_MAXIMUM.gcAgeMs),
 });
 
 export interface ServerConfig {
@@ -125,6 +128,8 @@ export interface ServerConfig {
    * when the API listens on loopback only, on otherwise. Off beyond loopback is refused.
    */
   auth: boolean;
+  /** The blob store's bounds: largest upload, and how long unreferenced bytes stay. */
+  blobs: BlobBounds;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -148,6 +153,8 @@ export const CONFIG_DEFAULTS = {
   WARMBOX_REDIS_ALLOW_EVICTION: '0',
   WARMBOX_OVERLOAD_QUEUED: String(OVERLOAD_QUEUED.default),
   WARMBOX_OVERLOAD_AGE_MS: String(OVERLOAD_AGE_MS.default),
+  WARMBOX_BLOB_MAX_BYTES: String(BLOB_BOUNDS_DEFAULT.maxBytes),
+  WARMBOX_BLOB_GC_AGE_MS: String(BLOB_BOUNDS_DEFAULT.gcAgeMs),
 } as const;
 
 export class ConfigError extends Error {
@@ -193,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     reconcile: { intervalMs: c.WARMBOX_RECONCILE_INTERVAL_MS, graceMs: c.WARMBOX_RECONCILE_GRACE_MS },
     redisAllowEviction: c.WARMBOX_REDIS_ALLOW_EVICTION === '1',
     overload: { maxQueued: c.WARMBOX_OVERLOAD_QUEUED, maxAgeMs: c.WARMBOX_OVERLOAD_AGE_MS },
+    blobs: { maxBytes: c.WARMBOX_BLOB_MAX_BYTES, gcAgeMs: c.WARMBOX_BLOB_GC_AGE_MS },
   };
 }
 

@@ -62,6 +62,8 @@ import { RetentionSweep } from '../worker/retention-sweep.js';
 import { listTenantRetention } from '../db/tenant-policy.js';
 import { IDEMPOTENCY_KEY_TTL_MS } from '../api/idempotency.js';
 import { LOCAL_TENANT_ID } from '../contract/tenant.js';
+import { BlobStore } from '../blobs/blob-store.js';
+import { BlobCollector } from '../api/blob-gc.js';
 
 export interface RunningServer {
   /** The API's address; absent in a worker-only process (it opens no HTTP port). */
@@ -80,6 +82,8 @@ export interface RunningServer {
 /** What start-up steps share. */
 interface StartContext {
   config: ServerConfig;
+  /** `<WARMBOX_DATA>/blobs`: the API stores uploads there, a worker of this host reads jobs' blobs from it. */
+  blobs: BlobStore;
   redisUrl: string;
   redis: Redis;
   dbHandle: DatabaseHandle;
@@ -121,7 +125,8 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     const webhooks = new WebhookQueue(redis, config.webhooks.attempts);
     closers.push(() => webhooks.close());
     // With role `all`, the worker wakes the API's waiting requests directly, a Redis round trip sooner.
-    const ctx: StartContext = { config, redisUrl, redis, dbHandle, log, closers, stop, imageConfig, webhooks, local: {}, telemetry, processId, imageLabels: new ImageLabels() };
+    const blobs = new BlobStore(join(config.dataDir, 'blobs'));
+    const ctx: StartContext = { config, blobs, redisUrl, redis, dbHandle, log, closers, stop, imageConfig, webhooks, local: {}, telemetry, processId, imageLabels: new ImageLabels() };
     const workerId = config.role === 'api' ? undefined : await startWorker(ctx);
     const http = config.role === 'worker' ? undefined : await startApi(ctx);
     startReconciler(ctx);
@@ -202,6 +207,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     onFinished: (id, notice) => local.notifier?.announceLocal(id, notice),
     stop: workerStop,
     webhooks,
+    blobs: ctx.blobs,
   });
   running.jobs = () => runner.running;
   const cancels: { listener?: CancelListener } = {};
@@ -375,12 +381,15 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
     log,
   });
   closers.push(() => images.close());
+  const collector = BlobCollector.start({ db: dbHandle.db, store: ctx.blobs, gcAgeMs: config.blobs.gcAgeMs, log });
+  closers.push(() => collector.close());
   const app = createApp({
     db: dbHandle.db,
     queue,
     notifier,
     redis,
     images,
+    blobs: { store: ctx.blobs, maxBytes: config.blobs.maxBytes },
     webhooks,
     config: {
       auth: config.auth,

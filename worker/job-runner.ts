@@ -15,9 +15,12 @@ import { UnusableWorkdirError } from '../runtime/unusable-workdir-error.js';
 import type { SandboxPools } from '../runtime/sandbox-pools.js';
 import type { ImageResolver } from './image-resolver.js';
 import { epochMs } from '../contract/epoch-ms.js';
+import { withDefaults } from '../contract/limits.js';
 import { cancelledBeforeStart, resultWithoutRun } from '../contract/result-without-run.js';
 import { argvOf, envOf } from './job-command.js';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
+import type { BlobStore } from '../blobs/blob-store.js';
+import { jobInputs } from './job-blobs.js';
 import { encodeBytes } from './output-encoding.js';
 import { OutputAppender } from '../queue/output-stream.js';
 import { JobNotStartedError } from '../queue/job-not-started-error.js';
@@ -50,6 +53,8 @@ export interface JobRunnerDeps {
   stop?: WorkerStop;
   /** Where each finished job's latencies are counted; absent: nowhere. */
   metrics?: JobMetrics;
+  /** The blobs jobs reference (their stdin, their files); absent: such a job ends internal_error. */
+  blobs?: BlobStore;
 }
 
 /** What the claim recorded in the job's row: when it reached its sandbox, of which image digest. */
@@ -256,9 +261,8 @@ export class JobRunner {
         argv: argvOf(job, image.config),
         env: envOf(job, image.config),
         ...(job.workdir !== undefined && { workdir: job.workdir }),
-        files: job.files.map((f) => ({ path: f.path, content: Buffer.from(f.contentBase64, 'base64'), mode: f.mode })),
-        stdin: Buffer.from(job.stdinBase64, 'base64'),
-        ...job.limits,
+        ...(await jobInputs(job, this.deps.blobs)),
+        ...withDefaults(job.limits),
         onStdout: (chunk) => output.write('stdout', chunk),
         onStderr: (chunk) => output.write('stderr', chunk),
         signal,

@@ -3,6 +3,7 @@
  * their OpenAPI description; bounds come from contract/limits.ts and api/request-bounds.ts.
  */
 import { z } from '@hono/zod-openapi';
+import { BLOB_DIGEST_PATTERN } from '../../contract/blob-digest.js';
 import { DEFAULT_LIMITS, MAX_LIMITS, MIN_LIMITS, type Limits } from '../../contract/limits.js';
 import { workingDirTextProblem } from '../../contract/working-dir.js';
 import { filePathProblem, normalizeFilePath } from '../file-path.js';
@@ -40,7 +41,9 @@ export const limitsSchema = z
     cpuTimeMs: limit('cpuTimeMs', 'CPU time of the whole process tree, in milliseconds.'),
     memoryBytes: limit('memoryBytes', 'Memory (files written to the sandbox count too), in bytes.'),
     pids: limit('pids', 'Processes and threads alive at once.'),
-    outputBytes: limit('outputBytes', 'stdout and stderr together, in bytes; the job is killed beyond it.'),
+    outputBytes: limit('outputBytes', 'stdout, in bytes; the job is killed beyond it (verdict output_limit).'),
+    stderrBytes: limit('stderrBytes', 'stderr, in bytes, a cap of its own beside stdout\'s; the job is killed beyond it (verdict output_limit).'),
+    stackBytes: limit('stackBytes', 'Stack size of each process (RLIMIT_STACK), in bytes.'),
     diskBytes: limit('diskBytes', 'Size of the writable layer, in bytes.'),
     openFiles: limit('openFiles', 'Open file descriptors per process.'),
     fileSizeBytes: limit('fileSizeBytes', 'Largest file a process may write, in bytes.'),
@@ -58,15 +61,26 @@ export const limitsSchema = z
   } satisfies Record<keyof Limits, unknown>)
   .openapi('Limits');
 
+/** A blob of the caller's (POST /v1/blobs): its bytes are read on the worker's host, not sent with the job. */
+export const blobDigestSchema = z
+  .string()
+  .regex(BLOB_DIGEST_PATTERN, 'must be a blob digest, sha256: and 64 lower-case hex digits')
+  .openapi({ description: 'A blob uploaded with POST /v1/blobs (sha256:<64 hex digits>).', example: 'sha256:' + 'e3b0c442'.repeat(8) });
+
 const stdinSchema = z
-  .union([z.string(), z.strictObject({ base64: z.base64() })], {
-    error: 'must be a string or { "base64": "..." }',
+  .union([z.string(), z.strictObject({ base64: z.base64() }), z.strictObject({ blob: blobDigestSchema })], {
+    error: 'must be a string, { "base64": "..." } or { "blob": "sha256:..." }',
   })
   .superRefine((stdin, ctx) => {
+    if (typeof stdin === 'object' && 'blob' in stdin) return; // bounded by the blob store, not the request
     const bytes = typeof stdin === 'string' ? Buffer.byteLength(stdin) : Buffer.byteLength(stdin.base64, 'base64');
     if (bytes > B.stdinBytes) tooBig(ctx, B.stdinBytes, `${bytes} bytes, above the maximum ${B.stdinBytes}`);
   })
-  .openapi({ description: `Bytes on the job's standard input: text, or { "base64" } for binary. At most ${B.stdinBytes} bytes.` });
+  .openapi({
+    description:
+      `Bytes on the job's standard input: text, { "base64" } for binary (at most ${B.stdinBytes} bytes), or { "blob" }: ` +
+      'a blob of yours (POST /v1/blobs), read on the worker\'s host without passing through the job request (an unknown blob → 422).',
+  });
 
 const cmdSchema = z
   .array(z.string().max(B.cmdArgChars).refine(noNul, 'must not contain NUL'))
@@ -93,7 +107,8 @@ const fileSchema = z
         if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
       })
       .openapi({ description: "Relative to the job's working directory; no '..', no absolute paths.", example: 'main.py' }),
-    content: z.string(),
+    content: z.string().optional().openapi({ description: 'The bytes, as `encoding` says. Either this or `blob`.' }),
+    blob: blobDigestSchema.optional().openapi({ description: 'A blob of yours (POST /v1/blobs) as the content instead of `content`: the bytes do not travel with the job (an unknown blob → 422).' }),
     encoding: z.enum(['utf8', 'base64']).default('utf8'),
     mode: z
       .number()
@@ -103,13 +118,17 @@ const fileSchema = z
       .openapi({ description: 'Unix permission bits, as a number (0o755 is 493).' }),
   })
   .superRefine((file, ctx) => {
-    if (file.encoding === 'base64' && !isBase64(file.content)) {
+    if ((file.content === undefined) === (file.blob === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'needs exactly one of `content` and `blob`', path: ['content'] });
+    }
+    if (file.content !== undefined && file.encoding === 'base64' && !isBase64(file.content)) {
       ctx.addIssue({ code: 'custom', message: 'is not valid base64', path: ['content'] });
     }
   });
 
-export function fileContentBytes(file: { content: string; encoding: 'utf8' | 'base64' }): number {
-  return Buffer.byteLength(file.content, file.encoding === 'base64' ? 'base64' : 'utf8');
+/** The inline bytes of a file (a blob's are bounded by the blob store, not the request). */
+export function fileContentBytes(file: { content?: string | undefined; encoding: 'utf8' | 'base64' }): number {
+  return file.content === undefined ? 0 : Buffer.byteLength(file.content, file.encoding === 'base64' ? 'base64' : 'utf8');
 }
 
 const filesSchema = z

@@ -24,6 +24,8 @@ const limitCapsSchema = z
     memoryBytes: cap('memoryBytes', 'bytes'),
     pids: cap('pids', 'processes'),
     outputBytes: cap('outputBytes', 'bytes'),
+    stderrBytes: cap('stderrBytes', 'bytes'),
+    stackBytes: cap('stackBytes', 'bytes'),
     diskBytes: cap('diskBytes', 'bytes'),
     openFiles: cap('openFiles', 'descriptors'),
     fileSizeBytes: cap('fileSizeBytes', 'bytes'),

@@ -9,6 +9,7 @@ import { displayReference } from '../image-api.js';
 import { streamOutput, type JobView } from '../job-output.js';
 import { pullShowingProgress } from './pull.js';
 import { parseDuration, parseSize, UsageError } from '../units.js';
+import { parseUlimits } from '../ulimit.js';
 
 export const RUN_HELP = `Usage: warmbox run [OPTIONS] IMAGE [--] [COMMAND] [ARG...]
 
@@ -28,7 +29,9 @@ Options:
       --timeout DURATION   Wall-clock limit, e.g. 10s, 500ms, 2m (plain number: seconds)
       --cpu-time DURATION  CPU time limit of the whole process tree
       --pids-limit N       Processes and threads at once
-      --output-limit SIZE  stdout+stderr bytes kept; the job is killed past it
+      --output-limit SIZE  stdout bytes kept; the job is killed past it
+      --stderr-limit SIZE  stderr bytes kept (a cap of its own); the job is killed past it
+      --ulimit NAME=N[:N]  stack (bytes of stack per process), nofile or fsize, as docker takes them (repeatable)
       --disk SIZE          Size of the writable layer
   -l, --label KEY=VALUE    Attach a label to the job (repeatable)
       --name NAME          Name the job: its label 'name' (warmbox ps shows it)
@@ -65,6 +68,8 @@ const OPTIONS = {
   'cpu-time': { type: 'string' },
   'pids-limit': { type: 'string' },
   'output-limit': { type: 'string' },
+  'stderr-limit': { type: 'string' },
+  ulimit: { type: 'string', multiple: true },
   disk: { type: 'string' },
   label: { type: 'string', short: 'l', multiple: true },
   detach: { type: 'boolean', short: 'd' },
@@ -156,6 +161,8 @@ async function requestBody(image: string, command: string[], v: Record<string, u
   if (typeof v['cpu-time'] === 'string') limits.cpuTimeMs = parseDuration(v['cpu-time'], '--cpu-time');
   if (typeof v['pids-limit'] === 'string') limits.pids = Number.parseInt(v['pids-limit'], 10);
   if (typeof v['output-limit'] === 'string') limits.outputBytes = parseSize(v['output-limit'], '--output-limit');
+  if (typeof v['stderr-limit'] === 'string') limits.stderrBytes = parseSize(v['stderr-limit'], '--stderr-limit');
+  if (Array.isArray(v.ulimit)) Object.assign(limits, parseUlimits(v.ulimit as string[]));
   if (typeof v.disk === 'string') limits.diskBytes = parseSize(v.disk, '--disk');
   if (typeof v.cpus === 'string') limits.cpus = parseCpus(v.cpus);
   const body: Record<string, unknown> = { image, limits };

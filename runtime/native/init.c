@@ -97,7 +97,7 @@ static void set_oom_score_adj(const char *value)
 struct job {
 	const char *path;
 	const struct run_spec *run;
-	struct rlimit cpu, fsize, nofile, core;
+	struct rlimit cpu, fsize, nofile, stack, core;
 	volatile int exec_errno; /* shared with the vfork child */
 };
 
@@ -117,6 +117,8 @@ static void prepare_limits(struct job *j, const struct run_spec *r)
 	j->cpu = clamp(cpu_s, RLIMIT_CPU);
 	j->fsize = clamp(r->fsize_bytes ? r->fsize_bytes : RLIM_INFINITY, RLIMIT_FSIZE);
 	j->nofile = clamp(r->nofile, RLIMIT_NOFILE);
+	/* The job's main thread stack (and glibc's default thread stack size follows it). */
+	j->stack = clamp(r->stack_bytes, RLIMIT_STACK);
 	/* 1, not 0: no core file fits in a byte, and the kernel skips a core_pattern pipe (a root
 	 * helper such as systemd-coredump) for exactly this value. */
 	j->core = (struct rlimit){ 1, 1 };
@@ -132,6 +134,7 @@ static void __attribute__((noreturn)) job_exec(struct job *j)
 	setrlimit(RLIMIT_CPU, &j->cpu);
 	setrlimit(RLIMIT_FSIZE, &j->fsize);
 	setrlimit(RLIMIT_NOFILE, &j->nofile);
+	setrlimit(RLIMIT_STACK, &j->stack);
 	setrlimit(RLIMIT_CORE, &j->core);
 	execve(j->path, (char *const *)j->run->argv, (char *const *)j->run->envp);
 fail:

@@ -24,9 +24,11 @@
 #include "cgroup.h"
 #include "init.h"
 #include "log.h"
+#include "host-file.h"
 #include "mnt.h"
 #include "proc-title.h"
 #include "report.h"
+#include "run-forward.h"
 #include "spec.h"
 #include "supervise.h"
 #include "zygote.h"
@@ -118,22 +120,6 @@ static int wait_ready(int report_fd)
 	return -1;
 }
 
-static int forward(int fd, const struct message *m)
-{
-	const char *b = m->buf;
-	size_t len = m->len;
-	while (len) {
-		ssize_t n = write(fd, b, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return PLOG("write(run message)"), -1;
-		b += n;
-		len -= n;
-	}
-	return 0;
-}
-
 static const char *hit_name(enum limit_hit h)
 {
 	static const char *const names[] = { "none", "wall", "cpu", "output", "cancel" };
@@ -151,7 +137,7 @@ static void report_result(const struct setup_spec *s, const struct outcome *o)
 	      " memory_peak_bytes=%" PRIu64 " oom_kills=%" PRIu64 " limit=%s output_bytes=%" PRIu64
 	      " truncated=%s\n",
 	      status, code, sig, o->exec_errno, o->wall_us, u.cpu_us, u.memory_peak_bytes, u.oom_kills,
-	      hit_name(o->hit), o->output_bytes, o->truncated);
+	      hit_name(o->hit), o->stdout_bytes + o->stderr_bytes, o->truncated);
 }
 
 /* Kills the whole sandbox: SIGKILL to its PID 1 takes every process of the namespace with it. */
@@ -250,12 +236,24 @@ static int run(const struct setup_spec *s, pid_t init, struct pipes *p)
 		event("error run: setting cgroup limits failed\n");
 		return -1;
 	}
-	if (forward(p->run[1], &msg) < 0) {
-		event("error run: the sandbox's init is gone\n");
+	off_t stdin_size;
+	int stdin_source = r.stdin_file ? host_file_open(r.stdin_file, &stdin_size) : FD_STDIN;
+	if (stdin_source < 0) {
+		event("error run: the job's stdin file cannot be opened (see the launcher's log)\n");
+		return -1;
+	}
+	if (run_forward(p->run[1], &msg) < 0) {
+		event("error run: the run message could not be sent to the sandbox's init (see the launcher's log)\n");
 		return -1;
 	}
 	close(p->run[1]);
-	struct sandbox_pipes sp = { p->in[1], p->out[0], p->err[0], p->report[0] };
+	struct sandbox_pipes sp = {
+		.stdin_source = stdin_source,
+		.job_stdin = p->in[1],
+		.job_stdout = p->out[0],
+		.job_stderr = p->err[0],
+		.report = p->report[0],
+	};
 	struct outcome o = { .truncated = "none" };
 	if (control.start < control.end)
 		o.hit = HIT_CANCEL; /* a kill byte arrived together with the run message */

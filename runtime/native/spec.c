@@ -74,6 +74,17 @@ static int parse_file_header(const char *v, unsigned *mode, size_t *size, const 
 	return 0;
 }
 
+/* A record of a key the table types `file` carries bytes after it: its header (after `key=`), else NULL. */
+static const char *file_header_of(const char *rec)
+{
+	for (int k = 0; k < RUN_KEY_COUNT; k++) {
+		size_t n = strlen(run_keys[k].name);
+		if (run_keys[k].type == WIRE_FILE && strncmp(rec, run_keys[k].name, n) == 0 && rec[n] == '=')
+			return rec + n + 1;
+	}
+	return NULL;
+}
+
 int message_read(struct reader *in, struct message *m)
 {
 	m->len = 0;
@@ -93,11 +104,12 @@ int message_read(struct reader *in, struct message *m)
 		const char *rec = m->buf + record_start;
 		if (*rec == '\0')
 			return 0; /* the empty record ends the message */
-		if (strncmp(rec, "file=", 5) == 0) {
+		const char *header = file_header_of(rec);
+		if (header) {
 			unsigned mode;
 			size_t size;
 			const char *path;
-			if (parse_file_header(rec + 5, &mode, &size, &path) < 0) {
+			if (parse_file_header(header, &mode, &size, &path) < 0) {
 				LOG("bad file record '%s'", rec);
 				return -1;
 			}
@@ -342,15 +354,30 @@ static int run_record(const char *key, size_t keylen, const char *value, size_t 
 			return LOG("run workdir must be absolute and shorter than 1024 bytes: '%s'", value), -1;
 		r->workdir = value;
 		break;
-	case RUN_file: {
+	case RUN_file:
+	case RUN_file_from: {
 		if (r->nfiles == MAX_FILES)
 			return LOG("more than %d files", MAX_FILES), -1;
 		struct file_spec *f = &r->files[r->nfiles++];
 		TRY(parse_file_header(value, &f->mode, &f->size, &f->path));
 		f->data = value + strlen(value) + 1;
+		f->from_host = k == RUN_file_from;
 		*skip = f->size;
+		if (f->from_host && (f->size == 0 || f->size > 4095 || memchr(f->data, '\0', f->size)))
+			return LOG("file_from '%s': the host path must be 1 to 4095 bytes without NUL", f->path), -1;
 		break;
 	}
+	case RUN_stdin_file:
+		if (value[0] != '/')
+			return LOG("stdin_file must be an absolute host path: '%s'", value), -1;
+		r->stdin_file = value;
+		break;
+	case RUN_stderr_bytes:
+		r->stderr_bytes = n;
+		break;
+	case RUN_stack_bytes:
+		r->stack_bytes = n;
+		break;
 	case RUN_wall_ms:
 		r->wall_ms = n;
 		break;
@@ -389,8 +416,8 @@ int run_spec_parse(const struct message *m, struct run_spec *r)
 	memset(r, 0, sizeof(*r));
 	TRY(for_each_record(m, run_record, &p));
 	TRY(check_required(&p.count));
-	if (!r->wall_ms || !r->memory_bytes || !r->pids || !r->nofile) {
-		LOG("wall_ms, memory_bytes, pids and nofile must not be 0");
+	if (!r->wall_ms || !r->memory_bytes || !r->pids || !r->nofile || !r->stack_bytes) {
+		LOG("wall_ms, memory_bytes, pids, nofile and stack_bytes must not be 0");
 		return -1;
 	}
 	TRY(cpu_bandwidth_valid("run", r->cpu_quota_us, r->cpu_period_us));

@@ -4,7 +4,8 @@
  * spec.c parses with build/wire-keys.h, generated from it. The launcher has no defaults of its own.
  *
  * A message is a list of records `key=value\0`, ended by an empty record `\0`.
- * A `file` record carries raw bytes after it: `file=<mode octal>:<size>:<relative path>\0<size bytes>`.
+ * A `file` record carries raw bytes after it: `file=<mode octal>:<size>:<relative path>\0<size bytes>`;
+ * a `file_from` record has the same shape, its bytes a host path the supervisor reads the content from.
  * Fd 0 carries the setup message, then the run message, then (optional) any byte = kill.
  */
 #pragma once
@@ -36,9 +37,10 @@ struct setup_spec {
 
 struct file_spec {
 	const char *path;
-	const char *data;
+	const char *data;      /* the content; for a file_from record, the host path it is read from */
 	size_t size;
 	unsigned mode;
+	int from_host;         /* a file_from record: data is a host path (a blob), not the content */
 };
 
 struct run_spec {
@@ -49,7 +51,9 @@ struct run_spec {
 	const char *workdir; /* the job's own working directory, or NULL: the setup's */
 	struct file_spec files[MAX_FILES];
 	int nfiles;
-	uint64_t wall_ms, cpu_ms, memory_bytes, output_bytes, nofile, fsize_bytes;
+	uint64_t wall_ms, cpu_ms, memory_bytes, nofile, fsize_bytes, stack_bytes;
+	uint64_t output_bytes, stderr_bytes; /* caps of stdout and of stderr, each its own */
+	const char *stdin_file; /* a host file fed to the job's stdin instead of FD_STDIN, or NULL */
 	uint64_t pids; /* the job's processes; the init is added to the cgroup's limit */
 	uint64_t cpu_quota_us, cpu_period_us; /* CFS bandwidth: quota µs of CPU per period µs */
 };

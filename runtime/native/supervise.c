@@ -34,30 +34,48 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/* A job stream and its cap: stdout's is output_bytes, stderr's stderr_bytes. */
+struct stream {
+	int from, to;
+	const char *name;
+	uint64_t cap;
+	uint64_t *relayed;
+};
+
+static struct stream stdout_stream(const struct run_spec *r, struct sandbox_pipes *p, struct outcome *o)
+{
+	return (struct stream){ p->job_stdout, FD_STDOUT, "stdout", r->output_bytes, &o->stdout_bytes };
+}
+
+static struct stream stderr_stream(const struct run_spec *r, struct sandbox_pipes *p, struct outcome *o)
+{
+	return (struct stream){ p->job_stderr, FD_STDERR, "stderr", r->stderr_bytes, &o->stderr_bytes };
+}
+
 /*
- * Moves what is readable from a job pipe to its socket, never past the output limit.
+ * Moves what is readable from a job pipe to its socket, never past the stream's cap.
  * Returns 2 when it moved bytes, 1 when nothing was readable, 0 at EOF, -1 when the output
  * limit was hit or the worker went away.
  */
-static int relay_output(int from, int to, const char *name, const struct run_spec *r, struct outcome *o)
+static int relay_output(struct stream st, struct outcome *o)
 {
 	char buf[65536];
-	ssize_t n = read(from, buf, sizeof(buf));
+	ssize_t n = read(st.from, buf, sizeof(buf));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 1;
 	if (n <= 0)
 		return 0;
-	uint64_t room = r->output_bytes - o->output_bytes;
+	uint64_t room = st.cap - *st.relayed;
 	size_t take = (uint64_t)n > room ? room : (size_t)n;
-	if (take && write_all(to, buf, take) < 0) {
+	if (take && write_all(st.to, buf, take) < 0) {
 		o->hit = HIT_CANCEL; /* the worker stopped reading: it is gone */
 		return -1;
 	}
-	o->output_bytes += take;
+	*st.relayed += take;
 	if (take < (size_t)n) {
 		if (o->hit == HIT_NONE)
 			o->hit = HIT_OUTPUT;
-		o->truncated = name;
+		o->truncated = st.name;
 		return -1;
 	}
 	return 2;
@@ -67,13 +85,32 @@ struct stdin_relay {
 	char buf[65536];
 	size_t len, off;
 	int src_open;
+	int from_file; /* the source is a host file (a blob): spliced into the pipe, never through buf */
 };
 
-/* Feeds the job's stdin from the worker's socket; a job that never reads only fills the pipe. */
+/* Whether the job's stdin pipe is to be polled for room: bytes are waiting in buf, or a file is being spliced. */
+static int stdin_wants_room(const struct stdin_relay *in)
+{
+	return in->off < in->len || (in->from_file && in->src_open);
+}
+
+/* A host file to the job's stdin: page cache to pipe in the kernel, no copy through this process. */
+static void splice_stdin(struct sandbox_pipes *p, struct stdin_relay *in, short dst_ready)
+{
+	if (!(dst_ready & (POLLOUT | POLLERR)))
+		return;
+	ssize_t n = splice(p->stdin_source, NULL, p->job_stdin, NULL, 1 << 20, SPLICE_F_NONBLOCK);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		in->src_open = 0; /* the end of the file, or the job closed its stdin (EPIPE) */
+}
+
+/* Feeds the job's stdin from its source (the worker's socket, or a host file); a job that never reads only fills the pipe. */
 static void relay_stdin(struct sandbox_pipes *p, struct stdin_relay *in, short src_ready, short dst_ready)
 {
-	if (in->off == in->len && (src_ready & (POLLIN | POLLHUP))) {
-		ssize_t n = read(FD_STDIN, in->buf, sizeof(in->buf));
+	if (in->from_file)
+		splice_stdin(p, in, dst_ready);
+	else if (in->off == in->len && (src_ready & (POLLIN | POLLHUP))) {
+		ssize_t n = read(p->stdin_source, in->buf, sizeof(in->buf));
 		if (n <= 0 && !(n < 0 && errno == EINTR)) {
 			in->src_open = 0;
 		} else if (n > 0) {
@@ -129,7 +166,7 @@ static int cpu_exceeded(const struct setup_spec *s, const struct run_spec *r)
 void supervise(const struct setup_spec *s, const struct run_spec *r, struct sandbox_pipes *p,
 	       struct outcome *o)
 {
-	struct stdin_relay in = { .src_open = 1 };
+	struct stdin_relay in = { .src_open = 1, .from_file = p->stdin_source != FD_STDIN };
 	uint64_t start = now_us(), deadline = start + r->wall_ms * 1000;
 	int out_open = 1, err_open = 1;
 	fcntl(p->job_stdin, F_SETFL, O_NONBLOCK);
@@ -139,8 +176,8 @@ void supervise(const struct setup_spec *s, const struct run_spec *r, struct sand
 			{ p->report, POLLIN, 0 },
 			{ out_open ? p->job_stdout : -1, POLLIN, 0 },
 			{ err_open ? p->job_stderr : -1, POLLIN, 0 },
-			{ in.src_open && in.off == in.len ? FD_STDIN : -1, POLLIN, 0 },
-			{ in.off < in.len ? p->job_stdin : -1, POLLOUT, 0 },
+			{ in.src_open && !in.from_file && in.off == in.len ? p->stdin_source : -1, POLLIN, 0 },
+			{ stdin_wants_room(&in) ? p->job_stdin : -1, POLLOUT, 0 },
 		};
 		int n = poll(fds, 6, poll_timeout_ms(r, deadline));
 		if (n < 0 && errno != EINTR) {
@@ -152,12 +189,12 @@ void supervise(const struct setup_spec *s, const struct run_spec *r, struct sand
 			o->hit = HIT_CANCEL;
 			break;
 		}
-		if (fds[2].revents && (n = relay_output(p->job_stdout, FD_STDOUT, "stdout", r, o)) <= 0) {
+		if (fds[2].revents && (n = relay_output(stdout_stream(r, p, o), o)) <= 0) {
 			if (n < 0)
 				break;
 			out_open = 0;
 		}
-		if (fds[3].revents && (n = relay_output(p->job_stderr, FD_STDERR, "stderr", r, o)) <= 0) {
+		if (fds[3].revents && (n = relay_output(stderr_stream(r, p, o), o)) <= 0) {
 			if (n < 0)
 				break;
 			err_open = 0;
@@ -181,14 +218,15 @@ void supervise(const struct setup_spec *s, const struct run_spec *r, struct sand
 
 void drain_output(const struct run_spec *r, struct sandbox_pipes *p, struct outcome *o)
 {
-	if (o->hit == HIT_OUTPUT || o->hit == HIT_CANCEL)
+	if (o->hit == HIT_CANCEL)
 		return;
 	fcntl(p->job_stdout, F_SETFL, O_NONBLOCK);
 	fcntl(p->job_stderr, F_SETFL, O_NONBLOCK);
-	while (relay_output(p->job_stdout, FD_STDOUT, "stdout", r, o) == 2)
-		;
-	if (o->hit == HIT_OUTPUT)
-		return;
-	while (relay_output(p->job_stderr, FD_STDERR, "stderr", r, o) == 2)
-		;
+	/* Each stream has its own cap: one cut at its cap still leaves the other's bytes to keep. */
+	if (strcmp(o->truncated, "stdout") != 0)
+		while (relay_output(stdout_stream(r, p, o), o) == 2)
+			;
+	if (strcmp(o->truncated, "stderr") != 0)
+		while (relay_output(stderr_stream(r, p, o), o) == 2)
+			;
 }

@@ -12,13 +12,14 @@ enum {
 	FD_LOG = 2,     /* diagnostics for the operator */
 	FD_STDIN = 3,   /* bytes for the job's stdin; EOF closes it */
 	FD_STDOUT = 4,  /* the job's stdout, cut at the output limit */
-	FD_STDERR = 5,  /* the job's stderr, same limit (shared with stdout) */
+	FD_STDERR = 5,  /* the job's stderr, cut at its own limit */
 };
 
 enum limit_hit { HIT_NONE, HIT_WALL, HIT_CPU, HIT_OUTPUT, HIT_CANCEL };
 
 /* The supervisor's ends of the pipes into and out of the sandbox. */
 struct sandbox_pipes {
+	int stdin_source; /* what the job's stdin is fed from: FD_STDIN, or a host file (run_spec.stdin_file) */
 	int job_stdin;  /* write end */
 	int job_stdout; /* read end */
 	int job_stderr; /* read end */
@@ -30,7 +31,7 @@ struct outcome {
 	int exited_report; /* the init reported the job's end */
 	int32_t wait_status, exec_errno;
 	uint64_t wall_us;
-	uint64_t output_bytes;
+	uint64_t stdout_bytes, stderr_bytes; /* relayed so far, each under its own cap */
 	const char *truncated; /* "stdout", "stderr" or "none" */
 };
 
@@ -38,5 +39,5 @@ struct outcome {
 void supervise(const struct setup_spec *s, const struct run_spec *r, struct sandbox_pipes *p,
 	       struct outcome *o);
 
-/* After the end: reads what the job wrote before it, without waiting for stragglers. */
+/* After the end: reads what the job wrote before it, without waiting for stragglers (not after a cancel). */
 void drain_output(const struct run_spec *r, struct sandbox_pipes *p, struct outcome *o);

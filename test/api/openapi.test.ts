@@ -15,6 +15,7 @@ import { createApp } from '../../api/app.js';
 import { REQUEST_BOUNDS } from '../../api/request-bounds.js';
 import { upsertImage } from '../../db/images.js';
 import { ImageQueue } from '../../queue/image-queue.js';
+import { BlobStore } from '../../blobs/blob-store.js';
 import { BUSYBOX, finish, postJob, startApiHarness, type ApiHarness } from './harness.js';
 
 interface Operation {
@@ -36,12 +37,15 @@ let withoutRedis: ReturnType<typeof createApp>;
 let doc: Document;
 
 const IMPORT_MAX_BYTES = 1024;
+const BLOB_MAX_BYTES = 1024;
+let blobStore: BlobStore;
 
 before(async () => {
   h = await startApiHarness();
   uploadDir = mkdtempSync(join(tmpdir(), 'warmbox-openapi-test-'));
   images = await ImageQueue.start({ redis: h.redis, uploadDir, pullTimeoutMs: 300, importMaxBytes: IMPORT_MAX_BYTES });
-  app = createApp({ ...h.deps, images });
+  blobStore = new BlobStore(join(uploadDir, 'blobs'));
+  app = createApp({ ...h.deps, images, blobs: { store: blobStore, maxBytes: BLOB_MAX_BYTES } });
   deadRedis = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
   withoutRedis = createApp({ ...h.deps, redis: deadRedis });
   upsertImage(h.handle.db, { reference: 'docker.io/library/unused:1', digest: 'sha256:' + 'c'.repeat(64), config: {}, sizeBytes: 1, createdAt: 1 });
@@ -104,6 +108,10 @@ describe('the OpenAPI document', () => {
       'DELETE /v1/tenants/{id}': 'deleteTenant',
       'GET /v1/tenants/{id}/policy': 'getTenantPolicy',
       'PUT /v1/tenants/{id}/policy': 'setTenantPolicy',
+      'POST /v1/blobs': 'uploadBlob',
+      'PUT /v1/blobs/{digest}': 'putBlob',
+      'GET /v1/blobs/{digest}': 'getBlob',
+      'DELETE /v1/blobs/{digest}': 'deleteBlob',
     });
     const values = Object.values(ids);
     assert.equal(new Set(values).size, values.length, 'operationIds are unique');
@@ -204,6 +212,17 @@ describe("the routes' error answers are declared in the document", () => {
     ['PATCH /v1/triggers/{id}', '/v1/triggers/nosuchtrigger', { ...text, method: 'PATCH' }, 415],
     ['DELETE /v1/triggers/{id}', '/v1/triggers/nosuchtrigger', { method: 'DELETE' }, 404],
     ['POST /v1/hooks/{trigger}', '/v1/hooks/nosuchtrigger', text, 404],
+    ['POST /v1/blobs', '/v1/blobs', { method: 'POST', body: 'x' }, 201],
+    ['POST /v1/blobs', '/v1/blobs', { method: 'POST', body: 'x'.repeat(BLOB_MAX_BYTES + 1) }, 413],
+    ['PUT /v1/blobs/{digest}', `/v1/blobs/sha256:${'0'.repeat(64)}`, { method: 'PUT', body: 'x' }, 422],
+    ['PUT /v1/blobs/{digest}', '/v1/blobs/sha256:nothex', { method: 'PUT', body: 'x' }, 400],
+    ['PUT /v1/blobs/{digest}', '/v1/blobs/sha256:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881', { method: 'PUT', body: 'x' }, 200],
+    ['PUT /v1/blobs/{digest}', '/v1/blobs/sha256:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881', { method: 'PUT', body: 'x' }, 200],
+    ['PUT /v1/blobs/{digest}', `/v1/blobs/sha256:${'0'.repeat(64)}`, { method: 'PUT', body: 'x'.repeat(BLOB_MAX_BYTES + 1) }, 413],
+    ['GET /v1/blobs/{digest}', `/v1/blobs/sha256:${'0'.repeat(64)}`, {}, 404],
+    ['GET /v1/blobs/{digest}', '/v1/blobs/sha256:nothex', {}, 400],
+    ['GET /v1/blobs/{digest}', '/v1/blobs/sha256:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881', {}, 200],
+    ['DELETE /v1/blobs/{digest}', `/v1/blobs/sha256:${'0'.repeat(64)}`, { method: 'DELETE' }, 404],
   ];
 
   for (const [operation, url, init, status, which = 'images'] of cases) {

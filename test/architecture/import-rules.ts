@@ -26,10 +26,11 @@ export const FLOORS: Readonly<Record<string, FloorRule>> = {
   queue: { imports: ['contract'], forbiddenPackages: [...HTTP, ...DB] },
   runtime: { imports: ['contract'], forbiddenPackages: [...REDIS, ...HTTP, ...DB] },
   images: { imports: ['contract'], forbiddenPackages: [...REDIS, ...HTTP, ...DB] },
+  blobs: { imports: ['contract'], forbiddenPackages: [...REDIS, ...HTTP, ...DB] },
   db: { imports: ['contract'], forbiddenPackages: [...REDIS, ...HTTP] },
-  api: { imports: ['contract', 'queue', 'db'] },
-  worker: { imports: ['contract', 'queue', 'runtime', 'images', 'db'], forbiddenPackages: HTTP },
-  server: { imports: ['contract', 'queue', 'runtime', 'images', 'db', 'api', 'worker'] },
+  api: { imports: ['contract', 'queue', 'db', 'blobs'] },
+  worker: { imports: ['contract', 'queue', 'runtime', 'images', 'db', 'blobs'], forbiddenPackages: HTTP },
+  server: { imports: ['contract', 'queue', 'runtime', 'images', 'db', 'blobs', 'api', 'worker'] },
   // `warmbox server` and `warmbox worker` start one in this process; every other command speaks HTTP.
   cli: { imports: ['contract', 'server'], typeImports: ['api'], forbiddenPackages: [...REDIS, ...DB] },
 };

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { exitStatus, splitAtImage } from '../../cli/commands/run.js';
 import { parseDuration, parseSize, UsageError } from '../../cli/units.js';
+import { parseUlimits } from '../../cli/ulimit.js';
 
 describe('warmbox run arguments', () => {
   it('ends options at the image, like docker', () => {
@@ -20,6 +21,14 @@ describe('warmbox run arguments', () => {
     assert.equal(parseDuration('1.5m', '--timeout'), 90_000);
     assert.throws(() => parseSize('lots', '-m'), UsageError);
     assert.throws(() => parseDuration('-1s', '--timeout'), UsageError);
+  });
+
+  it('takes --ulimit as docker does, for stack, nofile and fsize', () => {
+    assert.deepEqual(parseUlimits(['stack=67108864']), { stackBytes: 64 * 1024 * 1024 });
+    assert.deepEqual(parseUlimits(['stack=8m:16m', 'nofile=128:128', 'fsize=1g']), { stackBytes: 8 * 1024 * 1024, openFiles: 128, fileSizeBytes: 1024 ** 3 });
+    assert.throws(() => parseUlimits(['nproc=10']), /NAME one of stack, nofile, fsize/);
+    assert.throws(() => parseUlimits(['stack=2m:1m']), /above the hard limit/);
+    assert.throws(() => parseUlimits(['stack']), UsageError);
   });
 
   it('exits like docker run', () => {

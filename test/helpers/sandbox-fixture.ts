@@ -51,7 +51,11 @@ export interface JobOptions extends Partial<Limits> {
   /** Exactly the job's environment; default: what the worker gives a request without env (envOf). */
   env?: string[];
   files?: JobFile[];
+  /** Files whose content the launcher reads from a host file (a blob), as the worker sends a job's blob files. */
+  hostFiles?: { path: string; hostPath: string; mode: number }[];
   stdin?: Buffer | string;
+  /** A host file (a blob) the launcher feeds to the job's stdin instead of `stdin`. */
+  stdinFile?: string;
   /** Live output, as the worker streams it. */
   onStdout?: (chunk: Buffer) => void;
   /** Aborting cancels the job. */
@@ -125,7 +129,7 @@ export class SandboxFixture {
 
   /** Runs one command in a parked sandbox and waits until the sandbox is gone. */
   async runIn(sandbox: Sandbox, argv: string[], opts: JobOptions = {}): Promise<RunResult> {
-    const { image = this.busybox, env, files = [], stdin = '', onStdout, signal, ...limits } = opts;
+    const { image = this.busybox, env, files = [], hostFiles, stdin = '', stdinFile, onStdout, signal, ...limits } = opts;
     try {
       return await sandbox.run({
         ...DEFAULT_LIMITS,
@@ -135,6 +139,8 @@ export class SandboxFixture {
         argv,
         env: env ?? envOf({ env: {} }, image.config),
         files,
+        ...(hostFiles && { hostFiles }),
+        ...(stdinFile !== undefined && { stdinFile }),
         stdin: Buffer.isBuffer(stdin) ? stdin : Buffer.from(stdin),
       });
     } finally {

@@ -67,6 +67,8 @@ describe('launcher protocol', () => {
       memoryBytes: 3,
       pids: 4,
       outputBytes: 5,
+      stderrBytes: 5,
+      stackBytes: 8,
       openFiles: 6,
       fileSizeBytes: 7,
       cpus: 1,
@@ -98,14 +100,14 @@ describe('launcher protocol', () => {
   });
 
   it('refuses to send a message that lacks a required value, or a number that is not one', () => {
-    const run = { argv: ['true'], env: [], files: [], wallTimeMs: 1, cpuTimeMs: 1, memoryBytes: 1, pids: 1, outputBytes: 1, openFiles: 1, fileSizeBytes: 1, cpus: 1 };
+    const run = { argv: ['true'], env: [], files: [], wallTimeMs: 1, cpuTimeMs: 1, memoryBytes: 1, pids: 1, outputBytes: 1, stderrBytes: 1, openFiles: 1, fileSizeBytes: 1, stackBytes: 1, cpus: 1 };
     assert.throws(() => encodeRun({ ...run, argv: [] }), /run message lacks arg/);
     assert.throws(() => encodeRun({ ...run, pids: 1.5 }), /pids must be a non-negative integer/);
     assert.throws(() => encodeRun({ ...run, wallTimeMs: -1 }), /wall_ms must be a non-negative integer/);
   });
 
   it('refuses a NUL byte inside a record', () => {
-    assert.throws(() => encodeRun({ argv: ['a\0b'], env: [], files: [], wallTimeMs: 1, cpuTimeMs: 1, memoryBytes: 1, pids: 1, outputBytes: 1, openFiles: 1, fileSizeBytes: 1, cpus: 1 }), /NUL/);
+    assert.throws(() => encodeRun({ argv: ['a\0b'], env: [], files: [], wallTimeMs: 1, cpuTimeMs: 1, memoryBytes: 1, pids: 1, outputBytes: 1, stderrBytes: 1, openFiles: 1, fileSizeBytes: 1, stackBytes: 1, cpus: 1 }), /NUL/);
   });
 
   it('parses ready, result and error events', () => {

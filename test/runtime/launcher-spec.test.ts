@@ -49,6 +49,8 @@ const RUN: RunMessage = {
   memoryBytes: 67108864,
   pids: 16,
   outputBytes: 1024,
+  stderrBytes: 512,
+  stackBytes: 8388608,
   openFiles: 64,
   fileSizeBytes: 0,
   cpus: 0.5,

@@ -159,13 +159,34 @@ describe('security: resource limits', () => {
     assert.equal(r.stderr.length, 0);
   });
 
-  it('an output flood on stderr is cut too, and stdout and stderr share one outputBytes budget', { timeout: ATTACK_TIMEOUT_MS }, async () => {
+  it('an output flood on stderr is cut at exactly stderrBytes, a cap of its own: stdout keeps its whole budget', { timeout: ATTACK_TIMEOUT_MS }, async () => {
     const fx = await suite.fixture();
-    const r = await fx.runJob(['sh', '-c', 'echo some stdout; yes flood >&2'], { outputBytes: 10_000, wallTimeMs: 10_000 });
+    const r = await fx.runJob(['sh', '-c', 'head -c 20000 /dev/zero; yes flood >&2'], { outputBytes: 30_000, stderrBytes: 10_000, wallTimeMs: 10_000 });
     assert.equal(r.verdict, 'output_limit', describeRun(r));
-    assert.equal(r.stdout.toString(), 'some stdout\n');
-    assert.equal(r.stdout.length + r.stderr.length, 10_000);
+    assert.equal(r.stdout.length, 20_000);
+    assert.equal(r.stderr.length, 10_000);
     assert.equal(r.stderrTruncated, true);
+    assert.equal(r.stdoutTruncated, false);
+  });
+
+  it('stdout under its cap is not cut by stderr: each stream has its own limit', { timeout: ATTACK_TIMEOUT_MS }, async () => {
+    const fx = await suite.fixture();
+    const r = await fx.runJob(['sh', '-c', 'head -c 9000 /dev/zero; head -c 9000 /dev/zero >&2'], { outputBytes: 10_000, stderrBytes: 10_000, wallTimeMs: 10_000 });
+    assert.equal(r.verdict, 'ok', describeRun(r));
+    assert.equal(r.stdout.length, 9000);
+    assert.equal(r.stderr.length, 9000);
+  });
+
+  it('stackBytes bounds the stack (RLIMIT_STACK): a deep recursion overflows a small stack and fits a large one', { timeout: ATTACK_TIMEOUT_MS }, async () => {
+    const fx = await suite.fixture();
+    // busybox sh recurses in C for each nested function call: its stack grows with the depth.
+    const deep = ['sh', '-c', 'f() { if [ "$1" -gt 0 ]; then f $(($1 - 1)); fi; }; f 3000; ulimit -s'];
+    const small = await fx.runJob(deep, { stackBytes: 256 * 1024, wallTimeMs: 20_000 });
+    assert.equal(small.verdict, 'signaled', describeRun(small));
+    assert.equal(small.signal, 'SIGSEGV');
+    const large = await fx.runJob(deep, { stackBytes: 256 * MiB, wallTimeMs: 20_000 });
+    assert.equal(large.verdict, 'ok', describeRun(large));
+    assert.equal(large.stdout.toString(), `${256 * 1024}\n`); // ulimit -s reports KiB
   });
 
   it('writing past diskBytes fails with ENOSPC inside the job and leaves nothing on the host', { timeout: ATTACK_TIMEOUT_MS }, async () => {
