@@ -60,7 +60,7 @@ export function nftRuleset(f: FirewallSpec): string {
     '    type filter hook input priority filter; policy accept;',
     `    iifname ${br} ip daddr @resolvers ${dns} accept`,
     `    iifname ${br} ${refuse}`,
-    `    ip saddr ${f.subnet} ${refuse}`,
+    `    iifname != "lo" ip saddr ${f.subnet} ${refuse}`,
     '  }',
     '  chain forward {',
     '    type filter hook forward priority filter; policy accept;',
