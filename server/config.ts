@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { imageOpsConfigFromEnv, type ImageOpsConfig } from './image-config.js';
 import { POOL_BOUNDS_MAX } from '../contract/pools.js';
 import { webhookConfigFromEnv, type WebhookConfig } from './webhook-config.js';
+import { networkConfigFromEnv } from './network-config.js';
+import type { NetworkSettings } from '../runtime/network-settings.js';
 import { REQUEST_BOUNDS } from '../api/request-bounds.js';
 import { LOG_FORMATS, type LogFormat } from './logger.js';
 
@@ -75,6 +77,8 @@ export interface ServerConfig {
   images: ImageOpsConfig;
   /** Webhook deliveries: secret, allowed targets, retries, timeouts (server/webhook-config.ts). */
   webhooks: WebhookConfig;
+  /** Network `bridge`: subnet pool, allowed ranges, resolvers, uplinks (server/network-config.ts). */
+  network: NetworkSettings;
   role: Role;
   dataDir: string;
   listen: { host: string; port: number };
@@ -146,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   return {
     images: imageConfig(env),
     webhooks: webhookConfig(env),
+    network: networkConfig(env),
     role: c.WARMBOX_ROLE,
     dataDir: c.WARMBOX_DATA,
     listen: c.WARMBOX_LISTEN,
@@ -181,6 +186,14 @@ function imageConfig(env: NodeJS.ProcessEnv): ImageOpsConfig {
 function webhookConfig(env: NodeJS.ProcessEnv): WebhookConfig {
   try {
     return webhookConfigFromEnv(env);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
+
+function networkConfig(env: NodeJS.ProcessEnv): NetworkSettings {
+  try {
+    return networkConfigFromEnv(env);
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
