@@ -1,7 +1,7 @@
 /**
  * A small "internet" for tests of network `bridge`, where no outside network exists: a network
  * namespace of the test's own, behind a veth pair whose host end is the uplink the runtime is told
- * to use. Inside, TCP and UDP echo servers on port 7 at a globally routable address (not in any
+ * to use. Inside, TCP and UDP echo servers on ports 7 and 53 at a globally routable address (not in any
  * refused range: 11.x.y.2, routed to this host's veth by the /30 on it, never past it), and at a
  * link-local and a private address (/32 routes via the veth, for as long as it exists) — so that
  * a refusal of those is the firewall's, not a missing route's: the host itself reaches all three.
@@ -16,14 +16,23 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { hostCommand } from '../../runtime/host-command.js';
 
-/** The echo servers, run inside the namespace by node; a line per TCP connection or UDP datagram. */
+/**
+ * The echo servers (TCP and UDP, on port 7 and on DNS's port 53, at each address given), run inside
+ * the namespace by node; a line per TCP connection (`tcp <local address>:<port> <remote address>`)
+ * and per UDP datagram, then `ready` once all listen. A UDP socket per address: one bound to 0.0.0.0
+ * would answer from the primary address, which the sender's conntrack would not match.
+ */
 const SERVER = `
 const net = require('node:net'), dgram = require('node:dgram');
-net.createServer((s) => { console.log('tcp ' + s.localAddress + ' ' + s.remoteAddress); s.pipe(s); s.on('error', () => {}); }).listen(7, '0.0.0.0', () => {
+const addresses = process.argv.slice(1);
+let listening = 0;
+const up = () => { if (++listening === addresses.length * 4) console.log('ready'); };
+for (const address of addresses) for (const port of [7, 53]) {
+  net.createServer((s) => { console.log('tcp ' + s.localAddress + ':' + s.localPort + ' ' + s.remoteAddress); s.pipe(s); s.on('error', () => {}); }).listen(port, address, up);
   const u = dgram.createSocket('udp4');
-  u.on('message', (m, r) => { console.log('udp'); u.send(m, r.port, r.address); });
-  u.bind(7, '0.0.0.0', () => console.log('ready'));
-});
+  u.on('message', (m, r) => { console.log('udp ' + address + ':' + port); u.send(m, r.port, r.address); });
+  u.bind(port, address, up);
+}
 `;
 
 export class TestInternet {
@@ -83,7 +92,7 @@ export class TestInternet {
   }
 
   private async startServers(): Promise<void> {
-    const child = spawn('ip', ['netns', 'exec', this.netns, process.execPath, '-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('ip', ['netns', 'exec', this.netns, process.execPath, '-e', SERVER, this.publicAddress, this.linkLocalAddress, this.privateAddress], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.server = child;
     await new Promise<void>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`the test internet's echo servers exited (${code})`)));
@@ -102,14 +111,14 @@ export class TestInternet {
     }
   }
 
-  /** Lines the servers printed: `tcp <local address> <remote address>` per connection, `udp` per datagram. */
+  /** Lines the servers printed: `tcp <local address>:<port> <remote address>` per connection, `udp <address>:<port>` per datagram. */
   get log(): readonly string[] {
     return this.seen;
   }
 
-  /** The sources the servers saw TCP connections to `address` from. */
-  tcpSourcesTo(address: string): string[] {
-    return this.seen.filter((l) => l.startsWith(`tcp ${address} `)).map((l) => l.split(' ')[2]!);
+  /** The sources the servers saw TCP connections to `address`:`port` from. */
+  tcpSourcesTo(address: string, port: number): string[] {
+    return this.seen.filter((l) => l.startsWith(`tcp ${address}:${port} `)).map((l) => l.split(' ')[2]!);
   }
 
   async close(): Promise<void> {

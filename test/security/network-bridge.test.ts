@@ -63,7 +63,7 @@ describe('security: network bridge', () => {
   before(async () => {
     inet = await TestInternet.open();
     settings.uplinks = [inet.uplink];
-    settings.dns = [inet.publicAddress];
+    settings.dns = [inet.privateAddress]; // a resolver in a refused range, as in many clouds (10.x, 169.254.169.253)
   }, { timeout: 60_000 });
   const suite = securitySuite('network-bridge', { network: settings });
   after(async () => {
@@ -88,7 +88,7 @@ describe('security: network bridge', () => {
     assert.notEqual(netns, readlinkSync('/proc/self/ns/net'), 'the job shares the host network namespace');
     assert.notEqual(uid, '0');
     assert.deepEqual(ifaces.sort(), ['eth0', 'lo']);
-    assert.equal(resolv.trim(), `nameserver ${inet.publicAddress}`);
+    assert.equal(resolv.trim(), `nameserver ${inet.privateAddress}`);
   });
 
   it('reaches a public address over TCP and UDP, masqueraded behind the host', { timeout: ATTACK_TIMEOUT_MS }, async () => {
@@ -98,7 +98,7 @@ describe('security: network bridge', () => {
     const errnos = await netEcho(fx, [tcp, udp]);
     assert.equal(errnos.get(tcp), 0, `TCP echo: ${[...errnos]}`);
     assert.equal(errnos.get(udp), 0, `UDP echo: ${[...errnos]}`);
-    assert.deepEqual(inet.tcpSourcesTo(inet.publicAddress), [inet.hostAddress], 'the server saw the host, not the sandbox');
+    assert.deepEqual(inet.tcpSourcesTo(inet.publicAddress, 7), [inet.hostAddress], 'the server saw the host, not the sandbox');
   });
 
   it("cannot reach the host: a listener on every host address (the bridge's, the primary one, the uplink's) and the host's 127.0.0.1", { timeout: ATTACK_TIMEOUT_MS }, async () => {
@@ -127,7 +127,7 @@ describe('security: network bridge', () => {
     const errnos = await netEcho(fx, [...probes, metadata]);
     for (const p of [...probes, metadata]) assert.notEqual(errnos.get(p) ?? 0, 0, `${p} answered: ${[...errnos]}`);
     for (const a of [inet.linkLocalAddress, inet.privateAddress]) {
-      assert.deepEqual(inet.tcpSourcesTo(a), [inet.hostAddress], `${a}: only the host's control connection arrived`);
+      assert.deepEqual(inet.tcpSourcesTo(a, 7), [inet.hostAddress], `${a}: only the host's control connection arrived`);
     }
   });
 
@@ -161,6 +161,15 @@ describe('security: network bridge', () => {
       stop.abort();
       await first.catch(() => undefined);
     }
+  });
+
+  it('reaches the configured resolver on port 53 (TCP and UDP), though it is in a refused range, and nothing else of it', { timeout: ATTACK_TIMEOUT_MS }, async () => {
+    const fx = await suite.fixture();
+    const dns = [`udp:${inet.privateAddress}:53`, `tcp:${inet.privateAddress}:53`];
+    const other = [`udp:${inet.privateAddress}:7`, `tcp:${inet.privateAddress}:7`];
+    const errnos = await netEcho(fx, [...dns, ...other]);
+    for (const p of dns) assert.equal(errnos.get(p), 0, `${p}: ${[...errnos]}`);
+    for (const p of other) assert.notEqual(errnos.get(p) ?? 0, 0, `${p} answered: ${[...errnos]}`);
   });
 
   it('a none job beside them still has only loopback and no route', { timeout: ATTACK_TIMEOUT_MS }, async () => {
