@@ -37,7 +37,7 @@ export async function withNetworkLock<T>(fn: () => Promise<T>): Promise<T> {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number(readFileSync(LOCK, 'utf8') || 'NaN');
       if (Number.isInteger(owner) && !isAlive(owner)) rmSync(LOCK, { force: true });
-      else if (Date.now() > deadline) throw new Error(`${LOCK} is held by pid ${owner} for more than ${LOCK_WAIT_MS} ms`);
+      else if (Date.now() > deadline) throw new Error(`${LOCK} is held by pid ${owner} for more than ${LOCK_WAIT_MS} ms`, { cause: err });
       else await sleep(20);
     }
   }
