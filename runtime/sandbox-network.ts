@@ -18,6 +18,8 @@ import { NAME_PREFIX_PATTERN, NETWORK_SUBNET_PREFIX, type NetworkSettings } from
 
 /** Linux's IFNAMSIZ less its NUL. */
 const IFNAME_MAX = 15;
+/** Bridges of this process: its name carries the pid, so one runtime of a process may have one at a time. */
+const bridgesOfThisProcess = new Set<string>();
 
 export class SandboxNetwork {
   /** Host numbers (.2 to .254) free to lease, the lowest first. */
@@ -44,6 +46,17 @@ export class SandboxNetwork {
       throw new SandboxError('network "bridge" needs nftables, and `nft list tables` fails here: install nftables (Debian: apt-get install nftables; `npm run setup` does) on a kernel with nf_tables');
     }
     const bridge = SandboxNetwork.bridgeNameOf(settings.namePrefix);
+    if (bridgesOfThisProcess.has(bridge)) throw new SandboxError(`the bridge ${bridge} is another runtime's of this process: one runtime per process may use network bridge at a time`);
+    bridgesOfThisProcess.add(bridge);
+    try {
+      return await SandboxNetwork.make(settings, bridge, onLog);
+    } catch (err) {
+      bridgesOfThisProcess.delete(bridge);
+      throw err;
+    }
+  }
+
+  private static async make(settings: NetworkSettings, bridge: string, onLog: (line: string) => void): Promise<SandboxNetwork> {
     const resolvers = settings.dns ? { servers: [...settings.dns], source: 'WARMBOX_NETWORK_DNS' } : hostResolvers();
     if (resolvers.servers.length === 0) onLog(`network bridge: sandboxes get no DNS resolver: ${resolvers.source}; set WARMBOX_NETWORK_DNS`);
     const uplinks = settings.uplinks ?? (await defaultRouteDevices());
@@ -104,6 +117,7 @@ export class SandboxNetwork {
     this.closed = true;
     await removeFirewall(TABLE_PREFIX + this.bridge);
     await removeLink(this.bridge);
+    bridgesOfThisProcess.delete(this.bridge);
     if ((await warmboxBridges()).length === 0) restoreForwarding(this.onLog);
   }
 }

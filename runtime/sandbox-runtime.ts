@@ -84,7 +84,13 @@ export class SandboxRuntime {
     const name = `w${process.pid}-${seq}`;
     const network = opts.network === 'bridge' ? await this.openNetwork() : undefined;
     const lease = network?.lease(seq);
-    const uid = this.uids.take();
+    let uid: number;
+    try {
+      uid = this.uids.take();
+    } catch (err) {
+      if (lease) await network!.release(lease);
+      throw err;
+    }
     const cgroup = this.cgroups.placementFor(name);
     this.live.set(name, cgroup);
     const sandbox = Sandbox.create(this.zygote, name, {
