@@ -20,6 +20,10 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/triggers': 'jobs:submit',
   'PATCH /v1/triggers/{id}': 'jobs:submit',
   'DELETE /v1/triggers/{id}': 'jobs:submit',
+  // Test data is uploaded for the jobs that read it.
+  'POST /v1/blobs': 'jobs:submit',
+  'PUT /v1/blobs/{digest}': 'jobs:submit',
+  'DELETE /v1/blobs/{digest}': 'jobs:submit',
 
   'GET /v1/jobs': 'jobs:read',
   'GET /v1/jobs/{id}': 'jobs:read',
@@ -27,6 +31,8 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'GET /v1/jobs/{id}/deliveries': 'jobs:read',
   'GET /v1/triggers': 'jobs:read',
   'GET /v1/triggers/{id}': 'jobs:read',
+  'GET /v1/blobs/{digest}': 'jobs:read',
+  'HEAD /v1/blobs/{digest}': 'jobs:read',
   // What a client needs to know to submit: the queue's depth and the images it can run.
   'GET /v1/queue': 'jobs:read',
   'GET /v1/images': 'jobs:read',

@@ -3,6 +3,7 @@
  * so that the worker needs no db read on the hot path. The BullMQ job id is `id`.
  */
 import type { Limits } from './limits.js';
+import type { NetworkMode } from './network-mode.js';
 import type { Verdict } from './verdict.js';
 
 /** A file placed in the job's working directory: its bytes inline, or a blob the worker reads from its store. */
@@ -53,7 +54,8 @@ export interface JobPayload {
   env: Record<string, string>;
   files: JobFile[];
   limits: Limits;
-  network: 'none';
+  /** absent in jobs queued before network modes existed: `none`. */
+  network: NetworkMode;
   /** Epoch milliseconds when the API accepted the job. */
   createdAt: number;
   /** Milliseconds the API spent pulling the image before it accepted the job (pull on first use); absent: none. */

@@ -1,3 +1,4 @@
+import type { NetworkMode } from './network-mode.js';
 import type { ProcessVersions } from './versions.js';
 
 /**
@@ -20,6 +21,8 @@ export interface PoolStats {
   image: string;
   digest: string;
   diskBytes: number;
+  /** Sandboxes of network `bridge` come from pools of their own (their veth is made with them). */
+  network: NetworkMode;
   parked: number;
   creating: number;
   target: number;

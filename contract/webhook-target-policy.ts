@@ -16,7 +16,7 @@ export const ALLOWABLE_CLASSES = ['loopback', 'private', 'link-local', 'cgnat'] 
 export type AllowableClass = (typeof ALLOWABLE_CLASSES)[number];
 export type AddressClass = AllowableClass | 'multicast' | 'unspecified' | 'reserved';
 
-type Family = 'ipv4' | 'ipv6';
+export type Family = 'ipv4' | 'ipv6';
 type Range = readonly [address: string, prefix: number, family: Family, cls: AddressClass];
 
 const RANGES: readonly Range[] = [
@@ -104,6 +104,15 @@ export function classifyAddress(address: string): AddressClass | undefined {
   return undefined;
 }
 
+/**
+ * The special-purpose ranges of one family, as `address/prefix` with their class: what a sandbox
+ * with network `bridge` may not reach either (runtime/firewall-nft.ts builds its refused set from
+ * this list, so webhooks and sandboxes refuse the same ranges).
+ */
+export function specialPurposeRanges(family: Family): { cidr: string; class: AddressClass }[] {
+  return RANGES.filter((r) => r[2] === family).map(([address, prefix, , cls]) => ({ cidr: `${address}/${prefix}`, class: cls }));
+}
+
 /** A target refused: the address, and why. */
 export interface Refusal {
   address: string;
@@ -114,9 +123,11 @@ export class WebhookTargetPolicy {
   private readonly allowedClasses: ReadonlySet<AddressClass>;
   /** Per family, as in BY_FAMILY_AND_CLASS. */
   private readonly allowedCidrs: Record<Family, BlockList>;
+  private readonly allowedCidrList: readonly string[];
 
   constructor(allow: { classes?: readonly AllowableClass[]; cidrs?: readonly string[] } = {}) {
     this.allowedClasses = new Set(allow.classes ?? []);
+    this.allowedCidrList = [...(allow.cidrs ?? [])];
     this.allowedCidrs = { ipv4: new BlockList(), ipv6: new BlockList() };
     for (const cidr of allow.cidrs ?? []) {
       const { address, prefix, family } = parseCidr(cidr);
@@ -131,6 +142,11 @@ export class WebhookTargetPolicy {
     const cidrs = items.filter((s) => !classes.includes(s as AllowableClass));
     for (const cidr of cidrs) parseCidr(cidr);
     return new WebhookTargetPolicy({ classes, cidrs });
+  }
+
+  /** What this policy allows after all: class names and CIDRs, as given. */
+  get allowed(): { classes: readonly AddressClass[]; cidrs: readonly string[] } {
+    return { classes: [...this.allowedClasses], cidrs: this.allowedCidrList };
   }
 
   /** Why a webhook may not connect to this IP address; undefined when it may. */

@@ -16,8 +16,9 @@ BUILD_STAMP="$ROOT/dist/.setup-build-stamp"
 # libc6-dev (launcher, hello), attr (setfattr: opaque whiteouts); zstd (zstd layers in tests). Tests and benchmarks: runc, skopeo,
 # umoci, docker-registry (a real OCI registry on loopback), apache2-utils (htpasswd -B for the
 # registry with basic auth), iproute2. Language images (images/image-recipes.ts): debootstrap.
+# Network `bridge` (runtime/sandbox-network.ts): iproute2 (`ip`), nftables (`nft`: its own table per worker).
 PACKAGES=(redis-server busybox-static libseccomp-dev gcc make libc6-dev attr zstd
-          runc skopeo umoci docker-registry apache2-utils iproute2 debootstrap)
+          runc skopeo umoci docker-registry apache2-utils iproute2 nftables debootstrap)
 
 step() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }

@@ -32,6 +32,20 @@ export interface SetupMessage {
   parkedPids: number;
   /** CPU cores' worth of time while parked (a fraction: 0.5 = half a core). */
   parkedCpus: number;
+  /** Network `bridge`: the sandbox's veth and address (runtime/sandbox-network.ts); absent: `none`, loopback only. */
+  network?: NetworkLease;
+}
+
+/** One sandbox's place on its worker's bridge. */
+export interface NetworkLease {
+  bridge: string;
+  /** The host end's name (the sandbox's end is its eth0). */
+  veth: string;
+  address: string;
+  prefix: number;
+  gateway: string;
+  /** For its /etc/resolv.conf, in order. */
+  nameservers: readonly string[];
 }
 
 export type CgroupPlacement =
@@ -165,7 +179,12 @@ export function encodeSetup(m: SetupMessage): Buffer {
     pids: m.parkedPids,
     cpu_quota_us: cpuQuotaUs(m.parkedCpus),
     cpu_period_us: CPU_PERIOD_US,
+    ...(m.network && networkValues(m.network)),
   });
+}
+
+function networkValues(n: NetworkLease): Record<string, WireValue> {
+  return { net_bridge: n.bridge, net_veth: n.veth, net_address: n.address, net_prefix: n.prefix, net_gateway: n.gateway, nameserver: n.nameservers };
 }
 
 function cgroupValues(c: CgroupPlacement): Record<string, string> {

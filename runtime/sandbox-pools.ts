@@ -1,8 +1,9 @@
 /**
- * The warm pools of one worker: one WarmPool per (image digest, disk size), a global cap on parked
+ * The warm pools of one worker: one WarmPool per (image digest, disk size, network mode), a global cap on parked
  * sandboxes (each costs ~400 KiB of kernel memory, FACTS.md), and a tick that lets idle pools
  * shrink and configured ones fill. `acquire` is the only way a job gets a sandbox.
  */
+import type { NetworkMode } from '../contract/network-mode.js';
 import type { StoredImage } from '../contract/stored-image.js';
 import type { PoolBounds, PoolStats } from '../contract/pools.js';
 import type { PolicySettings } from './pool-policy.js';
@@ -45,13 +46,13 @@ export class SandboxPools {
     this.timer = setInterval(() => this.tick(), config.tickMs ?? 1000).unref();
   }
 
-  async acquire(image: StoredImage, diskBytes: number): Promise<Acquired> {
-    const pool = this.poolFor(image, diskBytes);
+  async acquire(image: StoredImage, diskBytes: number, network: NetworkMode = 'none'): Promise<Acquired> {
+    const pool = this.poolFor(image, diskBytes, network);
     let sandbox = pool.claim();
     while (sandbox && !sandbox.alive) sandbox = pool.claim();
     if (sandbox) return { sandbox, start: 'warm' };
     const t0 = performance.now();
-    sandbox = await this.runtime.create(image, { diskBytes });
+    sandbox = await this.runtime.create(image, { diskBytes, network });
     const ms = performance.now() - t0;
     pool.recordCreation(ms);
     this.config.onCreated?.(image, ms, 'cold');
@@ -61,7 +62,7 @@ export class SandboxPools {
   /** Sets an image's pool bounds (every disk size) and fills or trims it now. */
   configure(image: StoredImage, bounds: PoolBounds): void {
     this.bounds.set(image.digest, bounds);
-    this.poolFor(image, this.config.defaultDiskBytes);
+    this.poolFor(image, this.config.defaultDiskBytes, 'none');
     for (const pool of this.pools.values()) {
       if (pool.image.digest !== image.digest) continue;
       pool.bounds = bounds;
@@ -90,12 +91,13 @@ export class SandboxPools {
     this.pools.clear();
   }
 
-  private poolFor(image: StoredImage, diskBytes: number): WarmPool {
-    const key = `${image.digest}:${diskBytes}`;
+  /** Networked sandboxes pool apart (their veth is made with them: see README "Network"); their pool appears with their first job. */
+  private poolFor(image: StoredImage, diskBytes: number, network: NetworkMode): WarmPool {
+    const key = `${image.digest}:${diskBytes}:${network}`;
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = new WarmPool(image, diskBytes, this.boundsOf(image.digest), {
-        create: (img, disk) => this.runtime.create(img, { diskBytes: disk }),
+      pool = new WarmPool(image, diskBytes, network, this.boundsOf(image.digest), {
+        create: (img, disk, net) => this.runtime.create(img, { diskBytes: disk, network: net }),
         mayPark: () => this.parkedTotal() < this.config.maxParkedTotal,
         onError: this.onError,
         created: (ms) => this.config.onCreated?.(image, ms, 'pool'),

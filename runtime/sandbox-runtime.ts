@@ -15,6 +15,10 @@ import { Sandbox, SandboxError } from './sandbox.js';
 import { workingDirMessage, workingDirTextProblem } from '../contract/working-dir.js';
 import { UnusableWorkdirError } from './unusable-workdir-error.js';
 import { UidRange } from './uid-range.js';
+import type { NetworkMode } from '../contract/network-mode.js';
+import { reapStaleNetworks } from './network-leftovers.js';
+import { DEFAULT_NETWORK_SETTINGS, type NetworkSettings } from './network-settings.js';
+import { SandboxNetwork } from './sandbox-network.js';
 
 export interface RuntimeOptions {
   /** Holds the sandboxes' (empty) mount point; `<WARMBOX_DATA>/run`. */
@@ -25,6 +29,8 @@ export interface RuntimeOptions {
   uidCount?: number;
   gid: number;
   cgroupRoot?: string;
+  /** How sandboxes with network `bridge` reach out (runtime/network-settings.ts); absent: the defaults. */
+  network?: NetworkSettings;
 }
 
 /**
@@ -44,6 +50,8 @@ export class SandboxRuntime {
   private readonly live = new Map<string, CgroupPlacement>();
   /** Teardowns after a supervisor's exit still in progress: close() waits for them. */
   private readonly exits = new Set<Promise<void>>();
+  /** The worker's bridge, made with its first `bridge` sandbox. */
+  private network?: Promise<SandboxNetwork>;
 
   private constructor(
     private readonly opts: RuntimeOptions,
@@ -64,16 +72,26 @@ export class SandboxRuntime {
     const cgroups = setUpCgroups(opts.cgroupRoot);
     const { left } = await reapStaleCgroups(cgroups, isAlive);
     for (const l of left) onLog(`cannot remove the cgroup ${l.dir} of a dead worker's sandbox: ${l.why}`);
+    for (const l of await reapStaleNetworks(networkSettingsOf(opts).namePrefix, isAlive)) onLog(`cannot remove the network of a dead worker: ${l}`);
     mkdirSync(mountDirOf(opts.runDir), { recursive: true, mode: 0o700 });
     const zygote = await LauncherZygote.start(opts.launcherPath, join(opts.runDir, 'launcher.sock'), onLog);
     return new SandboxRuntime(opts, cgroups, zygote, onLog);
   }
 
   /** Builds a sandbox of the image and waits until it is parked. */
-  async create(image: StoredImage, opts: { diskBytes: number }): Promise<Sandbox> {
+  async create(image: StoredImage, opts: { diskBytes: number; network?: NetworkMode }): Promise<Sandbox> {
     const workdir = workdirOf(image);
-    const name = `w${process.pid}-${++this.seq}`;
-    const uid = this.uids.take();
+    const seq = ++this.seq;
+    const name = `w${process.pid}-${seq}`;
+    const network = opts.network === 'bridge' ? await this.openNetwork() : undefined;
+    const lease = network?.lease(seq);
+    let uid: number;
+    try {
+      uid = this.uids.take();
+    } catch (err) {
+      if (lease) await network!.release(lease);
+      throw err;
+    }
     const cgroup = this.cgroups.placementFor(name);
     this.live.set(name, cgroup);
     const sandbox = Sandbox.create(this.zygote, name, {
@@ -88,8 +106,13 @@ export class SandboxRuntime {
       parkedMemoryBytes: PARKED_MEMORY_BYTES,
       parkedPids: PARKED_PIDS,
       parkedCpus: PARKED_CPUS,
+      ...(lease && { network: lease }),
     });
-    const exit = sandbox.then((s) => s.closed, () => undefined).then(() => this.afterExit(name, cgroup, uid));
+    const exit = sandbox
+      .then((s) => s.closed, () => undefined)
+      .then(() => this.afterExit(name, cgroup, uid))
+      .then(() => lease && network!.release(lease))
+      .catch((err: Error) => this.onLog(`sandbox ${name}: ${err.message}`));
     this.exits.add(exit);
     void exit.finally(() => this.exits.delete(exit));
     return sandbox;
@@ -109,6 +132,12 @@ export class SandboxRuntime {
     this.live.delete(name);
     for (const l of left) this.onLog(`sandbox ${name}: cannot remove its cgroup ${l.dir}: ${l.why}; its uid ${uid} stays taken`);
     if (left.length === 0) this.uids.release(uid);
+  }
+
+  private openNetwork(): Promise<SandboxNetwork> {
+    this.network ??= SandboxNetwork.open(networkSettingsOf(this.opts), this.onLog);
+    this.network.catch(() => (this.network = undefined)); // a failed attempt (no nft, say) is tried again by the next job
+    return this.network;
   }
 
   /** Resolves when the launcher zygote answers a ping within timeoutMs (starting it again if it died). */
@@ -146,6 +175,8 @@ export class SandboxRuntime {
   async close(): Promise<void> {
     await this.zygote.close();
     await Promise.all(this.exits); // every sandbox's cgroups removed, by its supervisor or by afterExit
+    const network = await this.network?.catch(() => undefined);
+    await network?.close(); // the bridge and the table, once no sandbox uses them
   }
 }
 
@@ -165,6 +196,10 @@ export function workdirOf(image: StoredImage): string {
 /** The one empty dir every sandbox mounts its tmpfs on, each in its own private mount namespace. */
 function mountDirOf(runDir: string): string {
   return join(runDir, 'mnt');
+}
+
+function networkSettingsOf(opts: RuntimeOptions): NetworkSettings {
+  return opts.network ?? DEFAULT_NETWORK_SETTINGS;
 }
 
 function isAlive(pid: number): boolean {

@@ -1,16 +1,18 @@
 /**
- * Parked sandboxes of one image (and one disk size: the tmpfs is sized when a sandbox is built).
+ * Parked sandboxes of one image (and one disk size: the tmpfs is sized when a sandbox is built; and
+ * one network mode: a `bridge` sandbox's veth is made with it).
  * A claim takes one in O(1); a claimed sandbox is never given back — it is destroyed after its
  * job, and the pool refills in the background towards the target its PoolDemand computes.
  */
 import type { StoredImage } from '../contract/stored-image.js';
+import type { NetworkMode } from '../contract/network-mode.js';
 import type { PoolBounds, PoolStats } from '../contract/pools.js';
 import { PoolDemand, type PolicySettings } from './pool-policy.js';
 import type { Sandbox } from './sandbox.js';
 
 export interface PoolHooks {
   /** Builds one parked sandbox. */
-  create(image: StoredImage, diskBytes: number): Promise<Sandbox>;
+  create(image: StoredImage, diskBytes: number, network: NetworkMode): Promise<Sandbox>;
   /** Whether the global cap on parked sandboxes lets this pool add one more. */
   mayPark(): boolean;
   onError(err: unknown): void;
@@ -30,6 +32,7 @@ export class WarmPool {
   constructor(
     readonly image: StoredImage,
     readonly diskBytes: number,
+    readonly network: NetworkMode,
     public bounds: PoolBounds,
     private readonly hooks: PoolHooks,
     policy?: PolicySettings,
@@ -93,6 +96,7 @@ export class WarmPool {
       image: this.image.reference,
       digest: this.image.digest,
       diskBytes: this.diskBytes,
+      network: this.network,
       parked: this.parked.length,
       creating: this.creating,
       target: this.target(now),
@@ -107,7 +111,7 @@ export class WarmPool {
   private async createOne(): Promise<void> {
     const t0 = performance.now();
     try {
-      const sandbox = await this.hooks.create(this.image, this.diskBytes);
+      const sandbox = await this.hooks.create(this.image, this.diskBytes, this.network);
       const ms = performance.now() - t0;
       this.demand.created(ms);
       this.hooks.created?.(ms);

@@ -9,6 +9,8 @@ import { imageOpsConfigFromEnv, type ImageOpsConfig } from './image-config.js';
 import { POOL_BOUNDS_MAX } from '../contract/pools.js';
 import { BLOB_BOUNDS_DEFAULT, BLOB_BOUNDS_MAXIMUM, type BlobBounds } from '../contract/limits.js';
 import { webhookConfigFromEnv, type WebhookConfig } from './webhook-config.js';
+import { networkConfigFromEnv } from './network-config.js';
+import type { NetworkSettings } from '../runtime/network-settings.js';
 import { REQUEST_BOUNDS } from '../api/request-bounds.js';
 import { LOG_FORMATS, type LogFormat } from './logger.js';
 import { tenantConfigFromEnv, type TenantConfig } from './tenant-config.js';
@@ -94,6 +96,8 @@ export interface ServerConfig {
   webhooks: WebhookConfig;
   /** The local tenant's policy and the retention default (server/tenant-config.ts). */
   tenants: TenantConfig;
+  /** Network `bridge`: subnet pool, allowed ranges, resolvers, uplinks (server/network-config.ts). */
+  network: NetworkSettings;
   role: Role;
   dataDir: string;
   listen: { host: string; port: number };
@@ -181,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     images: imageConfig(env),
     webhooks: webhookConfig(env),
     tenants: tenantConfig(env),
+    network: networkConfig(env),
     role: c.WARMBOX_ROLE,
     dataDir: c.WARMBOX_DATA,
     listen: c.WARMBOX_LISTEN,
@@ -247,6 +252,14 @@ function tenantConfig(env: NodeJS.ProcessEnv): TenantConfig {
 function webhookConfig(env: NodeJS.ProcessEnv): WebhookConfig {
   try {
     return webhookConfigFromEnv(env);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
+
+function networkConfig(env: NodeJS.ProcessEnv): NetworkSettings {
+  try {
+    return networkConfigFromEnv(env);
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }

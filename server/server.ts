@@ -304,7 +304,14 @@ async function openRuntime(config: ServerConfig, log: Logger, closers: Closer[])
   const runDir = join(config.dataDir, 'run', String(process.pid));
   closers.push(() => removeRunDir(runDir));
   const runtime = await SandboxRuntime.open(
-    { runDir, launcherPath: config.launcherPath ?? launcherPath(), uid: config.sandboxUid, uidCount: config.sandboxUidCount, gid: config.sandboxGid },
+    {
+      runDir,
+      launcherPath: config.launcherPath ?? launcherPath(),
+      uid: config.sandboxUid,
+      uidCount: config.sandboxUidCount,
+      gid: config.sandboxGid,
+      network: config.network,
+    },
     (line) => log.warn({ launcher: line }, 'sandbox launcher'),
   );
   closers.push(() => runtime.close());

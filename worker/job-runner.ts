@@ -236,7 +236,7 @@ export class JobRunner {
   private acquire(image: StoredImage, job: JobPayload, timings: Timings): Promise<Sandbox> {
     return inSpan('sandbox acquire', { 'warmbox.image': image.reference }, async (span) => {
       const t0 = performance.now();
-      const { sandbox, start } = await this.deps.pools.acquire(image, job.limits.diskBytes);
+      const { sandbox, start } = await this.deps.pools.acquire(image, job.limits.diskBytes, job.network ?? 'none');
       timings.acquireMs = performance.now() - t0;
       timings.start = start;
       span.setAttribute('warmbox.sandbox.start', start);

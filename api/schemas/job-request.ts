@@ -5,6 +5,7 @@
 import { z } from '@hono/zod-openapi';
 import { BLOB_DIGEST_PATTERN } from '../../contract/blob-digest.js';
 import { DEFAULT_LIMITS, MAX_LIMITS, MIN_LIMITS, type Limits } from '../../contract/limits.js';
+import { NETWORK_MODES } from '../../contract/network-mode.js';
 import { workingDirTextProblem } from '../../contract/working-dir.js';
 import { filePathProblem, normalizeFilePath } from '../file-path.js';
 import { REQUEST_BOUNDS as B } from '../request-bounds.js';
@@ -176,7 +177,16 @@ export const jobRequestSchema = z
     env: envSchema.optional(),
     files: filesSchema.optional(),
     limits: limitsSchema.optional(),
-    network: z.literal('none').default('none').openapi({ description: 'Only "none" (no network) for now.' }),
+    network: z
+      .enum(NETWORK_MODES, { error: `expected one of ${NETWORK_MODES.join(', ')}` })
+      .default('none')
+      .openapi({
+        description:
+          '`none` (the default): only loopback. `bridge` (docker\'s name for it): outbound IPv4 through NAT, and nothing ' +
+          'else: no address of the host, no other sandbox, no private, link-local (cloud metadata), CGNAT, multicast or ' +
+          'other special-purpose range unless the server allows it, no inbound connection (README "Network").',
+        example: 'none',
+      }),
     webhook: z
       .strictObject({ url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(B.webhookUrlChars) })
       .optional()

@@ -1,6 +1,7 @@
 /** GET /v1/pools and PUT /v1/pools/{image}: warm pools across workers (queue/pool-registry.ts). */
 import { z } from '@hono/zod-openapi';
 import { POOL_BOUNDS_MAX } from '../../contract/pools.js';
+import { NETWORK_MODES } from '../../contract/network-mode.js';
 
 const count = () => z.number().int().min(0);
 const perSecond = (description: string) => z.number().min(0).openapi({ description });
@@ -42,6 +43,7 @@ const poolStatsSchema = z
     image: z.string().openapi({ example: 'docker.io/library/busybox:latest' }),
     digest: z.string(),
     diskBytes: count().openapi({ description: 'Sandboxes are built with their writable layer sized: one pool per size.' }),
+    network: z.enum(NETWORK_MODES).openapi({ description: 'Sandboxes with network `bridge` are pooled apart: their veth and address are made with them.' }),
     parked: count().openapi({ description: 'Sandboxes parked, ready for a command.' }),
     creating: count().openapi({ description: 'Sandboxes being made for the pool.' }),
     target: count().openapi({ description: "What the pool fills to now: its policy's figure (claim rate × creation time, plus a burst allowance) within min..max." }),

@@ -22,7 +22,7 @@ Options:
   -i, --interactive        Send this process's standard input to the job
   -w, --workdir DIR        Working directory inside the sandbox (absolute; made if missing), instead of the image's
       --entrypoint CMD     Run CMD instead of the image's Entrypoint ('' clears it: COMMAND alone runs)
-      --network MODE       Only 'none': every sandbox has its own network namespace with only loopback
+      --network MODE       'none' (the default): only loopback; 'bridge': outbound IPv4 through NAT, nothing else
       --file SRC[:DEST]    Copy a local file into the job's working directory (repeatable)
   -m, --memory SIZE        Memory limit, e.g. 256m, 1g
       --cpus N             CPU cores' worth of time, all the job's processes together, e.g. 0.5 (default 1)

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mnt.h"
 #include "net.h"
+#include "resolv.h"
 #include "seccomp.h"
 #include "user.h"
 
@@ -108,6 +109,7 @@ int contain(const struct setup_spec *s)
 	TRY(mnt_build_root(s));
 	TRY(set_hostname(s));
 	TRY(net_loopback_up());
+	TRY(resolv_write(s));
 	if (prepare_workdir(s) < 0)
 		return CONTAIN_WORKDIR_FAILED;
 	TRY(user_drop_privileges(s));

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "host-file.h"
 #include "mnt.h"
+#include "net-veth.h"
 #include "proc-title.h"
 #include "report.h"
 #include "run-forward.h"
@@ -148,6 +149,8 @@ static void destroy(const struct setup_spec *s, pid_t init)
 		while (waitpid(init, NULL, 0) < 0 && errno == EINTR)
 			;
 	}
+	if (s->net_veth)
+		net_veth_remove(s);
 	cgroup_driver_for(s->cgroup)->destroy(s);
 }
 
@@ -297,6 +300,12 @@ int sandbox_main(void)
 		return 1;
 	}
 	pid_t init = make_pipes(&p) < 0 ? -1 : start_init(&spec, &p);
+	/* The veth is made while the init builds the rest: the sandbox is ready only once both are done. */
+	if (init >= 0 && spec.net_veth && net_veth_attach(&spec, init) < 0) {
+		event("error setup: the sandbox's network could not be made (see the launcher's log)\n");
+		destroy(&spec, init);
+		return 1;
+	}
 	if (init < 0 || wait_ready(p.report[0]) < 0) {
 		destroy(&spec, init);
 		return 1;

@@ -1,5 +1,6 @@
 #include "spec.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -212,6 +213,15 @@ static int cpu_bandwidth_valid(const char *message, uint64_t quota_us, uint64_t 
 	return 0;
 }
 
+static int parse_ipv4(const char *key, const char *value, struct in_addr *out)
+{
+	if (inet_pton(AF_INET, value, out) != 1) {
+		LOG("%s is not an IPv4 address: '%s'", key, value);
+		return -1;
+	}
+	return 0;
+}
+
 struct setup_parse {
 	struct setup_spec *s;
 	struct key_count count;
@@ -298,6 +308,46 @@ static int setup_record(const char *key, size_t keylen, const char *value, size_
 	case SETUP_cpu_period_us:
 		s->cpu_period_us = n;
 		break;
+	case SETUP_net_bridge:
+		s->net_bridge = value;
+		break;
+	case SETUP_net_veth:
+		s->net_veth = value;
+		break;
+	case SETUP_net_address:
+		TRY(parse_ipv4("net_address", value, &s->net_address));
+		break;
+	case SETUP_net_prefix:
+		s->net_prefix = n;
+		break;
+	case SETUP_net_gateway:
+		TRY(parse_ipv4("net_gateway", value, &s->net_gateway));
+		break;
+	case SETUP_nameserver:
+		if (s->nnameservers == MAX_NAMESERVERS)
+			return LOG("more than %d nameservers", MAX_NAMESERVERS), -1;
+		s->nameservers[s->nnameservers++] = value;
+		break;
+	}
+	return 0;
+}
+
+/* Network "bridge" comes whole or not at all (launcher-wire.json). */
+static int network_valid(const struct key_count *c, const struct setup_spec *s)
+{
+	static const enum setup_key net[] = { SETUP_net_bridge, SETUP_net_veth, SETUP_net_address, SETUP_net_prefix, SETUP_net_gateway };
+	unsigned given = 0;
+	for (size_t i = 0; i < sizeof(net) / sizeof(net[0]); i++)
+		given += c->seen[net[i]] ? 1 : 0;
+	if (given == 0 && !c->seen[SETUP_nameserver])
+		return 0;
+	if (given != sizeof(net) / sizeof(net[0])) {
+		LOG("setup: net_bridge, net_veth, net_address, net_prefix and net_gateway come together or not at all");
+		return -1;
+	}
+	if (strlen(s->net_veth) >= 16 || strlen(s->net_bridge) >= 16 || s->net_prefix < 8 || s->net_prefix > 30) {
+		LOG("setup: interface names must be shorter than 16 bytes and net_prefix 8 to 30");
+		return -1;
 	}
 	return 0;
 }
@@ -309,6 +359,7 @@ int setup_spec_parse(const struct message *m, struct setup_spec *s)
 	memset(s, 0, sizeof(*s));
 	TRY(for_each_record(m, setup_record, &p));
 	TRY(check_required(&p.count));
+	TRY(network_valid(&p.count, s));
 	if (strlen(s->mnt) > 1024 || strlen(s->workdir) > 1024) {
 		LOG("mnt and workdir must be shorter than 1024 bytes");
 		return -1;

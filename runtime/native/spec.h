@@ -10,12 +10,14 @@
  */
 #pragma once
 #include <stddef.h>
+#include <netinet/in.h>
 #include <stdint.h>
 
 #define MAX_LOWER 128
 #define MAX_ARGS 4096
 #define MAX_ENV 4096
 #define MAX_FILES 1024
+#define MAX_NAMESERVERS 3 /* as many as glibc's resolver reads (MAXNS) */
 
 enum cgroup_version { CGROUP_NONE, CGROUP_V1, CGROUP_V2 };
 
@@ -33,6 +35,12 @@ struct setup_spec {
 	uint64_t memory_bytes;   /* limits while parked, replaced by the run's */
 	uint64_t pids;           /* the job's processes; the init is added to the cgroup's limit */
 	uint64_t cpu_quota_us, cpu_period_us; /* CFS bandwidth while parked, replaced by the run's */
+	/* Network "bridge" (net-veth.c, resolv.c); net_veth NULL: network "none", loopback only. */
+	const char *net_bridge, *net_veth;
+	struct in_addr net_address, net_gateway;
+	unsigned net_prefix;
+	const char *nameservers[MAX_NAMESERVERS];
+	int nnameservers;
 };
 
 struct file_spec {

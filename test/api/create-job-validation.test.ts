@@ -82,6 +82,13 @@ describe('POST /v1/jobs accepts a valid request', () => {
     const res = await postJob(h.app, { image: 'docker.io/library/busybox' });
     assert.equal(res.status, 202);
   });
+
+  it('takes network bridge, and queues it with the job', async () => {
+    const res = await postJob(h.app, { image: 'busybox', network: 'bridge' });
+    assert.equal(res.status, 202);
+    const { id } = (await res.json()) as { id: string };
+    assert.equal(getJob(h.handle.db, id)?.request.network, 'bridge');
+  });
 });
 
 describe('POST /v1/jobs rejects a malformed request with 400 naming the field', () => {
@@ -100,7 +107,7 @@ describe('POST /v1/jobs rejects a malformed request with 400 naming the field', 
     ['an env name with =', { image: 'busybox', env: { 'A=B': 'x' } }, 'env["A=B"]'],
     ['an env name starting with a digit', { image: 'busybox', env: { '1X': 'x' } }, 'env["1X"]'],
     ['NUL in an env value', { image: 'busybox', env: { A: 'x\0' } }, 'env.A'],
-    ['network other than none', { image: 'busybox', network: 'host' }, 'network'],
+    ['a network mode warmbox does not have', { image: 'busybox', network: 'host' }, 'network'],
     ['a webhook that is not http(s)', { image: 'busybox', webhook: { url: 'file:///etc/passwd' } }, 'webhook.url'],
     ['a label that is not a string', { image: 'busybox', labels: { a: 1 } }, 'labels.a'],
     ['a relative workdir', { image: 'busybox', workdir: 'tmp' }, 'workdir'],

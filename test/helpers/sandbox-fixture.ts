@@ -23,6 +23,8 @@ import { DEFAULT_LIMITS, type Limits } from '../../contract/limits.js';
 import { launcherPath, packageRoot } from '../../contract/paths.js';
 import type { RunResult, Sandbox } from '../../runtime/sandbox.js';
 import { SandboxRuntime } from '../../runtime/sandbox-runtime.js';
+import type { NetworkMode } from '../../contract/network-mode.js';
+import type { NetworkSettings } from '../../runtime/network-settings.js';
 import { buildSingleLayerImage, type SingleLayerImageSpec } from '../../images/store/image-builder.js';
 import { encodeTar, tarEntriesOfDir, type TarEntry } from '../../images/store/layer-tar.js';
 import { MEDIA_TYPE, ociArchitecture } from '../../images/store/oci-image.js';
@@ -60,12 +62,16 @@ export interface JobOptions extends Partial<Limits> {
   onStdout?: (chunk: Buffer) => void;
   /** Aborting cancels the job. */
   signal?: AbortSignal;
+  /** Default: `none`. */
+  network?: NetworkMode;
 }
 
 export interface FixtureOptions {
   /** Sandboxes get uids from a range of this many, starting at `uid` (default: all share 65534). */
   uidCount?: number;
   uid?: number;
+  /** For sandboxes with network `bridge` (default: the runtime's defaults). */
+  network?: NetworkSettings;
 }
 
 export type ImageConfigSpec = SingleLayerImageSpec['config'];
@@ -96,6 +102,7 @@ export class SandboxFixture {
         uid: opts.uid ?? SANDBOX_UID,
         uidCount: opts.uidCount ?? 1,
         gid: SANDBOX_GID,
+        ...(opts.network && { network: opts.network }),
       });
       return new SandboxFixture(dataDir, store, runtime, busybox);
     } catch (err) {
@@ -120,8 +127,8 @@ export class SandboxFixture {
   }
 
   /** A parked sandbox; the fixture awaits it in teardown if the test does not run it. */
-  async createSandbox(image: StoredImage = this.busybox, diskBytes: number = DEFAULT_LIMITS.diskBytes): Promise<Sandbox> {
-    const sandbox = await this.runtime.create(image, { diskBytes });
+  async createSandbox(image: StoredImage = this.busybox, diskBytes: number = DEFAULT_LIMITS.diskBytes, network: NetworkMode = 'none'): Promise<Sandbox> {
+    const sandbox = await this.runtime.create(image, { diskBytes, network });
     this.#sandboxes.add(sandbox);
     void sandbox.closed.then(() => this.#sandboxes.delete(sandbox));
     return sandbox;
@@ -129,7 +136,7 @@ export class SandboxFixture {
 
   /** Runs one command in a parked sandbox and waits until the sandbox is gone. */
   async runIn(sandbox: Sandbox, argv: string[], opts: JobOptions = {}): Promise<RunResult> {
-    const { image = this.busybox, env, files = [], hostFiles, stdin = '', stdinFile, onStdout, signal, ...limits } = opts;
+    const { image = this.busybox, env, files = [], hostFiles, stdin = '', stdinFile, onStdout, signal, network: _network, ...limits } = opts;
     try {
       return await sandbox.run({
         ...DEFAULT_LIMITS,
@@ -150,7 +157,7 @@ export class SandboxFixture {
 
   /** Creates a sandbox of the image, runs argv in it with DEFAULT_LIMITS + opts, and waits until it is gone. */
   async runJob(argv: string[], opts: JobOptions = {}): Promise<RunResult> {
-    const sandbox = await this.createSandbox(opts.image ?? this.busybox, opts.diskBytes ?? DEFAULT_LIMITS.diskBytes);
+    const sandbox = await this.createSandbox(opts.image ?? this.busybox, opts.diskBytes ?? DEFAULT_LIMITS.diskBytes, opts.network);
     return this.runIn(sandbox, argv, opts);
   }
 

@@ -80,7 +80,7 @@ describe('launcher protocol', () => {
     assert.deepEqual(recs[fileAt + 1], content);
   });
 
-  it('sends every key in the order of runtime/launcher-wire.json, the v1 cgroup dirs included', () => {
+  it('sends every key in the order of runtime/launcher-wire.json, the v1 cgroup dirs and network bridge included', () => {
     const msg = encodeSetup({
       lowerDirs: ['/l/base'],
       mountDir: '/run/mnt',
@@ -93,6 +93,7 @@ describe('launcher protocol', () => {
       parkedMemoryBytes: 4096,
       parkedPids: 64,
       parkedCpus: 1,
+      network: { bridge: 'wbx1', veth: 'wbx1-1', address: '172.29.0.2', prefix: 24, gateway: '172.29.0.1', nameservers: ['9.9.9.9'] },
     });
     const keys = records(msg).map((r) => String(r).split('=')[0]);
     const order = WIRE.setup.map((f) => f.key);

@@ -123,6 +123,23 @@ describe('launcher message parser', () => {
     assert.equal(parse('run', withQuota('1000')).status, 0);
   });
 
+  it('takes network bridge as sent, and refuses it in part, with a bad address or a name too long for an interface', () => {
+    const network = { bridge: 'wbx1a', veth: 'wbx1a-2', address: '172.29.0.2', prefix: 24, gateway: '172.29.0.1', nameservers: ['9.9.9.9', '1.1.1.1'] };
+    const r = parse('setup', encodeSetup({ ...SETUP, network }));
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^net bridge=wbx1a veth=wbx1a-2 address=172.29.0.2\/24 gateway=172.29.0.1 nameservers=2$/m);
+    const recs = records(encodeSetup({ ...SETUP, network }));
+    const partial = parse('setup', rebuild(recs.filter((rec) => rec.key !== 'net_gateway')));
+    assert.equal(partial.status, 1);
+    assert.match(partial.stderr, /come together or not at all/);
+    const badAddress = parse('setup', encodeSetup({ ...SETUP, network: { ...network, address: '172.29.0.256' } }));
+    assert.equal(badAddress.status, 1);
+    assert.match(badAddress.stderr, /net_address is not an IPv4 address/);
+    const longName = parse('setup', encodeSetup({ ...SETUP, network: { ...network, veth: 'a-name-of-16-chr' } }));
+    assert.equal(longName.status, 1);
+    assert.match(longName.stderr, /shorter than 16 bytes/);
+  });
+
   it('takes the optional keys away without complaint (no env, no files, cgroup none)', () => {
     assert.equal(parse('run', encodeRun({ ...RUN, env: [], files: [] })).status, 0);
     assert.equal(parse('setup', encodeSetup({ ...SETUP, cgroup: { version: 'none' } })).status, 0);

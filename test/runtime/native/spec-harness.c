@@ -3,6 +3,7 @@
  * so its rules can be checked without building a sandbox.
  * Usage: spec-harness setup|run < MESSAGE   — prints what it parsed, or exits 1 with the parser's log.
  */
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,13 @@ static int print_setup(void)
 	       " pids=%" PRIu64 " cpu_quota_us=%" PRIu64 " cpu_period_us=%" PRIu64 "\n",
 	       setup.nlower, setup.mnt, setup.disk_bytes, setup.uid, setup.gid, setup.hostname, setup.workdir, setup.cgroup,
 	       setup.memory_bytes, setup.pids, setup.cpu_quota_us, setup.cpu_period_us);
+	if (setup.net_veth) {
+		char addr[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &setup.net_address, addr, sizeof(addr));
+		inet_ntop(AF_INET, &setup.net_gateway, gw, sizeof(gw));
+		printf("net bridge=%s veth=%s address=%s/%u gateway=%s nameservers=%d\n", setup.net_bridge, setup.net_veth, addr,
+		       setup.net_prefix, gw, setup.nnameservers);
+	}
 	return 0;
 }
 
