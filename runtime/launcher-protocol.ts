@@ -55,6 +55,8 @@ export interface RunMessage {
   fileSizeBytes: number;
   /** CPU cores' worth of time, all the job's processes together (a fraction: 0.5 = half a core). */
   cpus: number;
+  /** Keep the writable layer for the worker to copy once the job is gone (a judge's build). */
+  capture?: boolean;
 }
 
 /**
@@ -86,6 +88,8 @@ export interface LauncherResult {
 export type LauncherEvent =
   | { type: 'ready' }
   | { type: 'result'; result: LauncherResult }
+  /** A capture run's writable layer: a path of the host (the supervisor's fd) valid until it hangs up. */
+  | { type: 'capture'; path: string }
   | { type: 'error'; stage: string; message: string };
 
 /** One key of a message, as launcher-wire.json describes it. */
@@ -184,12 +188,15 @@ export function encodeRun(m: RunMessage): Buffer {
     cpu_quota_us: cpuQuotaUs(m.cpus),
     cpu_period_us: CPU_PERIOD_US,
     file: m.files,
+    capture: m.capture ? 1 : undefined,
   });
 }
 
 export function parseEvent(line: string): LauncherEvent {
   if (line === 'ready') return { type: 'ready' };
   if (line.startsWith('result ')) return { type: 'result', result: parseResult(line.slice(7)) };
+  const capture = /^capture path=(\/proc\/\d+\/fd\/\d+)$/.exec(line);
+  if (capture) return { type: 'capture', path: capture[1]! };
   const m = /^error ([a-z]+): (.*)$/.exec(line);
   if (m) return { type: 'error', stage: m[1]!, message: m[2]! };
   throw new Error(`unexpected launcher event: ${JSON.stringify(line)}`);

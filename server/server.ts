@@ -33,6 +33,7 @@ import { CancelListener } from '../queue/job-cancel.js';
 import { JobQueue } from '../queue/job-queue.js';
 import { StoreUsagePublisher } from '../queue/store-usage.js';
 import { JobRunner } from '../worker/job-runner.js';
+import { BuildLayerStore } from '../worker/build-layer.js';
 import { startJobWorker } from '../queue/job-worker.js';
 import { PoolCoordinator } from '../worker/pool-coordinator.js';
 import { JobMetrics } from '../worker/job-metrics.js';
@@ -195,6 +196,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     onFinished: (id) => local.notifier?.announceLocal(id),
     stop: workerStop,
     webhooks,
+    buildLayers: new BuildLayerStore(store, dbHandle.db, images),
   });
   running.jobs = () => runner.running;
   const cancels: { listener?: CancelListener } = {};

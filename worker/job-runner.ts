@@ -17,7 +17,7 @@ import type { ImageResolver } from './image-resolver.js';
 import { epochMs } from '../contract/epoch-ms.js';
 import { cancelledBeforeStart, resultWithoutRun } from '../contract/result-without-run.js';
 import { argvOf, envOf } from './job-command.js';
-import type { JobPayload, JobResult } from '../contract/job-payload.js';
+import type { BuiltLayer, JobPayload, JobResult } from '../contract/job-payload.js';
 import { encodeBytes } from './output-encoding.js';
 import { OutputAppender } from '../queue/output-stream.js';
 import { JobNotStartedError } from '../queue/job-not-started-error.js';
@@ -28,6 +28,7 @@ import { NotQueuedError } from './not-queued-error.js';
 import type { WebhookQueue } from '../queue/webhook-queue.js';
 import { announceJobEnd } from '../queue/job-end.js';
 import { recordResult, type RecordedResult } from '../db/jobs.js';
+import type { BuildLayerStore } from './build-layer.js';
 
 export interface JobRunnerDeps {
   images: ImageResolver;
@@ -49,6 +50,8 @@ export interface JobRunnerDeps {
   stop?: WorkerStop;
   /** Where each finished job's latencies are counted; absent: nowhere. */
   metrics?: JobMetrics;
+  /** Where a judge build's output is stored (JobPayload.captureLayer); absent: such a job fails. */
+  buildLayers?: BuildLayerStore;
 }
 
 interface Timings {
@@ -148,9 +151,29 @@ export class JobRunner {
     this.inSandbox.set(job.id, (error) => ({ ...internalError(new Error(error), timings, started, job), verdict: 'lost' }));
     try {
       const run = await this.execute(sandbox, image, job, output, timings, signal);
-      return this.cutOffByStop(toJobResult(run, timings, started, job), signal);
+      const built = await this.keepBuildOutput(run, image, job);
+      return this.cutOffByStop({ ...toJobResult(run, timings, started, job), ...(built && { built }) }, signal);
     } finally {
       this.inSandbox.delete(job.id);
+    }
+  }
+
+  /**
+   * A judge build that exited 0: its writable layer into the store (worker/build-layer.ts). The
+   * sandbox is released either way; a failure to store the layer fails the job (internal_error).
+   */
+  private async keepBuildOutput(run: RunResult, image: StoredImage, job: JobPayload): Promise<BuiltLayer | undefined> {
+    const layer = run.writableLayer;
+    if (!layer) {
+      if (job.captureLayer && run.verdict === 'ok') throw new Error('the build sandbox did not keep its writable layer');
+      return undefined;
+    }
+    try {
+      if (run.verdict !== 'ok') return undefined;
+      if (!this.deps.buildLayers) throw new Error('this worker cannot store build output');
+      return await inSpan('build layer store', { 'warmbox.job.id': job.id }, () => this.deps.buildLayers!.admit(image, layer.upperDir, job.id));
+    } finally {
+      await layer.release();
     }
   }
 
@@ -248,6 +271,7 @@ export class JobRunner {
         files: job.files.map((f) => ({ path: f.path, content: Buffer.from(f.contentBase64, 'base64'), mode: f.mode })),
         stdin: Buffer.from(job.stdinBase64, 'base64'),
         ...job.limits,
+        ...(job.captureLayer && { capture: true }),
         onStdout: (chunk) => output.write('stdout', chunk),
         onStderr: (chunk) => output.write('stderr', chunk),
         signal,
