@@ -9,6 +9,7 @@ import { errorHandler, notFoundHandler } from './errors.js';
 import { limitBodySize } from './middleware/body-limit.js';
 import { refuseWhileStopping } from './middleware/refuse-while-stopping.js';
 import { logJobRefusals } from './middleware/job-refusal-log.js';
+import { actAs, localTenant } from './middleware/tenant.js';
 import { registerOpenApiDocument } from './openapi.js';
 import { REQUEST_BOUNDS } from './request-bounds.js';
 import { registerCreateJob } from './routes/create-job.js';
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);
   if (deps.tracing) app.use('*', traceRequests());
+  app.use('*', actAs(localTenant(deps.config.localTenantPolicy)));
   const stopping = refuseWhileStopping(() => deps.stopping?.() ?? false);
   for (const path of NEW_WORK_PATHS) app.use(path, stopping);
   app.post(JOBS_PATH, logJobRefusals(deps.logger));

@@ -6,6 +6,7 @@ import type { FinishedNotifier } from '../queue/finished-notifier.js';
 import type { ImageQueue } from '../queue/image-queue.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import type { WebhookQueue } from '../queue/webhook-queue.js';
+import type { TenantPolicy } from '../contract/tenant.js';
 import type { WebhookTargetPolicy } from '../contract/webhook-target-policy.js';
 import type { ReadinessCheck } from './readiness.js';
 
@@ -22,6 +23,8 @@ export interface ApiConfig {
   sseKeepAliveMs?: number;
   /** Which webhook targets a job may name (WARMBOX_WEBHOOK_ALLOW). Default: no special-purpose address. */
   webhookTargets?: WebhookTargetPolicy;
+  /** The policy of the local tenant, which every request acts for while auth is off. Default: unrestricted. */
+  localTenantPolicy?: TenantPolicy;
 }
 
 export interface AppDeps {

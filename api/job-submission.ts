@@ -6,6 +6,7 @@
  * recorded jobs back (and frees the key), so no job is left `queued` with nothing to run it.
  */
 import { epochMs } from '../contract/epoch-ms.js';
+import { LOCAL_TENANT_ID } from '../contract/tenant.js';
 import type { JobPayload } from '../contract/job-payload.js';
 import { claimIdempotencyKey, completeIdempotencyKey, forgetIdempotencyKey } from '../db/idempotency.js';
 import { createJobs, DbConflict, deleteJobs, getJob } from '../db/jobs.js';
@@ -21,6 +22,8 @@ import { toJobPayload } from './job-payload-from-request.js';
 import type { JobRequest } from './schemas/job-request.js';
 
 export interface SubmitOptions {
+  /** Whose jobs these are; default the local tenant (contract/tenant.ts). */
+  tenantId?: string;
   /** The Idempotency-Key and the hash of the request it came with. */
   idempotency?: { key: string; hash: string };
   /** The client's request: a pull on first use stops waiting when it goes. */
@@ -49,7 +52,8 @@ export async function submitJobs(deps: AppDeps, requests: JobRequest[], opts: Su
   checkWebhookTargets(deps, requests, opts);
   const images = await ensureImages(deps, requests, opts);
   const createdAt = epochMs();
-  const payloads = requests.map((request, i) => payloadOf(request, images[i]!, createdAt));
+  const tenantId = opts.tenantId ?? LOCAL_TENANT_ID;
+  const payloads = requests.map((request, i) => payloadOf(request, images[i]!, createdAt, tenantId));
   let rows: JobRow[];
   try {
     const claim = idempotency && { key: idempotency.key, requestHash: idempotency.hash, jobIds: payloads.map((p) => p.id), createdAt: Math.floor(createdAt) };
@@ -113,8 +117,9 @@ export function atIndex(err: ApiError, index: number, prefix: string): ApiError 
   return new ApiError(err.status, err.code, `${prefix}: ${err.message}`, { ...err.details, field, index }, err.headers);
 }
 
-function payloadOf(request: JobRequest, image: EnsuredImage, createdAt: number): JobPayload {
+function payloadOf(request: JobRequest, image: EnsuredImage, createdAt: number, tenantId: string): JobPayload {
   const payload = toJobPayload(request, newJobId(), image.reference, createdAt);
+  payload.tenantId = tenantId;
   if (image.pullMs > 0) payload.pullMs = image.pullMs;
   return payload;
 }
@@ -122,6 +127,7 @@ function payloadOf(request: JobRequest, image: EnsuredImage, createdAt: number):
 function newJob(payload: JobPayload, request: JobRequest) {
   return {
     id: payload.id,
+    tenantId: payload.tenantId,
     image: payload.image,
     request: payload,
     labels: request.labels ?? {},

@@ -15,6 +15,8 @@ export interface JobFile {
 
 export interface JobPayload {
   id: string;
+  /** Whose job it is (contract/tenant.ts); absent in jobs queued before tenants existed: the local tenant. */
+  tenantId?: string;
   /** Normalized image reference, e.g. `docker.io/library/busybox:latest`. */
   image: string;
   /** argv; absent → the image's Entrypoint + Cmd. */

@@ -5,6 +5,7 @@
  */
 import { blob, index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
+import { LOCAL_TENANT_ID, type TenantPolicy } from '../contract/tenant.js';
 import type { JobTemplate, TriggerVerification } from '../contract/trigger.js';
 import type { Verdict } from '../contract/verdict.js';
 
@@ -15,6 +16,8 @@ export const jobs = sqliteTable(
   'jobs',
   {
     id: text('id').primaryKey(),
+    /** Whose job it is (tenants.id); jobs recorded before tenants existed are the local tenant's. */
+    tenantId: text('tenant_id').notNull().default(LOCAL_TENANT_ID),
     status: text('status', { enum: JOB_STATUSES }).notNull(),
     /** Normalized reference, e.g. `docker.io/library/busybox:latest`. */
     image: text('image').notNull(),
@@ -47,6 +50,9 @@ export const jobs = sqliteTable(
     index('jobs_status_created_at_id_idx').on(t.status, t.createdAt, t.id),
     index('jobs_image_created_at_id_idx').on(t.image, t.createdAt, t.id),
     index('jobs_verdict_created_at_id_idx').on(t.verdict, t.createdAt, t.id),
+    index('jobs_tenant_created_at_id_idx').on(t.tenantId, t.createdAt, t.id),
+    // Counting a tenant's queued and running jobs (its caps) without a scan.
+    index('jobs_tenant_status_idx').on(t.tenantId, t.status),
   ],
 );
 
@@ -71,6 +77,17 @@ export const idempotencyKeys = sqliteTable(
   (t) => [index('idempotency_keys_created_at_idx').on(t.createdAt)],
 );
 
+/**
+ * Tenants (contract/tenant.ts). The `local` tenant of auth-off servers needs no row: its policy
+ * comes from the configuration.
+ */
+export const tenants = sqliteTable('tenants', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  policy: text('policy', { mode: 'json' }).$type<TenantPolicy>().notNull(),
+  createdAt: integer('created_at').notNull(),
+});
+
 export const images = sqliteTable('images', {
   /** Normalized reference, e.g. `docker.io/library/busybox:latest`. */
   reference: text('reference').primaryKey(),
@@ -90,6 +107,7 @@ export const images = sqliteTable('images', {
  */
 export const triggers = sqliteTable('triggers', {
   id: text('id').primaryKey(),
+  tenantId: text('tenant_id').notNull().default(LOCAL_TENANT_ID),
   name: text('name'),
   /** The job request every delivery starts, validated and with its image normalized (and pulled) at creation. */
   template: text('template', { mode: 'json' }).$type<JobTemplate>().notNull(),
@@ -179,4 +197,5 @@ export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type AttemptRow = typeof webhookAttempts.$inferSelect;
 export type NewImageRow = typeof images.$inferInsert;
 export type TriggerRow = typeof triggers.$inferSelect;
+export type TenantRow = typeof tenants.$inferSelect;
 export type TriggerDeliveryRow = typeof triggerDeliveries.$inferSelect;

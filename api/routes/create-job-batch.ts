@@ -66,6 +66,7 @@ export function registerCreateJobBatch(app: OpenAPIHono, deps: AppDeps): void {
       const { jobs } = c.req.valid('json');
       const key = c.req.valid('header')['idempotency-key'];
       const { rows, replayed } = await submitJobs(deps, jobs, {
+        tenantId: c.get('tenant').id,
         idempotency: key === undefined ? undefined : { key, hash: requestHash('POST /v1/jobs/batch', await c.req.json()) },
         signal: c.req.raw.signal,
         fieldPrefix: (i) => `jobs[${i}]`,

@@ -72,6 +72,7 @@ export function registerCreateJob(app: OpenAPIHono, deps: AppDeps): void {
       if (query.wait === 'true') waiter = JobWaiter.start(db, notifier, id, query.timeout ?? config.defaultWaitMs, c.req.raw.signal);
     };
     const { rows, replayed } = await submitJobs(deps, [request], {
+      tenantId: c.get('tenant').id,
       idempotency: key === undefined ? undefined : { key, hash: requestHash('POST /v1/jobs', await c.req.json()) },
       signal: c.req.raw.signal,
       beforeEnqueue: (recorded) => startWait(recorded[0]!.id),

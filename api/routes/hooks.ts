@@ -72,6 +72,7 @@ export function registerHooks(app: OpenAPIHono, deps: AppDeps): void {
       }
       if (deliveryStale(headers)) throw new ApiError(401, 'stale_delivery', `${TIMESTAMP_HEADER} is more than ${REQUEST_BOUNDS.hookTimestampToleranceSeconds} s from the server's clock`);
       const { rows, replayed } = await submitJobs(deps, [deliveryJobRequest(trigger, body, headers, deliveryId)], {
+        tenantId: trigger.tenantId,
         idempotency: deliveryId === undefined ? undefined : { key: `hook ${trigger.id} ${deliveryId}`, hash: requestHash('POST /v1/hooks', trigger.id) },
       });
       const job = rows[0];

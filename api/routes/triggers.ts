@@ -64,6 +64,7 @@ function registerCreate(app: OpenAPIHono, deps: AppDeps): void {
     const secret = body.secret ?? generateSecret();
     const row: TriggerRow = {
       id: newTriggerId(),
+      tenantId: c.get('tenant').id,
       name: body.name ?? null,
       template: { ...body.job, image: reference },
       verification: body.verification,

@@ -53,6 +53,7 @@ describe('POST /v1/jobs accepts a valid request', () => {
     assert.equal(row?.webhookUrl, 'https://example.com/hook');
     const expected: JobPayload = {
       id: job.id,
+      tenantId: 'local',
       image: BUSYBOX,
       cmd: ['sh', '-c', 'cat main.py'],
       stdinBase64: 'AAEC',

@@ -18,7 +18,7 @@ after(() => {
 });
 
 function trigger(id: string): TriggerRow {
-  return { id, name: null, template: { image: 'i' }, verification: 'hmac-sha256', secret: 's', passHeaders: [], maxBodyBytes: 10, enabled: true, createdAt: 1 };
+  return { id, tenantId: 'local', name: null, template: { image: 'i' }, verification: 'hmac-sha256', secret: 's', passHeaders: [], maxBodyBytes: 10, enabled: true, createdAt: 1 };
 }
 
 function deliver(triggerId: string, n: number): void {
