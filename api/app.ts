@@ -29,6 +29,7 @@ import { registerPools } from './routes/pools.js';
 import { registerQueue } from './routes/queue.js';
 import { registerHooks } from './routes/hooks.js';
 import { registerTriggers } from './routes/triggers.js';
+import { registerJudge } from './routes/judge.js';
 import { validationHook } from './validation-errors.js';
 
 export type { AppDeps, ApiConfig, MetricsText } from './deps.js';
@@ -40,7 +41,7 @@ const BODY_LIMITED = '/v1/*';
 /** Image archives are streamed to disk under their own limit (WARMBOX_IMPORT_MAX_BYTES), not buffered. */
 const BODY_LIMIT_EXEMPT = [IMAGE_IMPORT_PATH];
 /** Where a POST, PUT or DELETE starts new work: refused while the server stops (a cancel is not). */
-const NEW_WORK_PATHS = ['/v1/jobs', '/v1/images/*', '/v1/triggers', '/v1/hooks/*'];
+const NEW_WORK_PATHS = ['/v1/jobs', '/v1/images/*', '/v1/triggers', '/v1/hooks/*', '/v1/judge'];
 
 export function createApp(deps: AppDeps): OpenAPIHono {
   checkConfig(deps);
@@ -69,6 +70,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerImages(app, deps);
   registerTriggers(app, deps);
   registerHooks(app, deps);
+  registerJudge(app, deps);
   registerMetrics(app, deps);
   registerOpenApiDocument(app, { bodyLimited: (path) => path.startsWith('/v1/') && !BODY_LIMIT_EXEMPT.includes(path) });
   return app;

@@ -8,6 +8,7 @@ import type { JobQueue } from '../queue/job-queue.js';
 import type { WebhookQueue } from '../queue/webhook-queue.js';
 import type { TenantPolicy } from '../contract/tenant.js';
 import type { WebhookTargetPolicy } from '../contract/webhook-target-policy.js';
+import type { LanguagePreset } from '../contract/languages.js';
 import type { ReadinessCheck } from './readiness.js';
 
 export interface ApiConfig {
@@ -23,6 +24,8 @@ export interface ApiConfig {
   sseKeepAliveMs?: number;
   /** Which webhook targets a job may name (WARMBOX_WEBHOOK_ALLOW). Default: no special-purpose address. */
   webhookTargets?: WebhookTargetPolicy;
+  /** Language presets added to (or replacing) the built-in ones (WARMBOX_LANGUAGES_FILE). */
+  languages?: LanguagePreset[];
   /** The policy of the local tenant, which every request acts for while auth is off. Default: unrestricted. */
   localTenantPolicy?: TenantPolicy;
 }

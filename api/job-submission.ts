@@ -24,6 +24,8 @@ import type { JobRequest } from './schemas/job-request.js';
 export interface SubmitOptions {
   /** Whose jobs these are; default the local tenant (contract/tenant.ts). */
   tenantId?: string;
+  /** A judge's build: each job's output is kept as a layer (JobPayload.captureLayer). */
+  captureLayer?: boolean;
   /** The Idempotency-Key and the hash of the request it came with. */
   idempotency?: { key: string; hash: string };
   /** The client's request: a pull on first use stops waiting when it goes. */
@@ -54,6 +56,7 @@ export async function submitJobs(deps: AppDeps, requests: JobRequest[], opts: Su
   const createdAt = epochMs();
   const tenantId = opts.tenantId ?? LOCAL_TENANT_ID;
   const payloads = requests.map((request, i) => payloadOf(request, images[i]!, createdAt, tenantId));
+  if (opts.captureLayer) for (const p of payloads) p.captureLayer = true;
   let rows: JobRow[];
   try {
     const claim = idempotency && { key: idempotency.key, requestHash: idempotency.hash, jobIds: payloads.map((p) => p.id), createdAt: Math.floor(createdAt) };

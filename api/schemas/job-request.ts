@@ -68,7 +68,7 @@ const stdinSchema = z
   })
   .openapi({ description: `Bytes on the job's standard input: text, or { "base64" } for binary. At most ${B.stdinBytes} bytes.` });
 
-const cmdSchema = z
+export const cmdSchema = z
   .array(z.string().max(B.cmdArgChars).refine(noNul, 'must not contain NUL'))
   .min(1)
   .max(B.cmdArgs)
@@ -112,7 +112,7 @@ export function fileContentBytes(file: { content: string; encoding: 'utf8' | 'ba
   return Buffer.byteLength(file.content, file.encoding === 'base64' ? 'base64' : 'utf8');
 }
 
-const filesSchema = z
+export const filesSchema = z
   .array(fileSchema)
   .max(B.files)
   .superRefine((files, ctx) => {
