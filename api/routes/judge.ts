@@ -60,8 +60,9 @@ export function registerJudge(app: OpenAPIHono, deps: AppDeps): void {
         404: errorResponse('A test names a blob this server does not store (blob_not_found), or the image is not found (image_not_found).'),
         413: errorResponse('The body is larger than the server accepts.'),
         415: errorResponse('The body is not application/json.'),
-        422: errorResponse('An unknown language (unknown_language), too many tests or too much test data, a limit beyond its bound.'),
-        503: errorResponse('The job queue is unavailable, or the server is stopping: retry after `Retry-After`.'),
+        422: errorResponse('An unknown language (unknown_language), too many tests or too much test data, a limit beyond its bound; an image warmbox cannot run (image_unsupported).'),
+        502: errorResponse('The registry answered something unusable while pulling the image (registry_error).'),
+        503: errorResponse('The image\'s registry cannot be reached or the pull outlasted the pull timeout, or the server is stopping: retry after `Retry-After`.'),
       },
     }),
     async (c) => {

@@ -96,6 +96,10 @@ describe('the OpenAPI document', () => {
       'PATCH /v1/triggers/{id}': 'updateTrigger',
       'DELETE /v1/triggers/{id}': 'deleteTrigger',
       'POST /v1/hooks/{trigger}': 'deliverHook',
+      'POST /v1/judge': 'createJudgeRun',
+      'GET /v1/judge/{id}': 'getJudgeRun',
+      'GET /v1/judge/{id}/events': 'streamJudgeRunEvents',
+      'GET /v1/languages': 'listLanguages',
     });
     const values = Object.values(ids);
     assert.equal(new Set(values).size, values.length, 'operationIds are unique');
@@ -196,6 +200,17 @@ describe("the routes' error answers are declared in the document", () => {
     ['PATCH /v1/triggers/{id}', '/v1/triggers/nosuchtrigger', { ...text, method: 'PATCH' }, 415],
     ['DELETE /v1/triggers/{id}', '/v1/triggers/nosuchtrigger', { method: 'DELETE' }, 404],
     ['POST /v1/hooks/{trigger}', '/v1/hooks/nosuchtrigger', text, 404],
+    ['POST /v1/judge', '/v1/judge', json('{'), 400],
+    ['POST /v1/judge', '/v1/judge', json({ tests: [{}] }), 400],
+    ['POST /v1/judge', '/v1/judge', text, 415],
+    ['POST /v1/judge', '/v1/judge', big(json({})), 413],
+    ['POST /v1/judge', '/v1/judge', json({ language: 'cobol', source: '', tests: [{}] }), 422],
+    ['POST /v1/judge', '/v1/judge', json({ image: 'busybox', run: ['cat'], tests: Array.from({ length: 1001 }, () => ({})) }), 422],
+    ['POST /v1/judge', '/v1/judge', json({ image: 'busybox', run: ['cat'], tests: [{ stdin: { blob: `sha256:${'0'.repeat(64)}` } }] }), 404],
+    ['POST /v1/judge', '/v1/judge', json({ image: 'alpine:3', run: ['cat'], tests: [{}] }), 404, 'plain'],
+    ['POST /v1/judge', '/v1/judge', json({ image: 'alpine:3', run: ['cat'], tests: [{}] }), 503], // the pull outlasts its timeout
+    ['GET /v1/judge/{id}', '/v1/judge/nosuchrun', {}, 404],
+    ['GET /v1/judge/{id}/events', '/v1/judge/nosuchrun/events', {}, 404],
   ];
 
   for (const [operation, url, init, status, which = 'images'] of cases) {
