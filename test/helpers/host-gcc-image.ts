@@ -70,7 +70,7 @@ export async function hostGccArchive(reference: string, sources: string[]): Prom
     await mkdir(join(rootfs, 'bin'), { recursive: true });
     await copyFile(HOST_BUSYBOX, join(rootfs, 'bin', 'busybox'));
     await chmod(join(rootfs, 'bin', 'busybox'), 0o755);
-    for (const applet of ['sh', 'cat', 'echo', 'rm', 'ls', 'head', 'od', 'tr']) await symlink('busybox', join(rootfs, 'bin', applet));
+    for (const applet of ['sh', 'cat', 'echo', 'rm', 'ls', 'head', 'od', 'tr', 'base64']) await symlink('busybox', join(rootfs, 'bin', applet));
     for (const f of [...toolchainFiles(), ...headersOf(sources, work)]) await place(rootfs, f);
     await symlink('usr/lib', join(rootfs, 'lib')).catch(() => undefined);
     await symlink('usr/lib64', join(rootfs, 'lib64')).catch(() => undefined);
