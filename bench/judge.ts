@@ -82,7 +82,7 @@ async function judgeRun(service: BenchService, sequential: boolean): Promise<Rou
 
 async function oldWay(service: BenchService): Promise<Round['oldWay']> {
   const t0 = performance.now();
-  const build = await post(service, '/v1/jobs?wait=true', { image: IMAGE, cmd: ['sh', '-c', `${CC.join(' ')} && base64 main`], files: [{ path: 'main.c', content: SOLUTION }], limits: { wallTimeMs: 60000, cpuTimeMs: 60000, memoryBytes: 512 << 20 } });
+  const build = await post(service, '/v1/jobs?wait=true', { image: IMAGE, cmd: ['sh', '-c', `${CC.join(' ')} && base64 main`], files: [{ path: 'main.c', content: SOLUTION }], limits: { wallTimeMs: 60000, cpuTimeMs: 60000, memoryBytes: 512 << 20, outputBytes: 8 << 20 } });
   if (build.result.verdict !== 'ok') throw new Error(`old way build: ${JSON.stringify(build.result).slice(0, 500)}`);
   const binary = build.result.stdout.replace(/\s+/g, '');
   const perTestMs: number[] = [];

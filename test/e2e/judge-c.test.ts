@@ -63,7 +63,7 @@ describe('judging C (compiled once by gcc in a sandbox)', { skip }, () => {
         { stdin: 'add 2 40', expected: '42' },
         { stdin: 'add 2 2', expected: '5' },
         { stdin: 'loop' },
-        { stdin: 'memory' },
+        { stdin: 'memory', limits: { wallTimeMs: 30000, cpuTimeMs: 20000 } },
         { stdin: 'segv' },
         { stdin: 'flood', limits: { outputBytes: 65536 } },
         { stdin: 'add 1000000000000 1', expected: '1000000000001' },
