@@ -33,6 +33,7 @@ import { registerTriggers } from './routes/triggers.js';
 import { registerKeys } from './routes/keys.js';
 import { registerTenants } from './routes/tenants.js';
 import { registerTenantPolicy } from './routes/tenant-policy.js';
+import { registerJudge } from './routes/judge.js';
 import { validationHook } from './validation-errors.js';
 
 export type { AppDeps, ApiConfig, MetricsText } from './deps.js';
@@ -47,7 +48,7 @@ const BODY_LIMITED = '/v1/*';
  */
 const BODY_LIMIT_EXEMPT = [IMAGE_IMPORT_PATH, ...BLOB_UPLOAD_PATHS];
 /** Where a POST, PUT or DELETE starts new work: refused while the server stops (a cancel is not). */
-const NEW_WORK_PATHS = ['/v1/jobs', '/v1/images/*', '/v1/triggers', '/v1/hooks/*', ...BLOB_UPLOAD_PATHS];
+const NEW_WORK_PATHS = ['/v1/jobs', '/v1/images/*', '/v1/triggers', '/v1/hooks/*', '/v1/judge', ...BLOB_UPLOAD_PATHS];
 
 export function createApp(deps: AppDeps): OpenAPIHono {
   checkConfig(deps);
@@ -80,6 +81,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerKeys(app, deps);
   registerTenants(app, deps);
   registerTenantPolicy(app, deps);
+  registerJudge(app, deps);
   registerMetrics(app, deps);
   registerOpenApiDocument(app, { bodyLimited: (path) => path.startsWith('/v1/') && path !== IMAGE_IMPORT_PATH && !path.startsWith(BLOBS_PATH) });
   return app;

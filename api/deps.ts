@@ -9,6 +9,7 @@ import type { WebhookQueue } from '../queue/webhook-queue.js';
 import type { TenantPolicy } from '../contract/tenant.js';
 import type { WebhookTargetPolicy } from '../contract/webhook-target-policy.js';
 import type { OverloadGate } from './overload-gate.js';
+import type { LanguagePreset } from '../contract/languages.js';
 import type { ReadinessCheck } from './readiness.js';
 import type { BlobRoutesConfig } from './routes/blobs.js';
 
@@ -25,6 +26,8 @@ export interface ApiConfig {
   sseKeepAliveMs?: number;
   /** Which webhook targets a job may name (WARMBOX_WEBHOOK_ALLOW). Default: no special-purpose address. */
   webhookTargets?: WebhookTargetPolicy;
+  /** Language presets added to (or replacing) the built-in ones (WARMBOX_LANGUAGES_FILE). */
+  languages?: LanguagePreset[];
   /** The policy of the local tenant, which every request acts for while auth is off. Default: unrestricted. */
   localTenantPolicy?: TenantPolicy;
   /**

@@ -32,6 +32,10 @@ import type { JobRequest } from './schemas/job-request.js';
 export interface SubmitOptions {
   /** Whose jobs these are, and the policy they are held to; default the local tenant (contract/tenant.ts). */
   tenant?: Tenant;
+  /** A judge's build: each job's output is kept as a layer (JobPayload.captureLayer). */
+  captureLayer?: boolean;
+  /** warmbox's own submission of a judge run's job, which may name warmbox's internal images (contract/internal-images.ts). */
+  buildImage?: boolean;
   /** The Idempotency-Key and the hash of the request it came with. */
   idempotency?: { key: string; hash: string };
   /** The client's request: a pull on first use stops waiting when it goes. */
@@ -67,6 +71,7 @@ export async function submitJobs(deps: AppDeps, requests: JobRequest[], opts: Su
   const images = await ensureImages(deps, requests, opts);
   const createdAt = epochMs();
   const payloads = requests.map((request, i) => payloadOf(request, images[i]!, createdAt, tenant));
+  if (opts.captureLayer) for (const p of payloads) p.captureLayer = true;
   let rows: JobRow[];
   // No await between this check and the insert: a blob cannot be collected in between.
   checkBlobReferences(deps.db, tenantId, payloads, opts.fieldPrefix);
@@ -113,7 +118,7 @@ async function replayed(deps: AppDeps, idempotency: { key: string; hash: string 
 function checkPolicy(tenant: Tenant, requests: JobRequest[], opts: SubmitOptions): void {
   for (const [i, request] of requests.entries()) {
     try {
-      checkJobAgainstPolicy(tenant.policy, request, normalizeOr400(request.image));
+      checkJobAgainstPolicy(tenant.policy, request, normalizeOr400(request.image), opts.buildImage === true);
     } catch (err) {
       throw opts.fieldPrefix && err instanceof ApiError ? atIndex(err, i, opts.fieldPrefix(i)) : err;
     }

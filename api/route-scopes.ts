@@ -20,6 +20,7 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/triggers': 'jobs:submit',
   'PATCH /v1/triggers/{id}': 'jobs:submit',
   'DELETE /v1/triggers/{id}': 'jobs:submit',
+  'POST /v1/judge': 'jobs:submit',
   // Test data is uploaded for the jobs that read it.
   'POST /v1/blobs': 'jobs:submit',
   'PUT /v1/blobs/{digest}': 'jobs:submit',
@@ -32,6 +33,9 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'GET /v1/triggers': 'jobs:read',
   'GET /v1/triggers/{id}': 'jobs:read',
   'GET /v1/blobs/{digest}': 'jobs:read',
+  'GET /v1/judge/{id}': 'jobs:read',
+  'GET /v1/judge/{id}/events': 'jobs:read',
+  'GET /v1/languages': 'jobs:read',
   'HEAD /v1/blobs/{digest}': 'jobs:read',
   // What a client needs to know to submit: the queue's depth and the images it can run.
   'GET /v1/queue': 'jobs:read',

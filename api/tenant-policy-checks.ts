@@ -4,6 +4,7 @@
  * networking only if allowed (403), images on its allow-list (403, on the normalized reference).
  * A limit the request leaves out gets the smaller of the default and the cap.
  */
+import { INTERNAL_IMAGE_PREFIX, isInternalImage } from '../contract/internal-images.js';
 import { imageAllowed } from '../contract/image-allow-list.js';
 import { LIMIT_NAMES, type Limits } from '../contract/limits.js';
 import type { TenantPolicy } from '../contract/tenant.js';
@@ -11,9 +12,14 @@ import { ApiError } from './errors.js';
 import type { JobRequest } from './schemas/job-request.js';
 
 /** Throws the first refusal; `reference` is the request's image normalized. */
-export function checkJobAgainstPolicy(policy: TenantPolicy, request: JobRequest, reference: string): void {
+/** `internal`: warmbox's own submission (a judge run's test), which may run warmbox's own images. */
+export function checkJobAgainstPolicy(policy: TenantPolicy, request: JobRequest, reference: string, internal = false): void {
   checkLimitCaps(policy.limitCaps, request.limits ?? {});
   checkNetwork(policy, request.network);
+  if (isInternalImage(reference)) {
+    if (!internal) throw new ApiError(403, 'image_not_allowed', `image ${reference}: images under ${INTERNAL_IMAGE_PREFIX} are warmbox's own`, { field: 'image', image: reference });
+    return;
+  }
   checkImage(policy, reference);
 }
 

@@ -66,6 +66,21 @@ export interface JobPayload {
    */
   traceparent?: string;
   tracestate?: string;
+  /**
+   * A judge's build: when the command exits 0, what it wrote (the sandbox's writable layer) is
+   * stored as a layer on the image and named in the result's `built` (worker/build-layer.ts).
+   */
+  captureLayer?: boolean;
+}
+
+/** A build's output as an image: the build's image with one more layer. */
+export interface BuiltLayer {
+  /** The image to run the tests in: `warmbox.internal/judge-build:<job id>`. */
+  image: string;
+  /** Its manifest digest. */
+  digest: string;
+  /** The build layer's diff_id (the sha256 of its tar): the same output gives the same layer. */
+  layer: string;
 }
 
 /** The `result` object of GET /v1/jobs/:id (DESIGN.md contract). */
@@ -85,4 +100,6 @@ export interface JobResult {
   timings: { queuedMs: number; pullMs: number; acquireMs: number; runMs: number; totalMs: number };
   /** For `internal_error` and `lost`: what went wrong, for the operator. */
   error?: string;
+  /** A captureLayer job that exited 0: its output, stored as an image. */
+  built?: BuiltLayer;
 }

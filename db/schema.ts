@@ -9,6 +9,7 @@ import type { Scope } from '../contract/api-key.js';
 import { LOCAL_TENANT_ID, type TenantPolicy } from '../contract/tenant.js';
 import type { JobTemplate, TriggerVerification } from '../contract/trigger.js';
 import type { Verdict } from '../contract/verdict.js';
+import type { JudgeRunView } from '../contract/judge.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'finished'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -244,3 +245,24 @@ export const blobs = sqliteTable(
 );
 
 export type BlobRow = typeof blobs.$inferSelect;
+
+export const JUDGE_RUN_STATUSES = ['queued', 'running', 'finished'] as const;
+
+/**
+ * Judge runs (POST /v1/judge): a build once, then each test as an ordinary job. `view` is the run
+ * as GET /v1/judge/{id} shows it (contract/judge.ts), rewritten as each step ends; the jobs it
+ * started are rows of `jobs` of the same tenant.
+ */
+export const judgeRuns = sqliteTable(
+  'judge_runs',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull().default(LOCAL_TENANT_ID),
+    status: text('status', { enum: JUDGE_RUN_STATUSES }).notNull(),
+    view: text('view', { mode: 'json' }).$type<JudgeRunView>().notNull(),
+    createdAt: integer('created_at').notNull(),
+    finishedAt: integer('finished_at'),
+  },
+  (t) => [index('judge_runs_tenant_created_at_idx').on(t.tenantId, t.createdAt)],
+);
+export type JudgeRunRow = typeof judgeRuns.$inferSelect;

@@ -79,6 +79,8 @@ export interface RunMessage {
   stackBytes: number;
   /** CPU cores' worth of time, all the job's processes together (a fraction: 0.5 = half a core). */
   cpus: number;
+  /** Keep the writable layer for the worker to copy once the job is gone (a judge's build). */
+  capture?: boolean;
 }
 
 /**
@@ -110,6 +112,8 @@ export interface LauncherResult {
 export type LauncherEvent =
   | { type: 'ready' }
   | { type: 'result'; result: LauncherResult }
+  /** A capture run's writable layer: a path of the host (the supervisor's fd) valid until it hangs up. */
+  | { type: 'capture'; path: string }
   | { type: 'error'; stage: string; message: string };
 
 /** One key of a message, as launcher-wire.json describes it. */
@@ -217,12 +221,15 @@ export function encodeRun(m: RunMessage): Buffer {
     file: m.files,
     file_from: m.hostFiles?.map((f) => ({ path: f.path, content: Buffer.from(f.hostPath), mode: f.mode })),
     stdin_file: m.stdinFile,
+    capture: m.capture ? 1 : undefined,
   });
 }
 
 export function parseEvent(line: string): LauncherEvent {
   if (line === 'ready') return { type: 'ready' };
   if (line.startsWith('result ')) return { type: 'result', result: parseResult(line.slice(7)) };
+  const capture = /^capture path=(\/proc\/\d+\/fd\/\d+)$/.exec(line);
+  if (capture) return { type: 'capture', path: capture[1]! };
   const m = /^error ([a-z]+): (.*)$/.exec(line);
   if (m) return { type: 'error', stage: m[1]!, message: m[2]! };
   throw new Error(`unexpected launcher event: ${JSON.stringify(line)}`);

@@ -44,6 +44,19 @@ export interface RunResult {
   error?: string;
   /** The launcher's raw report, for diagnostics. */
   launcher: LauncherResult;
+  /** A capture run's writable layer (RunRequest.capture); absent when the launcher could not keep it. */
+  writableLayer?: WritableLayer;
+}
+
+/**
+ * The writable layer of a finished capture run, readable by the host at `upperDir` (an overlayfs
+ * upper directory: whiteouts as 0:0 character devices) until release(). Every process of the
+ * sandbox is gone: nothing changes it any more. Its content is the job's: read it without following
+ * its symlinks (images/store/layer-tar.ts walks it with lstat).
+ */
+export interface WritableLayer {
+  upperDir: string;
+  release(): Promise<void>;
 }
 
 const DIAGNOSTICS_CAP = 16 * 1024;
@@ -103,14 +116,20 @@ export class Sandbox {
     // An empty stdin is only a FIN: a zero-byte write would wake the supervisor once more.
     if (req.stdin.length) this.io.stdin.end(req.stdin);
     else this.io.stdin.end();
+    let held = false;
     try {
-      const ev = await this.nextEvent();
+      let ev = await this.nextEvent();
+      const capture = ev.type === 'capture' ? ev : undefined;
+      if (capture) ev = await this.nextEvent();
       if (ev.type !== 'result') throw this.failure(ev);
       await outputsDone;
-      return toRunResult(ev.result, stdout.bytes(), stderr.bytes());
+      const result = toRunResult(ev.result, stdout.bytes(), stderr.bytes());
+      if (!capture) return result;
+      held = true;
+      return { ...result, writableLayer: { upperDir: capture.path, release: () => this.destroy() } };
     } finally {
       req.signal?.removeEventListener('abort', cancel);
-      this.io.control.end();
+      if (!held) this.io.control.end();
     }
   }
 

@@ -4,6 +4,8 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { LanguagePreset } from '../contract/languages.js';
+import { languagesFromEnv } from './languages-config.js';
 import { z } from 'zod';
 import { imageOpsConfigFromEnv, type ImageOpsConfig } from './image-config.js';
 import { POOL_BOUNDS_MAX } from '../contract/pools.js';
@@ -98,6 +100,8 @@ export interface ServerConfig {
   tenants: TenantConfig;
   /** Network `bridge`: subnet pool, allowed ranges, resolvers, uplinks (server/network-config.ts). */
   network: NetworkSettings;
+  /** Judge language presets added to the built-in ones (server/languages-config.ts). */
+  languages: LanguagePreset[];
   role: Role;
   dataDir: string;
   listen: { host: string; port: number };
@@ -186,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     webhooks: webhookConfig(env),
     tenants: tenantConfig(env),
     network: networkConfig(env),
+    languages: languagesConfig(env),
     role: c.WARMBOX_ROLE,
     dataDir: c.WARMBOX_DATA,
     listen: c.WARMBOX_LISTEN,
@@ -232,6 +237,14 @@ function authSetting(setting: 'on' | 'off' | undefined, host: string, role: Role
 
 /** Variables where an empty value means "none" rather than "the default". */
 const EMPTY_MEANS_NONE = new Set(['WARMBOX_PREWARM']);
+
+function languagesConfig(env: NodeJS.ProcessEnv): LanguagePreset[] {
+  try {
+    return languagesFromEnv(env);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
 
 function imageConfig(env: NodeJS.ProcessEnv): ImageOpsConfig {
   try {

@@ -34,6 +34,7 @@ import { CancelListener } from '../queue/job-cancel.js';
 import { JobQueue } from '../queue/job-queue.js';
 import { StoreUsagePublisher } from '../queue/store-usage.js';
 import { JobRunner } from '../worker/job-runner.js';
+import { BuildLayerStore } from '../worker/build-layer.js';
 import { startJobWorker } from '../queue/job-worker.js';
 import { PoolCoordinator } from '../worker/pool-coordinator.js';
 import { JobMetrics } from '../worker/job-metrics.js';
@@ -208,6 +209,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     stop: workerStop,
     webhooks,
     blobs: ctx.blobs,
+    buildLayers: new BuildLayerStore(store, dbHandle.db, images),
   });
   running.jobs = () => runner.running;
   const cancels: { listener?: CancelListener } = {};
@@ -405,6 +407,7 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
       maxBatchJobs: config.maxBatchJobs,
       webhookTargets: config.webhooks.policy,
       localTenantPolicy: config.tenants.localTenantPolicy,
+      languages: config.languages,
     },
     logger: log,
     stopping: () => stop.started,

@@ -18,7 +18,7 @@ import { epochMs } from '../contract/epoch-ms.js';
 import { withDefaults } from '../contract/limits.js';
 import { cancelledBeforeStart, resultWithoutRun } from '../contract/result-without-run.js';
 import { argvOf, envOf } from './job-command.js';
-import type { JobPayload, JobResult } from '../contract/job-payload.js';
+import type { BuiltLayer, JobPayload, JobResult } from '../contract/job-payload.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { jobInputs } from './job-blobs.js';
 import { encodeBytes } from './output-encoding.js';
@@ -32,6 +32,7 @@ import type { WebhookQueue } from '../queue/webhook-queue.js';
 import { announceJobEnd } from '../queue/job-end.js';
 import type { FinishedNotice } from '../queue/finished-notifier.js';
 import { recordResult, type RecordedResult } from '../db/jobs.js';
+import type { BuildLayerStore } from './build-layer.js';
 
 export interface JobRunnerDeps {
   images: ImageResolver;
@@ -55,6 +56,8 @@ export interface JobRunnerDeps {
   metrics?: JobMetrics;
   /** The blobs jobs reference (their stdin, their files); absent: such a job ends internal_error. */
   blobs?: BlobStore;
+  /** Where a judge build's output is stored (JobPayload.captureLayer); absent: such a job fails. */
+  buildLayers?: BuildLayerStore;
 }
 
 /** What the claim recorded in the job's row: when it reached its sandbox, of which image digest. */
@@ -164,9 +167,29 @@ export class JobRunner {
     this.inSandbox.set(job.id, (error) => ({ ...internalError(new Error(error), timings, started, job), verdict: 'lost' }));
     try {
       const run = await this.execute(sandbox, image, job, output, timings, signal);
-      return this.cutOffByStop(toJobResult(run, timings, started, job), signal);
+      const built = await this.keepBuildOutput(run, image, job);
+      return this.cutOffByStop({ ...toJobResult(run, timings, started, job), ...(built && { built }) }, signal);
     } finally {
       this.inSandbox.delete(job.id);
+    }
+  }
+
+  /**
+   * A judge build that exited 0: its writable layer into the store (worker/build-layer.ts). The
+   * sandbox is released either way; a failure to store the layer fails the job (internal_error).
+   */
+  private async keepBuildOutput(run: RunResult, image: StoredImage, job: JobPayload): Promise<BuiltLayer | undefined> {
+    const layer = run.writableLayer;
+    if (!layer) {
+      if (job.captureLayer && run.verdict === 'ok') throw new Error('the build sandbox did not keep its writable layer');
+      return undefined;
+    }
+    try {
+      if (run.verdict !== 'ok') return undefined;
+      if (!this.deps.buildLayers) throw new Error('this worker cannot store build output');
+      return await inSpan('build layer store', { 'warmbox.job.id': job.id }, () => this.deps.buildLayers!.admit(image, layer.upperDir, job.id));
+    } finally {
+      await layer.release();
     }
   }
 
@@ -263,6 +286,7 @@ export class JobRunner {
         ...(job.workdir !== undefined && { workdir: job.workdir }),
         ...(await jobInputs(job, this.deps.blobs)),
         ...withDefaults(job.limits),
+        ...(job.captureLayer && { capture: true }),
         onStdout: (chunk) => output.write('stdout', chunk),
         onStderr: (chunk) => output.write('stderr', chunk),
         signal,

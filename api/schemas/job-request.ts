@@ -83,7 +83,7 @@ const stdinSchema = z
       'a blob of yours (POST /v1/blobs), read on the worker\'s host without passing through the job request (an unknown blob → 422).',
   });
 
-const cmdSchema = z
+export const cmdSchema = z
   .array(z.string().max(B.cmdArgChars).refine(noNul, 'must not contain NUL'))
   .min(1)
   .max(B.cmdArgs)
@@ -132,7 +132,7 @@ export function fileContentBytes(file: { content?: string | undefined; encoding:
   return file.content === undefined ? 0 : Buffer.byteLength(file.content, file.encoding === 'base64' ? 'base64' : 'utf8');
 }
 
-const filesSchema = z
+export const filesSchema = z
   .array(fileSchema)
   .max(B.files)
   .superRefine((files, ctx) => {

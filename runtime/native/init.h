@@ -12,6 +12,13 @@ enum {
 };
 
 /*
+ * Not arranged before setup: opened by mnt_build_root once the writable layer exists (O_PATH, so
+ * it reads nothing and the job never inherits it: close-on-exec, and job_exec closes fds from 3).
+ * A capture run's supervisor takes it with pidfd_getfd before the namespace dies (launcher.c).
+ */
+#define INIT_FD_UPPER INIT_FD_COUNT
+
+/*
  * Runs as PID 1 of the new namespaces: contains itself (contain.c), parks until the run message,
  * then forks the job, reaps every process, and reports the job's status. Never returns.
  */

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "cgroup.h"
 #include "init.h"
 #include "log.h"
@@ -125,6 +126,13 @@ static const char *hit_name(enum limit_hit h)
 {
 	static const char *const names[] = { "none", "wall", "cpu", "output", "cancel" };
 	return names[h];
+}
+
+/* A capture's layer, as the host reaches it: this process's fd (capture.h). */
+static void report_capture(int upper)
+{
+	if (upper >= 0)
+		event("capture path=/proc/%d/fd/%d\n", (int)getpid(), upper);
 }
 
 static void report_result(const struct setup_spec *s, const struct outcome *o)
@@ -262,11 +270,22 @@ static int run(const struct setup_spec *s, pid_t init, struct pipes *p)
 		o.hit = HIT_CANCEL; /* a kill byte arrived together with the run message */
 	else
 		supervise(s, &r, &sp, &o);
-	kill(init, SIGKILL); /* daemons the job left behind die now, not after the report */
+	int upper = r.capture ? capture_take_upper(init) : -1;
+	if (upper >= 0) {
+		capture_reap_init(init); /* nothing of the job may change the layer while it is copied */
+		init_pid = -1;           /* reaped: the final destroy must not signal its (reusable) pid */
+	} else {
+		kill(init, SIGKILL); /* daemons the job left behind die now, not after the report */
+	}
 	drain_output(&r, &sp, &o);
+	report_capture(upper);
 	report_result(s, &o);
 	close(FD_STDOUT);
 	close(FD_STDERR);
+	if (upper >= 0) {
+		capture_hold_until_hangup(FD_CONTROL);
+		close(upper);
+	}
 	return 0;
 }
 
@@ -312,7 +331,7 @@ int sandbox_main(void)
 	}
 	event("ready\n");
 	int rc = run(&spec, init, &p);
-	destroy(&spec, init);
+	destroy(&spec, init_pid); /* -1 once a capture reaped it */
 	return rc < 0 ? 1 : 0;
 }
 

@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "init.h"
 #include "log.h"
 
 #define NOSUID_NODEV (MS_NOSUID | MS_NODEV)
@@ -78,6 +79,18 @@ static int overlay_options(const struct setup_spec *s, char *buf, size_t cap)
 #define UPPER_BYTES_PER_INODE 1024
 #define UPPER_MIN_INODES 1024
 
+/* The writable layer, kept open at a fixed fd for a capture (init.h INIT_FD_UPPER). */
+static int hold_upper(void)
+{
+	int fd = open("upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return PLOG("open(upper)"), -1;
+	if (dup3(fd, INIT_FD_UPPER, O_CLOEXEC) < 0)
+		return PLOG("dup3(upper, %d)", INIT_FD_UPPER), close(fd), -1;
+	close(fd);
+	return 0;
+}
+
 /* The writable layer lives in a size-limited tmpfs: the job's disk limit. */
 static int mount_overlay_root(const struct setup_spec *s)
 {
@@ -89,6 +102,7 @@ static int mount_overlay_root(const struct setup_spec *s)
 	if (chdir(s->mnt) < 0)
 		return PLOG("chdir(%s)", s->mnt), -1;
 	TRY(ensure_dir("upper", 0755));
+	TRY(hold_upper());
 	TRY(ensure_dir("work", 0755));
 	TRY(ensure_dir("root", 0755));
 	TRY(link_layers(s));

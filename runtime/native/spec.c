@@ -1,6 +1,7 @@
 #include "spec.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -455,6 +456,11 @@ static int run_record(const char *key, size_t keylen, const char *value, size_t 
 		break;
 	case RUN_cpu_period_us:
 		r->cpu_period_us = n;
+		break;
+	case RUN_capture:
+		if (n > 1)
+			return LOG("run capture must be 0 or 1, not %" PRIu64, n), -1;
+		r->capture = n;
 		break;
 	}
 	return 0;

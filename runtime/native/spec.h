@@ -64,6 +64,7 @@ struct run_spec {
 	const char *stdin_file; /* a host file fed to the job's stdin instead of FD_STDIN, or NULL */
 	uint64_t pids; /* the job's processes; the init is added to the cgroup's limit */
 	uint64_t cpu_quota_us, cpu_period_us; /* CFS bandwidth: quota µs of CPU per period µs */
+	uint64_t capture;    /* 1: keep the writable layer open for the worker after the job (launcher.c) */
 };
 
 /* A message as read: its raw bytes (to forward verbatim) and a parse of them. */

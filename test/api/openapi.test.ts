@@ -112,6 +112,10 @@ describe('the OpenAPI document', () => {
       'PUT /v1/blobs/{digest}': 'putBlob',
       'GET /v1/blobs/{digest}': 'getBlob',
       'DELETE /v1/blobs/{digest}': 'deleteBlob',
+      'POST /v1/judge': 'createJudgeRun',
+      'GET /v1/judge/{id}': 'getJudgeRun',
+      'GET /v1/judge/{id}/events': 'streamJudgeRunEvents',
+      'GET /v1/languages': 'listLanguages',
     });
     const values = Object.values(ids);
     assert.equal(new Set(values).size, values.length, 'operationIds are unique');
@@ -223,6 +227,17 @@ describe("the routes' error answers are declared in the document", () => {
     ['GET /v1/blobs/{digest}', '/v1/blobs/sha256:nothex', {}, 400],
     ['GET /v1/blobs/{digest}', '/v1/blobs/sha256:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881', {}, 200],
     ['DELETE /v1/blobs/{digest}', `/v1/blobs/sha256:${'0'.repeat(64)}`, { method: 'DELETE' }, 404],
+    ['POST /v1/judge', '/v1/judge', json('{'), 400],
+    ['POST /v1/judge', '/v1/judge', json({ tests: [{}] }), 400],
+    ['POST /v1/judge', '/v1/judge', text, 415],
+    ['POST /v1/judge', '/v1/judge', big(json({})), 413],
+    ['POST /v1/judge', '/v1/judge', json({ language: 'cobol', source: '', tests: [{}] }), 422],
+    ['POST /v1/judge', '/v1/judge', json({ image: 'busybox', run: ['cat'], tests: Array.from({ length: 1001 }, () => ({})) }), 422],
+    ['POST /v1/judge', '/v1/judge', json({ image: 'busybox', run: ['cat'], tests: [{ stdin: { blob: `sha256:${'0'.repeat(64)}` } }] }), 404],
+    ['POST /v1/judge', '/v1/judge', json({ image: 'alpine:3', run: ['cat'], tests: [{}] }), 404, 'plain'],
+    ['POST /v1/judge', '/v1/judge', json({ image: 'alpine:3', run: ['cat'], tests: [{}] }), 503], // the pull outlasts its timeout
+    ['GET /v1/judge/{id}', '/v1/judge/nosuchrun', {}, 404],
+    ['GET /v1/judge/{id}/events', '/v1/judge/nosuchrun/events', {}, 404],
   ];
 
   for (const [operation, url, init, status, which = 'images'] of cases) {

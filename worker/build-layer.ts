@@ -1,0 +1,67 @@
+/**
+ * A judge's build output, kept: the writable layer of a finished build sandbox (a capture run,
+ * runtime/sandbox.ts WritableLayer) becomes one content-addressed layer stacked on the build's
+ * image, stored and tagged as an image of its own (`warmbox.internal/judge-build:<job id>`), and
+ * recorded in the db like any image. Each test of the judge run is then an ordinary job of that
+ * image: a fresh sandbox of image + build layer, from the warm pool of its digest.
+ *
+ * The layer is the compiler's work, so hostile: it is walked without following a symlink (lstat),
+ * device nodes, FIFOs and sockets are left out (an overlayfs whiteout becomes an OCI one), and it
+ * enters the store through the same admission and safe unpacker as a pulled layer. Its size was
+ * bounded by the build's disk limit (the sandbox's tmpfs). The layer's mtimes and the image's
+ * `created` are the base image's, so the same build output gives the same layer digest.
+ *
+ * A judge run removes the image when it ends (an image `remove` operation): the store's garbage
+ * collection frees the layer once no sandbox mounts it any more.
+ */
+import { INTERNAL_IMAGE_PREFIX } from '../contract/internal-images.js';
+import type { WarmboxDb } from '../db/client.js';
+import type { SnapshotStore, StoredImage } from '../images/image-store.js';
+import { buildLayerOnImage } from '../images/store/image-builder.js';
+import { opaqueDirsOf } from '../images/store/overlay-layer.js';
+import type { BuiltLayer } from '../contract/job-payload.js';
+import type { ImageResolver } from './image-resolver.js';
+import { recordImage } from './image-record.js';
+
+/** The repository build images are tagged in: a name no registry serves, so it is never pulled. */
+export const BUILD_IMAGE_REPOSITORY = `${INTERNAL_IMAGE_PREFIX}judge-build`;
+
+export function buildImageReference(jobId: string): string {
+  return `${BUILD_IMAGE_REPOSITORY}:${jobId.toLowerCase()}`;
+}
+
+export class BuildLayerStore {
+  constructor(
+    private readonly store: SnapshotStore,
+    private readonly db: WarmboxDb,
+    private readonly resolver?: ImageResolver,
+  ) {}
+
+  /** Stores what the build changed (upperDir) on its image; returns the new image. */
+  async admit(base: StoredImage, upperDir: string, jobId: string): Promise<BuiltLayer> {
+    const reference = buildImageReference(jobId);
+    // A trailing slash: the path is a magic link (/proc/<pid>/fd/<n>) that getfattr must enter.
+    const opaqueDirs = await opaqueDirsOf(`${upperDir}/`);
+    const created = Number.isNaN(Date.parse(base.createdAt)) ? new Date(0) : new Date(base.createdAt);
+    const digest = await buildLayerOnImage(this.store, {
+      reference,
+      baseDigest: base.digest,
+      upperDir,
+      opaqueDirs,
+      created,
+      config: runtimeConfigOf(base),
+      createdBy: 'warmbox judge build',
+    });
+    const image = await this.store.resolve(reference);
+    if (!image) throw new Error(`the build image ${reference} was stored but does not resolve`);
+    await recordImage(this.db, this.store, image);
+    this.resolver?.forget(reference);
+    const layerDir = image.layerDirs.at(-1)!;
+    return { image: reference, digest, layer: `sha256:${layerDir.split('/').at(-1)}` };
+  }
+}
+
+function runtimeConfigOf(image: StoredImage): { Entrypoint: string[]; Cmd: string[]; Env: string[]; WorkingDir: string; User: string } {
+  const c = image.config;
+  return { Entrypoint: c.entrypoint, Cmd: c.cmd, Env: c.env, WorkingDir: c.workingDir, User: c.user };
+}
