@@ -29,6 +29,8 @@ import { registerPools } from './routes/pools.js';
 import { registerQueue } from './routes/queue.js';
 import { registerHooks } from './routes/hooks.js';
 import { registerTriggers } from './routes/triggers.js';
+import { registerJudge0 } from './dropin/judge0-routes.js';
+import { registerPiston } from './dropin/piston-routes.js';
 import { registerJudge } from './routes/judge.js';
 import { validationHook } from './validation-errors.js';
 
@@ -38,10 +40,12 @@ export type { AppDeps, ApiConfig, MetricsText } from './deps.js';
 const JOBS_PATH = '/v1/jobs';
 /** Where request bodies are buffered under the body limit. */
 const BODY_LIMITED = '/v1/*';
+/** The Judge0 and Piston drop-ins' routes that take work (api/dropin/), buffered under the same limit. */
+const DROP_IN_WORK_PATHS = ['/submissions', '/submissions/*', '/api/v2/execute'];
 /** Image archives are streamed to disk under their own limit (WARMBOX_IMPORT_MAX_BYTES), not buffered. */
 const BODY_LIMIT_EXEMPT = [IMAGE_IMPORT_PATH];
 /** Where a POST, PUT or DELETE starts new work: refused while the server stops (a cancel is not). */
-const NEW_WORK_PATHS = ['/v1/jobs', '/v1/images/*', '/v1/triggers', '/v1/hooks/*', '/v1/judge'];
+const NEW_WORK_PATHS = ['/v1/jobs', '/v1/images/*', '/v1/triggers', '/v1/hooks/*', '/v1/judge', ...DROP_IN_WORK_PATHS];
 
 export function createApp(deps: AppDeps): OpenAPIHono {
   checkConfig(deps);
@@ -53,7 +57,9 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   const stopping = refuseWhileStopping(() => deps.stopping?.() ?? false);
   for (const path of NEW_WORK_PATHS) app.use(path, stopping);
   app.post(JOBS_PATH, logJobRefusals(deps.logger));
-  app.use(BODY_LIMITED, except(BODY_LIMIT_EXEMPT, limitBodySize(deps.config.maxBodyBytes ?? REQUEST_BOUNDS.bodyBytes)));
+  const bodyLimit = limitBodySize(deps.config.maxBodyBytes ?? REQUEST_BOUNDS.bodyBytes);
+  app.use(BODY_LIMITED, except(BODY_LIMIT_EXEMPT, bodyLimit));
+  for (const path of DROP_IN_WORK_PATHS) app.use(path, bodyLimit);
 
   registerHealth(app, deps);
   registerCreateJob(app, deps);
@@ -71,6 +77,8 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerTriggers(app, deps);
   registerHooks(app, deps);
   registerJudge(app, deps);
+  registerJudge0(app, deps);
+  registerPiston(app, deps);
   registerMetrics(app, deps);
   registerOpenApiDocument(app, { bodyLimited: (path) => path.startsWith('/v1/') && !BODY_LIMIT_EXEMPT.includes(path) });
   return app;
