@@ -14,9 +14,11 @@ import { runVerdictOf, verdictOfRun, type JudgeRunView, type JudgeTestView } fro
 import type { JobResult } from '../contract/job-payload.js';
 import type { LanguagePreset } from '../contract/languages.js';
 import { insertJudgeRun, saveJudgeRun } from '../db/judge-runs.js';
+import { PoolRegistry } from '../queue/pool-registry.js';
 import type { AppDeps } from './deps.js';
 import { ApiError } from './errors.js';
 import { submitJobs } from './job-submission.js';
+import { runChecker, type RunJob } from './judge-checker.js';
 import { ensureImage } from './image-pull-on-use.js';
 import { JobWaiter } from './job-waiter.js';
 import { newJobId } from './job-id.js';
@@ -30,6 +32,8 @@ type TestData = JudgeRequest['tests'][number]['stdin'];
 
 export interface JudgePlan {
   image: string;
+  /** The checker's image (normalized), when the run has a checker. */
+  checkerImage?: string;
   language?: string;
   build?: string[];
   run: string[];
@@ -69,6 +73,7 @@ export interface StartedJudgeRun {
 export async function startJudgeRun(deps: AppDeps, request: JudgeRequest, tenantId: string, languages: readonly LanguagePreset[], signal?: AbortSignal): Promise<StartedJudgeRun> {
   const plan = planOf(request, languages);
   plan.image = (await ensureImage(deps, plan.image, signal)).reference;
+  if (request.checker) plan.checkerImage = request.checker.image === undefined ? plan.image : (await ensureImage(deps, request.checker.image, signal)).reference;
   const tests = request.tests.map((t, i) => ({ stdin: bytesOf(t.stdin, `tests[${i}].stdin`), expected: t.expected === undefined ? undefined : bytesOf(t.expected, `tests[${i}].expected`), limits: t.limits ?? request.limits }));
   const createdAt = epochMs();
   const view: JudgeRunView = {
@@ -92,7 +97,12 @@ interface PreparedTest {
   limits: JudgeRequest['limits'];
 }
 
+/** Parked sandboxes of a build image per worker, at most. */
+const MAX_PREWARMED = 4;
+
 class JudgeRun {
+  private readonly pools: PoolRegistry;
+
   constructor(
     private readonly deps: AppDeps,
     private readonly tenantId: string,
@@ -100,15 +110,24 @@ class JudgeRun {
     private readonly request: JudgeRequest,
     private readonly tests: PreparedTest[],
     private readonly view: JudgeRunView,
-  ) {}
+  ) {
+    this.pools = new PoolRegistry(deps.redis);
+  }
+
+  /** Build images this run made, removed when it ends. */
+  private readonly madeImages: string[] = [];
+  /** The image the checker runs in: its build's, or its own. */
+  private checkerImage: string | undefined;
 
   async execute(): Promise<JudgeRunView> {
-    let buildImage: string | undefined;
     try {
       this.update({ status: 'running' });
       const image = this.plan.build ? await this.build() : this.plan.image;
-      buildImage = this.plan.build ? image : undefined;
-      if (image !== undefined) await this.runTests(image);
+      if (image !== undefined) {
+        if (this.plan.build) await this.prewarm(image);
+        this.checkerImage = await this.buildChecker();
+        await this.runTests(image);
+      }
       this.view.verdict = this.view.build?.verdict === 'compile_error' ? 'compile_error' : runVerdictOf(this.view.tests);
     } catch (err) {
       this.deps.logger.error({ err, judgeRun: this.view.id }, 'judge run failed inside warmbox');
@@ -118,7 +137,7 @@ class JudgeRun {
     this.view.status = 'finished';
     this.view.finishedAt = new Date().toISOString();
     saveJudgeRun(this.deps.db, this.view, Date.now());
-    if (buildImage !== undefined) await this.removeBuildImage(buildImage);
+    for (const made of this.madeImages) await this.removeBuildImage(made);
     return this.view;
   }
 
@@ -137,8 +156,22 @@ class JudgeRun {
       this.update({});
       return undefined;
     }
+    this.madeImages.push(result.built.image);
     Object.assign(build, { verdict: 'ok', layer: result.built.layer, image: result.built.image });
     this.update({});
+    return result.built.image;
+  }
+
+  /** The checker's image: built once like the solution when it has a build; a failed build fails the run. */
+  private async buildChecker(): Promise<string | undefined> {
+    const checker = this.request.checker;
+    if (!checker?.build) return this.plan.checkerImage;
+    const result = await this.runJob({ cmd: checker.build, files: checker.files, limits: this.request.buildLimits }, true, () => undefined, this.plan.checkerImage);
+    if (result.built === undefined) {
+      const output = decode(result.stdout, result.stdoutEncoding) + decode(result.stderr, result.stderrEncoding);
+      throw new Error(`the checker did not build (${result.verdict}${result.exitCode ? ` ${result.exitCode}` : ''}): ${output.slice(0, 2048)}`);
+    }
+    this.madeImages.push(result.built.image);
     return result.built.image;
   }
 
@@ -160,8 +193,7 @@ class JudgeRun {
         this.update({});
       }
     };
-    const lanes = this.request.stopOnFirstFailure ? 1 : Math.min(JUDGE_BOUNDS.parallelTests, this.tests.length);
-    await Promise.all(Array.from({ length: lanes }, lane));
+    await Promise.all(Array.from({ length: this.lanes() }, lane));
     this.update({});
   }
 
@@ -180,11 +212,17 @@ class JudgeRun {
       Object.assign(test, failure);
       return;
     }
+    const stdout = Buffer.from(result.stdout, result.stdoutEncoding === 'base64' ? 'base64' : 'utf8');
+    if (this.request.checker) {
+      const run: RunJob = (spec, capture, image) => this.runJob(spec, capture, () => undefined, image);
+      const input = data.stdin;
+      Object.assign(test, await runChecker(run, this.request.checker, this.checkerImage!, this.request.checker.build !== undefined, { input, output: stdout, expected: data.expected ?? Buffer.alloc(0) }));
+      return;
+    }
     if (data.expected === undefined) {
       test.verdict = 'accepted';
       return;
     }
-    const stdout = Buffer.from(result.stdout, result.stdoutEncoding === 'base64' ? 'base64' : 'utf8');
     const same = compareOutput(stdout, data.expected, this.request.compare as CompareMode);
     if (same.same) test.verdict = 'accepted';
     else Object.assign(test, { verdict: 'wrong_answer', message: same.reason });
@@ -217,9 +255,25 @@ class JudgeRun {
     saveJudgeRun(this.deps.db, this.view);
   }
 
-  /** Untags the build image (an image operation on a worker); its layer goes with the store's next collection. */
+  /** The build image's pools hold as many parked sandboxes as tests run at once, made while the first tests run. */
+  private async prewarm(reference: string): Promise<void> {
+    const parked = Math.min(this.lanes(), MAX_PREWARMED);
+    try {
+      await this.pools.setBounds(reference, { min: parked, max: parked });
+    } catch (err) {
+      this.deps.logger.warn({ err, judgeRun: this.view.id }, 'the build image\'s pools could not be pre-warmed; its tests start cold');
+    }
+  }
+
+  /** Tests running at once: one when the run stops on the first failure (order decides then). */
+  private lanes(): number {
+    return this.request.stopOnFirstFailure ? 1 : Math.min(JUDGE_BOUNDS.parallelTests, this.tests.length);
+  }
+
+  /** Untags the build image (an image operation on a worker, which drains its pools); its layer goes with the store's next collection. */
   private async removeBuildImage(reference: string): Promise<void> {
     try {
+      await this.pools.clearBounds(reference);
       await this.deps.images?.enqueue({ kind: 'remove', reference, force: true });
     } catch (err) {
       this.deps.logger.warn({ err, judgeRun: this.view.id, image: reference }, 'the build image could not be queued for removal; `warmbox rmi` removes it');

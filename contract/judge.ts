@@ -14,6 +14,8 @@ export const TEST_VERDICTS = [
   'output_limit',
   /** Not run: an earlier test failed and the run stops on the first failure. */
   'skipped',
+  /** The custom checker crashed, hit a limit or exited neither 0 nor 1: not the solution's fault. */
+  'checker_error',
   /** warmbox failed (the job ended internal_error, lost or cancelled): not the solution's fault. */
   'internal_error',
 ] as const;

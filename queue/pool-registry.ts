@@ -48,6 +48,11 @@ export class PoolRegistry {
     return stored;
   }
 
+  /** Forgets an image's bounds (a judge run's build image, once removed): workers hear of it and find none. */
+  async clearBounds(image: string): Promise<void> {
+    await this.redis.multi().hdel(POOL_BOUNDS, image).publish(CHANNEL_POOL_BOUNDS, image).exec();
+  }
+
   async getBounds(image: string): Promise<StoredPoolBounds | undefined> {
     const v = await this.redis.hget(POOL_BOUNDS, image);
     return v === null ? undefined : (JSON.parse(v) as StoredPoolBounds);

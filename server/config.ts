@@ -4,6 +4,8 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { LanguagePreset } from '../contract/languages.js';
+import { languagesFromEnv } from './languages-config.js';
 import { z } from 'zod';
 import { imageOpsConfigFromEnv, type ImageOpsConfig } from './image-config.js';
 import { POOL_BOUNDS_MAX } from '../contract/pools.js';
@@ -75,6 +77,8 @@ export interface ServerConfig {
   images: ImageOpsConfig;
   /** Webhook deliveries: secret, allowed targets, retries, timeouts (server/webhook-config.ts). */
   webhooks: WebhookConfig;
+  /** Judge language presets added to the built-in ones (server/languages-config.ts). */
+  languages: LanguagePreset[];
   role: Role;
   dataDir: string;
   listen: { host: string; port: number };
@@ -146,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   return {
     images: imageConfig(env),
     webhooks: webhookConfig(env),
+    languages: languagesConfig(env),
     role: c.WARMBOX_ROLE,
     dataDir: c.WARMBOX_DATA,
     listen: c.WARMBOX_LISTEN,
@@ -169,6 +174,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
 
 /** Variables where an empty value means "none" rather than "the default". */
 const EMPTY_MEANS_NONE = new Set(['WARMBOX_PREWARM']);
+
+function languagesConfig(env: NodeJS.ProcessEnv): LanguagePreset[] {
+  try {
+    return languagesFromEnv(env);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
 
 function imageConfig(env: NodeJS.ProcessEnv): ImageOpsConfig {
   try {

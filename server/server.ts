@@ -364,7 +364,7 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
     redis,
     images,
     webhooks,
-    config: { maxWaitMs: config.maxWaitMs, defaultWaitMs: Math.min(60_000, config.maxWaitMs), maxBatchJobs: config.maxBatchJobs, webhookTargets: config.webhooks.policy },
+    config: { maxWaitMs: config.maxWaitMs, defaultWaitMs: Math.min(60_000, config.maxWaitMs), maxBatchJobs: config.maxBatchJobs, webhookTargets: config.webhooks.policy, languages: config.languages },
     logger: log,
     stopping: () => stop.started,
     metrics: telemetry.metricsText,

@@ -62,6 +62,21 @@ export const judgeRequestSchema = z
     limits: limitsSchema.optional().openapi({ description: 'Limits of each test, unless the test gives its own.' }),
     tests: z.array(testSchema).min(1).max(JUDGE_BOUNDS.tests),
     compare: compareSchema,
+    checker: z
+      .strictObject({
+        image: z.string().min(1).max(B.imageChars).optional().openapi({ description: "The checker's image; default the run's image (without the build layer)." }),
+        files: filesSchema.optional(),
+        build: cmdSchema.optional().openapi({ description: 'argv of the checker\'s build, run once (its output a layer, as the solution\'s).' }),
+        run: cmdSchema.openapi({ description: 'argv of the checker; `input.txt output.txt expected.txt` are appended (testlib\'s order).', example: ['./checker'] }),
+        limits: limitsSchema.optional(),
+      })
+      .optional()
+      .openapi({
+        description:
+          'A custom checker instead of `compare`, testlib-style: run in its own sandbox for each test the solution finished, with the ' +
+          'input, the output and the expected output as files. Exit 0: accepted; 1: wrong answer; anything else: checker_error. ' +
+          'The test\'s message is what it wrote (stderr, else stdout).',
+      }),
     stopOnFirstFailure: z.boolean().default(false).openapi({ description: 'true: tests after the first one not accepted are skipped.' }),
   })
   .superRefine((r, ctx) => {

@@ -136,6 +136,27 @@ describe('POST /v1/judge', () => {
     assert.deepEqual(await verdicts({ mode: 'float', absoluteTolerance: 1e-3, relativeTolerance: 0 }, [['3.1416 x\n', '3.14159 x'], ['3.15', '3.14159']]), ['accepted', 'wrong_answer']);
   });
 
+  it('asks a custom checker (built once, in its own sandbox) for each verdict; a crashing checker is checker_error', { timeout: 120_000 }, async () => {
+    const checker = [
+      'read want < "$3"; read got < "$2"',
+      'if [ "$got" = crash ]; then kill -SEGV $$; fi',
+      'd=$((got - want)); [ $d -lt 0 ] && d=$((-d))',
+      'if [ $d -le 1 ]; then echo "off by $d" >&2; exit 0; fi',
+      'echo "expected $want give or take 1, got $got" >&2; exit 1',
+    ].join('\n');
+    const { json: run } = await post('/v1/judge?wait=true&timeout=120000', {
+      image: 'busybox',
+      run: ['cat'],
+      checker: { files: [{ path: 'checker.sh', content: checker }], build: ['sh', '-c', "{ echo '#!/bin/sh'; cat checker.sh; } > chk && chmod 755 chk"], run: ['./chk'] },
+      tests: [{ stdin: '5\n', expected: '6\n' }, { stdin: '9\n', expected: '6\n' }, { stdin: 'crash\n', expected: '6\n' }],
+    });
+    assert.deepEqual(run.tests.map((t: any) => t.verdict), ['accepted', 'wrong_answer', 'checker_error'], JSON.stringify(run));
+    assert.equal(run.tests[0].message, 'off by 1');
+    assert.equal(run.tests[1].message, 'expected 6 give or take 1, got 9');
+    assert.match(run.tests[2].message, /the checker failed \(killed by SIGSEGV\)/);
+    assert.equal(run.verdict, 'wrong_answer');
+  });
+
   it('streams progress per test as Server-Sent Events, and GET shows the run', { timeout: 120_000 }, async () => {
     const { status, json: queued } = await post('/v1/judge', { image: 'busybox', run: ['cat'], tests: [{ stdin: 'a', expected: 'a' }, { stdin: 'b', expected: 'c' }] });
     assert.equal(status, 202);
