@@ -13,6 +13,7 @@ import { getJudge0Submissions, recordJudge0Submission } from '../../db/judge0-su
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { startJudgeRun } from '../judge-run.js';
+import { judgeRequestSchema } from '../schemas/judge.js';
 import { Judge0Callbacks } from './judge0-callback.js';
 import { judge0Languages, listedJudge0Languages, type Judge0Language } from './judge0-languages.js';
 import { JUDGE0_STATUSES } from './judge0-statuses.js';
@@ -111,9 +112,14 @@ async function createSubmission(deps: AppDeps, c: Context, languages: Judge0Lang
   if (language === undefined) throw new Judge0Refusal(422, { language_id: [`language with id ${submission.language_id} doesn't exist`] });
   if (submission.additional_files != null) throw new Judge0Refusal(422, { additional_files: ['is not supported by warmbox: send the files of a run with POST /v1/judge'] });
   if (submission.enable_network) throw new Judge0Refusal(422, { enable_network: ['is not supported by warmbox: sandboxes have no network'] });
+  const request = judgeRequestSchema.safeParse(toJudgeRequest(submission, language));
+  if (!request.success) {
+    const issue = request.error.issues[0]!;
+    throw new Judge0Refusal(422, { [judge0FieldOf(issue.path.join('.'))]: [issue.message] });
+  }
   let started;
   try {
-    started = await startJudgeRun(deps, toJudgeRequest(submission, language), c.get('tenant').id, [language.preset], c.req.raw.signal);
+    started = await startJudgeRun(deps, request.data, c.get('tenant').id, [language.preset], c.req.raw.signal);
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     // A limit out of warmbox's bounds, an image not in the store, ...: Judge0's 422 for the attribute.

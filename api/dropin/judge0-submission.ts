@@ -9,7 +9,6 @@ import { constants } from 'node:os';
 import { z } from 'zod';
 import type { JudgeRunView } from '../../contract/judge.js';
 import type { WarmboxDb } from '../../db/client.js';
-import type { JudgeRequest } from '../schemas/judge.js';
 import type { Judge0Language } from './judge0-languages.js';
 import { judge0StatusOf } from './judge0-statuses.js';
 import { jobOutput, words } from './run-output.js';
@@ -60,7 +59,8 @@ export function judge0Errors(error: z.ZodError): Judge0Errors {
 }
 
 /** The judge run a submission is: build (the language's, with compiler_options) once, one test. */
-export function toJudgeRequest(s: Judge0Submission, language: Judge0Language): JudgeRequest {
+/** Unvalidated: the caller validates it with judgeRequestSchema (warmbox's bounds, defaults). */
+export function toJudgeRequest(s: Judge0Submission, language: Judge0Language): Record<string, unknown> {
   const preset = language.preset;
   const run = [...preset.run, ...words(s.command_line_arguments)];
   const limits = {
@@ -80,7 +80,7 @@ export function toJudgeRequest(s: Judge0Submission, language: Judge0Language): J
     limits,
     compare: { mode: 'trailing_whitespace' },
     stopOnFirstFailure: true,
-  } as JudgeRequest;
+  };
 }
 
 /** GET /submissions/{token} without `fields`. */

@@ -9,7 +9,6 @@ import { z } from 'zod';
 import type { JudgeBuildView, JudgeRunView, JudgeTestView } from '../../contract/judge.js';
 import type { LanguagePreset } from '../../contract/languages.js';
 import type { WarmboxDb } from '../../db/client.js';
-import type { JudgeRequest } from '../schemas/judge.js';
 import { jobOutput, type JobOutput } from './run-output.js';
 
 const limit = z.number().int().nullish();
@@ -41,7 +40,8 @@ function limitsOf(timeoutMs: number | null | undefined, cpuMs: number | null | u
   return { ...(given(timeoutMs) && { wallTimeMs: timeoutMs }), ...(given(cpuMs) && { cpuTimeMs: cpuMs }), ...(given(memory) && { memoryBytes: memory }) };
 }
 
-export function toJudgeRequest(body: PistonExecute, preset: LanguagePreset): JudgeRequest {
+/** Unvalidated: the caller validates it with judgeRequestSchema (warmbox's bounds, defaults). */
+export function toJudgeRequest(body: PistonExecute, preset: LanguagePreset): Record<string, unknown> {
   const [main, ...others] = body.files.map((f) => ({ content: Buffer.from(f.content, f.encoding ?? 'utf8').toString('base64'), name: f.name }));
   const files = [
     { path: preset.sourceFile, content: main!.content, encoding: 'base64' as const, mode: 0o644 },
@@ -56,7 +56,7 @@ export function toJudgeRequest(body: PistonExecute, preset: LanguagePreset): Jud
     limits: limitsOf(body.run_timeout, body.run_cpu_time, body.run_memory_limit),
     compare: { mode: 'exact' },
     stopOnFirstFailure: true,
-  } as JudgeRequest;
+  };
 }
 
 export interface PistonStage {

@@ -9,6 +9,7 @@ import { mergeLanguages, type LanguagePreset } from '../../contract/languages.js
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { startJudgeRun } from '../judge-run.js';
+import { judgeRequestSchema } from '../schemas/judge.js';
 import { pistonAnswer, pistonExecuteSchema, toJudgeRequest } from './piston-execute.js';
 
 class PistonRefusal extends Error {}
@@ -29,7 +30,9 @@ export function registerPiston(parent: Hono, deps: AppDeps): void {
     if (!parsed.success) throw new PistonRefusal(parsed.error.issues[0]!.message);
     const body = parsed.data;
     const preset = runtimeOf(presets, body.language, body.version);
-    const started = await startJudgeRun(deps, toJudgeRequest(body, preset), c.get('tenant').id, [preset], c.req.raw.signal);
+    const request = judgeRequestSchema.safeParse(toJudgeRequest(body, preset));
+    if (!request.success) throw new PistonRefusal(request.error.issues.map((i) => `${pistonFieldOf(i.path)}: ${i.message}`).join('; '));
+    const started = await startJudgeRun(deps, request.data, c.get('tenant').id, [preset], c.req.raw.signal);
     const run = await started.done;
     if (run.verdict === 'internal_error') return c.json({ message: run.error ?? 'warmbox could not run the program' }, 500);
     return c.json(pistonAnswer(deps.db, preset, run));
@@ -52,4 +55,12 @@ async function jsonBody(c: Context): Promise<unknown> {
   } catch {
     throw new PistonRefusal('the body is not valid JSON');
   }
+}
+
+/** The Piston field a judge request's field came from. */
+function pistonFieldOf(path: PropertyKey[]): string {
+  const [first, second] = path.map(String);
+  const limit: Record<string, string> = { wallTimeMs: 'timeout', cpuTimeMs: 'cpu_time', memoryBytes: 'memory_limit' };
+  if ((first === 'limits' || first === 'buildLimits') && second !== undefined && second in limit) return `${first === 'limits' ? 'run' : 'compile'}_${limit[second]}`;
+  return path.join('.');
 }
