@@ -74,7 +74,7 @@ export async function startJudgeRun(deps: AppDeps, request: JudgeRequest, tenant
   const plan = planOf(request, languages);
   plan.image = (await ensureImage(deps, plan.image, signal)).reference;
   if (request.checker) plan.checkerImage = request.checker.image === undefined ? plan.image : (await ensureImage(deps, request.checker.image, signal)).reference;
-  const tests = request.tests.map((t, i) => ({ stdin: bytesOf(t.stdin, `tests[${i}].stdin`), expected: t.expected === undefined ? undefined : bytesOf(t.expected, `tests[${i}].expected`), limits: t.limits ?? request.limits }));
+  const tests = request.tests.map((t, i) => ({ stdin: bytesOf(t.stdin, `tests[${i}].stdin`), expected: t.expected === undefined ? undefined : bytesOf(t.expected, `tests[${i}].expected`), limits: { ...request.limits, ...t.limits } }));
   const createdAt = epochMs();
   const view: JudgeRunView = {
     id: newJobId(),

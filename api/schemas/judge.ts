@@ -47,7 +47,7 @@ const compareSchema = z
 const testSchema = z.strictObject({
   stdin: testDataSchema.optional(),
   expected: testDataSchema.optional().openapi({ description: 'Absent: any output is accepted (the run only has to succeed).' }),
-  limits: limitsSchema.optional().openapi({ description: "This test's limits instead of the run's `limits`." }),
+  limits: limitsSchema.optional().openapi({ description: "This test's limits: each one given replaces the run's `limits` value." }),
 });
 
 export const judgeRequestSchema = z

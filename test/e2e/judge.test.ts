@@ -68,7 +68,7 @@ describe('POST /v1/judge', () => {
       { stdin: 'add\n2 3\n', expected: '5\n' },
       { stdin: 'add\n2 3\n', expected: '6\n' },
       { stdin: 'loop\n', expected: '' },
-      { stdin: 'memory\n', expected: '', limits: { memoryBytes: 32 << 20, wallTimeMs: 10000 } },
+      { stdin: 'memory\n', expected: '', limits: { memoryBytes: 32 << 20, wallTimeMs: 30000, cpuTimeMs: 20000 } },
       { stdin: 'segv\n', expected: '' },
       { stdin: 'exit3\n', expected: '' },
       { stdin: 'flood\n', expected: '', limits: { outputBytes: 4096 } },
