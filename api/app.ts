@@ -33,6 +33,8 @@ import { registerTriggers } from './routes/triggers.js';
 import { registerKeys } from './routes/keys.js';
 import { registerTenants } from './routes/tenants.js';
 import { registerTenantPolicy } from './routes/tenant-policy.js';
+import { registerJudge0 } from './dropin/judge0-routes.js';
+import { registerPiston } from './dropin/piston-routes.js';
 import { registerJudge } from './routes/judge.js';
 import { validationHook } from './validation-errors.js';
 
@@ -47,8 +49,10 @@ const BODY_LIMITED = '/v1/*';
  * WARMBOX_BLOB_MAX_BYTES), not buffered.
  */
 const BODY_LIMIT_EXEMPT = [IMAGE_IMPORT_PATH, ...BLOB_UPLOAD_PATHS];
+/** The Judge0 and Piston drop-ins' routes that take work (api/dropin/), buffered under the same limit. */
+const DROP_IN_WORK_PATHS = ['/submissions', '/submissions/*', '/api/v2/execute'];
 /** Where a POST, PUT or DELETE starts new work: refused while the server stops (a cancel is not). */
-const NEW_WORK_PATHS = ['/v1/jobs', '/v1/images/*', '/v1/triggers', '/v1/hooks/*', '/v1/judge', ...BLOB_UPLOAD_PATHS];
+const NEW_WORK_PATHS = ['/v1/jobs', '/v1/images/*', '/v1/triggers', '/v1/hooks/*', '/v1/judge', ...BLOB_UPLOAD_PATHS, ...DROP_IN_WORK_PATHS];
 
 export function createApp(deps: AppDeps): OpenAPIHono {
   checkConfig(deps);
@@ -60,7 +64,9 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   const stopping = refuseWhileStopping(() => deps.stopping?.() ?? false);
   for (const path of NEW_WORK_PATHS) app.use(path, stopping);
   app.post(JOBS_PATH, logJobRefusals(deps.logger));
-  app.use(BODY_LIMITED, except(BODY_LIMIT_EXEMPT, limitBodySize(deps.config.maxBodyBytes ?? REQUEST_BOUNDS.bodyBytes)));
+  const bodyLimit = limitBodySize(deps.config.maxBodyBytes ?? REQUEST_BOUNDS.bodyBytes);
+  app.use(BODY_LIMITED, except(BODY_LIMIT_EXEMPT, bodyLimit));
+  for (const path of DROP_IN_WORK_PATHS) app.use(path, bodyLimit);
 
   registerHealth(app, deps);
   registerCreateJob(app, deps);
@@ -82,6 +88,8 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerTenants(app, deps);
   registerTenantPolicy(app, deps);
   registerJudge(app, deps);
+  registerJudge0(app, deps);
+  registerPiston(app, deps);
   registerMetrics(app, deps);
   registerOpenApiDocument(app, { bodyLimited: (path) => path.startsWith('/v1/') && path !== IMAGE_IMPORT_PATH && !path.startsWith(BLOBS_PATH) });
   return app;

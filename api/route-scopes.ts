@@ -21,6 +21,10 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'PATCH /v1/triggers/{id}': 'jobs:submit',
   'DELETE /v1/triggers/{id}': 'jobs:submit',
   'POST /v1/judge': 'jobs:submit',
+  // The Judge0 and Piston drop-ins (api/dropin/).
+  'POST /submissions': 'jobs:submit',
+  'POST /submissions/batch': 'jobs:submit',
+  'POST /api/v2/execute': 'jobs:submit',
   // Test data is uploaded for the jobs that read it.
   'POST /v1/blobs': 'jobs:submit',
   'PUT /v1/blobs/{digest}': 'jobs:submit',
@@ -36,6 +40,12 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'GET /v1/judge/{id}': 'jobs:read',
   'GET /v1/judge/{id}/events': 'jobs:read',
   'GET /v1/languages': 'jobs:read',
+  'GET /submissions/{token}': 'jobs:read',
+  'GET /submissions/batch': 'jobs:read',
+  'GET /languages': 'jobs:read',
+  'GET /languages/{id}': 'jobs:read',
+  'GET /statuses': 'jobs:read',
+  'GET /api/v2/runtimes': 'jobs:read',
   'HEAD /v1/blobs/{digest}': 'jobs:read',
   // What a client needs to know to submit: the queue's depth and the images it can run.
   'GET /v1/queue': 'jobs:read',

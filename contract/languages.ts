@@ -19,11 +19,16 @@ export interface LanguagePreset {
   build?: string[];
   /** argv of each test's run. */
   run: string[];
+  /** The id Judge0 clients name this language by (api/dropin/judge0-languages.ts has the built-in ones). */
+  judge0Id?: number;
+  /** Other names Piston clients may use (`py` for python), beside `id`. */
+  aliases?: string[];
 }
 
 export const BUILTIN_LANGUAGES: readonly LanguagePreset[] = [
   {
     id: 'c',
+    aliases: ['gcc'],
     name: 'C (GCC, C17)',
     version: "Debian's gcc",
     image: 'gcc',
@@ -33,6 +38,7 @@ export const BUILTIN_LANGUAGES: readonly LanguagePreset[] = [
   },
   {
     id: 'cpp',
+    aliases: ['c++', 'g++'],
     name: 'C++ (G++, C++17)',
     version: "Debian's g++",
     image: 'gcc',
@@ -42,6 +48,7 @@ export const BUILTIN_LANGUAGES: readonly LanguagePreset[] = [
   },
   {
     id: 'python',
+    aliases: ['py', 'python3'],
     name: 'Python 3',
     version: "Debian's python3",
     image: 'python',
@@ -50,6 +57,7 @@ export const BUILTIN_LANGUAGES: readonly LanguagePreset[] = [
   },
   {
     id: 'node',
+    aliases: ['js', 'javascript', 'node-js'],
     name: 'JavaScript (Node.js)',
     version: "Debian's nodejs",
     image: 'node',
@@ -58,6 +66,7 @@ export const BUILTIN_LANGUAGES: readonly LanguagePreset[] = [
   },
   {
     id: 'sh',
+    aliases: ['shell'],
     name: 'POSIX shell (busybox)',
     version: 'busybox',
     image: 'busybox',

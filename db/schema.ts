@@ -266,3 +266,16 @@ export const judgeRuns = sqliteTable(
   (t) => [index('judge_runs_tenant_created_at_idx').on(t.tenantId, t.createdAt)],
 );
 export type JudgeRunRow = typeof judgeRuns.$inferSelect;
+
+/**
+ * Submissions made through the Judge0 drop-in (api/dropin/): the judge run that ran each one, and
+ * the attributes it was created with, which Judge0 shows back (`source_code`, limits, ...).
+ */
+export const judge0Submissions = sqliteTable('judge0_submissions', {
+  /** The submission's token: its judge run's id. */
+  token: text('token')
+    .primaryKey()
+    .references(() => judgeRuns.id, { onDelete: 'cascade' }),
+  request: text('request', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+});
+export type Judge0SubmissionRow = typeof judge0Submissions.$inferSelect;

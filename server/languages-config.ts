@@ -21,6 +21,8 @@ const presetSchema = z.strictObject({
   sourceFile: z.string().regex(/^[^/\0]+$/, 'must be a file name, without /'),
   build: argv.optional(),
   run: argv,
+  judge0Id: z.number().int().positive().optional(),
+  aliases: z.array(z.string().min(1).max(64)).max(16).optional(),
 });
 
 export function languagesFromEnv(env: NodeJS.ProcessEnv = process.env): LanguagePreset[] {

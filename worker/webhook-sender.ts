@@ -64,6 +64,11 @@ export class WebhookSender {
   }
 
   post(url: string, body: string, headers: Record<string, string>): Promise<SendResult> {
+    return this.send('POST', url, body, headers);
+  }
+
+  /** The same guarded request with another method (Judge0's callbacks are PUTs). */
+  send(method: 'POST' | 'PUT', url: string, body: string, headers: Record<string, string>): Promise<SendResult> {
     const started = performance.now();
     const target = new URL(url);
     const literal = target.hostname.replace(/^\[|\]$/g, '');
@@ -81,7 +86,7 @@ export class WebhookSender {
       };
       const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
       const req: ClientRequest = send(target, {
-        method: 'POST',
+        method,
         headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
         // A fresh connection per attempt: a pooled socket would skip the connect-time check.
         agent: false,

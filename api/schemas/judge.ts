@@ -148,5 +148,7 @@ export const languageSchema = z
     sourceFile: z.string(),
     build: z.array(z.string()).optional(),
     run: z.array(z.string()),
+    judge0Id: z.number().optional().openapi({ description: 'The language id Judge0 clients send for it (POST /submissions).' }),
+    aliases: z.array(z.string()).optional().openapi({ description: 'Other names Piston clients may use for it.' }),
   })
   .openapi('Language');
