@@ -43,16 +43,20 @@ export class BuildLayerStore {
     // A trailing slash: the path is a magic link (/proc/<pid>/fd/<n>) that getfattr must enter.
     const opaqueDirs = await opaqueDirsOf(`${upperDir}/`);
     const created = Number.isNaN(Date.parse(base.createdAt)) ? new Date(0) : new Date(base.createdAt);
-    const digest = await buildLayerOnImage(this.store, {
-      reference,
-      baseDigest: base.digest,
-      upperDir,
-      opaqueDirs,
-      created,
-      config: runtimeConfigOf(base),
-      createdBy: 'warmbox judge build',
+    // Collection paused for the whole sequence: the new layer is unreferenced until the image's
+    // ref is written, and a collection in between (another run's build image removed) takes it.
+    const { digest, image } = await this.store.withGarbageCollectionPaused(async () => {
+      const digest = await buildLayerOnImage(this.store, {
+        reference,
+        baseDigest: base.digest,
+        upperDir,
+        opaqueDirs,
+        created,
+        config: runtimeConfigOf(base),
+        createdBy: 'warmbox judge build',
+      });
+      return { digest, image: await this.store.resolve(reference) };
     });
-    const image = await this.store.resolve(reference);
     if (!image) throw new Error(`the build image ${reference} was stored but does not resolve`);
     await recordImage(this.db, this.store, image);
     this.resolver?.forget(reference);

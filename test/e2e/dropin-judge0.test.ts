@@ -137,7 +137,7 @@ describe('Judge0 drop-in: submissions', () => {
     assert.equal(segv.status_id, 7);
     assert.equal(segv.exit_signal, 11);
     const loop = await run('while :; do :; done\n', { cpu_time_limit: 0.5, wall_time_limit: 5 });
-    assert.equal(loop.status_id, 5);
+    assert.equal(loop.status_id, 5, JSON.stringify(loop));
   });
 
   it('base64_encoded=true: attributes go in and come out as base64', { timeout: 120_000 }, async () => {
