@@ -4,6 +4,7 @@
  * (PUT → 409). A changed policy applies to the next submission, and to running caps and retention
  * at once.
  */
+import { tenantIdOr404 } from '../tenant-admin.js';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { normalizedPattern } from '../../contract/image-allow-list.js';
 import { LOCAL_TENANT_ID, type TenantPolicy } from '../../contract/tenant.js';
@@ -16,7 +17,7 @@ import { tenantPolicySchema, tenantPolicyViewSchema } from '../schemas/tenant-po
 import { tenantById } from '../tenant-lookup.js';
 
 const params = z.object({
-  id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' }, description: 'The tenant\'s id (`local` while auth is off).', example: LOCAL_TENANT_ID }),
+  id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' }, description: 'The tenant\'s id or name (`local` while auth is off).', example: LOCAL_TENANT_ID }),
 });
 
 export function registerTenantPolicy(app: OpenAPIHono, deps: AppDeps): void {
@@ -33,7 +34,7 @@ export function registerTenantPolicy(app: OpenAPIHono, deps: AppDeps): void {
     },
   });
   app.openapi(get, (c) => {
-    const id = c.req.valid('param').id;
+    const id = tenantIdOr404(deps.db, c.req.valid('param').id);
     return c.json(view(id, tenantOr404(deps, id).policy), 200);
   });
 
@@ -60,7 +61,7 @@ export function registerTenantPolicy(app: OpenAPIHono, deps: AppDeps): void {
     },
   });
   app.openapi(put, (c) => {
-    const id = c.req.valid('param').id;
+    const id = tenantIdOr404(deps.db, c.req.valid('param').id);
     if (id === LOCAL_TENANT_ID) {
       throw new ApiError(409, 'tenant_policy_configured', 'the local tenant\'s policy is the server\'s configuration: set the WARMBOX_TENANT_* variables and restart the server', { tenant: id });
     }
