@@ -8,7 +8,9 @@
  * The orchestration lives in the API process that accepted the run; the jobs it starts are
  * recorded and durable like any job, and the run's record is rewritten after each step.
  */
+import { readFile } from 'node:fs/promises';
 import { epochMs } from '../contract/epoch-ms.js';
+import { findBlob } from '../db/blobs.js';
 import type { Tenant } from '../contract/tenant.js';
 import { compareOutput, type CompareMode } from '../contract/judge-compare.js';
 import { runVerdictOf, verdictOfRun, type JudgeRunView, type JudgeTestView } from '../contract/judge.js';
@@ -56,12 +58,22 @@ export function planOf(request: JudgeRequest, languages: readonly LanguagePreset
   return { image: request.image ?? preset!.image, ...(preset && { language: preset.id }), ...(build && { build }), run: request.run ?? preset!.run, files };
 }
 
-/** A test's bytes; a blob reference is refused until this server stores blobs. */
-function bytesOf(data: TestData, field: string): Buffer {
+/** A blob a test names: the tenant's, else 404 (a blob is never another tenant's to read). */
+type BlobRef = { blob: string };
+
+function bytesOrBlob(deps: AppDeps, tenantId: string, data: TestData, field: string): Buffer | BlobRef {
   if (data === undefined) return Buffer.alloc(0);
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
   if ('base64' in data) return Buffer.from(data.base64, 'base64');
-  throw new ApiError(404, 'blob_not_found', `${field}: blob ${data.blob} is not stored on this server`, { field });
+  if (deps.blobs === undefined || findBlob(deps.db, tenantId, data.blob) === undefined) {
+    throw new ApiError(404, 'blob_not_found', `${field}: blob ${data.blob} is not stored on this server`, { field });
+  }
+  return { blob: data.blob };
+}
+
+/** The bytes of test data: a blob's read from the store on this host (the API's). */
+async function bytesOf(deps: AppDeps, data: Buffer | BlobRef): Promise<Buffer> {
+  return Buffer.isBuffer(data) ? data : readFile(deps.blobs!.store.pathOf(data.blob));
 }
 
 export interface StartedJudgeRun {
@@ -75,7 +87,14 @@ export async function startJudgeRun(deps: AppDeps, request: JudgeRequest, tenant
   const plan = planOf(request, languages);
   plan.image = (await ensureImage(deps, plan.image, signal)).reference;
   if (request.checker) plan.checkerImage = request.checker.image === undefined ? plan.image : (await ensureImage(deps, request.checker.image, signal)).reference;
-  const tests = request.tests.map((t, i) => ({ stdin: bytesOf(t.stdin, `tests[${i}].stdin`), expected: t.expected === undefined ? undefined : bytesOf(t.expected, `tests[${i}].expected`), limits: { ...request.limits, ...t.limits } }));
+  // A blob on stdin reaches the job by reference (it never crosses Redis); expected output is compared here.
+  const tests = await Promise.all(
+    request.tests.map(async (t, i) => ({
+      stdin: bytesOrBlob(deps, tenant.id, t.stdin, `tests[${i}].stdin`),
+      expected: t.expected === undefined ? undefined : await bytesOf(deps, bytesOrBlob(deps, tenant.id, t.expected, `tests[${i}].expected`)),
+      limits: { ...request.limits, ...t.limits },
+    })),
+  );
   const createdAt = epochMs();
   const view: JudgeRunView = {
     id: newJobId(),
@@ -93,7 +112,7 @@ export async function startJudgeRun(deps: AppDeps, request: JudgeRequest, tenant
 }
 
 interface PreparedTest {
-  stdin: Buffer;
+  stdin: Buffer | BlobRef;
   expected: Buffer | undefined;
   limits: JudgeRequest['limits'];
 }
@@ -202,7 +221,7 @@ class JudgeRun {
     const data = this.tests[index]!;
     test.status = 'running';
     const result = await this.runJob(
-      { cmd: this.plan.run, stdin: { base64: data.stdin.toString('base64') }, files: this.plan.build ? [] : this.plan.files, limits: data.limits },
+      { cmd: this.plan.run, stdin: Buffer.isBuffer(data.stdin) ? { base64: data.stdin.toString('base64') } : data.stdin, files: this.plan.build ? [] : this.plan.files, limits: data.limits },
       false,
       (id) => this.update({}, () => (test.jobId = id)),
       image,
@@ -216,7 +235,7 @@ class JudgeRun {
     const stdout = Buffer.from(result.stdout, result.stdoutEncoding === 'base64' ? 'base64' : 'utf8');
     if (this.request.checker) {
       const run: RunJob = (spec, capture, image) => this.runJob(spec, capture, () => undefined, image);
-      const input = data.stdin;
+      const input = await bytesOf(this.deps, data.stdin);
       Object.assign(test, await runChecker(run, this.request.checker, this.checkerImage!, this.request.checker.build !== undefined, { input, output: stdout, expected: data.expected ?? Buffer.alloc(0) }));
       return;
     }

@@ -159,6 +159,7 @@ function judge0FieldOf(field: unknown): string {
     'limits.memoryBytes': 'memory_limit',
     'limits.pids': 'max_processes_and_or_threads',
     'limits.fileSizeBytes': 'max_file_size',
+    'limits.stackBytes': 'stack_limit',
   };
   return typeof field === 'string' ? (map[field] ?? (field.startsWith('tests') ? 'stdin' : field)) : 'base';
 }

@@ -69,6 +69,7 @@ export function toJudgeRequest(s: Judge0Submission, language: Judge0Language): R
     ...(s.memory_limit != null && { memoryBytes: s.memory_limit * KiB }),
     ...(s.max_processes_and_or_threads != null && { pids: s.max_processes_and_or_threads }),
     ...(s.max_file_size != null && { fileSizeBytes: s.max_file_size * KiB }),
+    ...(s.stack_limit != null && { stackBytes: s.stack_limit * KiB }),
   };
   return {
     language: preset.id,

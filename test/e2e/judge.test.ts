@@ -184,6 +184,25 @@ describe('POST /v1/judge', () => {
   });
 });
 
+describe('test data uploaded once', () => {
+  it('takes stdin and expected output as blobs: stdin reaches each test by reference', { timeout: 180_000 }, async () => {
+    const upload = async (text: string) => {
+      const res = await fetch(`${server.url}/v1/blobs`, { method: 'POST', body: text });
+      assert.equal(res.status, 201);
+      return ((await res.json()) as { digest: string }).digest;
+    };
+    const [input, right, wrong] = [await upload('add\n20 22\n'), await upload('42\n'), await upload('41\n')];
+    const { status, json: run } = await judge([
+      { stdin: { blob: input }, expected: { blob: right } },
+      { stdin: { blob: input }, expected: { blob: wrong } },
+    ]);
+    assert.equal(status, 200);
+    assert.deepEqual(run.tests.map((t: any) => t.verdict), ['accepted', 'wrong_answer']);
+    const job = await (await fetch(`${server.url}/v1/jobs/${run.tests[0].jobId}`)).json();
+    assert.equal((job as any).result.stdout, '42\n');
+  });
+});
+
 describe('POST /v1/judge refuses bad input with a clear 4xx', () => {
   it('an unknown language, too many tests, a missing blob, neither language nor image', async () => {
     const unknown = await post('/v1/judge', { language: 'cobol-85', source: '', tests: [{}] });
