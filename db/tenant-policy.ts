@@ -1,8 +1,8 @@
 /** A tenant's policy in the `tenants` table (contract/tenant.ts): read for sweeps, replaced by PUT /v1/tenants/{id}/policy. */
-import { eq, or } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { TenantPolicy } from '../contract/tenant.js';
 import type { WarmboxDb } from './client.js';
-import { tenants, type TenantRow } from './schema.js';
+import { tenants } from './schema.js';
 
 /** False when no such tenant. */
 export function setTenantPolicy(db: WarmboxDb, id: string, policy: TenantPolicy): boolean {
@@ -18,7 +18,3 @@ export function listTenantRetention(db: WarmboxDb): { id: string; retentionSecon
     .map((t) => ({ id: t.id, retentionSeconds: t.policy.retentionSeconds ?? null }));
 }
 
-/** A stored tenant by its id or its name. */
-export function findTenantByIdOrName(db: WarmboxDb, idOrName: string): TenantRow | undefined {
-  return db.select().from(tenants).where(or(eq(tenants.id, idOrName), eq(tenants.name, idOrName))).get();
-}

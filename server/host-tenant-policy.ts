@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { checkedPolicy } from '../api/schemas/tenant-policy.js';
 import { LOCAL_TENANT_ID, type TenantPolicy } from '../contract/tenant.js';
 import { openDatabase } from '../db/client.js';
-import { findTenantByIdOrName, setTenantPolicy } from '../db/tenant-policy.js';
+import { setTenantPolicy } from '../db/tenant-policy.js';
+import { findTenantRow } from '../db/tenants.js';
 
 export interface HostTenantPolicies {
   /** The tenant named (id or name) and its policy; throws with what is wrong. */
@@ -21,7 +22,7 @@ export function openHostTenantPolicies(dataDir: string): HostTenantPolicies {
   return {
     read(name) {
       if (name === LOCAL_TENANT_ID) throw new Error('the local tenant\'s policy is the server\'s configuration (WARMBOX_TENANT_* variables); see it with: warmbox tenants policy local');
-      const row = findTenantByIdOrName(handle.db, name);
+      const row = findTenantRow(handle.db, name);
       if (row === undefined) throw new Error(`no tenant ${JSON.stringify(name)} in ${handle.file}`);
       return { id: row.id, policy: row.policy };
     },
