@@ -61,8 +61,18 @@ export interface AppDeps {
   tracing?: boolean;
   /** Refuses new jobs with 503 `overloaded` while the queue is past its thresholds (api/overload-gate.ts); absent: never. */
   overload?: OverloadGate;
+  /** Where Judge0 callbacks are sent from; absent: they are not sent. */
+  callbacks?: CallbackSender;
   /** What a worker in this process checks for GET /readyz (its launcher, its cgroup driver); absent: no worker here. */
   workerChecks?: ReadinessCheck[];
+}
+
+/**
+ * Sends one HTTP request to a URL a client named, under the webhook address policy (the server
+ * gives worker/webhook-sender.ts's): Judge0's `callback_url` (api/dropin/judge0-callback.ts).
+ */
+export interface CallbackSender {
+  send(method: 'POST' | 'PUT', url: string, body: string, headers: Record<string, string>): Promise<{ statusCode: number | null; error: string | null; refused: boolean }>;
 }
 
 /** Metrics rendered in a text format at each request. */

@@ -6,6 +6,7 @@
  * Several workers share one Redis: they all take jobs from the one BullMQ jobs queue, and keep
  * each other's pools warm through worker/pool-coordinator.ts (README "Pools and scheduling").
  */
+import { WebhookSender } from '../worker/webhook-sender.js';
 import { mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -415,6 +416,7 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
     tracing: telemetry.tracing,
     workerChecks: local.workerChecks,
     overload: new OverloadGate(config.overload, (now) => queue.depth(now), log),
+    callbacks: new WebhookSender({ policy: config.webhooks.policy, connectTimeoutMs: config.webhooks.connectTimeoutMs, timeoutMs: config.webhooks.timeoutMs }),
   });
   const http = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port }, () => resolve(s));

@@ -6,20 +6,20 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { WebhookTargetPolicy } from '../../contract/webhook-target-policy.js';
-import { WebhookSender } from '../../worker/webhook-sender.js';
+import type { CallbackSender } from '../deps.js';
 
 const TRIES = 3;
 const RETRY_DELAY_MS = 1000;
 
 export class Judge0Callbacks {
-  private readonly sender: WebhookSender;
-
-  constructor(policy: WebhookTargetPolicy | undefined, private readonly log: Logger) {
-    this.sender = new WebhookSender({ policy: policy ?? new WebhookTargetPolicy(), connectTimeoutMs: 5_000, timeoutMs: 10_000 });
-  }
+  /** `sender` absent (an API without one, in tests of the API alone): callbacks are logged, not sent. */
+  constructor(private readonly sender: CallbackSender | undefined, private readonly log: Logger) {}
 
   async deliver(url: string, token: string, body: Record<string, unknown>): Promise<void> {
+    if (this.sender === undefined) {
+      this.log.warn({ token }, 'Judge0 callback not sent: this API has no callback sender');
+      return;
+    }
     const json = JSON.stringify(body);
     for (let attempt = 1; attempt <= TRIES; attempt++) {
       const sent = await this.sender.send('PUT', url, json, { 'Content-Type': 'application/json' });

@@ -45,7 +45,7 @@ export function registerJudge0(parent: Hono, deps: AppDeps): void {
   // Its own app, so that its refusals take Judge0's shapes and not warmbox's error handler's.
   const app = new Hono();
   const languages = judge0Languages(mergeLanguages(deps.config.languages));
-  const callbacks = new Judge0Callbacks(deps.config.webhookTargets, deps.logger);
+  const callbacks = new Judge0Callbacks(deps.callbacks, deps.logger);
   const create = (c: Context, body: unknown, base64: boolean) => createSubmission(deps, c, languages, callbacks, body, base64);
 
   app.onError((err, c) => {
