@@ -67,8 +67,22 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const exited = once(child, 'exit').then(([code]) => {
     throw new Error(`warmbox server exited with ${code} before it was ready; see ${logFile}`);
   });
-  await Promise.race([waitForHealth(url), exited]);
   exited.catch(() => {});
+  try {
+    await Promise.race([waitForHealth(url), exited]);
+  } catch (err) {
+    // A server that comes up after the deadline would keep the test process alive (its pipes) forever.
+    if (child.exitCode === null && child.signalCode === null) {
+      // SIGTERM first: the server stops its private Redis and launcher itself.
+      const gone = once(child, 'exit');
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await gone;
+      clearTimeout(killer);
+    }
+    if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     url,
     dataDir,
