@@ -8,17 +8,23 @@ import { startJobWorker } from '../../queue/job-worker.js';
 import { RunningSlots } from '../../queue/running-slots.js';
 
 const [port, leaseMs] = process.argv.slice(2).map(Number);
-const redis = new Redis(port!, '127.0.0.1');
-const slots = new RunningSlots(redis, () => undefined, leaseMs);
-startJobWorker({
-  name: `slot-holder-${process.pid}`,
-  connection: { host: '127.0.0.1', port: port! },
-  concurrency: 1,
-  runningCap: { slots, capOf: () => 1 },
-  runner: {
-    run: () => {
-      process.stdout.write('holding\n');
-      return new Promise(() => undefined);
+// `node --test dist/test/` runs every file under test/ as a test file: without its arguments
+// there is nothing to hold, and it must end rather than wait on a Redis at the default port.
+if (Number.isInteger(port) && Number.isInteger(leaseMs)) hold(port!, leaseMs!);
+
+function hold(port: number, leaseMs: number): void {
+  const redis = new Redis(port, '127.0.0.1');
+  const slots = new RunningSlots(redis, () => undefined, leaseMs);
+  startJobWorker({
+    name: `slot-holder-${process.pid}`,
+    connection: { host: '127.0.0.1', port },
+    concurrency: 1,
+    runningCap: { slots, capOf: () => 1 },
+    runner: {
+      run: () => {
+        process.stdout.write('holding\n');
+        return new Promise(() => undefined);
+      },
     },
-  },
-});
+  });
+}
