@@ -239,9 +239,15 @@ void init_main(const struct setup_spec *s)
 {
 	if (proc_title_set(INIT_TITLE) < 0) /* the job reads /proc/1/cmdline */
 		fail("proc_title_set");
-	oom_adj_fd = open("/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC);
-	if (oom_adj_fd < 0)
+	int oom_fd = open("/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC);
+	if (oom_fd < 0)
 		fail("open(/proc/self/oom_score_adj)");
+	/* Above the fixed fds: contain() puts the writable layer at INIT_FD_UPPER, which dup3 would
+	 * take from under a lower fd (and the job would no longer be the OOM killer's victim). */
+	oom_adj_fd = fcntl(oom_fd, F_DUPFD_CLOEXEC, INIT_FD_UPPER + 1);
+	if (oom_adj_fd < 0)
+		fail("fcntl(oom_score_adj, F_DUPFD_CLOEXEC)");
+	close(oom_fd);
 	int contained = contain(s);
 	if (contained < 0)
 		fail(contained == CONTAIN_WORKDIR_FAILED ? "workdir" : "contain"); /* the worker tells its jobs why */

@@ -85,6 +85,8 @@ static int hold_upper(void)
 	int fd = open("upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return PLOG("open(upper)"), -1;
+	if (fd == INIT_FD_UPPER) /* already there: dup3 refuses an fd onto itself */
+		return 0;
 	if (dup3(fd, INIT_FD_UPPER, O_CLOEXEC) < 0)
 		return PLOG("dup3(upper, %d)", INIT_FD_UPPER), close(fd), -1;
 	close(fd);
