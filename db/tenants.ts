@@ -1,8 +1,19 @@
-/** Queries on `tenants` (contract/tenant.ts). The local tenant has no row: api/tenant-lookup.ts makes it. */
+/** Queries on `tenants` (contract/tenant.ts). The local tenant has no row: tenantOf makes it. */
 import { and, eq, inArray, or } from 'drizzle-orm';
+import { LOCAL_TENANT_ID, UNRESTRICTED_POLICY, type Tenant, type TenantPolicy } from '../contract/tenant.js';
 import type { WarmboxDb } from './client.js';
 import { DbWriteError } from './db-write-error.js';
 import { apiKeys, jobs, tenants, triggerDeliveries, triggers, type TenantRow } from './schema.js';
+
+/**
+ * The tenant a stored id names: the local tenant (no row; its policy is the configuration's) or a
+ * row's. Undefined when the tenant was deleted since.
+ */
+export function tenantOf(db: WarmboxDb, id: string, localPolicy: TenantPolicy = UNRESTRICTED_POLICY): Tenant | undefined {
+  if (id === LOCAL_TENANT_ID) return { id: LOCAL_TENANT_ID, name: LOCAL_TENANT_ID, policy: localPolicy };
+  const row = getTenantRow(db, id);
+  return row && { id: row.id, name: row.name, policy: row.policy };
+}
 
 export function getTenantRow(db: WarmboxDb, id: string): TenantRow | undefined {
   return db.select().from(tenants).where(eq(tenants.id, id)).get();

@@ -6,6 +6,7 @@
  * Several workers share one Redis: they all take jobs from the one BullMQ jobs queue, and keep
  * each other's pools warm through worker/pool-coordinator.ts (README "Pools and scheduling").
  */
+import { tenantOf } from '../db/tenants.js';
 import { WebhookSender } from '../worker/webhook-sender.js';
 import { mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
@@ -59,7 +60,6 @@ import { openSnapshotStore } from './snapshot-store.js';
 import { startTelemetry, type Telemetry } from './telemetry.js';
 import { closeRedis } from '../queue/redis-close.js';
 import { RunningSlots } from '../queue/running-slots.js';
-import { tenantPolicyOf } from './tenant-policies.js';
 import { RetentionSweep } from '../worker/retention-sweep.js';
 import { listTenantRetention } from '../db/tenant-policy.js';
 import { IDEMPOTENCY_KEY_TTL_MS } from '../api/idempotency.js';
@@ -223,7 +223,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     concurrency: config.concurrency,
     runner,
     cancelledBeforeStart: (id) => cancels.listener?.takePending(id) ?? false,
-    runningCap: { slots, capOf: (tenantId) => tenantPolicyOf(dbHandle.db, config.tenants.localTenantPolicy, tenantId)?.maxRunningJobs ?? null },
+    runningCap: { slots, capOf: (tenantId) => tenantOf(dbHandle.db, tenantId, config.tenants.localTenantPolicy)?.policy.maxRunningJobs ?? null },
   });
   worker.on('error', (err) => log.error({ err }, 'job worker error'));
   worker.on('active', (job) => coordinator.noteJobTaken(job.data.image));
