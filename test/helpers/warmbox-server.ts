@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,8 +64,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
   const url = `http://127.0.0.1:${port}`;
+  const logWritten = once(log, 'finish');
   const exited = once(child, 'exit').then(([code]) => {
-    throw new Error(`warmbox server exited with ${code} before it was ready; see ${logFile}`);
+    throw new Error(`warmbox server exited with ${code} before it was ready`);
   });
   exited.catch(() => {});
   try {
@@ -80,8 +81,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
       await gone;
       clearTimeout(killer);
     }
+    // The log goes with the data directory: the error carries it.
+    await logWritten;
+    const output = readFileSync(logFile, 'utf8');
     if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
-    throw err;
+    throw new Error(`${(err as Error).message}; its output:\n${output}`, { cause: err });
   }
   return {
     url,
