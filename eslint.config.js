@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'runtime/native/', 'bench/results/', 'db/migrations/'] },
+  { ignores: ['dist/', 'node_modules/', 'runtime/native/', 'bench/results/', 'db/migrations/', 'db/pg/migrations/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

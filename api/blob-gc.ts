@@ -19,13 +19,13 @@ export interface BlobCollection {
 
 export async function collectBlobs(db: WarmboxDb, store: BlobStore, gcAgeMs: number, now = Date.now()): Promise<BlobCollection> {
   const files = await store.list();
-  const held = heldDigests(db);
-  const pinned = digestsOfUnfinishedJobs(db);
+  const held = await heldDigests(db);
+  const pinned = await digestsOfUnfinishedJobs(db);
   const removed: string[] = [];
   for (const blob of files) {
     if (held.has(blob.digest) || pinned.has(blob.digest) || now - blob.mtimeMs < gcAgeMs) continue;
     // Read again right before the removal: a submission or an upload may have come since the lists were read.
-    if (heldDigests(db).has(blob.digest) || digestsOfUnfinishedJobs(db).has(blob.digest)) continue;
+    if ((await heldDigests(db)).has(blob.digest) || (await digestsOfUnfinishedJobs(db)).has(blob.digest)) continue;
     await store.remove(blob.digest);
     removed.push(blob.digest);
   }

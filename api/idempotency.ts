@@ -60,7 +60,7 @@ export function keyNotBefore(now = Date.now()): number {
 export async function replayedJobIds(db: WarmboxDb, key: string, hash: string, signal?: AbortSignal, shownKey = key): Promise<string[] | undefined> {
   const deadline = Date.now() + PENDING_WAIT_MS;
   for (;;) {
-    const row = findIdempotencyKey(db, key, keyNotBefore());
+    const row = await findIdempotencyKey(db, key, keyNotBefore());
     if (row === undefined) return undefined;
     if (row.requestHash !== hash) {
       throw new ApiError(422, 'idempotency_key_reused', `Idempotency-Key ${JSON.stringify(shownKey)} was used with another request body within the last 24 hours`, {
@@ -79,8 +79,8 @@ export async function replayedJobIds(db: WarmboxDb, key: string, hash: string, s
 const lastPrune = new WeakMap<WarmboxDb, number>();
 
 /** Deletes the keys older than a day, at most once a minute per database. */
-export function pruneExpiredKeys(db: WarmboxDb, now = Date.now()): void {
+export async function pruneExpiredKeys(db: WarmboxDb, now = Date.now()): Promise<void> {
   if (now - (lastPrune.get(db) ?? 0) < PRUNE_EVERY_MS) return;
   lastPrune.set(db, now);
-  pruneIdempotencyKeys(db, keyNotBefore(now));
+  await pruneIdempotencyKeys(db, keyNotBefore(now));
 }

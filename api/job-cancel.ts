@@ -19,7 +19,7 @@ import type { WebhookQueue } from '../queue/webhook-queue.js';
  */
 export async function cancelJob(deps: { db: WarmboxDb; queue: JobQueue; redis: Redis; webhooks?: WebhookQueue; logger?: Logger }, id: string): Promise<boolean> {
   if (await deps.queue.removeWaiting(id)) {
-    const recorded = recordResult(deps.db, id, cancelledBeforeStart(), Date.now());
+    const recorded = await recordResult(deps.db, id, cancelledBeforeStart(), Date.now());
     await announceJobEnd({ redis: deps.redis, webhooks: deps.webhooks, log: deps.logger }, id, recorded?.deliveryId ?? null);
     return true;
   }

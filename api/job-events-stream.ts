@@ -35,7 +35,7 @@ export async function streamJobEvents(
   clientGone.addEventListener('abort', disconnect, { once: true });
   try {
     for (let from = fromId; ; ) {
-      const job = getJob(deps.db, jobId);
+      const job = await getJob(deps.db, jobId);
       if (job === undefined || clientGone.aborted) return;
       const finished = job.status === 'finished';
       if (!finished) dedicated ??= blockingConnection(deps);
@@ -54,7 +54,7 @@ export async function streamJobEvents(
         continue;
       }
       for (const entry of entries) {
-        if (entry.type === 'end') return await sendEnd(sse, getJob(deps.db, jobId) ?? job);
+        if (entry.type === 'end') return await sendEnd(sse, (await getJob(deps.db, jobId)) ?? job);
         await sse.writeSSE({ event: entry.type, id: entry.id, data: JSON.stringify(encodeChunk(entry.data)) });
         from = entry.id;
       }

@@ -3,7 +3,8 @@
  * (POST /v1/hooks/{id}), as one checklist: replay an idempotent retry → refuse when overloaded → the tenant's policy on
  * each request (limit caps, network, image allow-list; nothing read yet) → webhook targets → the
  * tenant's queued cap (a db count) → its rate limit (tokens taken in Redis) → pull images on first
- * use → the queued cap again, then record every job (and the key) in one transaction → enqueue
+ * use → record every job (and the key) in one transaction, which checks the queued cap and the
+ * blob references again first → enqueue
  * them all in one Redis round trip → mark the key acknowledged. The cheaper a refusal, the earlier:
  * a refused request records nothing, and only one that passed every check takes tokens or pulls.
  * Nothing is acknowledged before both the db and Redis hold it; a failed enqueue takes the
@@ -14,6 +15,7 @@ import { LOCAL_TENANT_ID, type Tenant } from '../contract/tenant.js';
 import type { JobPayload } from '../contract/job-payload.js';
 import { claimIdempotencyKey, completeIdempotencyKey, forgetIdempotencyKey } from '../db/idempotency.js';
 import { createJobs, DbConflict, deleteJobs, getJob } from '../db/jobs.js';
+import type { WarmboxDb } from '../db/client.js';
 import type { JobRow } from '../db/schema.js';
 import { checkBlobReferences } from './blob-references.js';
 import type { AppDeps } from './deps.js';
@@ -59,27 +61,31 @@ export async function submitJobs(deps: AppDeps, requests: JobRequest[], opts: Su
   const tenantId = tenant.id;
   const idempotency = opts.idempotency && { ...opts.idempotency, key: tenantIdempotencyKey(tenantId, opts.idempotency.key) };
   if (idempotency !== undefined) {
-    pruneExpiredKeys(deps.db);
+    await pruneExpiredKeys(deps.db);
     const replay = await replayed(deps, idempotency, opts.signal);
     if (replay !== undefined) return replay;
   }
   await deps.overload?.admit(requests.length);
   checkPolicy(tenant, requests, opts);
   checkWebhookTargets(deps, requests, opts);
-  checkQueuedCap(deps, tenant, requests.length);
+  await checkQueuedCap(deps, tenant, requests.length);
   await takeSubmissionTokens(deps, tenant, requests.length);
   const images = await ensureImages(deps, requests, opts);
   const createdAt = epochMs();
   const payloads = requests.map((request, i) => payloadOf(request, images[i]!, createdAt, tenant));
   if (opts.captureLayer) for (const p of payloads) p.captureLayer = true;
   let rows: JobRow[];
-  // No await between this check and the insert: a blob cannot be collected in between.
-  checkBlobReferences(deps.db, tenantId, payloads, opts.fieldPrefix);
+  const claim = idempotency && { key: idempotency.key, requestHash: idempotency.hash, jobIds: payloads.map((p) => p.id), createdAt: Math.floor(createdAt) };
+  // In the insert's transaction: a blob cannot be collected between its check and the rows that
+  // pin it, and concurrent requests cannot both pass the queued cap (on SQLite; on Postgres, those
+  // of other processes may, by a few jobs).
+  const checksInTransaction = async (tx: WarmboxDb) => {
+    await checkBlobReferences(tx, tenantId, payloads, opts.fieldPrefix);
+    await checkQueuedCap({ db: tx }, tenant, requests.length);
+    if (claim !== undefined) await claimIdempotencyKey(tx, claim, keyNotBefore());
+  };
   try {
-    // Again, with no await before the insert: concurrent requests of this process cannot both pass.
-    checkQueuedCap(deps, tenant, requests.length);
-    const claim = idempotency && { key: idempotency.key, requestHash: idempotency.hash, jobIds: payloads.map((p) => p.id), createdAt: Math.floor(createdAt) };
-    rows = createJobs(deps.db, payloads.map((p, i) => newJob(p, requests[i]!)), claim && ((tx) => claimIdempotencyKey(tx, claim, keyNotBefore())));
+    rows = await createJobs(deps.db, payloads.map((p, i) => newJob(p, requests[i]!)), checksInTransaction);
   } catch (err) {
     if (!(err instanceof DbConflict) || idempotency === undefined) throw err;
     // A concurrent request with the same key recorded first: answer with its jobs.
@@ -89,7 +95,7 @@ export async function submitJobs(deps: AppDeps, requests: JobRequest[], opts: Su
   }
   opts.beforeEnqueue?.(rows);
   await enqueue(deps, payloads, opts);
-  if (idempotency !== undefined) completeIdempotencyKey(deps.db, idempotency.key, Date.now());
+  if (idempotency !== undefined) await completeIdempotencyKey(deps.db, idempotency.key, Date.now());
   return { rows, replayed: false };
 }
 
@@ -110,7 +116,7 @@ function clientKey(stored: string): string {
 async function replayed(deps: AppDeps, idempotency: { key: string; hash: string }, signal?: AbortSignal): Promise<Submission | undefined> {
   const ids = await replayedJobIds(deps.db, idempotency.key, idempotency.hash, signal, clientKey(idempotency.key));
   if (ids === undefined) return undefined;
-  const rows = ids.map((id) => getJob(deps.db, id)).filter((row): row is JobRow => row !== undefined);
+  const rows = (await Promise.all(ids.map((id) => getJob(deps.db, id)))).filter((row): row is JobRow => row !== undefined);
   return { rows, replayed: true };
 }
 
@@ -191,7 +197,7 @@ async function enqueue(deps: AppDeps, payloads: JobPayload[], opts: SubmitOption
   } catch (err) {
     opts.onEnqueueFailed?.();
     const ids = payloads.map((p) => p.id);
-    deleteJobs(deps.db, ids, opts.idempotency && ((tx) => forgetIdempotencyKey(tx, opts.idempotency!.key)));
+    await deleteJobs(deps.db, ids, opts.idempotency && ((tx) => forgetIdempotencyKey(tx, opts.idempotency!.key)));
     // Logged once, as the refusal (middleware/job-refusal-log.ts), with this cause.
     throw new ApiError(503, 'queue_unavailable', 'the job queue is unavailable: nothing was queued; retry later', {}, RETRY_LATER, err);
   }

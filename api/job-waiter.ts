@@ -51,7 +51,7 @@ export class JobWaiter {
         const remaining = this.deadline - Date.now();
         if (!published || remaining <= 0) return getJob(this.db, this.row.id);
         this.woken = this.notifier.waitForNotice(this.row.id, remaining, this.done.signal);
-        row = getJob(this.db, this.row.id);
+        row = await getJob(this.db, this.row.id);
       }
     } finally {
       this.cancel();

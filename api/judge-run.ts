@@ -61,11 +61,11 @@ export function planOf(request: JudgeRequest, languages: readonly LanguagePreset
 /** A blob a test names: the tenant's, else 404 (a blob is never another tenant's to read). */
 type BlobRef = { blob: string };
 
-function bytesOrBlob(deps: AppDeps, tenantId: string, data: TestData, field: string): Buffer | BlobRef {
+async function bytesOrBlob(deps: AppDeps, tenantId: string, data: TestData, field: string): Promise<Buffer | BlobRef> {
   if (data === undefined) return Buffer.alloc(0);
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
   if ('base64' in data) return Buffer.from(data.base64, 'base64');
-  if (deps.blobs === undefined || findBlob(deps.db, tenantId, data.blob) === undefined) {
+  if (deps.blobs === undefined || (await findBlob(deps.db, tenantId, data.blob)) === undefined) {
     throw new ApiError(404, 'blob_not_found', `${field}: blob ${data.blob} is not stored on this server`, { field });
   }
   return { blob: data.blob };
@@ -90,8 +90,8 @@ export async function startJudgeRun(deps: AppDeps, request: JudgeRequest, tenant
   // A blob on stdin reaches the job by reference (it never crosses Redis); expected output is compared here.
   const tests = await Promise.all(
     request.tests.map(async (t, i) => ({
-      stdin: bytesOrBlob(deps, tenant.id, t.stdin, `tests[${i}].stdin`),
-      expected: t.expected === undefined ? undefined : await bytesOf(deps, bytesOrBlob(deps, tenant.id, t.expected, `tests[${i}].expected`)),
+      stdin: await bytesOrBlob(deps, tenant.id, t.stdin, `tests[${i}].stdin`),
+      expected: t.expected === undefined ? undefined : await bytesOf(deps, await bytesOrBlob(deps, tenant.id, t.expected, `tests[${i}].expected`)),
       limits: { ...request.limits, ...t.limits },
     })),
   );
@@ -106,7 +106,7 @@ export async function startJudgeRun(deps: AppDeps, request: JudgeRequest, tenant
     tests: tests.map((_, index) => ({ index, status: 'pending' })),
     passed: 0,
   };
-  insertJudgeRun(deps.db, tenant.id, view, Math.floor(createdAt));
+  await insertJudgeRun(deps.db, tenant.id, view, Math.floor(createdAt));
   const run = new JudgeRun(deps, tenant, plan, request, tests, structuredClone(view));
   return { view, done: run.execute() };
 }
@@ -156,7 +156,8 @@ class JudgeRun {
     }
     this.view.status = 'finished';
     this.view.finishedAt = new Date().toISOString();
-    saveJudgeRun(this.deps.db, this.view, Date.now());
+    await this.saved;
+    await saveJudgeRun(this.deps.db, this.view, Date.now());
     for (const made of this.madeImages) await this.removeBuildImage(made);
     return this.view;
   }
@@ -270,10 +271,15 @@ class JudgeRun {
     return row.result;
   }
 
+  /** The saves of the view so far, one after another: a later one never lands before an earlier one. */
+  private saved: Promise<void> = Promise.resolve();
+
   private update(fields: Partial<JudgeRunView>, change?: () => void): void {
     Object.assign(this.view, fields);
     change?.();
-    saveJudgeRun(this.deps.db, this.view);
+    this.saved = this.saved
+      .then(() => saveJudgeRun(this.deps.db, this.view))
+      .catch((err: unknown) => this.deps.logger.warn({ err, judgeRun: this.view.id }, 'saving the judge run failed; the next step saves it again'));
   }
 
   /** The build image's pools hold as many parked sandboxes as tests run at once, made while the first tests run. */

@@ -17,11 +17,7 @@ export class KeyUsage {
     const last = Math.max(this.written.get(keyId) ?? 0, lastUsedAt ?? 0);
     if (now - last < TOUCH_EVERY_MS) return;
     this.written.set(keyId, now);
-    try {
-      touchApiKey(this.db, keyId, now);
-    } catch {
-      // A db that cannot take writes: the request goes on; the time is written at a later use.
-      this.written.delete(keyId);
-    }
+    // Not awaited: the request goes on. A db that cannot take writes: the time is written at a later use.
+    touchApiKey(this.db, keyId, now).catch(() => this.written.delete(keyId));
   }
 }

@@ -22,8 +22,8 @@ export interface KeyRequest {
 }
 
 /** The key's row and its token, which nothing stores: show it once. */
-export function issueKey(db: WarmboxDb, request: KeyRequest, now = Date.now()): { row: ApiKeyRow; token: string } {
-  const tenantId = tenantIdOr404(db, request.tenant);
+export async function issueKey(db: WarmboxDb, request: KeyRequest, now = Date.now()): Promise<{ row: ApiKeyRow; token: string }> {
+  const tenantId = await tenantIdOr404(db, request.tenant);
   const { expiresInSeconds } = request;
   if (expiresInSeconds !== undefined && !(Number.isInteger(expiresInSeconds) && expiresInSeconds >= 1 && expiresInSeconds <= REQUEST_BOUNDS.keyExpiresInSecondsMaximum)) {
     throw new ApiError(422, 'above_maximum', `expiresInSeconds must be an integer from 1 to ${REQUEST_BOUNDS.keyExpiresInSecondsMaximum}`, {
@@ -43,40 +43,40 @@ export function issueKey(db: WarmboxDb, request: KeyRequest, now = Date.now()): 
     revokedAt: null,
     expiresAt: expiresInSeconds === undefined ? null : now + expiresInSeconds * 1000,
   };
-  createApiKey(db, row);
+  await createApiKey(db, row);
   return { row, token: secret.token };
 }
 
 /** Revoking a revoked key changes nothing; an unknown one is 404. Returns the key. */
-export function revokeKey(db: WarmboxDb, id: string, now = Date.now()): ApiKeyRow {
-  const key = KEY_ID_PATTERN.test(id) ? getApiKey(db, id) : undefined;
+export async function revokeKey(db: WarmboxDb, id: string, now = Date.now()): Promise<ApiKeyRow> {
+  const key = KEY_ID_PATTERN.test(id) ? await getApiKey(db, id) : undefined;
   if (key === undefined) throw new ApiError(404, 'key_not_found', `no API key ${JSON.stringify(id)}`);
-  revokeApiKey(db, id, now);
+  await revokeApiKey(db, id, now);
   return key;
 }
 
-export function makeTenant(db: WarmboxDb, name: string, now = Date.now()): TenantRow {
+export async function makeTenant(db: WarmboxDb, name: string, now = Date.now()): Promise<TenantRow> {
   const problem = tenantNameProblem(name);
   if (problem !== undefined) throw new ApiError(422, 'invalid_tenant_name', `name ${JSON.stringify(name)} ${problem}`, { field: 'name' });
   const row: TenantRow = { id: newTenantId(), name, policy: { ...UNRESTRICTED_POLICY }, createdAt: now };
-  if (!createTenantRow(db, row)) throw new ApiError(409, 'tenant_exists', `a tenant named ${JSON.stringify(name)} exists`, { field: 'name' });
+  if (!(await createTenantRow(db, row))) throw new ApiError(409, 'tenant_exists', `a tenant named ${JSON.stringify(name)} exists`, { field: 'name' });
   return row;
 }
 
 /** Deletes the tenant, its keys and its triggers; `exceptId` is the caller's own tenant (409). */
-export function removeTenant(db: WarmboxDb, idOrName: string, exceptId?: string): TenantRow {
-  const row = findTenantRow(db, idOrName);
+export async function removeTenant(db: WarmboxDb, idOrName: string, exceptId?: string): Promise<TenantRow> {
+  const row = await findTenantRow(db, idOrName);
   if (row === undefined) throw new ApiError(404, 'tenant_not_found', `no tenant ${JSON.stringify(idOrName)}`);
   if (row.id === exceptId) throw new ApiError(409, 'own_tenant', 'a key cannot delete its own tenant: use a key of another tenant');
-  const outcome = deleteTenantRow(db, row.id);
+  const outcome = await deleteTenantRow(db, row.id);
   if (outcome === 'not_found') throw new ApiError(404, 'tenant_not_found', `no tenant ${JSON.stringify(idOrName)}`);
   if (outcome === 'unfinished_jobs') throw new ApiError(409, 'tenant_has_jobs', `tenant ${row.name} has queued or running jobs: cancel them or wait for them to finish`);
   return row;
 }
 
-export function tenantIdOr404(db: WarmboxDb, idOrName: string): string {
+export async function tenantIdOr404(db: WarmboxDb, idOrName: string): Promise<string> {
   if (idOrName === LOCAL_TENANT_ID) return LOCAL_TENANT_ID;
-  const row = findTenantRow(db, idOrName);
+  const row = await findTenantRow(db, idOrName);
   if (row === undefined) throw new ApiError(404, 'tenant_not_found', `no tenant ${JSON.stringify(idOrName)}`, { field: 'tenant' });
   return row.id;
 }

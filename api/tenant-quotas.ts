@@ -9,11 +9,11 @@ import { ENQUEUE_TIMEOUT_MS } from '../queue/job-queue.js';
 import type { AppDeps } from './deps.js';
 import { ApiError, RETRY_LATER } from './errors.js';
 
-/** 429 when `n` more jobs would put the tenant above its cap on queued jobs. Synchronous: a caller may run it right before its insert. */
-export function checkQueuedCap(deps: Pick<AppDeps, 'db'>, tenant: Tenant, n: number): void {
+/** 429 when `n` more jobs would put the tenant above its cap on queued jobs. `deps.db` may be the transaction that then inserts them. */
+export async function checkQueuedCap(deps: Pick<AppDeps, 'db'>, tenant: Tenant, n: number): Promise<void> {
   const cap = tenant.policy.maxQueuedJobs;
   if (cap === null) return;
-  const queued = countQueuedJobs(deps.db, tenant.id);
+  const queued = await countQueuedJobs(deps.db, tenant.id);
   if (queued + n <= cap) return;
   throw new ApiError(429, 'too_many_queued', `this tenant has ${queued} jobs queued; its cap is ${cap}${n > 1 ? ` (the batch adds ${n})` : ''}: retry once some have started`, { queued, cap }, RETRY_LATER);
 }

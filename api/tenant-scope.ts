@@ -23,7 +23,7 @@ export function visibleTo(c: Context, tenantId: string): boolean {
  * Whose rows a listing shows: undefined for every tenant's. `?tenant=` (an id or a name) narrows an
  * admin's listing to one tenant; any other caller sees its own, and naming another tenant is 403.
  */
-export function listedTenant(deps: Pick<AppDeps, 'db'>, c: Context, asked: string | undefined): string | undefined {
+export async function listedTenant(deps: Pick<AppDeps, 'db'>, c: Context, asked: string | undefined): Promise<string | undefined> {
   const own = c.get('tenant');
   if (!seesAllTenants(c)) {
     if (asked !== undefined && asked !== own.id && asked !== own.name) {
@@ -33,7 +33,7 @@ export function listedTenant(deps: Pick<AppDeps, 'db'>, c: Context, asked: strin
   }
   if (asked === undefined) return undefined;
   if (asked === LOCAL_TENANT_ID) return LOCAL_TENANT_ID;
-  const row = findTenantRow(deps.db, asked);
+  const row = await findTenantRow(deps.db, asked);
   if (row === undefined) throw new ApiError(404, 'tenant_not_found', `no tenant ${JSON.stringify(asked)}`, { field: 'tenant', in: 'query' });
   return row.id;
 }

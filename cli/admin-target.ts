@@ -1,7 +1,8 @@
 /**
  * Where `warmbox keys` and `warmbox tenants` act. With an API key (WARMBOX_API_KEY, --api-key) or
  * --url: over HTTP, as any admin client (/v1/keys, /v1/tenants). Without either: on this host's db
- * under the data directory (--data, WARMBOX_DATA), which is how the first admin key is made.
+ * (under the data directory, --data, WARMBOX_DATA, or WARMBOX_DATABASE_URL's Postgres), which is
+ * how the first admin key is made.
  */
 import { CONFIG_DEFAULTS } from '../server/config.js';
 import type { HostAdmin } from '../server/host-admin.js';
@@ -24,9 +25,9 @@ export async function adminTarget(values: { url?: string; data?: string }): Prom
   if (values.url !== undefined || process.env.WARMBOX_API_KEY) return { kind: 'http', client: new ApiClient(values.url) };
   const dataDir = values.data ?? (process.env.WARMBOX_DATA || CONFIG_DEFAULTS.WARMBOX_DATA);
   const { HostAdmin } = await import('../server/host-admin.js');
-  return { kind: 'host', admin: HostAdmin.open(dataDir), dataDir };
+  return { kind: 'host', admin: await HostAdmin.open(dataDir), dataDir };
 }
 
-export function closeTarget(target: AdminTarget): void {
-  if (target.kind === 'host') target.admin.close();
+export async function closeTarget(target: AdminTarget): Promise<void> {
+  if (target.kind === 'host') await target.admin.close();
 }

@@ -1,35 +1,41 @@
 /** Queries on `blobs` (which tenant holds which blob), and the blobs unfinished jobs reference. */
 import { and, eq, ne } from 'drizzle-orm';
 import { blobDigestsOf } from '../contract/job-payload.js';
-import type { WarmboxDb } from './client.js';
+import { changesOf, first, type WarmboxDb } from './database.js';
 import { DbWriteError } from './db-write-error.js';
-import { blobs, jobs, type BlobRow } from './schema.js';
+import type { BlobRow } from './schema.js';
 
 /** Records that the tenant holds the blob; returns false when it did already (its first record stays). */
-export function recordBlob(db: WarmboxDb, row: BlobRow): boolean {
+export async function recordBlob(db: WarmboxDb, row: BlobRow): Promise<boolean> {
+  const { blobs } = db.t;
   try {
-    return db.insert(blobs).values(row).onConflictDoNothing().run().changes === 1;
+    return await db.query(async (q) => changesOf(await q.insert(blobs).values(row).onConflictDoNothing()) === 1);
   } catch (err) {
     throw DbWriteError.from(err);
   }
 }
 
-export function findBlob(db: WarmboxDb, tenantId: string, digest: string): BlobRow | undefined {
-  return db.select().from(blobs).where(and(eq(blobs.tenantId, tenantId), eq(blobs.digest, digest))).get();
+export function findBlob(db: WarmboxDb, tenantId: string, digest: string): Promise<BlobRow | undefined> {
+  const { blobs } = db.t;
+  return db.query(async (q) => first(await q.select().from(blobs).where(and(eq(blobs.tenantId, tenantId), eq(blobs.digest, digest))).limit(1)));
 }
 
 /** Returns false when the tenant held no such blob. */
-export function deleteBlob(db: WarmboxDb, tenantId: string, digest: string): boolean {
-  return db.delete(blobs).where(and(eq(blobs.tenantId, tenantId), eq(blobs.digest, digest))).run().changes === 1;
+export function deleteBlob(db: WarmboxDb, tenantId: string, digest: string): Promise<boolean> {
+  const { blobs } = db.t;
+  return db.query(async (q) => changesOf(await q.delete(blobs).where(and(eq(blobs.tenantId, tenantId), eq(blobs.digest, digest)))) === 1);
 }
 
 /** Digests some tenant holds. */
-export function heldDigests(db: WarmboxDb): Set<string> {
-  return new Set(db.selectDistinct({ digest: blobs.digest }).from(blobs).all().map((r) => r.digest));
+export async function heldDigests(db: WarmboxDb): Promise<Set<string>> {
+  const { blobs } = db.t;
+  const rows = await db.query(async (q) => q.selectDistinct({ digest: blobs.digest }).from(blobs));
+  return new Set(rows.map((r) => r.digest));
 }
 
 /** Digests a queued or running job references (stdin or files): pinned until the job ends. */
-export function digestsOfUnfinishedJobs(db: WarmboxDb): Set<string> {
-  const rows = db.select({ request: jobs.request }).from(jobs).where(ne(jobs.status, 'finished')).all();
+export async function digestsOfUnfinishedJobs(db: WarmboxDb): Promise<Set<string>> {
+  const { jobs } = db.t;
+  const rows = await db.query(async (q) => q.select({ request: jobs.request }).from(jobs).where(ne(jobs.status, 'finished')));
   return new Set(rows.flatMap((r) => blobDigestsOf(r.request)));
 }

@@ -1,52 +1,19 @@
 /**
- * Opens the SQLite db. Several processes (API, workers, CLI) may open the same file at once:
- * WAL lets readers run beside the one writer, and busy_timeout makes a writer wait for the lock
- * instead of failing with SQLITE_BUSY.
+ * Opens the db: Postgres when WARMBOX_DATABASE_URL names one (postgres:// or postgresql://), else
+ * the embedded SQLite file (one host; several processes of it may share the file). Migrations are
+ * applied at open, for either.
  */
-import Database from 'better-sqlite3';
-import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import * as schema from './schema.js';
-import { migrationsFolder } from './migrations-folder.js';
+import type { DatabaseHandle } from './database.js';
+import { openPostgres } from './pg/client.js';
+import { openSqlite } from './sqlite/client.js';
 
-/** The typed query handle; `$client` is its better-sqlite3 connection (db/probe.ts). */
-export type WarmboxDb = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+export type { DatabaseHandle, WarmboxDb } from './database.js';
 
-export interface DatabaseHandle {
-  /** The typed query handle that db/jobs.ts and db/images.ts take. */
-  readonly db: WarmboxDb;
-  readonly file: string;
-  close(): void;
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
 }
 
-const BUSY_TIMEOUT_MS = 5_000;
-
-export function openDatabase(file: string): DatabaseHandle {
-  const sqlite = new Database(file);
-  try {
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = NORMAL');
-    sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    sqlite.pragma('foreign_keys = ON');
-    const db = drizzle(sqlite, { schema });
-    applyMigrations(db);
-    return { db, file, close: () => sqlite.close() };
-  } catch (err) {
-    sqlite.close();
-    throw err;
-  }
-}
-
-/**
- * drizzle's migrator reads the applied migrations before it begins its transaction, so two
- * processes opening a fresh file together can both try to apply the same migration; the loser
- * fails inside its transaction (rolled back). Running it once more reads the winner's record.
- */
-function applyMigrations(db: WarmboxDb): void {
-  const config = { migrationsFolder: migrationsFolder() };
-  try {
-    migrate(db, config);
-  } catch {
-    migrate(db, config);
-  }
+/** `location`: a Postgres URL, or the SQLite file's path. */
+export async function openDatabase(location: string): Promise<DatabaseHandle> {
+  return isPostgresUrl(location) ? openPostgres(location) : openSqlite(location);
 }

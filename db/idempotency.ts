@@ -4,9 +4,9 @@
  * record: the primary key lets one insert through, the other's transaction rolls back.
  */
 import { and, eq, isNull, lt } from 'drizzle-orm';
-import type { WarmboxDb } from './client.js';
-import { DbConflict } from './jobs.js';
-import { idempotencyKeys, type IdempotencyKeyRow } from './schema.js';
+import { changesOf, first, type WarmboxDb } from './database.js';
+import { DbConflict } from './db-conflict.js';
+import type { IdempotencyKeyRow } from './schema.js';
 
 export interface NewIdempotencyKey {
   key: string;
@@ -16,8 +16,9 @@ export interface NewIdempotencyKey {
 }
 
 /** The key's record if it was made at or after `notBefore` (older ones have expired). */
-export function findIdempotencyKey(db: WarmboxDb, key: string, notBefore: number): IdempotencyKeyRow | undefined {
-  const row = db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key)).get();
+export async function findIdempotencyKey(db: WarmboxDb, key: string, notBefore: number): Promise<IdempotencyKeyRow | undefined> {
+  const { idempotencyKeys } = db.t;
+  const row = await db.query(async (q) => first(await q.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key)).limit(1)));
   return row !== undefined && row.createdAt >= notBefore ? row : undefined;
 }
 
@@ -25,23 +26,29 @@ export function findIdempotencyKey(db: WarmboxDb, key: string, notBefore: number
  * Inside a transaction: records the key, replacing an expired record of it; throws DbConflict
  * (rolling the transaction back) when a live record exists, i.e. another submission won.
  */
-export function claimIdempotencyKey(tx: WarmboxDb, entry: NewIdempotencyKey, notBefore: number): void {
-  tx.delete(idempotencyKeys).where(and(eq(idempotencyKeys.key, entry.key), lt(idempotencyKeys.createdAt, notBefore))).run();
-  const { changes } = tx.insert(idempotencyKeys).values(entry).onConflictDoNothing().run();
+export async function claimIdempotencyKey(tx: WarmboxDb, entry: NewIdempotencyKey, notBefore: number): Promise<void> {
+  const { idempotencyKeys } = tx.t;
+  const changes = await tx.query(async (q) => {
+    await q.delete(idempotencyKeys).where(and(eq(idempotencyKeys.key, entry.key), lt(idempotencyKeys.createdAt, notBefore)));
+    return changesOf(await q.insert(idempotencyKeys).values(entry).onConflictDoNothing());
+  });
   if (changes !== 1) throw new DbConflict(`idempotency key ${JSON.stringify(entry.key)} is taken`);
 }
 
 /** Its jobs are queued: replays may answer with them. */
-export function completeIdempotencyKey(db: WarmboxDb, key: string, at: number): void {
-  db.update(idempotencyKeys).set({ completedAt: at }).where(and(eq(idempotencyKeys.key, key), isNull(idempotencyKeys.completedAt))).run();
+export async function completeIdempotencyKey(db: WarmboxDb, key: string, at: number): Promise<void> {
+  const { idempotencyKeys } = db.t;
+  await db.query(async (q) => q.update(idempotencyKeys).set({ completedAt: at }).where(and(eq(idempotencyKeys.key, key), isNull(idempotencyKeys.completedAt))));
 }
 
 /** Inside a transaction: forgets a key whose jobs are being taken back (their enqueue failed). */
-export function forgetIdempotencyKey(tx: WarmboxDb, key: string): void {
-  tx.delete(idempotencyKeys).where(eq(idempotencyKeys.key, key)).run();
+export async function forgetIdempotencyKey(tx: WarmboxDb, key: string): Promise<void> {
+  const { idempotencyKeys } = tx.t;
+  await tx.query(async (q) => q.delete(idempotencyKeys).where(eq(idempotencyKeys.key, key)));
 }
 
 /** Deletes the records made before `before`; returns how many. */
-export function pruneIdempotencyKeys(db: WarmboxDb, before: number): number {
-  return db.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, before)).run().changes;
+export function pruneIdempotencyKeys(db: WarmboxDb, before: number): Promise<number> {
+  const { idempotencyKeys } = db.t;
+  return db.query(async (q) => changesOf(await q.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, before))));
 }

@@ -1,7 +1,8 @@
 /** Queries on the `images` table: the images the snapshot store holds, by normalized reference. */
 import { and, asc, count, eq, inArray, sql } from 'drizzle-orm';
-import type { WarmboxDb } from './client.js';
-import { images, jobs, type ImageRow, type NewImageRow } from './schema.js';
+import { changesOf, first, type Query, type WarmboxDb } from './database.js';
+import { prepared } from './prepared.js';
+import type { ImageRow, NewImageRow } from './schema.js';
 
 /** One layer of an image as its manifest lists it, with the diff_id its config gives it. */
 export interface ImageLayerRecord {
@@ -35,37 +36,44 @@ export interface ImageRecordConfig {
 }
 
 /** Inserts the image or, when the reference is known, points it at the new digest, config and size. */
-export function upsertImage(db: WarmboxDb, image: NewImageRow): void {
+export async function upsertImage(db: WarmboxDb, image: NewImageRow): Promise<void> {
+  const { images } = db.t;
   const { reference: _reference, ...changes } = image;
-  db.insert(images).values(image).onConflictDoUpdate({ target: images.reference, set: changes }).run();
+  await db.query(async (q) => q.insert(images).values(image).onConflictDoUpdate({ target: images.reference, set: changes }));
 }
 
-export function findImage(db: WarmboxDb, reference: string): ImageRow | undefined {
-  return db.select().from(images).where(eq(images.reference, reference)).get();
+export function findImage(db: WarmboxDb, reference: string): Promise<ImageRow | undefined> {
+  const { images } = db.t;
+  return db.query(async (q) => first(await q.select().from(images).where(eq(images.reference, reference)).limit(1)));
 }
 
-const recordedStatements = new WeakMap<WarmboxDb, ReturnType<typeof prepareRecorded>>();
+const recordedStatements = new WeakMap<Query, ReturnType<typeof prepareRecorded>>();
 
-function prepareRecorded(db: WarmboxDb) {
-  return db.select({ reference: images.reference }).from(images).where(eq(images.reference, sql.placeholder('reference'))).prepare();
+function prepareRecorded(db: WarmboxDb, q: Query) {
+  const { images } = db.t;
+  return prepared(q.select({ reference: images.reference }).from(images).where(eq(images.reference, sql.placeholder('reference'))), 'warmbox_image_recorded');
 }
 
 /**
  * Whether the image is recorded: what every job submission asks, so prepared once per database and
  * reading no column it does not need (findImage parses the image's whole config).
  */
-export function imageRecorded(db: WarmboxDb, reference: string): boolean {
-  let statement = recordedStatements.get(db);
-  if (statement === undefined) recordedStatements.set(db, (statement = prepareRecorded(db)));
-  return statement.get({ reference }) !== undefined;
+export function imageRecorded(db: WarmboxDb, reference: string): Promise<boolean> {
+  return db.query(async (q) => {
+    let statement = recordedStatements.get(q);
+    if (statement === undefined) recordedStatements.set(q, (statement = prepareRecorded(db, q)));
+    return (await statement.execute({ reference })).length > 0;
+  });
 }
 
-export function listImages(db: WarmboxDb): ImageRow[] {
-  return db.select().from(images).orderBy(asc(images.reference)).all();
+export function listImages(db: WarmboxDb): Promise<ImageRow[]> {
+  const { images } = db.t;
+  return db.query(async (q) => q.select().from(images).orderBy(asc(images.reference)));
 }
 
-export function deleteImage(db: WarmboxDb, reference: string): boolean {
-  return db.delete(images).where(eq(images.reference, reference)).run().changes === 1;
+export function deleteImage(db: WarmboxDb, reference: string): Promise<boolean> {
+  const { images } = db.t;
+  return db.query(async (q) => changesOf(await q.delete(images).where(eq(images.reference, reference))) === 1);
 }
 
 /** A row's config column read defensively: missing fields are empty, as an image without them runs. */
@@ -87,11 +95,13 @@ export function imageRecordConfig(row: Pick<ImageRow, 'config'>): ImageRecordCon
 }
 
 /** Jobs of this image that are queued or running: a removal must wait for them (409 image_in_use). */
-export function countActiveJobsOfImage(db: WarmboxDb, reference: string): number {
-  const row = db
-    .select({ n: count() })
-    .from(jobs)
-    .where(and(eq(jobs.image, reference), inArray(jobs.status, ['queued', 'running'])))
-    .get();
-  return row?.n ?? 0;
+export async function countActiveJobsOfImage(db: WarmboxDb, reference: string): Promise<number> {
+  const { jobs } = db.t;
+  const rows = await db.query(async (q) =>
+    q
+      .select({ n: count() })
+      .from(jobs)
+      .where(and(eq(jobs.image, reference), inArray(jobs.status, ['queued', 'running']))),
+  );
+  return rows[0]?.n ?? 0;
 }

@@ -6,8 +6,9 @@
  */
 import { and, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { Verdict } from '../contract/verdict.js';
-import type { WarmboxDb } from './client.js';
-import { jobs, type JobRow, type JobStatus } from './schema.js';
+import type { Query, Tables, WarmboxDb } from './database.js';
+import { jsonFieldEquals } from './dialect-sql.js';
+import type { JobRow, JobStatus } from './schema.js';
 
 /** The last row of a page: the next page starts strictly below it. */
 export interface HistoryCursor {
@@ -35,27 +36,31 @@ export interface JobHistoryQuery {
 /** What a listing shows of a job: no request, no output. */
 export type JobSummaryRow = Pick<JobRow, 'id' | 'tenantId' | 'status' | 'image' | 'verdict' | 'exitCode' | 'createdAt' | 'startedAt' | 'finishedAt' | 'labels'>;
 
-const SUMMARY_COLUMNS = {
-  id: jobs.id,
-  tenantId: jobs.tenantId,
-  status: jobs.status,
-  image: jobs.image,
-  verdict: jobs.verdict,
-  exitCode: jobs.exitCode,
-  createdAt: jobs.createdAt,
-  startedAt: jobs.startedAt,
-  finishedAt: jobs.finishedAt,
-  labels: jobs.labels,
-};
+function summaryColumns({ jobs }: Tables) {
+  return {
+    id: jobs.id,
+    tenantId: jobs.tenantId,
+    status: jobs.status,
+    image: jobs.image,
+    verdict: jobs.verdict,
+    exitCode: jobs.exitCode,
+    createdAt: jobs.createdAt,
+    startedAt: jobs.startedAt,
+    finishedAt: jobs.finishedAt,
+    labels: jobs.labels,
+  };
+}
 
-/** The conditions of a query, for the listing and for EXPLAIN QUERY PLAN in tests. */
-export function historyConditions(q: Omit<JobHistoryQuery, 'limit'>): SQL | undefined {
+/** The conditions of a query, for the listing and for the query plans in tests. */
+export function historyConditions(db: WarmboxDb, q: Omit<JobHistoryQuery, 'limit'>): SQL | undefined {
+  const { jobs } = db.t;
   return and(
     q.tenantId === undefined ? undefined : eq(jobs.tenantId, q.tenantId),
     q.status?.length ? (q.status.length === 1 ? eq(jobs.status, q.status[0]!) : inArray(jobs.status, q.status)) : undefined,
     q.image === undefined ? undefined : eq(jobs.image, q.image),
     q.verdict?.length ? (q.verdict.length === 1 ? eq(jobs.verdict, q.verdict[0]!) : inArray(jobs.verdict, q.verdict)) : undefined,
-    ...Object.entries(q.labels ?? {}).map(([k, v]) => hasLabel(k, v)),
+    // Labels are a JSON object per job; a label filter checks the rows the indexed conditions leave.
+    ...Object.entries(q.labels ?? {}).map(([k, v]) => jsonFieldEquals(db, jobs.labels, k, v)),
     q.since === undefined ? undefined : gte(jobs.createdAt, q.since),
     q.until === undefined ? undefined : lt(jobs.createdAt, q.until),
     // A row value: SQLite takes it as one range on the index's (created_at, id) tail.
@@ -63,25 +68,21 @@ export function historyConditions(q: Omit<JobHistoryQuery, 'limit'>): SQL | unde
   );
 }
 
-/** Labels are a JSON object per job; a label filter checks the rows the indexed conditions leave. */
-function hasLabel(key: string, value: string): SQL {
-  return sql`exists (select 1 from json_each(${jobs.labels}) where json_each.key = ${key} and json_each.value = ${value})`;
-}
-
-export function historyQuery(db: WarmboxDb, q: JobHistoryQuery) {
-  return db
-    .select(SUMMARY_COLUMNS)
+export function historyQuery(db: WarmboxDb, q: Query, query: JobHistoryQuery) {
+  const { jobs } = db.t;
+  return q
+    .select(summaryColumns(db.t))
     .from(jobs)
-    .where(historyConditions(q))
+    .where(historyConditions(db, query))
     .orderBy(desc(jobs.createdAt), desc(jobs.id))
-    .limit(q.limit);
+    .limit(query.limit);
 }
 
 /** One page, newest first; `next` is set when more rows may follow. */
-export function listJobHistory(db: WarmboxDb, q: JobHistoryQuery): { jobs: JobSummaryRow[]; next?: HistoryCursor } {
+export async function listJobHistory(db: WarmboxDb, query: JobHistoryQuery): Promise<{ jobs: JobSummaryRow[]; next?: HistoryCursor }> {
   // One row more than asked tells whether another page exists without a count.
-  const rows = historyQuery(db, { ...q, limit: q.limit + 1 }).all();
-  const page = rows.slice(0, q.limit);
+  const rows = await db.query(async (q) => historyQuery(db, q, { ...query, limit: query.limit + 1 }));
+  const page = rows.slice(0, query.limit);
   const last = page.at(-1);
-  return rows.length > q.limit && last ? { jobs: page, next: { createdAt: last.createdAt, id: last.id } } : { jobs: page };
+  return rows.length > query.limit && last ? { jobs: page, next: { createdAt: last.createdAt, id: last.id } } : { jobs: page };
 }

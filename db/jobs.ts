@@ -1,10 +1,14 @@
 /** Queries on the `jobs` table. State changes are guarded so that a late write cannot move a job back. */
 import { and, desc, eq, inArray, lt, ne, or, sql } from 'drizzle-orm';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
-import type { WarmboxDb } from './client.js';
-import { DbWriteError } from './db-write-error.js';
-import { jobs, type JobRow, type JobStatus } from './schema.js';
+import { changesOf, type Query, type WarmboxDb } from './database.js';
+import { DbConflict } from './db-conflict.js';
+import { DbWriteError, isDriverError } from './db-write-error.js';
+import { prepared } from './prepared.js';
+import type { JobRow, JobStatus } from './schema.js';
 import { recordPendingDelivery } from './webhook-deliveries.js';
+
+export { DbConflict } from './db-conflict.js';
 
 export interface NewJob {
   id: string;
@@ -19,82 +23,92 @@ export interface NewJob {
  * Inserts the job with status `queued` and returns the row as stored, only once the commit has
  * succeeded (see createJobs). Throws DbWriteError when the write did not hold.
  */
-export function createJob(db: WarmboxDb, job: NewJob): JobRow {
-  return createJobs(db, [job])[0]!;
+export async function createJob(db: WarmboxDb, job: NewJob): Promise<JobRow> {
+  return (await createJobs(db, [job]))[0]!;
 }
 
 /**
  * Inserts jobs with status `queued` in one transaction, all or none, and returns the rows as
  * stored, only once the commit has succeeded: better-sqlite3's `.get()` of `INSERT … RETURNING`
- * hands back the row even when the commit then fails (SQLITE_FULL, FACTS.md), so each insert is
- * `.run()`, its change count checked, and the rows read back. `alsoInTransaction` runs first, in the
- * same transaction (an idempotency key's record). Throws DbWriteError when the write did not hold.
+ * hands back the row even when the commit then fails (SQLITE_FULL, FACTS.md), so each insert's
+ * change count is checked, the rows read back, and handed out only after the transaction's
+ * commit returned. `alsoInTransaction` runs first, in the same transaction (the caller's checks,
+ * an idempotency key's record): what it throws rolls the transaction back and comes out as it is,
+ * but for the driver's errors. Throws DbWriteError when the write did not hold.
  */
-export function createJobs(db: WarmboxDb, batch: NewJob[], alsoInTransaction?: (tx: WarmboxDb) => void): JobRow[] {
+export async function createJobs(db: WarmboxDb, batch: NewJob[], alsoInTransaction?: (tx: WarmboxDb) => Promise<void>): Promise<JobRow[]> {
+  const { jobs } = db.t;
+  let stepFailure: unknown;
   try {
-    return db.transaction((tx) => {
-      alsoInTransaction?.(tx as unknown as WarmboxDb);
-      for (const job of batch) {
-        const { changes } = tx.insert(jobs).values({ ...job, webhookUrl: job.webhookUrl ?? null, status: 'queued' }).run();
-        if (changes !== 1) throw new Error(`inserting job ${job.id} changed ${changes} rows`);
-      }
-      // The prepared read (one transaction, one connection: it sees the inserts); building a query per job cost more than running it.
-      return batch.map((job) => prepared(db).get.get({ id: job.id })!);
+    return await db.transaction(async (tx) => {
+      await alsoInTransaction?.(tx).catch((err: unknown) => {
+        stepFailure = err;
+        throw err;
+      });
+      return tx.query(async (q) => {
+        for (const job of batch) {
+          const changes = changesOf(await q.insert(jobs).values({ ...job, webhookUrl: job.webhookUrl ?? null, status: 'queued' }));
+          if (changes !== 1) throw new Error(`inserting job ${job.id} changed ${changes} rows`);
+        }
+        // The prepared read (one transaction: it sees the inserts); building a query per job cost more than running it.
+        const get = statements(tx, q).get;
+        const rows: JobRow[] = [];
+        for (const job of batch) rows.push((await get.execute({ id: job.id }))[0]!);
+        return rows;
+      });
     });
   } catch (err) {
-    if (err instanceof DbConflict) throw err;
+    if (err instanceof DbConflict || (err === stepFailure && !isDriverError(err))) throw err;
     throw DbWriteError.from(err);
   }
 }
 
-/** Thrown inside a transaction by a caller's step to roll it back with a reason that is not a failed write. */
-export class DbConflict extends Error {
-  override name = 'DbConflict';
-}
-
 /**
- * The queries every job makes, prepared once per database: building and preparing a statement
- * per call cost more than running it (a CPU profile at 160 jobs/s showed ~8% in drizzle and
- * better-sqlite3's prepare).
+ * The queries every job makes, prepared once per connection (db/prepared.ts): on SQLite the one
+ * connection's, on Postgres the pool's (and each transaction's, once).
  */
-function prepare(db: WarmboxDb) {
+function prepare({ t: { jobs } }: WarmboxDb, q: Query) {
   const id = sql.placeholder('id');
   // update().set() takes SQL, not bare placeholders; JSON columns are then bound as text.
   const param = (name: string) => sql`${sql.placeholder(name)}`;
   return {
-    get: db.select().from(jobs).where(eq(jobs.id, id)).prepare(),
-    markRunning: db
-      .update(jobs)
-      .set({ status: 'running', startedAt: param('startedAt'), digest: param('digest') })
-      .where(and(eq(jobs.id, id), eq(jobs.status, 'queued')))
-      .prepare(),
-    finish: db
-      .update(jobs)
-      .set({
-        status: 'finished',
-        result: param('result'),
-        stdout: param('stdout'),
-        stderr: param('stderr'),
-        verdict: param('verdict'),
-        exitCode: param('exitCode'),
-        finishedAt: param('finishedAt'),
-      })
-      .where(and(eq(jobs.id, id), ne(jobs.status, 'finished')))
-      .returning({ webhookUrl: jobs.webhookUrl })
-      .prepare(),
+    get: prepared(q.select().from(jobs).where(eq(jobs.id, id)), 'warmbox_job_get'),
+    markRunning: prepared(
+      q
+        .update(jobs)
+        .set({ status: 'running', startedAt: param('startedAt'), digest: param('digest') })
+        .where(and(eq(jobs.id, id), eq(jobs.status, 'queued'))),
+      'warmbox_job_mark_running',
+    ),
+    finish: prepared(
+      q
+        .update(jobs)
+        .set({
+          status: 'finished',
+          result: param('result'),
+          stdout: param('stdout'),
+          stderr: param('stderr'),
+          verdict: param('verdict'),
+          exitCode: param('exitCode'),
+          finishedAt: param('finishedAt'),
+        })
+        .where(and(eq(jobs.id, id), ne(jobs.status, 'finished')))
+        .returning({ webhookUrl: jobs.webhookUrl }),
+      'warmbox_job_finish',
+    ),
   };
 }
 
-const statements = new WeakMap<WarmboxDb, ReturnType<typeof prepare>>();
+const cache = new WeakMap<Query, ReturnType<typeof prepare>>();
 
-function prepared(db: WarmboxDb): ReturnType<typeof prepare> {
-  let s = statements.get(db);
-  if (s === undefined) statements.set(db, (s = prepare(db)));
+function statements(db: WarmboxDb, q: Query): ReturnType<typeof prepare> {
+  let s = cache.get(q);
+  if (s === undefined) cache.set(q, (s = prepare(db, q)));
   return s;
 }
 
-export function getJob(db: WarmboxDb, id: string): JobRow | undefined {
-  const row = prepared(db).get.get({ id });
+export async function getJob(db: WarmboxDb, id: string): Promise<JobRow | undefined> {
+  const row = await db.query(async (q) => (await statements(db, q).get.execute({ id }))[0]);
   return row && withOutput(row);
 }
 
@@ -107,16 +121,16 @@ function withOutput(row: JobRow): JobRow {
 }
 
 /** queued → running. Returns false when the job is unknown or no longer queued. */
-export function markRunning(db: WarmboxDb, id: string, startedAt: number, digest: string): boolean {
-  return prepared(db).markRunning.run({ id, startedAt, digest }).changes === 1;
+export function markRunning(db: WarmboxDb, id: string, startedAt: number, digest: string): Promise<boolean> {
+  return db.query(async (q) => changesOf(await statements(db, q).markRunning.execute({ id, startedAt, digest })) === 1);
 }
 
 /**
  * Stores the result (queued or running → finished), its output as bytes beside it. Returns false
  * when the job is unknown or already finished.
  */
-export function finishJob(db: WarmboxDb, id: string, result: JobResult, finishedAt: number): boolean {
-  return recordResult(db, id, result, finishedAt) !== undefined;
+export async function finishJob(db: WarmboxDb, id: string, result: JobResult, finishedAt: number): Promise<boolean> {
+  return (await recordResult(db, id, result, finishedAt)) !== undefined;
 }
 
 /** A result just stored, and the webhook delivery stored with it (null: the job has no webhook). */
@@ -130,7 +144,7 @@ export interface RecordedResult {
  * leave a result without its delivery (the delivery is queued after; worker/webhook-sweep.ts
  * queues those that never were). Undefined when the job is unknown or already finished.
  */
-export function recordResult(db: WarmboxDb, id: string, result: JobResult, finishedAt: number): RecordedResult | undefined {
+export function recordResult(db: WarmboxDb, id: string, result: JobResult, finishedAt: number): Promise<RecordedResult | undefined> {
   const { stdout, stderr, ...rest } = result;
   const values = {
     id,
@@ -141,10 +155,10 @@ export function recordResult(db: WarmboxDb, id: string, result: JobResult, finis
     exitCode: result.exitCode,
     finishedAt,
   };
-  return db.transaction(() => {
-    const row = prepared(db).finish.get(values);
+  return db.transaction(async (tx) => {
+    const row = await tx.query(async (q) => (await statements(tx, q).finish.execute(values))[0]);
     if (row === undefined) return undefined;
-    const deliveryId = row.webhookUrl === null ? null : recordPendingDelivery(db, id, row.webhookUrl, finishedAt);
+    const deliveryId = row.webhookUrl === null ? null : await recordPendingDelivery(tx, id, row.webhookUrl, finishedAt);
     return { deliveryId };
   });
 }
@@ -160,26 +174,31 @@ export interface UnfinishedJob {
  * created before `queuedBefore` (younger ones may be between their insert and their enqueue).
  * Oldest first, at most `limit`.
  */
-export function listUnfinishedJobs(db: WarmboxDb, queuedBefore: number, limit: number): UnfinishedJob[] {
-  return db
-    .select({ id: jobs.id, status: jobs.status, createdAt: jobs.createdAt })
-    .from(jobs)
-    .where(or(eq(jobs.status, 'running'), and(eq(jobs.status, 'queued'), lt(jobs.createdAt, queuedBefore))))
-    .orderBy(jobs.id)
-    .limit(limit)
-    .all() as UnfinishedJob[];
+export function listUnfinishedJobs(db: WarmboxDb, queuedBefore: number, limit: number): Promise<UnfinishedJob[]> {
+  const { jobs } = db.t;
+  return db.query(
+    async (q) =>
+      (await q
+        .select({ id: jobs.id, status: jobs.status, createdAt: jobs.createdAt })
+        .from(jobs)
+        .where(or(eq(jobs.status, 'running'), and(eq(jobs.status, 'queued'), lt(jobs.createdAt, queuedBefore))))
+        .orderBy(jobs.id)
+        .limit(limit)) as UnfinishedJob[],
+  );
 }
 
 /** Removes a job that was never handed to a worker (its enqueue failed). */
-export function deleteJob(db: WarmboxDb, id: string): boolean {
-  return db.delete(jobs).where(eq(jobs.id, id)).run().changes === 1;
+export function deleteJob(db: WarmboxDb, id: string): Promise<boolean> {
+  const { jobs } = db.t;
+  return db.query(async (q) => changesOf(await q.delete(jobs).where(eq(jobs.id, id))) === 1);
 }
 
 /** Removes jobs that were never handed to a worker, all in one transaction; `alsoInTransaction` runs in it too. */
-export function deleteJobs(db: WarmboxDb, ids: string[], alsoInTransaction?: (tx: WarmboxDb) => void): number {
-  return db.transaction((tx) => {
-    alsoInTransaction?.(tx as unknown as WarmboxDb);
-    return ids.length === 0 ? 0 : tx.delete(jobs).where(inArray(jobs.id, ids)).run().changes;
+export function deleteJobs(db: WarmboxDb, ids: string[], alsoInTransaction?: (tx: WarmboxDb) => Promise<void>): Promise<number> {
+  const { jobs } = db.t;
+  return db.transaction(async (tx) => {
+    await alsoInTransaction?.(tx);
+    return ids.length === 0 ? 0 : tx.query(async (q) => changesOf(await q.delete(jobs).where(inArray(jobs.id, ids))));
   });
 }
 
@@ -192,16 +211,18 @@ export interface ListJobsOptions {
 }
 
 /** Newest first. */
-export function listJobs(db: WarmboxDb, options: ListJobsOptions = {}): JobRow[] {
+export function listJobs(db: WarmboxDb, options: ListJobsOptions = {}): Promise<JobRow[]> {
+  const { jobs } = db.t;
   const conditions = [
     options.status === undefined ? undefined : eq(jobs.status, options.status),
     options.beforeId === undefined ? undefined : lt(jobs.id, options.beforeId),
   ];
-  return db
-    .select()
-    .from(jobs)
-    .where(and(...conditions))
-    .orderBy(desc(jobs.id))
-    .limit(options.limit ?? 50)
-    .all();
+  return db.query(async (q) =>
+    q
+      .select()
+      .from(jobs)
+      .where(and(...conditions))
+      .orderBy(desc(jobs.id))
+      .limit(options.limit ?? 50),
+  );
 }

@@ -1,8 +1,9 @@
 /** Queries on webhook deliveries and their attempts (db/schema.ts). */
-import { and, asc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, lt, or } from 'drizzle-orm';
 import { JOB_FINISHED_EVENT } from '../contract/webhook-signature.js';
-import type { WarmboxDb } from './client.js';
-import { webhookAttempts, webhookDeliveries, type AttemptRow, type DeliveryRow, type DeliveryState } from './schema.js';
+import { first, type WarmboxDb } from './database.js';
+import { greatest } from './dialect-sql.js';
+import type { AttemptRow, DeliveryRow, DeliveryState } from './schema.js';
 
 /** One delivery per job so far (its result): its id follows from the job's, so queueing it twice is harmless. */
 export function deliveryIdOf(jobId: string): string {
@@ -10,17 +11,21 @@ export function deliveryIdOf(jobId: string): string {
 }
 
 /** Records a job's delivery as pending; called inside finishJob's transaction. Returns its id. */
-export function recordPendingDelivery(db: WarmboxDb, jobId: string, url: string, at: number): string {
+export async function recordPendingDelivery(db: WarmboxDb, jobId: string, url: string, at: number): Promise<string> {
+  const { webhookDeliveries } = db.t;
   const id = deliveryIdOf(jobId);
-  db.insert(webhookDeliveries)
-    .values({ id, jobId, event: JOB_FINISHED_EVENT, url, state: 'pending', attempts: 0, createdAt: at, updatedAt: at })
-    .onConflictDoNothing()
-    .run();
+  await db.query(async (q) =>
+    q
+      .insert(webhookDeliveries)
+      .values({ id, jobId, event: JOB_FINISHED_EVENT, url, state: 'pending', attempts: 0, createdAt: at, updatedAt: at })
+      .onConflictDoNothing(),
+  );
   return id;
 }
 
-export function getDelivery(db: WarmboxDb, id: string): DeliveryRow | undefined {
-  return db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, id)).get();
+export function getDelivery(db: WarmboxDb, id: string): Promise<DeliveryRow | undefined> {
+  const { webhookDeliveries } = db.t;
+  return db.query(async (q) => first(await q.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, id)).limit(1)));
 }
 
 export interface AttemptRecord {
@@ -35,20 +40,23 @@ export interface AttemptRecord {
  * Records one attempt and the delivery's state after it, together. A repeated attempt number (the
  * process died after recording it, and the queue ran it again) replaces the first record.
  */
-export function recordAttempt(db: WarmboxDb, delivery: DeliveryRow, attempt: AttemptRecord, state: DeliveryState, now: number): void {
-  db.transaction((tx) => {
-    tx.insert(webhookAttempts)
-      .values({ deliveryId: delivery.id, jobId: delivery.jobId, ...attempt })
-      .onConflictDoUpdate({
-        target: [webhookAttempts.deliveryId, webhookAttempts.attempt],
-        set: { at: attempt.at, statusCode: attempt.statusCode, latencyMs: attempt.latencyMs, error: attempt.error },
-      })
-      .run();
-    tx.update(webhookDeliveries)
-      .set({ state, attempts: sql`max(${webhookDeliveries.attempts}, ${attempt.attempt})`, updatedAt: now })
-      .where(eq(webhookDeliveries.id, delivery.id))
-      .run();
-  });
+export async function recordAttempt(db: WarmboxDb, delivery: DeliveryRow, attempt: AttemptRecord, state: DeliveryState, now: number): Promise<void> {
+  const { webhookAttempts, webhookDeliveries } = db.t;
+  await db.transaction((tx) =>
+    tx.query(async (q) => {
+      await q
+        .insert(webhookAttempts)
+        .values({ deliveryId: delivery.id, jobId: delivery.jobId, ...attempt })
+        .onConflictDoUpdate({
+          target: [webhookAttempts.deliveryId, webhookAttempts.attempt],
+          set: { at: attempt.at, statusCode: attempt.statusCode, latencyMs: attempt.latencyMs, error: attempt.error },
+        });
+      await q
+        .update(webhookDeliveries)
+        .set({ state, attempts: greatest(tx, webhookDeliveries.attempts, attempt.attempt), updatedAt: now })
+        .where(eq(webhookDeliveries.id, delivery.id));
+    }),
+  );
 }
 
 export interface DeliveryWithAttempts extends DeliveryRow {
@@ -56,15 +64,18 @@ export interface DeliveryWithAttempts extends DeliveryRow {
 }
 
 /** A job's deliveries, oldest first, each with its attempts in order. */
-export function listDeliveries(db: WarmboxDb, jobId: string): DeliveryWithAttempts[] {
-  const deliveries = db.select().from(webhookDeliveries).where(eq(webhookDeliveries.jobId, jobId)).orderBy(asc(webhookDeliveries.createdAt)).all();
-  if (deliveries.length === 0) return [];
-  const attempts = db
-    .select()
-    .from(webhookAttempts)
-    .where(inArray(webhookAttempts.deliveryId, deliveries.map((d) => d.id)))
-    .orderBy(asc(webhookAttempts.attempt))
-    .all();
+export async function listDeliveries(db: WarmboxDb, jobId: string): Promise<DeliveryWithAttempts[]> {
+  const { webhookAttempts, webhookDeliveries } = db.t;
+  const { deliveries, attempts } = await db.query(async (q) => {
+    const deliveries = await q.select().from(webhookDeliveries).where(eq(webhookDeliveries.jobId, jobId)).orderBy(asc(webhookDeliveries.createdAt));
+    if (deliveries.length === 0) return { deliveries, attempts: [] };
+    const attempts = await q
+      .select()
+      .from(webhookAttempts)
+      .where(inArray(webhookAttempts.deliveryId, deliveries.map((d) => d.id)))
+      .orderBy(asc(webhookAttempts.attempt));
+    return { deliveries, attempts };
+  });
   return deliveries.map((d) => ({ ...d, attemptLog: attempts.filter((a) => a.deliveryId === d.id) }));
 }
 
@@ -73,17 +84,19 @@ export function listDeliveries(db: WarmboxDb, jobId: string): DeliveryWithAttemp
  * (their enqueue may have been lost to a crash or a Redis outage), or last touched before
  * `staleBefore` (longer ago than any retry waits). Oldest first, at most `limit`.
  */
-export function pendingDeliveriesToSweep(db: WarmboxDb, opts: { unattemptedBefore: number; staleBefore: number; limit: number }): DeliveryRow[] {
-  return db
-    .select()
-    .from(webhookDeliveries)
-    .where(
-      and(
-        eq(webhookDeliveries.state, 'pending'),
-        or(and(eq(webhookDeliveries.attempts, 0), lt(webhookDeliveries.createdAt, opts.unattemptedBefore)), lt(webhookDeliveries.updatedAt, opts.staleBefore)),
-      ),
-    )
-    .orderBy(asc(webhookDeliveries.updatedAt))
-    .limit(opts.limit)
-    .all();
+export function pendingDeliveriesToSweep(db: WarmboxDb, opts: { unattemptedBefore: number; staleBefore: number; limit: number }): Promise<DeliveryRow[]> {
+  const { webhookDeliveries } = db.t;
+  return db.query(async (q) =>
+    q
+      .select()
+      .from(webhookDeliveries)
+      .where(
+        and(
+          eq(webhookDeliveries.state, 'pending'),
+          or(and(eq(webhookDeliveries.attempts, 0), lt(webhookDeliveries.createdAt, opts.unattemptedBefore)), lt(webhookDeliveries.updatedAt, opts.staleBefore)),
+        ),
+      )
+      .orderBy(asc(webhookDeliveries.updatedAt))
+      .limit(opts.limit),
+  );
 }

@@ -24,7 +24,7 @@ export interface JobWorkerOptions {
   /** Whether a cancel for this job arrived before it started (queue/job-cancel.ts). */
   cancelledBeforeStart?: (id: string) => boolean;
   /** Tenants' running caps: a job runs only while it holds one of its tenant's slots. Absent: no caps. */
-  runningCap?: { slots: RunningSlots; capOf: (tenantId: string) => number | null };
+  runningCap?: { slots: RunningSlots; capOf: (tenantId: string) => Promise<number | null> };
 }
 
 /**
@@ -78,7 +78,7 @@ export function startJobWorker(opts: JobWorkerOptions): Worker<JobPayload, JobOu
  */
 async function takeRunningSlot(opts: JobWorkerOptions, job: Job<JobPayload, JobOutcome>, token?: string): Promise<(() => Promise<void>) | undefined> {
   const tenantId = job.data.tenantId ?? LOCAL_TENANT_ID;
-  const cap = opts.runningCap?.capOf(tenantId) ?? null;
+  const cap = (await opts.runningCap?.capOf(tenantId)) ?? null;
   if (cap === null) return undefined;
   const { slots } = opts.runningCap!;
   if (await slots.take(tenantId, job.data.id, cap)) return () => slots.release(tenantId, job.data.id);

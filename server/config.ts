@@ -34,6 +34,8 @@ const listenAddress = z
   })
   .refine((a) => a.port <= 65535, 'port must be at most 65535');
 
+const databaseUrl = z.string().regex(/^postgres(ql)?:\/\//i, 'expected postgres://USER:PASSWORD@HOST:PORT/DATABASE');
+
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /**
@@ -62,6 +64,7 @@ const schema = z.object({
     .string()
     .regex(/^rediss?:\/\/|^unix:\/\//, 'expected redis://HOST:PORT, rediss://… or unix:///path/to/socket')
     .optional(),
+  WARMBOX_DATABASE_URL: databaseUrl.optional(),
   WARMBOX_CONCURRENCY: intIn(1, 1024),
   WARMBOX_SANDBOX_UID: intIn(1, 2 ** 31 - 1),
   WARMBOX_SANDBOX_UID_COUNT: intIn(1, 1 << 20),
@@ -107,6 +110,8 @@ export interface ServerConfig {
   listen: { host: string; port: number };
   /** Absent: `warmbox server` starts a private redis-server of its own under dataDir. */
   redisUrl?: string;
+  /** A Postgres server's URL; absent: the SQLite file warmbox.db under dataDir (databaseLocation). */
+  databaseUrl?: string;
   concurrency: number;
   sandboxUid: number;
   /** uids from sandboxUid: 1 = every sandbox shares it; more = a distinct uid per live sandbox. */
@@ -165,6 +170,19 @@ export const CONFIG_DEFAULTS = {
   WARMBOX_BLOB_GC_AGE_MS: String(BLOB_BOUNDS_DEFAULT.gcAgeMs),
 } as const;
 
+/** Where the db is: the Postgres server WARMBOX_DATABASE_URL names, or the SQLite file in the data directory (db/client.ts). */
+export function databaseLocation(config: Pick<ServerConfig, 'dataDir' | 'databaseUrl'>): string {
+  return config.databaseUrl ?? join(config.dataDir, 'warmbox.db');
+}
+
+/** databaseLocation for `warmbox keys`/`tenants` on the host (server/host-admin.ts): WARMBOX_DATABASE_URL read alone. */
+export function hostDatabaseLocation(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  const url = env.WARMBOX_DATABASE_URL || undefined;
+  const parsed = databaseUrl.optional().safeParse(url);
+  if (!parsed.success) throw new ConfigError(`invalid configuration: WARMBOX_DATABASE_URL: ${parsed.error.issues[0]!.message}`);
+  return databaseLocation({ dataDir, databaseUrl: parsed.data });
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -195,6 +213,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     dataDir: c.WARMBOX_DATA,
     listen: c.WARMBOX_LISTEN,
     redisUrl: c.WARMBOX_REDIS_URL,
+    databaseUrl: c.WARMBOX_DATABASE_URL,
     concurrency: c.WARMBOX_CONCURRENCY,
     sandboxUid: c.WARMBOX_SANDBOX_UID,
     sandboxUidCount: c.WARMBOX_SANDBOX_UID_COUNT,

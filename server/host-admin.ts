@@ -1,12 +1,13 @@
 /**
  * `warmbox keys` and `warmbox tenants` on the server host, without a key: they work on the db
- * under the data directory, beside a running server (SQLite takes both). That is how the first
+ * (the SQLite file under the data directory, or WARMBOX_DATABASE_URL's Postgres), beside a running
+ * server (both take several processes). That is how the first
  * admin key is made. The rules are the API's (api/tenant-admin.ts), and so are the views.
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { listApiKeys } from '../db/api-keys.js';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
+import { hostDatabaseLocation } from './config.js';
 import { listTenantRows } from '../db/tenants.js';
 import { toKeyView } from '../api/routes/keys.js';
 import { toTenantView } from '../api/routes/tenants.js';
@@ -18,37 +19,38 @@ export type TenantView = ReturnType<typeof toTenantView>;
 export class HostAdmin {
   private constructor(private readonly handle: DatabaseHandle) {}
 
-  static open(dataDir: string): HostAdmin {
+  static async open(dataDir: string): Promise<HostAdmin> {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    return new HostAdmin(openDatabase(join(dataDir, 'warmbox.db')));
+    return new HostAdmin(await openDatabase(hostDatabaseLocation(dataDir)));
   }
 
-  createKey(request: KeyRequest): KeyView & { token: string } {
-    const { row, token } = issueKey(this.handle.db, request);
+  async createKey(request: KeyRequest): Promise<KeyView & { token: string }> {
+    const { row, token } = await issueKey(this.handle.db, request);
     return { ...toKeyView(row), token };
   }
 
-  listKeys(tenant?: string): KeyView[] {
-    return listApiKeys(this.handle.db, tenant === undefined ? undefined : tenantIdOr404(this.handle.db, tenant)).map(toKeyView);
+  async listKeys(tenant?: string): Promise<KeyView[]> {
+    const tenantId = tenant === undefined ? undefined : await tenantIdOr404(this.handle.db, tenant);
+    return (await listApiKeys(this.handle.db, tenantId)).map(toKeyView);
   }
 
-  revokeKey(id: string): void {
-    revokeKey(this.handle.db, id);
+  async revokeKey(id: string): Promise<void> {
+    await revokeKey(this.handle.db, id);
   }
 
-  createTenant(name: string): TenantView {
-    return toTenantView(makeTenant(this.handle.db, name));
+  async createTenant(name: string): Promise<TenantView> {
+    return toTenantView(await makeTenant(this.handle.db, name));
   }
 
-  listTenants(): TenantView[] {
-    return listTenantRows(this.handle.db).map(toTenantView);
+  async listTenants(): Promise<TenantView[]> {
+    return (await listTenantRows(this.handle.db)).map(toTenantView);
   }
 
-  deleteTenant(idOrName: string): void {
-    removeTenant(this.handle.db, idOrName);
+  async deleteTenant(idOrName: string): Promise<void> {
+    await removeTenant(this.handle.db, idOrName);
   }
 
-  close(): void {
-    this.handle.close();
+  close(): Promise<void> {
+    return this.handle.close();
   }
 }

@@ -6,13 +6,17 @@
  *    still running are killed and their jobs end `lost`;
  * 3. close what start-up opened, in reverse: HTTP, consumers, parked sandboxes, the launcher, the
  *    db, Redis, the private redis-server, then telemetry.
- * abortNow(), for a second signal, does the part of this that cannot be skipped, synchronously:
- * every sandbox killed and its cgroups removed, running jobs recorded `lost`.
+ * abortNow(), for a second signal, does the part of this that cannot be skipped, at once: every
+ * sandbox killed and its cgroups removed (synchronously), running jobs recorded `lost` (the db's
+ * writes, awaited at most ABORT_RECORD_MS).
  */
 import type { Logger } from 'pino';
 
 /** An undo step of start-up, run in reverse order of registration. */
 export type Closer = () => unknown;
+
+/** How long a second signal's exit waits for the running jobs' `lost` records. */
+const ABORT_RECORD_MS = 2_000;
 
 /** A worker's part in a stop (server.ts registers it). */
 export interface WorkerStopSteps {
@@ -22,8 +26,8 @@ export interface WorkerStopSteps {
   drained(): Promise<void>;
   /** The grace period is over: kill the running jobs' sandboxes (their jobs end `lost`). */
   graceOver(): void;
-  /** Synchronous: every sandbox killed, running jobs recorded `lost`; the process exits next. */
-  abortNow(): void;
+  /** Every sandbox killed at once, running jobs recorded `lost`; the process exits once it resolves. */
+  abortNow(): Promise<void>;
 }
 
 export class ServerStop {
@@ -48,8 +52,10 @@ export class ServerStop {
     return (this.running ??= this.stop(graceMs));
   }
 
-  abortNow(): void {
-    for (const w of this.workers) w.abortNow();
+  /** Resolves once the workers' records are written, or after ABORT_RECORD_MS (an unreachable db does not hold the exit). */
+  async abortNow(): Promise<void> {
+    const recorded = Promise.all(this.workers.map((w) => w.abortNow()));
+    await Promise.race([recorded, new Promise((resolve) => setTimeout(resolve, ABORT_RECORD_MS).unref())]);
   }
 
   private async stop(graceMs: number): Promise<void> {

@@ -46,7 +46,7 @@ import { PullMetrics } from '../worker/pull-metrics.js';
 import { observeJobQueue } from '../queue/job-queue-metrics.js';
 import { JobReconciler } from '../worker/job-reconciler.js';
 import type { ImageOpsConfig } from './image-config.js';
-import type { ServerConfig } from './config.js';
+import { databaseLocation, type ServerConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { PrivateRedis } from './private-redis.js';
 import { ServerStop, type Closer } from './server-stop.js';
@@ -78,7 +78,7 @@ export interface RunningServer {
    */
   close(graceMs?: number): Promise<void>;
   /** A second signal during close(): kills every sandbox and records its job `lost`, synchronously; exit right after. */
-  abortNow(): void;
+  abortNow(): Promise<void>;
 }
 
 /** What start-up steps share. */
@@ -122,7 +122,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     const redis = await connectRedis(redisUrl);
     closers.push(() => closeRedis(redis));
     if (config.redisUrl !== undefined) await checkExternalRedis(redis, redisUrl, { allowEviction: config.redisAllowEviction }, log);
-    const dbHandle = openDatabase(join(config.dataDir, 'warmbox.db'));
+    const dbHandle = await openDatabase(databaseLocation(config));
     closers.push(() => dbHandle.close());
     const webhooks = new WebhookQueue(redis, config.webhooks.attempts);
     closers.push(() => webhooks.close());
@@ -223,7 +223,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     concurrency: config.concurrency,
     runner,
     cancelledBeforeStart: (id) => cancels.listener?.takePending(id) ?? false,
-    runningCap: { slots, capOf: (tenantId) => tenantOf(dbHandle.db, tenantId, config.tenants.localTenantPolicy)?.policy.maxRunningJobs ?? null },
+    runningCap: { slots, capOf: async (tenantId) => (await tenantOf(dbHandle.db, tenantId, config.tenants.localTenantPolicy))?.policy.maxRunningJobs ?? null },
   });
   worker.on('error', (err) => log.error({ err }, 'job worker error'));
   worker.on('active', (job) => coordinator.noteJobTaken(job.data.image));
@@ -241,9 +241,10 @@ async function startWorker(ctx: StartContext): Promise<string> {
     drained: () => worker.close(),
     // Running jobs' sandboxes are killed; the runner records them `lost`, then the worker closes.
     graceOver: () => workerStop.endGrace(),
-    abortNow: () => {
-      const lost = runner.recordRunningAsLost();
+    abortNow: async () => {
+      const recording = runner.recordRunningAsLost();
       const left = runtime.killAllNow();
+      const lost = await recording;
       log.warn({ lost, cgroupsLeft: left }, 'stopped at once: every sandbox killed, its job recorded lost');
     },
   });
@@ -292,7 +293,7 @@ function startReconciler(ctx: StartContext): void {
     db: dbHandle.db,
     redis,
     log,
-    tenants: () => [localRetention, ...listTenantRetention(dbHandle.db)],
+    tenants: async () => [localRetention, ...(await listTenantRetention(dbHandle.db))],
     defaultSeconds: config.tenants.retentionDefaultSeconds,
     idempotencyKeyTtlMs: IDEMPOTENCY_KEY_TTL_MS,
   });

@@ -32,6 +32,6 @@ export async function imageRowOf(store: SnapshotStore, image: StoredImage): Prom
 
 /** Upserts the image's row; returns its reference. */
 export async function recordImage(db: WarmboxDb, store: SnapshotStore, image: StoredImage): Promise<string> {
-  upsertImage(db, await imageRowOf(store, image));
+  await upsertImage(db, await imageRowOf(store, image));
   return image.reference;
 }

@@ -202,14 +202,14 @@ export class ImageWorker {
   async #remove(reference: string, force: boolean, emit: Emit): Promise<Done> {
     const { store, db } = this.#opts;
     const image = await store.resolve(reference);
-    const row = findImage(db, reference);
+    const row = await findImage(db, reference);
     if (!image && !row) throw new ImageOpFailure('image_not_found', `No such image: ${reference}`);
     if (!force) {
-      const active = countActiveJobsOfImage(db, reference);
+      const active = await countActiveJobsOfImage(db, reference);
       if (active > 0) throw new ImageOpFailure('image_in_use', `image ${reference} is used by ${active} queued or running job(s); wait for them, or force the removal`);
     }
     if (image) await store.remove(reference);
-    deleteImage(db, reference);
+    await deleteImage(db, reference);
     this.#opts.resolver?.forget(reference);
     emit({ type: 'status', message: `Untagged: ${reference}` });
     if (!image) return { references: [], removed: { reference, digest: row?.digest ?? '', freedBytes: 0 } };

@@ -18,7 +18,7 @@ export interface JobFinishDeps extends JobEndParts {
 
 /** Returns false when the job was unknown or already finished (nothing recorded; the announce still goes out). */
 export async function finishJobAndAnnounce(deps: JobFinishDeps, id: string, result: JobResult): Promise<boolean> {
-  const recorded = recordResult(deps.db, id, result, Date.now());
+  const recorded = await recordResult(deps.db, id, result, Date.now());
   deps.onFinished?.(id);
   await announceJobEnd(deps, id, recorded?.deliveryId ?? null);
   return recorded !== undefined;

@@ -90,7 +90,7 @@ export class JobReconciler {
     if (lock === undefined) return undefined;
     try {
       const counts: SweepCounts = { checked: 0, requeued: 0, lost: 0, removed: 0 };
-      const jobs = listUnfinishedJobs(this.opts.db, now - this.opts.graceMs, MAX_JOBS_PER_SWEEP);
+      const jobs = await listUnfinishedJobs(this.opts.db, now - this.opts.graceMs, MAX_JOBS_PER_SWEEP);
       const held = await this.audit.held();
       // A stalled copy is still in `wait`, yet no worker will run it.
       const stalled = await this.audit.stalled(jobs.filter((j) => j.status === 'queued' && held.has(j.id)).map((j) => j.id));
@@ -133,7 +133,7 @@ export class JobReconciler {
   private async checkQueued(job: UnfinishedJob, counts: SweepCounts): Promise<void> {
     const view = await this.audit.view(job.id);
     if (!view.dead) return; // held after all (it moved between lists), or completed
-    const row = getJob(this.opts.db, job.id);
+    const row = await getJob(this.opts.db, job.id);
     if (row?.status !== 'queued') return; // a worker claimed or finished it meanwhile
     if (!(await this.audit.requeue(row.request))) return;
     counts.requeued++;
@@ -152,7 +152,7 @@ export class JobReconciler {
     counts.lost++;
     this.opts.log.warn({ job: job.id, rule: 'lost', cause: error, bullmq: view.state }, `reconcile: job ${job.id} finished lost: ${error}`);
     // Its tenant's running slot, if it held one, comes back now rather than when its lease ends.
-    const tenantId = getJob(this.opts.db, job.id)?.tenantId;
+    const tenantId = (await getJob(this.opts.db, job.id))?.tenantId;
     if (tenantId !== undefined) await releaseRunningSlot(this.opts.redis, tenantId, job.id);
     // A stalled copy in wait, or one active without a lock, would sit there until a worker fails it.
     if (view.state !== 'failed' && view.state !== 'missing') await this.audit.removeUnlocked(job.id);
@@ -164,7 +164,7 @@ export class JobReconciler {
       if (checked.has(id)) continue;
       const view = await this.audit.view(id);
       if (view.state !== 'active' || !view.dead) continue;
-      const row = getJob(this.opts.db, id);
+      const row = await getJob(this.opts.db, id);
       if (row !== undefined && row.status !== 'finished') continue; // rule 1 or 2 once it is old enough
       if (!(await this.audit.removeUnlocked(id))) continue;
       counts.removed++;

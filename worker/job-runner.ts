@@ -93,13 +93,15 @@ export class JobRunner {
   }
 
   /**
-   * A second signal: the process exits now. Records every job running in a sandbox as `lost`
-   * (synchronously: nothing after this call is awaited); jobs not yet in a sandbox stay `queued`.
+   * A second signal: the process exits once this resolves. Records every job running in a sandbox
+   * as `lost` (all at once; a record that fails is left to the reconciler's rule); jobs not yet in
+   * a sandbox stay `queued`.
    */
-  recordRunningAsLost(): number {
+  async recordRunningAsLost(): Promise<number> {
     const error = this.deps.stop?.lostReason(true) ?? 'the worker was stopped at once';
-    for (const [id, lost] of this.inSandbox) finishJob(this.deps.db, id, lost(error), Date.now());
-    return this.inSandbox.size;
+    const records = [...this.inSandbox].map(([id, lost]) => finishJob(this.deps.db, id, lost(error), Date.now()).catch(() => false));
+    await Promise.all(records);
+    return records.length;
   }
 
   /** Throws NotQueuedError, recording nothing, when the job was claimed or finished elsewhere. */
@@ -156,7 +158,7 @@ export class JobRunner {
     }
     // The claim: one run per job, even when a re-queued job's old copy turns up at another worker.
     const startedAt = Date.now();
-    if (!markRunning(this.deps.db, job.id, startedAt, image.digest)) {
+    if (!(await markRunning(this.deps.db, job.id, startedAt, image.digest))) {
       void sandbox.destroy();
       throw new NotQueuedError(job.id);
     }
@@ -307,7 +309,7 @@ export class JobRunner {
   private async recordDurably(id: string, result: JobResult, finishedAt: number): Promise<RecordedResult | undefined> {
     for (let attempt = 0, deadline = Date.now() + RECORD_RETRY_MS; ; attempt++) {
       try {
-        const recorded = recordResult(this.deps.db, id, result, finishedAt);
+        const recorded = await recordResult(this.deps.db, id, result, finishedAt);
         if (attempt > 0) this.deps.log.warn({ job: id, attempts: attempt + 1 }, 'the result was recorded after the db refused it');
         return recorded;
       } catch (err) {

@@ -24,7 +24,7 @@ export interface RetentionSweepOptions {
   redis: Redis;
   log: Logger;
   /** Every tenant with a retention of its own (seconds; null: the default), the local tenant included. */
-  tenants: () => { id: string; retentionSeconds: number | null }[];
+  tenants: () => Promise<{ id: string; retentionSeconds: number | null }[]>;
   /** For tenants whose policy sets none, and jobs of tenants deleted since; null: kept. */
   defaultSeconds: number | null;
   /** How long an Idempotency-Key is answered (api/idempotency.ts): older records go. */
@@ -57,7 +57,7 @@ export class RetentionSweep {
     if (lock === undefined) return undefined;
     try {
       const counts: RetentionCounts = { jobs: 0, idempotencyKeys: 0 };
-      const tenants = this.opts.tenants();
+      const tenants = await this.opts.tenants();
       const scopes: [RetentionScope, number | null][] = tenants.map((t) => [{ tenantId: t.id }, t.retentionSeconds ?? this.opts.defaultSeconds]);
       scopes.push([{ exceptTenantIds: tenants.map((t) => t.id) }, this.opts.defaultSeconds]);
       for (const [scope, seconds] of scopes) {
@@ -78,12 +78,12 @@ export class RetentionSweep {
   }
 
   /** Batches until one comes back short or the sweep's budget is spent; returns the rows deleted. */
-  private async inBatches(counts: RetentionCounts, batch: (limit: number) => number): Promise<number> {
+  private async inBatches(counts: RetentionCounts, batch: (limit: number) => Promise<number>): Promise<number> {
     let total = 0;
     for (;;) {
       const budget = MAX_PER_SWEEP - counts.jobs - counts.idempotencyKeys - total;
       if (budget <= 0 || this.closed) return total;
-      const n = batch(Math.min(BATCH, budget));
+      const n = await batch(Math.min(BATCH, budget));
       total += n;
       if (n < Math.min(BATCH, budget)) return total;
       await yieldToEventLoop();

@@ -44,10 +44,10 @@ export class WebhookDeliverer {
 
   async attempt(ctx: WebhookAttemptContext): Promise<{ outcome: AttemptOutcome; error?: string }> {
     const { db } = this.deps;
-    const delivery = getDelivery(db, ctx.deliveryId);
+    const delivery = await getDelivery(db, ctx.deliveryId);
     // Gone (its job was pruned) or already ended (a sweep queued it again): nothing to do.
     if (delivery === undefined || delivery.state !== 'pending') return { outcome: 'done' };
-    const job = getJob(db, delivery.jobId);
+    const job = await getJob(db, delivery.jobId);
     if (job === undefined) return { outcome: 'done' };
     // The db's count wins over the queue's: a delivery queued again by the sweep (Redis lost it)
     // goes on numbering, and stops at the same total.
@@ -64,7 +64,7 @@ export class WebhookDeliverer {
     };
     const sent = await this.deps.sender.post(delivery.url, body, headers);
     const state = stateAfter(sent, attempt >= ctx.maxAttempts);
-    recordAttempt(db, delivery, { attempt, at, statusCode: sent.statusCode, latencyMs: sent.latencyMs, error: sent.error }, state, Date.now());
+    await recordAttempt(db, delivery, { attempt, at, statusCode: sent.statusCode, latencyMs: sent.latencyMs, error: sent.error }, state, Date.now());
     this.report({ deliveryId: delivery.id, jobId: delivery.jobId, event: delivery.event, attempt, state, ...sent });
     if (state === 'delivered') return { outcome: 'done' };
     return { outcome: state === 'dead' ? 'dead' : 'retry', error: sent.error ?? undefined };

@@ -45,7 +45,7 @@ export class WebhookSweep {
 
   private async sweepOnce(graceMs: number): Promise<number> {
     const now = Date.now();
-    const due = pendingDeliveriesToSweep(this.opts.db, { unattemptedBefore: now - graceMs + 1, staleBefore: now - this.opts.staleAfterMs, limit: BATCH });
+    const due = await pendingDeliveriesToSweep(this.opts.db, { unattemptedBefore: now - graceMs + 1, staleBefore: now - this.opts.staleAfterMs, limit: BATCH });
     let queued = 0;
     for (const d of due) {
       try {

@@ -79,12 +79,12 @@ export function registerJudge0(parent: Hono, deps: AppDeps): void {
     return c.json(answers, 201);
   });
 
-  app.get('/submissions/batch', (c) => {
+  app.get('/submissions/batch', async (c) => {
     const tokens = (c.req.query('tokens') ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
     if (tokens.length === 0) throw new Judge0Refusal(400, { error: 'tokens is required' });
     if (tokens.length > JUDGE0_MAX_BATCH) throw new Judge0Refusal(400, { error: `number of submissions in a batch must be less than or equal to ${JUDGE0_MAX_BATCH}` });
-    const found = new Map(getJudge0Submissions(deps.db, tokens, c.get('tenant').id).map((s) => [s.run.id, s]));
-    const submissions = tokens.map((t) => found.get(t)).map((s) => (s === undefined ? null : shown(deps, c, s.run.id, s.request as Judge0Submission, s.run.view)));
+    const found = new Map((await getJudge0Submissions(deps.db, tokens, c.get('tenant').id)).map((s) => [s.run.id, s]));
+    const submissions = await Promise.all(tokens.map((t) => found.get(t)).map((s) => (s === undefined ? null : shown(deps, c, s.run.id, s.request as Judge0Submission, s.run.view))));
     return c.json({ submissions });
   });
 
@@ -93,15 +93,15 @@ export function registerJudge0(parent: Hono, deps: AppDeps): void {
     const { token, done, submission } = await create(c, await jsonBody(c), base64);
     if (!flag(c.req.query('wait'))) return c.json({ token }, 201);
     const finished = await Promise.race([done, sleep(deps.config.maxWaitMs).then(() => undefined)]);
-    const view = finished ?? storedRun(deps, c, token);
-    return c.json(shown(deps, c, token, submission, view), 201);
+    const view = finished ?? (await storedRun(deps, c, token));
+    return c.json(await shown(deps, c, token, submission, view), 201);
   });
 
-  app.get('/submissions/:token', (c) => {
+  app.get('/submissions/:token', async (c) => {
     const token = c.req.param('token');
-    const [stored] = getJudge0Submissions(deps.db, [token], c.get('tenant').id);
+    const [stored] = await getJudge0Submissions(deps.db, [token], c.get('tenant').id);
     if (stored === undefined) throw new Judge0Refusal(404, { error: `submission ${token} not found` });
-    return c.json(shown(deps, c, token, stored.request as Judge0Submission, stored.run.view));
+    return c.json(await shown(deps, c, token, stored.request as Judge0Submission, stored.run.view));
   });
   parent.route('/', app); // copies the routes defined above, with this app's error handler
 }
@@ -127,10 +127,10 @@ async function createSubmission(deps: AppDeps, c: Context, languages: Judge0Lang
     throw err;
   }
   const token = started.view.id;
-  recordJudge0Submission(deps.db, token, submission);
+  await recordJudge0Submission(deps.db, token, submission);
   started.done
     .then(async (view) => {
-      if (submission.callback_url) await callbacks.deliver(submission.callback_url, token, serialize(submissionAttributes(deps.db, token, submission, view), DEFAULT_FIELDS, true));
+      if (submission.callback_url) await callbacks.deliver(submission.callback_url, token, serialize(await submissionAttributes(deps.db, token, submission, view), DEFAULT_FIELDS, true));
     })
     .catch((err: unknown) => deps.logger.error({ err, token }, 'Judge0 submission failed'));
   return { token, done: started.done, submission };
@@ -164,8 +164,8 @@ function judge0FieldOf(field: unknown): string {
   return typeof field === 'string' ? (map[field] ?? (field.startsWith('tests') ? 'stdin' : field)) : 'base';
 }
 
-function shown(deps: AppDeps, c: Context, token: string, submission: Judge0Submission, view: JudgeRunView): Record<string, unknown> {
-  const attributes = submissionAttributes(deps.db, token, submission, view);
+async function shown(deps: AppDeps, c: Context, token: string, submission: Judge0Submission, view: JudgeRunView): Promise<Record<string, unknown>> {
+  const attributes = await submissionAttributes(deps.db, token, submission, view);
   try {
     return serialize(attributes, fieldsOf(c.req.query('fields')), flag(c.req.query('base64_encoded')));
   } catch (err) {
@@ -174,8 +174,8 @@ function shown(deps: AppDeps, c: Context, token: string, submission: Judge0Submi
   }
 }
 
-function storedRun(deps: AppDeps, c: Context, token: string): JudgeRunView {
-  const [stored] = getJudge0Submissions(deps.db, [token], c.get('tenant').id);
+async function storedRun(deps: AppDeps, c: Context, token: string): Promise<JudgeRunView> {
+  const [stored] = await getJudge0Submissions(deps.db, [token], c.get('tenant').id);
   return stored!.run.view;
 }
 

@@ -97,10 +97,10 @@ export class NotUtf8Error extends Error {
 }
 
 /** Every attribute of a submission Judge0 shows, as raw values (Buffers for program text). */
-export function submissionAttributes(db: WarmboxDb, token: string, s: Judge0Submission, run: JudgeRunView): Record<string, unknown> {
+export async function submissionAttributes(db: WarmboxDb, token: string, s: Judge0Submission, run: JudgeRunView): Promise<Record<string, unknown>> {
   const test = run.tests[0];
-  const output = jobOutput(db, test?.jobId);
-  const build = run.build?.jobId === undefined ? undefined : jobOutput(db, run.build.jobId);
+  const output = await jobOutput(db, test?.jobId);
+  const build = run.build?.jobId === undefined ? undefined : await jobOutput(db, run.build.jobId);
   const status = judge0StatusOf(run);
   const compiled = run.verdict === 'compile_error';
   const usage = compiled ? undefined : test?.usage;

@@ -82,11 +82,11 @@ export interface PistonAnswer {
 }
 
 /** Piston's answer: no `run` after a failed compile, as Piston does. */
-export function pistonAnswer(db: WarmboxDb, preset: LanguagePreset, run: JudgeRunView): PistonAnswer {
+export async function pistonAnswer(db: WarmboxDb, preset: LanguagePreset, run: JudgeRunView): Promise<PistonAnswer> {
   const answer: PistonAnswer = { language: preset.id, version: preset.version };
-  if (run.build !== undefined) answer.compile = stage(jobOutput(db, run.build.jobId), run.build);
+  if (run.build !== undefined) answer.compile = stage(await jobOutput(db, run.build.jobId), run.build);
   const test = run.tests[0];
-  if (run.verdict !== 'compile_error' && test !== undefined) answer.run = stage(jobOutput(db, test.jobId), test);
+  if (run.verdict !== 'compile_error' && test !== undefined) answer.run = stage(await jobOutput(db, test.jobId), test);
   return answer;
 }
 

@@ -35,7 +35,7 @@ export function registerPiston(parent: Hono, deps: AppDeps): void {
     const started = await startJudgeRun(deps, request.data, c.get('tenant'), [preset], c.req.raw.signal);
     const run = await started.done;
     if (run.verdict === 'internal_error') return c.json({ message: run.error ?? 'warmbox could not run the program' }, 500);
-    return c.json(pistonAnswer(deps.db, preset, run));
+    return c.json(await pistonAnswer(deps.db, preset, run));
   });
   parent.route('/', app); // copies the routes defined above, with this app's error handler
 }

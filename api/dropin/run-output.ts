@@ -11,8 +11,8 @@ export interface JobOutput {
 }
 
 /** Undefined while the job has not finished (or when it is gone). */
-export function jobOutput(db: WarmboxDb, jobId: string | undefined): JobOutput | undefined {
-  const row = jobId === undefined ? undefined : getJob(db, jobId);
+export async function jobOutput(db: WarmboxDb, jobId: string | undefined): Promise<JobOutput | undefined> {
+  const row = jobId === undefined ? undefined : await getJob(db, jobId);
   const result = row && toJobView(row).result;
   if (result === null || result === undefined) return undefined;
   return { result, stdout: bytes(result.stdout, result.stdoutEncoding), stderr: bytes(result.stderr, result.stderrEncoding) };

@@ -42,7 +42,7 @@ export function authenticate(deps: Pick<AppDeps, 'db' | 'config'>): MiddlewareHa
   return async function authenticate(c, next) {
     const needed = routeAccess(c);
     if (needed === undefined || needed === 'public') return next();
-    const { tenant, access } = callerOf(deps, c.req.header('authorization'), usage);
+    const { tenant, access } = await callerOf(deps, c.req.header('authorization'), usage);
     if (!grants(access.scopes, needed)) {
       throw new ApiError(403, 'forbidden', `this API key lacks the scope ${needed} that ${c.req.method} ${c.req.path} needs`, { scope: needed });
     }
@@ -72,17 +72,17 @@ function routeAccess(c: Context): RouteAccess | undefined {
   return accessOf(route.method, route.path) ?? 'admin';
 }
 
-function callerOf(deps: Pick<AppDeps, 'db' | 'config'>, header: string | undefined, usage: KeyUsage): { tenant: Tenant; access: Access } {
+async function callerOf(deps: Pick<AppDeps, 'db' | 'config'>, header: string | undefined, usage: KeyUsage): Promise<{ tenant: Tenant; access: Access }> {
   const m = header === undefined ? null : /^Bearer +(\S+) *$/i.exec(header);
   if (m === null) throw unauthorized('this server needs an API key: send Authorization: Bearer <key> (README "Tenants and keys")');
   const parsed = parseToken(m[1]!);
-  const key = parsed && getApiKey(deps.db, parsed.id);
+  const key = parsed && (await getApiKey(deps.db, parsed.id));
   // One answer for a malformed token, an unknown id and a wrong secret: nothing to probe.
   if (parsed === undefined || key === undefined || !secretMatches(parsed.secret, key.secretHash)) throw unauthorized('the API key is not valid', true);
   const now = Date.now();
   if (key.revokedAt !== null) throw unauthorized(`the API key ${key.id} was revoked`, true);
   if (key.expiresAt !== null && key.expiresAt <= now) throw unauthorized(`the API key ${key.id} has expired`, true);
-  const tenant = tenantById(deps, key.tenantId);
+  const tenant = await tenantById(deps, key.tenantId);
   if (tenant === undefined) throw unauthorized(`the tenant of API key ${key.id} no longer exists`, true);
   usage.used(key.id, key.lastUsedAt, now);
   return { tenant, access: { keyId: key.id, scopes: key.scopes } };

@@ -89,7 +89,7 @@ function registerPut(app: OpenAPIHono, deps: AppDeps, blobs: BlobRoutesConfig): 
   });
   app.openapi(route, async (c) => {
     const { digest } = c.req.valid('param');
-    const held = findBlob(deps.db, c.get('tenant').id, digest);
+    const held = await findBlob(deps.db, c.get('tenant').id, digest);
     if (held !== undefined && (await blobs.store.sizeOf(digest)) !== undefined) {
       await c.req.raw.body?.cancel();
       return c.json({ digest, size: held.size }, 200);
@@ -114,7 +114,7 @@ function registerGet(app: OpenAPIHono, deps: AppDeps, blobs: BlobRoutesConfig): 
   });
   app.openapi(route, async (c) => {
     const { digest } = c.req.valid('param');
-    const size = findBlob(deps.db, c.get('tenant').id, digest) && (await blobs.store.sizeOf(digest));
+    const size = (await findBlob(deps.db, c.get('tenant').id, digest)) && (await blobs.store.sizeOf(digest));
     if (size === undefined) throw blobNotFound(digest);
     const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size), etag: `"${digest}"` };
     // HEAD is answered by this GET handler (hono drops the body): open nothing for it.
@@ -137,9 +137,9 @@ function registerDelete(app: OpenAPIHono, deps: AppDeps): void {
     request: { params: blobParamsSchema },
     responses: { 204: { description: 'Deleted.' }, 400: badDigest, 404: notFound },
   });
-  app.openapi(route, (c) => {
+  app.openapi(route, async (c) => {
     const { digest } = c.req.valid('param');
-    if (!deleteBlob(deps.db, c.get('tenant').id, digest)) throw blobNotFound(digest);
+    if (!await deleteBlob(deps.db, c.get('tenant').id, digest)) throw blobNotFound(digest);
     return c.body(null, 204);
   });
 }
@@ -162,7 +162,7 @@ async function receive(c: Context, deps: AppDeps, blobs: BlobRoutesConfig, expec
   } catch (err) {
     throw uploadError(err, blobs.maxBytes);
   }
-  recordBlob(deps.db, { tenantId: c.get('tenant').id, digest: blob.digest, size: blob.size, createdAt: Date.now() });
+  await recordBlob(deps.db, { tenantId: c.get('tenant').id, digest: blob.digest, size: blob.size, createdAt: Date.now() });
   return blob;
 }
 

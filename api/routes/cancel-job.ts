@@ -30,10 +30,10 @@ export function registerCancelJob(app: OpenAPIHono, deps: AppDeps): void {
 
   app.openapi(route, async (c) => {
     const { id } = c.req.valid('param');
-    const job = findJobOr404(deps.db, c, id);
+    const job = await findJobOr404(deps.db, c, id);
     if (job.status === 'finished') throw new ApiError(409, 'job_finished', `job ${id} has already finished (verdict ${job.verdict})`);
     const removed = await cancelJob(deps, id);
-    const now = findJobOr404(deps.db, c, id);
+    const now = await findJobOr404(deps.db, c, id);
     // No worker ever had it: this is its end, and its one line (a worker logs the others').
     if (removed) deps.logger.info({ job: id, image: now.image, verdict: now.verdict }, 'job finished');
     return removed ? c.json(toJobView(now), 200) : c.json(toJobView(now), 202);

@@ -16,8 +16,8 @@ export const jobIdParams = z.object({
 });
 
 /** The job, when the caller may see it (api/tenant-scope.ts): another tenant's is as unknown. */
-export function findJobOr404(db: WarmboxDb, c: Context, id: string): JobRow {
-  const job = getJob(db, id);
+export async function findJobOr404(db: WarmboxDb, c: Context, id: string): Promise<JobRow> {
+  const job = await getJob(db, id);
   if (job === undefined || !visibleTo(c, job.tenantId)) throw new ApiError(404, 'job_not_found', `job ${JSON.stringify(id)} not found`);
   return job;
 }
@@ -36,5 +36,5 @@ export function registerGetJob(app: OpenAPIHono, deps: AppDeps): void {
     },
   });
 
-  app.openapi(route, (c) => c.json(toJobView(findJobOr404(deps.db, c, c.req.valid('param').id)), 200));
+  app.openapi(route, async (c) => c.json(toJobView(await findJobOr404(deps.db, c, c.req.valid('param').id)), 200));
 }

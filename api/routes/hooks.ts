@@ -66,7 +66,7 @@ export function registerHooks(app: OpenAPIHono, deps: AppDeps): void {
   });
 
   app.openapi(route, async (c) => {
-    const trigger = enabledTriggerOr404(deps, c.req.valid('param').trigger);
+    const trigger = await enabledTriggerOr404(deps, c.req.valid('param').trigger);
     const headers = c.req.raw.headers;
     const deliveryId = deliveryIdOf(headers);
     const record = (outcome: DeliveryOutcome, status: number, jobId: string | null = null) =>
@@ -78,31 +78,31 @@ export function registerHooks(app: OpenAPIHono, deps: AppDeps): void {
       }
       if (deliveryStale(headers)) throw new ApiError(401, 'stale_delivery', `${TIMESTAMP_HEADER} is more than ${REQUEST_BOUNDS.hookTimestampToleranceSeconds} s from the server's clock`);
       const { rows, replayed } = await submitJobs(deps, [deliveryJobRequest(trigger, body, headers, deliveryId)], {
-        tenant: triggerTenant(deps, trigger),
+        tenant: await triggerTenant(deps, trigger),
         idempotency: deliveryId === undefined ? undefined : { key: `hook ${trigger.id} ${deliveryId}`, hash: requestHash('POST /v1/hooks', trigger.id) },
       });
       const job = rows[0];
       if (job === undefined) throw new ApiError(503, 'queue_unavailable', 'the first delivery with this id was not queued; redeliver', {}, { 'Retry-After': '1' });
-      record(replayed ? 'replayed' : 'started', replayed ? 200 : 202, job.id);
+      await record(replayed ? 'replayed' : 'started', replayed ? 200 : 202, job.id);
       c.header('Location', jobLocation(job.id));
       const answer = { jobId: job.id, deliveryId: deliveryId ?? null, replayed };
       return replayed ? c.json(answer, 200) : c.json(answer, 202);
     } catch (err) {
-      recordRefusal(err, (outcome, status) => record(outcome, status), deps);
+      await recordRefusal(err, (outcome, status) => record(outcome, status), deps);
       throw err;
     }
   });
 }
 
 /** The trigger's owner and its policy now (a policy changed since the trigger was made applies). */
-function triggerTenant(deps: AppDeps, trigger: TriggerRow): Tenant {
-  const tenant = tenantById(deps, trigger.tenantId);
+async function triggerTenant(deps: AppDeps, trigger: TriggerRow): Promise<Tenant> {
+  const tenant = await tenantById(deps, trigger.tenantId);
   if (tenant === undefined) throw new ApiError(404, 'trigger_not_found', 'no such trigger, or it is disabled');
   return tenant;
 }
 
-function enabledTriggerOr404(deps: AppDeps, id: string): TriggerRow {
-  const row = TRIGGER_ID_PATTERN.test(id) ? getTrigger(deps.db, id) : undefined;
+async function enabledTriggerOr404(deps: AppDeps, id: string): Promise<TriggerRow> {
+  const row = TRIGGER_ID_PATTERN.test(id) ? await getTrigger(deps.db, id) : undefined;
   if (row === undefined || !row.enabled) throw new ApiError(404, 'trigger_not_found', 'no such trigger, or it is disabled');
   return row;
 }
@@ -120,10 +120,10 @@ function deliveryIdOf(headers: Headers): string | undefined {
 }
 
 /** Records what the sender is about to be answered; a record that cannot be written does not change that answer. */
-function recordRefusal(err: unknown, record: (outcome: DeliveryOutcome, status: number) => void, deps: AppDeps): void {
+async function recordRefusal(err: unknown, record: (outcome: DeliveryOutcome, status: number) => Promise<void>, deps: AppDeps): Promise<void> {
   const apiError = toApiError(err);
   try {
-    record(apiError === undefined ? 'failed' : outcomeOf(apiError), apiError?.status ?? 500);
+    await record(apiError === undefined ? 'failed' : outcomeOf(apiError), apiError?.status ?? 500);
   } catch (recordErr) {
     deps.logger.warn({ err: recordErr }, 'recording a refused webhook delivery failed');
   }

@@ -88,7 +88,7 @@ function registerList(app: OpenAPIHono, deps: AppDeps): void {
     summary: 'The images jobs can run without a pull',
     responses: { 200: { description: 'Every image, by reference.', content: { 'application/json': { schema: imageListSchema } } } },
   });
-  app.openapi(route, (c) => c.json({ images: listImages(deps.db).map(toImageSummary) }, 200));
+  app.openapi(route, async (c) => c.json({ images: (await listImages(deps.db)).map(toImageSummary) }, 200));
 }
 
 function registerGet(app: OpenAPIHono, deps: AppDeps): void {
@@ -105,9 +105,9 @@ function registerGet(app: OpenAPIHono, deps: AppDeps): void {
       404: errorResponse('No such image (image_not_found).'),
     },
   });
-  app.openapi(route, (c) => {
+  app.openapi(route, async (c) => {
     const requested = c.req.valid('param').reference;
-    return c.json(toImageView(findImageOr404(deps, requested, normalizeOr400(requested, 'reference'))), 200);
+    return c.json(toImageView(await findImageOr404(deps, requested, normalizeOr400(requested, 'reference'))), 200);
   });
 }
 
@@ -224,7 +224,7 @@ function registerImport(app: OpenAPIHono, deps: AppDeps, images: ImageQueue): vo
     const outcome = await images.waitForOutcome(op.id, images.pullTimeoutMs, c.req.raw.signal);
     if (outcome === undefined) throw pullTimeoutError(requested ?? 'archive', reference ?? '', images.pullTimeoutMs);
     if (!outcome.ok) throw imageOpApiError('import', outcome.error, requested ?? 'archive', reference ?? '');
-    return c.json({ images: outcome.references.map((r) => toImageView(findImageOr404(deps, r, r))) }, 201);
+    return c.json({ images: await Promise.all(outcome.references.map(async (r) => toImageView(await findImageOr404(deps, r, r)))) }, 201);
   });
 }
 
@@ -252,8 +252,8 @@ function registerDelete(app: OpenAPIHono, deps: AppDeps, images: ImageQueue): vo
     const requested = c.req.valid('param').reference;
     const reference = normalizeOr400(requested, 'reference');
     const force = c.req.valid('query').force === 'true';
-    findImageOr404(deps, requested, reference);
-    const active = countActiveJobsOfImage(deps.db, reference);
+    await findImageOr404(deps, requested, reference);
+    const active = await countActiveJobsOfImage(deps.db, reference);
     if (active > 0 && !force) {
       throw new ApiError(409, 'image_in_use', `image ${reference} is used by ${active} queued or running job(s); wait for them, or remove it with force=true`, {
         image: reference,
@@ -337,8 +337,8 @@ function safeParse(reference: string): ReturnType<typeof parseReference> | undef
   }
 }
 
-function findImageOr404(deps: AppDeps, requested: string, reference: string): ImageRow {
-  const row = findImage(deps.db, reference);
+async function findImageOr404(deps: AppDeps, requested: string, reference: string): Promise<ImageRow> {
+  const row = await findImage(deps.db, reference);
   if (row === undefined) throw new ApiError(404, 'image_not_found', `No such image: ${requested} (${reference})`, { image: reference });
   return row;
 }
@@ -421,19 +421,19 @@ async function streamOperation(c: Context, deps: AppDeps, images: ImageQueue, op
           await write({ type: 'progress', layer: entry.layer, status: entry.status, doneBytes: entry.doneBytes, totalBytes: entry.totalBytes });
           return false;
         case 'end':
-          await write(endLine(deps, entry.outcome, kind, requested, reference));
+          await write(await endLine(deps, entry.outcome, kind, requested, reference));
           return true;
       }
     }
   });
 }
 
-function endLine(deps: AppDeps, outcome: ImageOpOutcome, kind: ImageOpKind, requested: string, reference: string): StreamLine {
+async function endLine(deps: AppDeps, outcome: ImageOpOutcome, kind: ImageOpKind, requested: string, reference: string): Promise<StreamLine> {
   if (!outcome.ok) {
     const err = imageOpApiError(kind, outcome.error, requested, reference);
     return { type: 'error', error: { ...errorBody(err).error, status: err.status } };
   }
-  const row = findImage(deps.db, outcome.references[0] ?? reference);
+  const row = await findImage(deps.db, outcome.references[0] ?? reference);
   if (row === undefined) return { type: 'error', error: { code: 'internal_error', message: `${reference} was stored but is not in the db`, status: 500 } };
   return { type: 'image', image: toImageView(row) };
 }

@@ -23,9 +23,9 @@ export function registerJobDeliveries(app: OpenAPIHono, deps: AppDeps): void {
     },
   });
 
-  app.openapi(route, (c) => {
-    const job = findJobOr404(deps.db, c, c.req.valid('param').id);
-    return c.json({ deliveries: listDeliveries(deps.db, job.id).map(toDeliveryView) }, 200);
+  app.openapi(route, async (c) => {
+    const job = await findJobOr404(deps.db, c, c.req.valid('param').id);
+    return c.json({ deliveries: (await listDeliveries(deps.db, job.id)).map(toDeliveryView) }, 200);
   });
 }
 

@@ -52,8 +52,8 @@ export function registerJobEvents(app: OpenAPIHono, deps: AppDeps): void {
     },
   });
 
-  app.openapi(route, (c) => {
-    const job = findJobOr404(deps.db, c, c.req.valid('param').id);
+  app.openapi(route, async (c) => {
+    const job = await findJobOr404(deps.db, c, c.req.valid('param').id);
     const lastEventId = c.req.valid('header')['last-event-id'];
     const from = lastEventId ? lastEventId : OUTPUT_START;
     return streamSSE(c, async (sse) => {

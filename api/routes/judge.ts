@@ -25,8 +25,8 @@ const EVENTS_POLL_MS = 100;
 
 export function registerJudge(app: OpenAPIHono, deps: AppDeps): void {
   const languages = mergeLanguages(deps.config.languages);
-  const findRun = (id: string, tenantId: string): JudgeRunView => {
-    const row = getJudgeRun(deps.db, id, tenantId);
+  const findRun = async (id: string, tenantId: string): Promise<JudgeRunView> => {
+    const row = await getJudgeRun(deps.db, id, tenantId);
     if (row === undefined) throw new ApiError(404, 'judge_run_not_found', `judge run ${JSON.stringify(id)} not found`);
     return row.view;
   };
@@ -78,7 +78,7 @@ export function registerJudge(app: OpenAPIHono, deps: AppDeps): void {
       const timedOut = sleep(timeoutMs, undefined, { signal: wait.signal }).catch(() => undefined);
       const finished = await Promise.race([started.done, timedOut]);
       wait.abort();
-      return finished ? c.json(finished, 200) : c.json(findRun(started.view.id, c.get('tenant').id), 202);
+      return finished ? c.json(finished, 200) : c.json(await findRun(started.view.id, c.get('tenant').id), 202);
     },
   );
 
@@ -95,7 +95,7 @@ export function registerJudge(app: OpenAPIHono, deps: AppDeps): void {
         404: errorResponse('No such run of this tenant (judge_run_not_found).'),
       },
     }),
-    (c) => c.json(findRun(c.req.valid('param').id, c.get('tenant').id), 200),
+    async (c) => c.json(await findRun(c.req.valid('param').id, c.get('tenant').id), 200),
   );
 
   app.openapi(
@@ -115,10 +115,10 @@ export function registerJudge(app: OpenAPIHono, deps: AppDeps): void {
         404: errorResponse('No such run of this tenant (judge_run_not_found).'),
       },
     }),
-    (c) => {
+    async (c) => {
       const tenantId = c.get('tenant').id;
       const id = c.req.valid('param').id;
-      findRun(id, tenantId);
+      await findRun(id, tenantId);
       return streamSSE(c, async (sse) => {
         let gone = false;
         sse.onAbort(() => {
@@ -127,7 +127,7 @@ export function registerJudge(app: OpenAPIHono, deps: AppDeps): void {
         const sent = new Set<number>();
         let buildSent = false;
         while (!gone) {
-          const view = findRun(id, tenantId);
+          const view = await findRun(id, tenantId);
           if (!buildSent && view.build?.status === 'finished') {
             buildSent = true;
             await sse.writeSSE({ event: 'build', data: JSON.stringify(view.build) });

@@ -34,9 +34,9 @@ function registerCreate(app: OpenAPIHono, deps: AppDeps): void {
       422: errorResponse('A name or an expiry beyond its bound.'),
     },
   });
-  app.openapi(route, (c) => {
+  app.openapi(route, async (c) => {
     const body = c.req.valid('json');
-    const { row, token } = issueKey(deps.db, { ...body, tenant: body.tenant ?? c.get('tenant').id });
+    const { row, token } = await issueKey(deps.db, { ...body, tenant: body.tenant ?? c.get('tenant').id });
     deps.logger.info({ key: row.id, tenant: row.tenantId, scopes: row.scopes, by: c.get('access').keyId }, 'API key created');
     return c.json({ ...toKeyView(row), token }, 201);
   });
@@ -55,7 +55,7 @@ function registerList(app: OpenAPIHono, deps: AppDeps): void {
       404: errorResponse('`tenant` names no tenant (tenant_not_found).'),
     },
   });
-  app.openapi(route, (c) => c.json({ keys: listApiKeys(deps.db, listedTenant(deps, c, c.req.valid('query').tenant)).map(toKeyView) }, 200));
+  app.openapi(route, async (c) => c.json({ keys: (await listApiKeys(deps.db, await listedTenant(deps, c, c.req.valid('query').tenant))).map(toKeyView) }, 200));
 }
 
 function registerRevoke(app: OpenAPIHono, deps: AppDeps): void {
@@ -72,8 +72,8 @@ function registerRevoke(app: OpenAPIHono, deps: AppDeps): void {
       404: errorResponse('No such key (key_not_found).'),
     },
   });
-  app.openapi(route, (c) => {
-    const key = revokeKey(deps.db, c.req.valid('param').id);
+  app.openapi(route, async (c) => {
+    const key = await revokeKey(deps.db, c.req.valid('param').id);
     if (key.revokedAt === null) deps.logger.info({ key: key.id, tenant: key.tenantId, by: c.get('access').keyId }, 'API key revoked');
     return c.body(null, 204);
   });

@@ -32,9 +32,9 @@ export function registerListJobs(app: OpenAPIHono, deps: AppDeps): void {
     },
   });
 
-  app.openapi(route, (c) => {
+  app.openapi(route, async (c) => {
     const query = c.req.valid('query');
-    const page = listJobHistory(deps.db, { ...historyQuery(query), tenantId: listedTenant(deps, c, query.tenant) });
+    const page = await listJobHistory(deps.db, { ...historyQuery(query), tenantId: await listedTenant(deps, c, query.tenant) });
     return c.json({ jobs: page.jobs.map(toJobSummary), next: page.next === undefined ? null : encodeCursor(page.next) }, 200);
   });
 }

@@ -33,9 +33,9 @@ export function registerTenantPolicy(app: OpenAPIHono, deps: AppDeps): void {
       404: errorResponse('No such tenant (tenant_not_found).'),
     },
   });
-  app.openapi(get, (c) => {
-    const id = tenantIdOr404(deps.db, c.req.valid('param').id);
-    return c.json(view(id, tenantOr404(deps, id).policy), 200);
+  app.openapi(get, async (c) => {
+    const id = await tenantIdOr404(deps.db, c.req.valid('param').id);
+    return c.json(view(id, (await tenantOr404(deps, id)).policy), 200);
   });
 
   const put = createRoute({
@@ -60,21 +60,21 @@ export function registerTenantPolicy(app: OpenAPIHono, deps: AppDeps): void {
       422: errorResponse('A value above its maximum (above_maximum), e.g. a memory cap above the server\'s maximum.'),
     },
   });
-  app.openapi(put, (c) => {
-    const id = tenantIdOr404(deps.db, c.req.valid('param').id);
+  app.openapi(put, async (c) => {
+    const id = await tenantIdOr404(deps.db, c.req.valid('param').id);
     if (id === LOCAL_TENANT_ID) {
       throw new ApiError(409, 'tenant_policy_configured', 'the local tenant\'s policy is the server\'s configuration: set the WARMBOX_TENANT_* variables and restart the server', { tenant: id });
     }
-    tenantOr404(deps, id);
+    await tenantOr404(deps, id);
     const body = c.req.valid('json') as TenantPolicy;
     const policy: TenantPolicy = { ...body, images: body.images && body.images.map(normalizedPattern) };
-    if (!setTenantPolicy(deps.db, id, policy)) throw notFound(id);
+    if (!(await setTenantPolicy(deps.db, id, policy))) throw notFound(id);
     return c.json(view(id, policy), 200);
   });
 }
 
-function tenantOr404(deps: AppDeps, id: string) {
-  const tenant = tenantById(deps, id);
+async function tenantOr404(deps: AppDeps, id: string) {
+  const tenant = await tenantById(deps, id);
   if (tenant === undefined) throw notFound(id);
   return tenant;
 }

@@ -33,8 +33,8 @@ function registerCreate(app: OpenAPIHono, deps: AppDeps): void {
       422: errorResponse('A name a tenant cannot have (`local`, or one that starts like an id: invalid_tenant_name).'),
     },
   });
-  app.openapi(route, (c) => {
-    const row = makeTenant(deps.db, c.req.valid('json').name);
+  app.openapi(route, async (c) => {
+    const row = await makeTenant(deps.db, c.req.valid('json').name);
     deps.logger.info({ tenant: row.id, name: row.name, by: c.get('access').keyId }, 'tenant created');
     return c.json(toTenantView(row), 201);
   });
@@ -49,7 +49,7 @@ function registerList(app: OpenAPIHono, deps: AppDeps): void {
     summary: 'The tenants, oldest first',
     responses: { 200: { description: 'Every tenant (not the built-in local one).', content: { 'application/json': { schema: z.object({ tenants: z.array(tenantViewSchema) }) } } } },
   });
-  app.openapi(route, (c) => c.json({ tenants: listTenantRows(deps.db).map(toTenantView) }, 200));
+  app.openapi(route, async (c) => c.json({ tenants: (await listTenantRows(deps.db)).map(toTenantView) }, 200));
 }
 
 function registerDelete(app: OpenAPIHono, deps: AppDeps): void {
@@ -67,8 +67,8 @@ function registerDelete(app: OpenAPIHono, deps: AppDeps): void {
       409: errorResponse('The tenant has queued or running jobs (tenant_has_jobs), or is the caller\'s own (own_tenant).'),
     },
   });
-  app.openapi(route, (c) => {
-    const row = removeTenant(deps.db, c.req.valid('param').id, c.get('tenant').id);
+  app.openapi(route, async (c) => {
+    const row = await removeTenant(deps.db, c.req.valid('param').id, c.get('tenant').id);
     deps.logger.info({ tenant: row.id, name: row.name, by: c.get('access').keyId }, 'tenant deleted');
     return c.body(null, 204);
   });

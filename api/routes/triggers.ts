@@ -22,8 +22,8 @@ export const triggerIdParams = z.object({
 });
 
 /** The trigger, when the caller may see it (api/tenant-scope.ts): another tenant's is as unknown. */
-function findTriggerOr404(deps: AppDeps, c: Context, id: string): TriggerRow {
-  const row = TRIGGER_ID_PATTERN.test(id) ? getTrigger(deps.db, id) : undefined;
+async function findTriggerOr404(deps: AppDeps, c: Context, id: string): Promise<TriggerRow> {
+  const row = TRIGGER_ID_PATTERN.test(id) ? await getTrigger(deps.db, id) : undefined;
   if (row === undefined || !visibleTo(c, row.tenantId)) throw new ApiError(404, 'trigger_not_found', `no trigger ${JSON.stringify(id)}`);
   return row;
 }
@@ -77,7 +77,7 @@ function registerCreate(app: OpenAPIHono, deps: AppDeps): void {
       enabled: body.enabled,
       createdAt: Date.now(),
     };
-    createTrigger(deps.db, row);
+    await createTrigger(deps.db, row);
     c.header('Location', `/v1/triggers/${row.id}`);
     return c.json({ ...toTriggerView(row), secret }, 201);
   });
@@ -98,9 +98,9 @@ function registerList(app: OpenAPIHono, deps: AppDeps): void {
       404: errorResponse('`tenant` names no tenant (tenant_not_found).'),
     },
   });
-  app.openapi(route, (c) => {
-    const tenantId = listedTenant(deps, c, c.req.valid('query').tenant);
-    return c.json({ triggers: listTriggers(deps.db, tenantId).map((row) => toTriggerView(row)) }, 200);
+  app.openapi(route, async (c) => {
+    const tenantId = await listedTenant(deps, c, c.req.valid('query').tenant);
+    return c.json({ triggers: (await listTriggers(deps.db, tenantId)).map((row) => toTriggerView(row)) }, 200);
   });
 }
 
@@ -117,9 +117,9 @@ function registerGet(app: OpenAPIHono, deps: AppDeps): void {
       404: errorResponse('No such trigger (trigger_not_found).'),
     },
   });
-  app.openapi(route, (c) => {
-    const row = findTriggerOr404(deps, c, c.req.valid('param').id);
-    return c.json(toTriggerView(row, lastDeliveries(deps.db, row.id)), 200);
+  app.openapi(route, async (c) => {
+    const row = await findTriggerOr404(deps, c, c.req.valid('param').id);
+    return c.json(toTriggerView(row, await lastDeliveries(deps.db, row.id)), 200);
   });
 }
 
@@ -138,11 +138,11 @@ function registerPatch(app: OpenAPIHono, deps: AppDeps): void {
       404: errorResponse('No such trigger (trigger_not_found).'),
     },
   });
-  app.openapi(route, (c) => {
+  app.openapi(route, async (c) => {
     const { id } = c.req.valid('param');
-    findTriggerOr404(deps, c, id);
-    setTriggerEnabled(deps.db, id, c.req.valid('json').enabled);
-    return c.json(toTriggerView(findTriggerOr404(deps, c, id)), 200);
+    await findTriggerOr404(deps, c, id);
+    await setTriggerEnabled(deps.db, id, c.req.valid('json').enabled);
+    return c.json(toTriggerView(await findTriggerOr404(deps, c, id)), 200);
   });
 }
 
@@ -160,10 +160,10 @@ function registerDelete(app: OpenAPIHono, deps: AppDeps): void {
       404: errorResponse('No such trigger (trigger_not_found).'),
     },
   });
-  app.openapi(route, (c) => {
+  app.openapi(route, async (c) => {
     const { id } = c.req.valid('param');
-    findTriggerOr404(deps, c, id);
-    if (!deleteTrigger(deps.db, id)) throw new ApiError(404, 'trigger_not_found', `no trigger ${JSON.stringify(id)}`);
+    await findTriggerOr404(deps, c, id);
+    if (!(await deleteTrigger(deps.db, id))) throw new ApiError(404, 'trigger_not_found', `no trigger ${JSON.stringify(id)}`);
     return c.body(null, 204);
   });
 }

@@ -94,7 +94,7 @@ export async function withTarget<T>(values: { url?: string; data?: string }, act
   try {
     return await act(target);
   } finally {
-    closeTarget(target);
+    await closeTarget(target);
   }
 }
 

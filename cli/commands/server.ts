@@ -65,8 +65,8 @@ export async function serveUntilSignalled(args: string[], help: string, flags: F
   if (role !== undefined) env.WARMBOX_ROLE = role;
   const server = await startServer(loadConfig(env));
   await nextSignal();
-  void nextSignal().then((signal) => {
-    server.abortNow();
+  void nextSignal().then(async (signal) => {
+    await server.abortNow();
     process.exit(128 + constants.signals[signal]);
   });
   await server.close();

@@ -59,7 +59,7 @@ export async function tenantPolicyCommand(args: string[]): Promise<number> {
     printPolicy(id, result, values.json === true);
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -77,7 +77,7 @@ function changed(policy: TenantPolicy, settings: Partial<Record<PolicySetting, s
 interface PolicyStore {
   read(name: string): Promise<{ id: string; policy: TenantPolicy }>;
   write(id: string, policy: TenantPolicy): Promise<TenantPolicy>;
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 function httpStore(client: ApiClient): PolicyStore {
@@ -92,17 +92,17 @@ function httpStore(client: ApiClient): PolicyStore {
 /** Loaded on demand: the db modules are not needed over HTTP. */
 async function hostDbStore(dataDir: string): Promise<PolicyStore> {
   const { openHostTenantPolicies } = await import('../../server/host-tenant-policy.js');
-  const host = openHostTenantPolicies(dataDir);
-  const asUsage = <T>(step: () => T): T => {
+  const host = await openHostTenantPolicies(dataDir);
+  const asUsage = async <T>(step: () => Promise<T>): Promise<T> => {
     try {
-      return step();
+      return await step();
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
   };
   return {
-    read: async (name) => asUsage(() => host.read(name)),
-    write: async (id, policy) => asUsage(() => host.write(id, policy)),
+    read: (name) => asUsage(() => host.read(name)),
+    write: (id, policy) => asUsage(() => host.write(id, policy)),
     close: () => host.close(),
   };
 }

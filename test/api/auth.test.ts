@@ -16,12 +16,12 @@ let tenantName: string;
 
 before(async () => {
   h = await startApiHarness({ auth: true });
-  tenantName = makeTenant(h.handle.db, 'acme').name;
+  tenantName = (await makeTenant(h.handle.db, 'acme')).name;
 });
-after(() => h.close());
+after(async () => h.close());
 
-function keyFor(scopes: Scope[], extra: { expiresInSeconds?: number; tenant?: string } = {}): string {
-  return issueKey(h.handle.db, { tenant: extra.tenant ?? tenantName, scopes, ...(extra.expiresInSeconds !== undefined && { expiresInSeconds: extra.expiresInSeconds }) }).token;
+async function keyFor(scopes: Scope[], extra: { expiresInSeconds?: number; tenant?: string } = {}): Promise<string> {
+  return (await issueKey(h.handle.db, { tenant: extra.tenant ?? tenantName, scopes, ...(extra.expiresInSeconds !== undefined && { expiresInSeconds: extra.expiresInSeconds }) })).token;
 }
 
 function get(path: string, token?: string): Promise<Response> {
@@ -42,7 +42,7 @@ describe('auth on: who may call', () => {
   });
 
   it('answers 401 for a malformed token, an unknown key id, a wrong secret and another scheme', async () => {
-    const real = keyFor(['jobs:read']);
+    const real = await keyFor(['jobs:read']);
     const wrongSecret = real.slice(0, -4) + (real.endsWith('AAAA') ? 'BBBB' : 'AAAA');
     const unknown = newKeySecret().token;
     for (const header of [`Bearer nonsense`, `Bearer ${unknown}`, `Bearer ${wrongSecret}`, `Basic ${Buffer.from('a:b').toString('base64')}`, 'Bearer']) {
@@ -55,21 +55,21 @@ describe('auth on: who may call', () => {
   });
 
   it('answers 401 for a revoked key and an expired one', async () => {
-    const revoked = keyFor(['jobs:read']);
+    const revoked = await keyFor(['jobs:read']);
     assert.equal((await get('/v1/jobs', revoked)).status, 200);
-    revokeKey(h.handle.db, revoked.split('_')[1]!);
+    await revokeKey(h.handle.db, revoked.split('_')[1]!);
     const res = await get('/v1/jobs', revoked);
     assert.equal(res.status, 401);
     assert.match((await refusal(res)).message, /revoked/);
 
-    const expiring = issueKey(h.handle.db, { tenant: tenantName, scopes: ['jobs:read'], expiresInSeconds: 1 }, Date.now() - 2000).token;
+    const expiring = (await issueKey(h.handle.db, { tenant: tenantName, scopes: ['jobs:read'], expiresInSeconds: 1 }, Date.now() - 2000)).token;
     const expired = await get('/v1/jobs', expiring);
     assert.equal(expired.status, 401);
     assert.match((await refusal(expired)).message, /expired/);
   });
 
   it('answers 403 forbidden naming the scope a key lacks', async () => {
-    const readOnly = keyFor(['jobs:read']);
+    const readOnly = await keyFor(['jobs:read']);
     const res = await h.app.request('/v1/jobs', { method: 'POST', headers: { authorization: `Bearer ${readOnly}`, 'content-type': 'application/json' }, body: '{"image":"busybox"}' });
     assert.equal(res.status, 403);
     const error = await refusal(res);
@@ -83,7 +83,7 @@ describe('auth on: who may call', () => {
   });
 
   it('lets an admin key do everything (admin grants every scope)', async () => {
-    const admin = keyFor(['admin']);
+    const admin = await keyFor(['admin']);
     assert.equal((await get('/v1/jobs', admin)).status, 200);
     assert.equal((await get('/v1/keys', admin)).status, 200);
     assert.equal((await get('/v1/images', admin)).status, 200);
@@ -100,14 +100,14 @@ describe('auth on: who may call', () => {
   });
 
   it("records a key's last use, coarsely", async () => {
-    const token = keyFor(['jobs:read']);
+    const token = await keyFor(['jobs:read']);
     const id = token.split('_')[1]!;
-    assert.equal(getApiKey(h.handle.db, id)?.lastUsedAt, null);
+    assert.equal((await getApiKey(h.handle.db, id))?.lastUsedAt, null);
     await get('/v1/jobs', token);
-    const first = getApiKey(h.handle.db, id)?.lastUsedAt;
+    const first = (await getApiKey(h.handle.db, id))?.lastUsedAt;
     assert.ok(typeof first === 'number');
     await get('/v1/jobs', token);
-    assert.equal(getApiKey(h.handle.db, id)?.lastUsedAt, first, 'not written again within the minute');
+    assert.equal((await getApiKey(h.handle.db, id))?.lastUsedAt, first, 'not written again within the minute');
   });
 });
 

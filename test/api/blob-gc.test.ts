@@ -24,12 +24,12 @@ let dir: string;
 let handle: DatabaseHandle;
 let store: BlobStore;
 
-before(() => {
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'warmbox-blob-gc-test-'));
-  handle = openDatabase(join(dir, 'warmbox.db'));
+  handle = await openDatabase(join(dir, 'warmbox.db'));
   store = new BlobStore(join(dir, 'blobs'));
 });
-after(() => {
+after(async () => {
   handle.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -37,11 +37,11 @@ after(() => {
 async function put(tenantId?: string): Promise<string> {
   const bytes = randomBytes(64);
   const { digest, size } = await store.put(Readable.from([bytes]), { maxBytes: 64 });
-  if (tenantId !== undefined) recordBlob(handle.db, { tenantId, digest, size, createdAt: Date.now() });
+  if (tenantId !== undefined) await recordBlob(handle.db, { tenantId, digest, size, createdAt: Date.now() });
   return digest;
 }
 
-function job(id: string, refs: { stdin?: string; file?: string }): void {
+async function job(id: string, refs: { stdin?: string; file?: string }): Promise<void> {
   const payload: JobPayload = {
     id,
     image: 'docker.io/library/busybox:latest',
@@ -53,7 +53,7 @@ function job(id: string, refs: { stdin?: string; file?: string }): void {
     network: 'none',
     createdAt: Date.now(),
   };
-  createJob(handle.db, { id, image: payload.image, request: payload, labels: {}, createdAt: Date.now() });
+  await createJob(handle.db, { id, image: payload.image, request: payload, labels: {}, createdAt: Date.now() });
 }
 
 const stored = async (digest: string) => (await store.sizeOf(digest)) !== undefined;
@@ -74,11 +74,11 @@ describe('blob collection', () => {
 
   it('a blob whose last tenant deleted it goes; one another tenant still holds stays', async () => {
     const shared = await put('t1');
-    recordBlob(handle.db, { tenantId: 't2', digest: shared, size: 64, createdAt: Date.now() });
-    deleteBlob(handle.db, 't1', shared);
+    await recordBlob(handle.db, { tenantId: 't2', digest: shared, size: 64, createdAt: Date.now() });
+    await deleteBlob(handle.db, 't1', shared);
     await collectBlobs(handle.db, store, AGE, later());
     assert.equal(await stored(shared), true, 't2 holds it');
-    deleteBlob(handle.db, 't2', shared);
+    await deleteBlob(handle.db, 't2', shared);
     await collectBlobs(handle.db, store, AGE, later());
     assert.equal(await stored(shared), false);
   });
@@ -86,16 +86,16 @@ describe('blob collection', () => {
   it("a queued or running job's references pin its blobs until it ends, even after their tenant deleted them", async () => {
     const stdin = await put('t1');
     const file = await put('t1');
-    job('01JBLOBGCQUEUED00000000000', { stdin });
-    job('01JBLOBGCRUNNING0000000000', { file });
-    markRunning(handle.db, '01JBLOBGCRUNNING0000000000', Date.now(), 'sha256:' + 'c'.repeat(64));
-    deleteBlob(handle.db, 't1', stdin);
-    deleteBlob(handle.db, 't1', file);
+    await job('01JBLOBGCQUEUED00000000000', { stdin });
+    await job('01JBLOBGCRUNNING0000000000', { file });
+    await markRunning(handle.db, '01JBLOBGCRUNNING0000000000', Date.now(), 'sha256:' + 'c'.repeat(64));
+    await deleteBlob(handle.db, 't1', stdin);
+    await deleteBlob(handle.db, 't1', file);
     await collectBlobs(handle.db, store, AGE, later());
     assert.equal(await stored(stdin), true, 'pinned by a queued job');
     assert.equal(await stored(file), true, 'pinned by a running job');
-    finishJob(handle.db, '01JBLOBGCQUEUED00000000000', resultWithoutRun('cancelled'), Date.now());
-    finishJob(handle.db, '01JBLOBGCRUNNING0000000000', resultWithoutRun('lost'), Date.now());
+    await finishJob(handle.db, '01JBLOBGCQUEUED00000000000', resultWithoutRun('cancelled'), Date.now());
+    await finishJob(handle.db, '01JBLOBGCRUNNING0000000000', resultWithoutRun('lost'), Date.now());
     const { removed } = await collectBlobs(handle.db, store, AGE, later());
     assert.ok(removed.includes(stdin) && removed.includes(file));
   });

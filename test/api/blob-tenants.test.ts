@@ -59,7 +59,7 @@ describe('blobs and tenants', () => {
     // Knowing the digest is not enough: PUT reads and verifies the bytes for a tenant that does not hold them.
     const wrong = await acme.request(`/v1/blobs/${digest}`, { method: 'PUT', body: randomBytes(500) });
     assert.equal(wrong.status, 422);
-    assert.equal(findBlob(h.handle.db, 'acme', digest), undefined);
+    assert.equal(await findBlob(h.handle.db, 'acme', digest), undefined);
     assert.equal((await acme.request(`/v1/blobs/${digest}`, { method: 'PUT', body: bytes })).status, 201);
     assert.equal((await acme.request(`/v1/blobs/${digest}`)).status, 200);
     // acme's DELETE leaves local's record.
@@ -73,8 +73,8 @@ describe('blobs and tenants', () => {
     const res = await app.request('/v1/blobs', { method: 'POST', body: bytes });
     assert.equal(res.status, 201);
     const { digest } = (await res.json()) as { digest: string };
-    assert.ok(findBlob(h.handle.db, 'local', digest));
-    assert.equal(findBlob(h.handle.db, 'acme', digest), undefined);
+    assert.ok(await findBlob(h.handle.db, 'local', digest));
+    assert.equal(await findBlob(h.handle.db, 'acme', digest), undefined);
 
     const request = { image: 'busybox', cmd: ['cat'], stdin: { blob: digest }, network: 'none' as const };
     await assert.rejects(submitJobs(deps, [request], { tenant: { id: 'acme', name: 'acme', policy: UNRESTRICTED_POLICY } }), (err: unknown) => {
@@ -90,7 +90,7 @@ describe('blobs and tenants', () => {
     // acme uploads the same bytes: it holds them now, and the store still has one file.
     const filesBefore = readdirSync(join(dir, 'blobs', 'sha256')).length;
     const again = await store.put(Readable.from([bytes]), { maxBytes: 1024 * 1024 });
-    recordBlob(h.handle.db, { tenantId: 'acme', digest: again.digest, size: again.size, createdAt: Date.now() });
+    await recordBlob(h.handle.db, { tenantId: 'acme', digest: again.digest, size: again.size, createdAt: Date.now() });
     assert.equal((await submitJobs(deps, [request], { tenant: { id: 'acme', name: 'acme', policy: UNRESTRICTED_POLICY } })).rows.length, 1);
     assert.equal(readdirSync(join(dir, 'blobs', 'sha256')).length, filesBefore, 'no second copy of the bytes');
   });

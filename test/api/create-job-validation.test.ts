@@ -13,7 +13,7 @@ let h: ApiHarness;
 before(async () => {
   h = await startApiHarness();
 });
-after(() => h.close());
+after(async () => h.close());
 
 async function expectError(res: Response, status: number, code: string, field?: string): Promise<ErrorJson['error']> {
   const body = (await res.json()) as ErrorJson;
@@ -49,7 +49,7 @@ describe('POST /v1/jobs accepts a valid request', () => {
     assert.deepEqual(job.labels, { team: 'judge' });
     assert.equal(job.result, null);
 
-    const row = getJob(h.handle.db, job.id);
+    const row = await getJob(h.handle.db, job.id);
     assert.equal(row?.webhookUrl, 'https://example.com/hook');
     const expected: JobPayload = {
       id: job.id,
@@ -87,7 +87,7 @@ describe('POST /v1/jobs accepts a valid request', () => {
     const res = await postJob(h.app, { image: 'busybox', network: 'bridge' });
     assert.equal(res.status, 202);
     const { id } = (await res.json()) as { id: string };
-    assert.equal(getJob(h.handle.db, id)?.request.network, 'bridge');
+    assert.equal((await getJob(h.handle.db, id))?.request.network, 'bridge');
   });
 });
 
@@ -280,10 +280,10 @@ describe('POST /v1/jobs: other refusals', () => {
   });
 
   it('records nothing for a refused request', async () => {
-    const before = countJobs();
+    const before = await countJobs();
     await postJob(h.app, { image: 'busybox', limits: { pids: 1e6 } });
     await postJob(h.app, { image: 'nope' });
-    assert.equal(countJobs(), before);
+    assert.equal(await countJobs(), before);
   });
 });
 
@@ -308,6 +308,6 @@ describe('the rest of the surface', () => {
   });
 });
 
-function countJobs(): number {
-  return listJobs(h.handle.db, { limit: 1_000_000 }).length;
+async function countJobs(): Promise<number> {
+  return (await listJobs(h.handle.db, { limit: 1_000_000 })).length;
 }

@@ -35,8 +35,8 @@ export interface ApiHarness {
 export async function startApiHarness(config: Partial<ApiConfig> = {}): Promise<ApiHarness> {
   const server = await startRedis();
   const dir = mkdtempSync(join(tmpdir(), 'warmbox-api-test-'));
-  const handle = openDatabase(join(dir, 'warmbox.db'));
-  upsertImage(handle.db, { reference: BUSYBOX, digest: 'sha256:' + 'b'.repeat(64), config: {}, sizeBytes: 1, createdAt: 1 });
+  const handle = await openDatabase(join(dir, 'warmbox.db'));
+  await upsertImage(handle.db, { reference: BUSYBOX, digest: 'sha256:' + 'b'.repeat(64), config: {}, sizeBytes: 1, createdAt: 1 });
   const redis = new Redis(server.port, server.host);
   await redis.ping(); // ready: JobQueue refuses at once while its connection is still connecting
   const queue = new JobQueue(redis);
@@ -95,10 +95,10 @@ export async function finish(
 ): Promise<void> {
   const digest = 'sha256:' + 'b'.repeat(64);
   const startedAt = Date.now();
-  markRunning(h.handle.db, id, startedAt, digest);
+  await markRunning(h.handle.db, id, startedAt, digest);
   for (const chunk of output) await appendOutput(h.redis, id, chunk.channel, chunk.data);
   const finishedAt = Date.now();
-  finishJob(h.handle.db, id, result, finishedAt);
+  await finishJob(h.handle.db, id, result, finishedAt);
   await endOutput(h.redis, id);
   await publishFinished(h.redis, id, withNotice ? { id, digest, startedAt, finishedAt, result } : undefined);
 }

@@ -142,7 +142,7 @@ describe('GET /v1/jobs/{id}/events', () => {
     const messages = collectSse(res.body!);
     await new Promise((r) => setTimeout(r, 50));
     // A worker that died after recording the result, before writing any output or its end.
-    finishJob(h.handle.db, id, okResult(), Date.now());
+    await finishJob(h.handle.db, id, okResult(), Date.now());
     assert.deepEqual((await messages).map((m) => m.event), ['end']);
   });
 

@@ -16,7 +16,7 @@ let h: ApiHarness & { withNotice?: boolean };
 before(async () => {
   h = await startApiHarness();
 });
-after(() => h.close());
+after(async () => h.close());
 
 async function submit(body: unknown = { image: 'busybox', cmd: ['echo', 'hi'] }, query = ''): Promise<{ res: Response; job: JobView }> {
   const res = await postJob(h.app, body, query);
@@ -82,7 +82,7 @@ describe('POST /v1/jobs?wait=true', () => {
   it('survives a reconnect of the notifier: the wait goes on and ends at the publish', async () => {
     const pending = submit(undefined, '?wait=true&timeout=8000');
     await waitFor(() => h.deps.notifier.pending === 1);
-    const id = listJobs(h.handle.db, { limit: 1 })[0]!.id;
+    const id = (await listJobs(h.handle.db, { limit: 1 }))[0]!.id;
     await h.redis.client('KILL', 'TYPE', 'PUBSUB');
     await waitForFinishedSubscriber(h.redis);
     await waitFor(() => h.deps.notifier.pending === 1);
@@ -96,7 +96,7 @@ describe('POST /v1/jobs?wait=true', () => {
   it("answers from the worker's notice, without reading the result back from the db", async () => {
     const pending = submit(undefined, '?wait=true&timeout=3000');
     await waitFor(() => h.deps.notifier.pending === 1);
-    const id = listJobs(h.handle.db, { limit: 1 })[0]!.id;
+    const id = (await listJobs(h.handle.db, { limit: 1 }))[0]!.id;
     // Only the notice says the job finished: the db still holds it queued.
     const result = okResult('from the notice\n');
     await publishFinished(h.redis, id, { id, digest: 'sha256:' + 'c'.repeat(64), startedAt: 1_000, finishedAt: 2_000, result });
@@ -111,7 +111,7 @@ describe('POST /v1/jobs?wait=true', () => {
   it('reads the db when the notice is too big for the channel: the id alone is published', async () => {
     const pending = submit(undefined, '?wait=true&timeout=3000');
     await waitFor(() => h.deps.notifier.pending === 1);
-    const id = listJobs(h.handle.db, { limit: 1 })[0]!.id;
+    const id = (await listJobs(h.handle.db, { limit: 1 }))[0]!.id;
     const big = okResult('x'.repeat(NOTICE_MAX_OUTPUT_CHARS + 1));
     await finish(h, id, [], big, true);
     const { res, job } = await pending;
@@ -130,7 +130,7 @@ describe('POST /v1/jobs?wait=true', () => {
       );
       await worker.waitUntilReady();
     });
-    after(() => worker.close());
+    after(async () => worker.close());
 
     it('answers 200 with the finished job as soon as it is published', async () => {
       const started = Date.now();
@@ -184,12 +184,12 @@ describe('POST /v1/jobs when the queue is down', () => {
     await waitFor(() => connection.status === 'end');
     try {
       const app = createApp({ ...h.deps, queue });
-      const jobsBefore = listJobs(h.handle.db, { limit: 1_000_000 }).length;
+      const jobsBefore = (await listJobs(h.handle.db, { limit: 1_000_000 })).length;
       const res = await postJob(app, { image: 'busybox' });
       const body = (await res.json()) as ErrorJson;
       assert.equal(res.status, 503, JSON.stringify(body));
       assert.equal(body.error.code, 'queue_unavailable');
-      assert.equal(listJobs(h.handle.db, { limit: 1_000_000 }).length, jobsBefore);
+      assert.equal((await listJobs(h.handle.db, { limit: 1_000_000 })).length, jobsBefore);
     } finally {
       await queue.close().catch(() => undefined);
       connection.disconnect();

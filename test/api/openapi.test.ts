@@ -48,7 +48,7 @@ before(async () => {
   app = createApp({ ...h.deps, images, blobs: { store: blobStore, maxBytes: BLOB_MAX_BYTES } });
   deadRedis = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
   withoutRedis = createApp({ ...h.deps, redis: deadRedis });
-  upsertImage(h.handle.db, { reference: 'docker.io/library/unused:1', digest: 'sha256:' + 'c'.repeat(64), config: {}, sizeBytes: 1, createdAt: 1 });
+  await upsertImage(h.handle.db, { reference: 'docker.io/library/unused:1', digest: 'sha256:' + 'c'.repeat(64), config: {}, sizeBytes: 1, createdAt: 1 });
   doc = (await (await app.request('/openapi.json')).json()) as Document;
 });
 after(async () => {
@@ -70,7 +70,7 @@ function declared(key: string): string[] {
 }
 
 describe('the OpenAPI document', () => {
-  it('gives every operation a stable, unique camelCase operationId', () => {
+  it('gives every operation a stable, unique camelCase operationId', async () => {
     const ids = Object.fromEntries(operations().map(({ key, op }) => [key, op.operationId]));
     assert.deepEqual(ids, {
       'GET /healthz': 'getHealth',
@@ -122,7 +122,7 @@ describe('the OpenAPI document', () => {
     for (const id of values) assert.match(id ?? '', /^[a-z][a-zA-Z0-9]*$/, 'camelCase');
   });
 
-  it("declares on every operation the shared parts' statuses: 500, and 400/413/415 where a JSON body or a parameter is validated", () => {
+  it("declares on every operation the shared parts' statuses: 500, and 400/413/415 where a JSON body or a parameter is validated", async () => {
     for (const { key, op } of operations()) {
       const statuses = Object.keys(op.responses);
       assert.ok(statuses.includes('500'), `${key} declares 500`);
@@ -133,7 +133,7 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  it('describes every error answer with the one Error schema (the readiness check answers its own)', () => {
+  it('describes every error answer with the one Error schema (the readiness check answers its own)', async () => {
     for (const { key, op } of operations()) {
       for (const [status, response] of Object.entries(op.responses)) {
         if (Number(status) < 400 || (key === 'GET /readyz' && status === '503')) continue;

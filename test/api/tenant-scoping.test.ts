@@ -21,13 +21,13 @@ const ALL: Scope[] = ['jobs:submit', 'jobs:read'];
 
 before(async () => {
   h = await startApiHarness({ auth: true });
-  aliceId = makeTenant(h.handle.db, 'alice').id;
-  bobId = makeTenant(h.handle.db, 'bob').id;
-  alice = issueKey(h.handle.db, { tenant: 'alice', scopes: ALL }).token;
-  bob = issueKey(h.handle.db, { tenant: 'bob', scopes: ALL }).token;
-  admin = issueKey(h.handle.db, { tenant: 'local', scopes: ['admin'] }).token;
+  aliceId = (await makeTenant(h.handle.db, 'alice')).id;
+  bobId = (await makeTenant(h.handle.db, 'bob')).id;
+  alice = (await issueKey(h.handle.db, { tenant: 'alice', scopes: ALL })).token;
+  bob = (await issueKey(h.handle.db, { tenant: 'bob', scopes: ALL })).token;
+  admin = (await issueKey(h.handle.db, { tenant: 'local', scopes: ['admin'] })).token;
 });
-after(() => h.close());
+after(async () => h.close());
 
 async function call(token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
   const res = await h.app.request(path, {
@@ -49,7 +49,7 @@ describe("another tenant's jobs", () => {
   it('records the tenant of each job and shows it', async () => {
     const job = await submit(alice);
     assert.equal(job.tenantId, aliceId);
-    assert.equal(getJob(h.handle.db, job.id)?.tenantId, aliceId);
+    assert.equal((await getJob(h.handle.db, job.id))?.tenantId, aliceId);
   });
 
   it('are 404 job_not_found on GET, cancel, events and deliveries, and stay as they were', async () => {
@@ -66,7 +66,7 @@ describe("another tenant's jobs", () => {
       const unknown = await call(bob, method, path.replace(job.id, '01NOSUCHJOB000000000000000'));
       assert.equal((unknown.json as ErrorJson).error.message.replace('01NOSUCHJOB000000000000000', job.id), (res.json as ErrorJson).error.message, 'answered as an unknown job is');
     }
-    assert.equal(getJob(h.handle.db, job.id)?.status, 'queued', "bob's cancel did nothing");
+    assert.equal((await getJob(h.handle.db, job.id))?.status, 'queued', "bob's cancel did nothing");
     assert.equal((await call(alice, 'GET', `/v1/jobs/${job.id}`)).status, 200);
     assert.equal((await call(alice, 'GET', `/v1/jobs/${job.id}/deliveries`)).status, 200);
     await finish(h, job.id);
@@ -135,7 +135,7 @@ describe("another tenant's triggers", () => {
     const res = await h.app.request(`/v1/hooks/${made.json.id}`, { method: 'POST', headers: { authorization: `Bearer ${made.json.secret}`, 'content-type': 'application/json' }, body: '{}' });
     assert.equal(res.status, 202, await res.clone().text());
     const { jobId } = (await res.json()) as { jobId: string };
-    assert.equal(getJob(h.handle.db, jobId)?.tenantId, aliceId);
+    assert.equal((await getJob(h.handle.db, jobId))?.tenantId, aliceId);
     assert.equal((await call(bob, 'GET', `/v1/jobs/${jobId}`)).status, 404);
   });
 });

@@ -30,7 +30,7 @@ describe('db: a full disk', () => {
     // A disk of its own, small enough to fill: a 4 MiB tmpfs (the tests run as root).
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0700', 'warmbox-test-full', dir]);
     mounted = true;
-    handle = openDatabase(join(dir, 'warmbox.db'));
+    handle = await openDatabase(join(dir, 'warmbox.db'));
   });
 
   after(async () => {
@@ -39,27 +39,27 @@ describe('db: a full disk', () => {
     await removeTempDir(dir);
   });
 
-  it('records a job while there is room', () => {
-    assert.equal(createJob(handle.db, bigJob('ROOM')).id, 'ROOM');
-    assert.equal(getJob(handle.db, 'ROOM')?.status, 'queued');
+  it('records a job while there is room', async () => {
+    assert.equal((await createJob(handle.db, bigJob('ROOM'))).id, 'ROOM');
+    assert.equal((await getJob(handle.db, 'ROOM'))?.status, 'queued');
   });
 
-  it('throws disk_full and stores nothing once the disk is full; the 507 says nothing was recorded', () => {
+  it('throws disk_full and stores nothing once the disk is full; the 507 says nothing was recorded', async () => {
     assert.throws(() => writeFileSync(join(dir, 'filler'), Buffer.alloc(8 << 20)), /ENOSPC/);
     let thrown: unknown;
     try {
-      createJob(handle.db, bigJob('FULL'));
+      await createJob(handle.db, bigJob('FULL'));
     } catch (err) {
       thrown = err;
     }
     assert.ok(thrown instanceof DbWriteError, `createJob must throw DbWriteError, got ${String(thrown)}`);
     assert.equal(thrown.failure, 'disk_full', thrown.message);
-    assert.equal(getJob(handle.db, 'FULL'), undefined, 'a job that was not durably written must not be readable');
+    assert.equal(await getJob(handle.db, 'FULL'), undefined, 'a job that was not durably written must not be readable');
     const apiError = toApiError(thrown);
     assert.equal(apiError?.status, 507);
     assert.equal(apiError?.code, 'storage_full');
     assert.doesNotMatch(apiError!.message, new RegExp(dir), 'the answer names no host path');
     // The job recorded before the disk filled is still there.
-    assert.equal(getJob(handle.db, 'ROOM')?.status, 'queued');
+    assert.equal((await getJob(handle.db, 'ROOM'))?.status, 'queued');
   });
 });

@@ -1,7 +1,8 @@
 /**
- * The jobs history query (GET /v1/jobs) on a real SQLite file: each filter is served by an index
+ * The jobs history query (GET /v1/jobs): on a real SQLite file each filter is served by an index
  * that also gives the order (EXPLAIN QUERY PLAN: an index search, no temporary B-tree for ORDER
- * BY), and keyset pages neither repeat nor skip a row while rows are being added.
+ * BY); on both dialects the filters hold and keyset pages neither repeat nor skip a row while
+ * rows are being added.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { DEFAULT_LIMITS } from '../../contract/limits.js';
 import type { JobPayload, JobResult } from '../../contract/job-payload.js';
-import { openDatabase, type DatabaseHandle } from '../../db/client.js';
+import { openDatabase, type DatabaseHandle, type WarmboxDb } from '../../db/client.js';
+import { forEachDialect } from '../helpers/databases.js';
 import { historyQuery, listJobHistory, type JobHistoryQuery } from '../../db/job-history.js';
 import { createJob, finishJob, markRunning } from '../../db/jobs.js';
 
@@ -19,11 +21,11 @@ const dir = mkdtempSync(join(tmpdir(), 'warmbox-history-test-'));
 let handle: DatabaseHandle;
 /** A second connection to the same file, for EXPLAIN and ANALYZE. */
 let sqlite: Database.Database;
-before(() => {
-  handle = openDatabase(join(dir, 'warmbox.db'));
+before(async () => {
+  handle = await openDatabase(join(dir, 'warmbox.db'));
   sqlite = new Database(join(dir, 'warmbox.db'));
 });
-after(() => {
+after(async () => {
   sqlite?.close();
   handle?.close();
   rmSync(dir, { recursive: true, force: true });
@@ -32,10 +34,10 @@ after(() => {
 const IMAGES = ['docker.io/library/busybox:latest', 'docker.io/library/python:latest'];
 let serial = 0;
 
-function addJob(createdAt: number, labels: Record<string, string> = {}, image = IMAGES[0]!): string {
+async function addJob(createdAt: number, labels: Record<string, string> = {}, image = IMAGES[0]!, db: WarmboxDb = handle.db): Promise<string> {
   const id = `J${String(serial++).padStart(25, '0')}`;
   const request: JobPayload = { id, image, stdinBase64: '', env: {}, files: [], limits: { ...DEFAULT_LIMITS }, network: 'none', createdAt };
-  createJob(handle.db, { id, image, request, labels, createdAt });
+  await createJob(db, { id, image, request, labels, createdAt });
   return id;
 }
 
@@ -53,19 +55,23 @@ const result = (verdict: JobResult['verdict']): JobResult => ({
 });
 
 /** SQLite's plan of the listing, one line per step. */
-function plan(q: JobHistoryQuery): string[] {
-  const { sql, params } = historyQuery(handle.db, q).toSQL();
+async function plan(q: JobHistoryQuery): Promise<string[]> {
+  const { sql, params } = await handle.db.query(async (d) => historyQuery(handle.db, d, q).toSQL());
   return (sqlite.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...(params as unknown[])) as { detail: string }[]).map((r) => r.detail);
 }
 
-describe('the jobs history query', () => {
-  before(() => {
-    // Enough rows, of two images, statuses and verdicts, for the planner to have a choice.
-    for (let i = 0; i < 400; i++) {
-      const id = addJob(1_000 + i, i % 7 === 0 ? { team: 'a' } : {}, IMAGES[i % 2]);
-      if (i % 3 !== 0) markRunning(handle.db, id, 2_000 + i, 'sha256:x');
-      if (i % 3 === 2) finishJob(handle.db, id, result(i % 2 ? 'ok' : 'nonzero_exit'), 3_000 + i);
-    }
+/** Enough rows, of two images, statuses and verdicts, for the planner to have a choice. */
+async function seed(db: WarmboxDb): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const id = await addJob(1_000 + i, i % 7 === 0 ? { team: 'a' } : {}, IMAGES[i % 2], db);
+    if (i % 3 !== 0) await markRunning(db, id, 2_000 + i, 'sha256:x');
+    if (i % 3 === 2) await finishJob(db, id, result(i % 2 ? 'ok' : 'nonzero_exit'), 3_000 + i);
+  }
+}
+
+describe('the jobs history query on SQLite', () => {
+  before(async () => {
+    await seed(handle.db);
     sqlite.exec('ANALYZE');
   });
 
@@ -80,16 +86,24 @@ describe('the jobs history query', () => {
     ['a label', { limit: 20, labels: { team: 'a' } }, /jobs_created_at_id_idx/],
   ];
   for (const [name, q, index] of cases) {
-    it(`uses an index, and no sort, for ${name}`, () => {
-      const steps = plan(q);
+    it(`uses an index, and no sort, for ${name}`, async () => {
+      const steps = await plan(q);
       assert.ok(steps.some((s) => index.test(s)), `expected ${index} in the plan:\n${steps.join('\n')}`);
       assert.ok(!steps.some((s) => /^SCAN jobs$/.test(s)), `a full table scan:\n${steps.join('\n')}`);
       assert.ok(!steps.some((s) => /TEMP B-TREE FOR ORDER BY/.test(s)), `a sort:\n${steps.join('\n')}`);
     });
   }
+});
 
-  it('filters by status, image, verdict, label and time, newest first', () => {
-    const page = listJobHistory(handle.db, { limit: 500, status: ['finished'], verdict: ['ok'], image: IMAGES[1], labels: { team: 'a' }, since: 1_000, until: 1_400 });
+forEachDialect('the jobs history listing', (fixture) => {
+  let db: WarmboxDb;
+  before(async () => {
+    db = (await fixture.open()).db;
+    await seed(db);
+  });
+
+  it('filters by status, image, verdict, label and time, newest first', async () => {
+    const page = await listJobHistory(db, { limit: 500, status: ['finished'], verdict: ['ok'], image: IMAGES[1], labels: { team: 'a' }, since: 1_000, until: 1_400 });
     assert.ok(page.jobs.length > 0);
     for (const j of page.jobs) {
       assert.equal(j.status, 'finished');
@@ -102,18 +116,18 @@ describe('the jobs history query', () => {
     assert.equal(page.next, undefined, 'the last page has no next');
   });
 
-  it('pages back through every row once while newer rows keep coming (several per millisecond)', () => {
+  it('pages back through every row once while newer rows keep coming (several per millisecond)', async () => {
     const t = 10_000;
     const before = new Set<string>();
-    for (let i = 0; i < 45; i++) before.add(addJob(t + Math.floor(i / 4), { run: 'paging' }));
+    for (let i = 0; i < 45; i++) before.add(await addJob(t + Math.floor(i / 4), { run: 'paging' }, IMAGES[0], db));
     const seen: string[] = [];
     let next: JobHistoryQuery['after'];
     for (let page = 0; page < 100; page++) {
-      const got = listJobHistory(handle.db, { limit: 7, labels: { run: 'paging' }, after: next });
+      const got = await listJobHistory(db, { limit: 7, labels: { run: 'paging' }, after: next });
       seen.push(...got.jobs.map((j) => j.id));
       // Inserted between pages: newer than anything shown, some in the same millisecond as the newest.
-      addJob(t + 11, { run: 'paging' });
-      addJob(t + 100 + page, { run: 'paging' });
+      await addJob(t + 11, { run: 'paging' }, IMAGES[0], db);
+      await addJob(t + 100 + page, { run: 'paging' }, IMAGES[0], db);
       if (got.next === undefined) break;
       next = got.next;
     }

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openDatabase } from '../../db/client.js';
-import { tenants } from '../../db/schema.js';
+import { createTenantRow } from '../../db/tenants.js';
 import { UNRESTRICTED_POLICY } from '../../contract/tenant.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { CLI, startServer, type TestServer } from '../helpers/warmbox-server.js';
@@ -183,7 +183,7 @@ describe('caps, images and the running cap (1 running, 2 queued, 64 MiB, busybox
     assert.equal(tooShort.json.error.field, 'retentionSeconds');
   });
 
-  it('warmbox tenants policy: shows it over HTTP; with --data changes a stored tenant\'s in the host database', () => {
+  it('warmbox tenants policy: shows it over HTTP; with --data changes a stored tenant\'s in the host database', async () => {
     const shown = spawnSync(process.execPath, [CLI, 'tenants', 'policy', 'local', '--json', '--url', server.url], { encoding: 'utf8' });
     assert.equal(shown.status, 0, shown.stderr);
     assert.equal(JSON.parse(shown.stdout).policy.maxQueuedJobs, 2);
@@ -193,9 +193,9 @@ describe('caps, images and the running cap (1 running, 2 queued, 64 MiB, busybox
 
     const dataDir = mkdtempSync(join(tmpdir(), 'warmbox-tenant-policy-'));
     try {
-      const handle = openDatabase(join(dataDir, 'warmbox.db'));
-      handle.db.insert(tenants).values({ id: 'tnt_acme', name: 'acme', policy: { ...UNRESTRICTED_POLICY }, createdAt: Date.now() }).run();
-      handle.close();
+      const handle = await openDatabase(join(dataDir, 'warmbox.db'));
+      await createTenantRow(handle.db, { id: 'tnt_acme', name: 'acme', policy: { ...UNRESTRICTED_POLICY }, createdAt: Date.now() });
+      await handle.close();
       const args = ['tenants', 'policy', 'acme', '--data', dataDir, '--json', '--rate', '10/s', '--burst', '20', '--max-memory', '512m', '--images', 'busybox,docker.io/library/python*', '--network', 'off', '--retention', '7d'];
       const set = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
       assert.equal(set.status, 0, set.stderr);

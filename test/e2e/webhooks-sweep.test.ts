@@ -35,9 +35,9 @@ describe('webhooks: a delivery outlives the process that recorded the result', (
   it('is queued by the sweep of the next start, and delivered', async () => {
     receiver = await startReceiver(answer(200));
     const dataDir = mkdtempSync(join(tmpdir(), 'warmbox-e2e-'));
-    const db = openDatabase(join(dataDir, 'warmbox.db'));
+    const db = await openDatabase(join(dataDir, 'warmbox.db'));
     const createdAt = Date.now();
-    createJob(db.db, {
+    await createJob(db.db, {
       id: JOB_ID,
       image: 'docker.io/library/busybox:latest',
       request: { id: JOB_ID, image: 'docker.io/library/busybox:latest', stdinBase64: '', env: {}, files: [], limits: withDefaults(undefined), network: 'none', createdAt },
@@ -45,7 +45,7 @@ describe('webhooks: a delivery outlives the process that recorded the result', (
       webhookUrl: receiver.url,
       createdAt,
     });
-    assert.equal(finishJob(db.db, JOB_ID, { ...resultWithoutRun('lost'), error: 'its worker died' }, createdAt + 1), true);
+    assert.equal(await finishJob(db.db, JOB_ID, { ...resultWithoutRun('lost'), error: 'its worker died' }, createdAt + 1), true);
     db.close();
 
     redis = await startRedis();

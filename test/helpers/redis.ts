@@ -44,7 +44,7 @@ export function startRedisOn(port: number, opts: RedisOptions = {}): Promise<Tes
   return startOn(port, opts);
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -19,11 +19,6 @@ type Manifest = Record<string, any>;
 
 const K8S = join(packageRoot(), 'infra', 'k8s');
 const OVERLAYS = ['base', 'trial'];
-/**
- * Settings of issue 13's Postgres work that the connections Secret already carries for it; drop a
- * name from here once the code reads it.
- */
-const NOT_YET_READ = new Set(['WARMBOX_DATABASE_URL']);
 /** Where a worker-only process answers (WARMBOX_METRICS_LISTEN; server/telemetry.ts serves GET /metrics only). */
 const METRICS_PATH = '/metrics';
 
@@ -121,7 +116,7 @@ describe('infra/k8s manifests', () => {
         const spec = one(ms, kind, name).spec.template.spec;
         for (const c of spec.containers) {
           const env = containerEnv(ms, c);
-          const unknown = Object.keys(env).filter((n) => !known.has(n) && !NOT_YET_READ.has(n));
+          const unknown = Object.keys(env).filter((n) => !known.has(n));
           assert.deepEqual(unknown, [], `${name}: names warmbox does not read`);
           const config = loadConfig(env);
           assert.equal(config.role, role);

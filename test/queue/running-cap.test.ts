@@ -71,7 +71,7 @@ describe('the running cap', () => {
       connection: { host: server.host, port: server.port },
       concurrency,
       runner: { run },
-      runningCap: { slots, capOf: (tenantId) => CAPS[tenantId] ?? null },
+      runningCap: { slots, capOf: async (tenantId) => CAPS[tenantId] ?? null },
     });
     workers.push(w);
     return w;

@@ -19,7 +19,7 @@ function hold(port: number, leaseMs: number): void {
     name: `slot-holder-${process.pid}`,
     connection: { host: '127.0.0.1', port },
     concurrency: 1,
-    runningCap: { slots, capOf: () => 1 },
+    runningCap: { slots, capOf: async () => 1 },
     runner: {
       run: () => {
         process.stdout.write('holding\n');

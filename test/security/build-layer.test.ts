@@ -21,7 +21,7 @@ import { ATTACK_TIMEOUT_MS, securitySuite } from '../helpers/sandbox-fixture.js'
 const suite = securitySuite('build-layer');
 const DISK_BYTES = 8 << 20;
 let db: DatabaseHandle | undefined;
-after(() => db?.close());
+after(async () => db?.close());
 
 const HOSTILE_BUILD = [
   'set -u',
@@ -53,7 +53,7 @@ function entries(dir: string, rel = ''): Map<string, { kind: string; mode: numbe
 describe('a hostile build captured as a layer', { timeout: ATTACK_TIMEOUT_MS * 3 }, () => {
   it('stores only files, directories and symlinks of the job, within the build disk limit, and a test sandbox of it cannot reach the host', async () => {
     const fx = await suite.fixture();
-    db = openDatabase(join(fx.dataDir, 'warmbox.db'));
+    db = await openDatabase(join(fx.dataDir, 'warmbox.db'));
     const builder = await fx.createSandbox(fx.busybox, DISK_BYTES);
     const build = await builder.run({
       ...DEFAULT_LIMITS,

@@ -63,7 +63,7 @@ describe('image operations', { skip }, () => {
     proxy = await startProxy(registry.url, { delayMs: 100 });
     server = await startRedis();
     redis = new Redis(server.port, server.host);
-    handle = openDatabase(join(tmp, 'warmbox.db'));
+    handle = await openDatabase(join(tmp, 'warmbox.db'));
     store = new SnapshotStore(join(tmp, 'store'));
     await store.init();
     const log = pino({ level: 'silent' });
@@ -93,7 +93,7 @@ describe('image operations', { skip }, () => {
     assert.ok(end?.type === 'end' && end.outcome.ok);
     assert.deepEqual(end.outcome.references, [ref('a')]);
 
-    const row = findImage(handle.db, ref('a'));
+    const row = await findImage(handle.db, ref('a'));
     assert.ok(row);
     assert.equal(row.digest, (await store.resolve(ref('a')))?.digest);
     const config = imageRecordConfig(row);
@@ -127,7 +127,7 @@ describe('image operations', { skip }, () => {
     assert.equal(outcome.error.code, 'not_found');
     assert.match(outcome.error.message, /ops\/missing/);
     assert.equal((await queue.status(op.id))?.state, 'failed');
-    assert.equal(findImage(handle.db, ref('missing')), undefined);
+    assert.equal(await findImage(handle.db, ref('missing')), undefined);
   });
 
   it('imports an archive, records its images and removes the staged file', async () => {
@@ -137,7 +137,7 @@ describe('image operations', { skip }, () => {
     const outcome = await perform({ kind: 'import', archivePath: staged });
     assert.ok(outcome.ok, JSON.stringify(outcome));
     assert.deepEqual(outcome.references, ['docker.io/ops/archived:v1']);
-    assert.ok(findImage(handle.db, 'docker.io/ops/archived:v1'));
+    assert.ok(await findImage(handle.db, 'docker.io/ops/archived:v1'));
     await assert.rejects(run('test', ['-e', staged]), 'the upload was removed');
   });
 
@@ -150,7 +150,7 @@ describe('image operations', { skip }, () => {
     assert.ok(outcome.ok, JSON.stringify(outcome));
     assert.equal(outcome.removed?.digest, image.digest);
     assert.equal(await store.resolve(ref('gone')), undefined);
-    assert.equal(findImage(handle.db, ref('gone')), undefined);
+    assert.equal(await findImage(handle.db, ref('gone')), undefined);
     assert.ok(await store.resolve(ref('a')), 'images sharing its layers stay');
 
     for (const name of ['a', 'b']) assert.ok((await perform({ kind: 'remove', reference: ref(name) })).ok);
@@ -164,7 +164,7 @@ describe('image operations', { skip }, () => {
 
   it('refuses to remove an image while a job of it is queued, unless forced', async () => {
     assert.ok((await perform({ kind: 'pull', reference: ref('used') })).ok);
-    createJob(handle.db, {
+    await createJob(handle.db, {
       id: '01JIMAGEOPSTEST00000000000',
       image: ref('used'),
       request: { id: '01JIMAGEOPSTEST00000000000', image: ref('used'), stdinBase64: '', env: {}, files: [], limits: { ...DEFAULT_LIMITS }, network: 'none', createdAt: 1 },

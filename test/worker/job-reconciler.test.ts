@@ -48,7 +48,7 @@ beforeEach(async () => {
   conn = new Redis(redis.url, { maxRetriesPerRequest: null });
   await conn.flushall();
   dbh?.close();
-  dbh = openDatabase(join(dir, `warmbox-${Date.now()}.db`));
+  dbh = await openDatabase(join(dir, `warmbox-${Date.now()}.db`));
   queue = new JobQueue(conn);
   bull = new Queue(QUEUE_JOBS, { connection: conn, prefix: BULL_PREFIX });
   reconciler = new JobReconciler({ db: dbh.db, redis: conn, log, intervalMs: 3_600_000, graceMs: GRACE_MS });
@@ -75,7 +75,7 @@ function payload(createdAt: number): JobPayload {
 /** A job recorded (queued) `ageMs` ago, and queued in BullMQ unless told otherwise. */
 async function queued(ageMs: number, enqueue = true): Promise<JobPayload> {
   const p = payload(Date.now() - ageMs);
-  createJob(dbh.db, { id: p.id, image: p.image, request: p, labels: {}, createdAt: p.createdAt });
+  await createJob(dbh.db, { id: p.id, image: p.image, request: p, labels: {}, createdAt: p.createdAt });
   if (enqueue) await queue.add(p);
   return p;
 }
@@ -85,7 +85,7 @@ async function takenBy(name: string, p: JobPayload, running = true): Promise<{ j
   const taker = new Worker(QUEUE_JOBS, undefined, { connection: connection(), prefix: BULL_PREFIX, name, lockDuration: LOCK_MS, autorun: false, maxStalledCount: 0 });
   const job = (await taker.getNextJob('token-of-the-dead'))!;
   assert.equal(job.id, p.id);
-  if (running) assert.ok(markRunning(dbh.db, p.id, Date.now(), 'sha256:0'));
+  if (running) assert.ok(await markRunning(dbh.db, p.id, Date.now(), 'sha256:0'));
   return { job, taker };
 }
 
@@ -109,8 +109,8 @@ async function stalledByBullmq(id: string): Promise<void> {
   }
 }
 
-function row(id: string) {
-  return getJob(dbh.db, id)!;
+async function row(id: string) {
+  return (await getJob(dbh.db, id))!;
 }
 
 const ok: JobResult = { verdict: 'ok', exitCode: 0, signal: null, stdout: 'ran\n', stderr: '', stdoutTruncated: false, stderrTruncated: false, usage: { cpuTimeMs: 1, wallTimeMs: 1, memoryPeakBytes: 1 }, start: 'warm', timings: { queuedMs: 0, pullMs: 0, acquireMs: 0, runMs: 1, totalMs: 1 } };
@@ -123,12 +123,12 @@ describe('reconcile: running jobs no live worker holds end lost', () => {
     await stalledByBullmq(p.id);
     const counts = await reconciler.sweep();
     assert.equal(counts?.lost, 1, JSON.stringify(counts));
-    const r = row(p.id);
+    const r = await row(p.id);
     assert.equal(r.status, 'finished');
     assert.equal(r.verdict, 'lost');
     assert.match(r.result?.error ?? '', /the worker running it \(far-host-4242\) stopped before it ended/);
-    assert.equal(finishJob(dbh.db, p.id, ok, Date.now()), false, "a late result of the dead worker's does not replace the verdict");
-    assert.equal(row(p.id).verdict, 'lost');
+    assert.equal(await finishJob(dbh.db, p.id, ok, Date.now()), false, "a late result of the dead worker's does not replace the verdict");
+    assert.equal((await row(p.id)).verdict, 'lost');
     assert.equal(await bull.getJobState(p.id), 'unknown', 'the stalled copy is taken out: no worker would run it');
     await taker.close();
   });
@@ -139,7 +139,7 @@ describe('reconcile: running jobs no live worker holds end lost', () => {
     await lockExpired();
     assert.equal(await bull.getJobState(p.id), 'active');
     assert.equal((await reconciler.sweep())?.lost, 1);
-    assert.equal(row(p.id).verdict, 'lost');
+    assert.equal((await row(p.id)).verdict, 'lost');
     assert.equal(await bull.getJobState(p.id), 'unknown', 'the dead copy is out of the active list');
     await taker.close();
   });
@@ -150,28 +150,28 @@ describe('reconcile: running jobs no live worker holds end lost', () => {
     const { taker } = await takenBy(`${hostname()}-${deadPid}`, p);
     const counts = await reconciler.sweep();
     assert.equal(counts?.lost, 1, JSON.stringify(counts));
-    assert.match(row(p.id).result?.error ?? '', new RegExp(`\\(${hostname()}-${deadPid}\\) stopped before it ended`));
+    assert.match((await row(p.id)).result?.error ?? '', new RegExp(`\\(${hostname()}-${deadPid}\\) stopped before it ended`));
     await taker.close();
   });
 
   it('a job Redis lost while it ran: lost, saying so', async () => {
     const p = await queued(0, false);
-    assert.ok(markRunning(dbh.db, p.id, Date.now(), 'sha256:0'));
+    assert.ok(await markRunning(dbh.db, p.id, Date.now(), 'sha256:0'));
     assert.equal((await reconciler.sweep())?.lost, 1);
-    assert.equal(row(p.id).verdict, 'lost');
-    assert.equal(row(p.id).result?.error, 'Redis lost the job while it ran');
+    assert.equal((await row(p.id)).verdict, 'lost');
+    assert.equal((await row(p.id)).result?.error, 'Redis lost the job while it ran');
   });
 
   it('leaves alone a job a live worker runs, and one this process runs', async () => {
     const p = await queued(0);
     const { taker } = await takenBy('far-host-4244', p);
     const local = await queued(0, false);
-    assert.ok(markRunning(dbh.db, local.id, Date.now(), 'sha256:0'));
+    assert.ok(await markRunning(dbh.db, local.id, Date.now(), 'sha256:0'));
     const here = new JobReconciler({ db: dbh.db, redis: conn, log, intervalMs: 3_600_000, graceMs: GRACE_MS, runsHere: (id) => id === local.id });
     const counts = await here.sweep();
     assert.deepEqual(counts, { checked: 2, requeued: 0, lost: 0, removed: 0 });
-    assert.equal(row(p.id).status, 'running');
-    assert.equal(row(local.id).status, 'running');
+    assert.equal((await row(p.id)).status, 'running');
+    assert.equal((await row(local.id)).status, 'running');
     await here.close();
     await taker.close();
   });
@@ -186,7 +186,7 @@ describe('reconcile: queued jobs that never reached a sandbox are queued again',
     assert.equal(await bull.getJobState(young.id), 'unknown', 'a job younger than the grace may be between its insert and its enqueue: left alone');
     assert.equal((await reconciler.sweep())?.requeued, 0, 'the next sweep finds it queued');
     assert.equal(await bull.count(), 1);
-    assert.equal(row(p.id).status, 'queued');
+    assert.equal((await row(p.id)).status, 'queued');
   });
 
   it('a queued job whose worker died before it reached a sandbox (stalled in BullMQ): queued again, and only one run can claim it', async () => {
@@ -198,8 +198,8 @@ describe('reconcile: queued jobs that never reached a sandbox are queued again',
     const job = await bull.getJob(p.id);
     assert.equal(await job?.getState(), 'waiting');
     assert.equal(job?.deferredFailure || undefined, undefined, 'a fresh copy, not the stalled one');
-    assert.ok(markRunning(dbh.db, p.id, Date.now(), 'sha256:0'), 'the first run claims it');
-    assert.equal(markRunning(dbh.db, p.id, Date.now(), 'sha256:0'), false, 'a second copy could not run it again');
+    assert.ok(await markRunning(dbh.db, p.id, Date.now(), 'sha256:0'), 'the first run claims it');
+    assert.equal(await markRunning(dbh.db, p.id, Date.now(), 'sha256:0'), false, 'a second copy could not run it again');
     await taker.close();
   });
 });
@@ -208,7 +208,7 @@ describe('reconcile: the queue itself', () => {
   it("takes out a copy a dead worker left active, once the db has finished the job", async () => {
     const p = await queued(0);
     const { taker } = await takenBy('far-host-4246', p);
-    finishJob(dbh.db, p.id, ok, Date.now());
+    await finishJob(dbh.db, p.id, ok, Date.now());
     await lockExpired();
     assert.equal((await reconciler.sweep())?.removed, 1);
     assert.deepEqual(await queue.counts(), { queued: 0, running: 0 });
