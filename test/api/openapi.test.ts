@@ -115,6 +115,7 @@ describe('the OpenAPI document', () => {
       'POST /v1/judge': 'createJudgeRun',
       'GET /v1/judge/{id}': 'getJudgeRun',
       'GET /v1/judge/{id}/events': 'streamJudgeRunEvents',
+      'GET /v1/judge/{id}/deliveries': 'listJudgeRunDeliveries',
       'GET /v1/languages': 'listLanguages',
     });
     const values = Object.values(ids);
@@ -238,6 +239,7 @@ describe("the routes' error answers are declared in the document", () => {
     ['POST /v1/judge', '/v1/judge', json({ image: 'alpine:3', run: ['cat'], tests: [{}] }), 503], // the pull outlasts its timeout
     ['GET /v1/judge/{id}', '/v1/judge/nosuchrun', {}, 404],
     ['GET /v1/judge/{id}/events', '/v1/judge/nosuchrun/events', {}, 404],
+    ['GET /v1/judge/{id}/deliveries', '/v1/judge/nosuchrun/deliveries', {}, 404],
   ];
 
   for (const [operation, url, init, status, which = 'images'] of cases) {
