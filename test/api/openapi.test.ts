@@ -237,6 +237,7 @@ describe("the routes' error answers are declared in the document", () => {
     ['POST /v1/judge', '/v1/judge', json({ image: 'busybox', run: ['cat'], tests: [{ stdin: { blob: `sha256:${'0'.repeat(64)}` } }] }), 404],
     ['POST /v1/judge', '/v1/judge', json({ image: 'alpine:3', run: ['cat'], tests: [{}] }), 404, 'plain'],
     ['POST /v1/judge', '/v1/judge', json({ image: 'alpine:3', run: ['cat'], tests: [{}] }), 503], // the pull outlasts its timeout
+    ['POST /v1/judge', '/v1/judge', json({ image: 'busybox', run: ['cat'], tests: [{}], webhook: { url: 'http://127.0.0.1:9/hook' } }), 422],
     ['GET /v1/judge/{id}', '/v1/judge/nosuchrun', {}, 404],
     ['GET /v1/judge/{id}/events', '/v1/judge/nosuchrun/events', {}, 404],
     ['GET /v1/judge/{id}/deliveries', '/v1/judge/nosuchrun/deliveries', {}, 404],
