@@ -4,7 +4,9 @@
  *   server on the same data directory and (external) Redis takes the run over once its lease runs
  *   out and ends it; the Judge0 submission accepted before the kill has its callback_url PUT;
  * - the worker alone is SIGKILLed (API and worker in processes of their own); a new worker takes
- *   the jobs, and the tests whose job was lost with the worker run again.
+ *   the jobs, and the tests whose job was lost with the worker run again;
+ * - Redis (with its append-only file) is SIGKILLed and started again on the same port and file
+ *   while the server runs: the run waits through the outage and goes on.
  * Either way every test has a verdict, the tests that finished before the kill keep their job, and
  * no step of the run has more than one job that did not end `lost` (counted by label). The run's
  * webhook is delivered signed, after a failed first attempt that GET /v1/judge/{id}/deliveries shows.
@@ -18,7 +20,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WEBHOOK_HEADERS, webhookSignature } from '../../contract/webhook-signature.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { startRedis, startRedisOn, type TestRedis } from '../helpers/redis.js';
 import { CLI, startServer, type TestServer } from '../helpers/warmbox-server.js';
 import { answer, startReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -221,6 +223,31 @@ describe('faults: judge runs', () => {
         await once(w, 'exit');
       }
       await api.stop(); // removes dataDir
+    }
+  });
+});
+
+describe('faults: judge runs and Redis', () => {
+  it('SIGKILL of Redis (AOF) mid-run, started again: the run goes on and ends accepted; no test runs twice', { timeout: 600_000 }, async () => {
+    const aofDir = mkdtempSync(join(tmpdir(), 'warmbox-judge-crash-aof-'));
+    let ownRedis: TestRedis | undefined = await startRedis({ aofDir });
+    const server = await startServer({ redisUrl: ownRedis.url, env: SERVER_ENV });
+    try {
+      const created = await call(server.url, 'POST', '/v1/judge', judgeRequest());
+      assert.equal(created.status, 202, JSON.stringify(created.json));
+      const before = await runWithFinished(server.url, created.json.id, 2);
+      const port = ownRedis.port;
+      process.kill(ownRedis.pid, 'SIGKILL');
+      await ownRedis.stop();
+      await sleep(2000);
+      ownRedis = await startRedisOn(port, { aofDir });
+      const run = await finishedRun(server.url, created.json.id);
+      await assertRanOnce(server.url, run, before);
+      await assertWebhook(server.url, run);
+    } finally {
+      await server.stop();
+      await ownRedis?.stop();
+      rmSync(aofDir, { recursive: true, force: true });
     }
   });
 });
