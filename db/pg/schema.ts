@@ -5,13 +5,13 @@
  * unlike jsonb); output is `bytea`. After a change here run `npm run db:generate:pg` (drizzle-kit
  * writes db/pg/migrations/, which is checked in).
  */
-import { bigint, boolean, customType, index, json, pgTable, primaryKey, serial, text } from 'drizzle-orm/pg-core';
+import { bigint, boolean, customType, index, json, pgTable, primaryKey, serial, text, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { JobPayload, JobResult } from '../../contract/job-payload.js';
 import type { Scope } from '../../contract/api-key.js';
 import { LOCAL_TENANT_ID, type TenantPolicy } from '../../contract/tenant.js';
 import type { JobTemplate, TriggerVerification } from '../../contract/trigger.js';
 import type { Verdict } from '../../contract/verdict.js';
-import type { JudgeRunView } from '../../contract/judge.js';
+import type { JudgeRunInput, JudgeRunView } from '../../contract/judge.js';
 import { DELIVERY_STATES, JOB_STATUSES, JUDGE_RUN_STATUSES, type DeliveryOutcome } from '../schema.js';
 
 /** SQLite's INTEGER: 64 bits, read as a JS number (epoch ms and byte counts fit in 2^53). */
@@ -124,17 +124,21 @@ export const webhookDeliveries = pgTable(
   'webhook_deliveries',
   {
     id: text('id').primaryKey(),
-    jobId: text('job_id')
-      .notNull()
-      .references(() => jobs.id, { onDelete: 'cascade' }),
+    jobId: text('job_id').references(() => jobs.id, { onDelete: 'cascade' }),
+    judgeRunId: text('judge_run_id').references((): AnyPgColumn => judgeRuns.id, { onDelete: 'cascade' }),
     event: text('event').notNull(),
+    body: text('body'),
     url: text('url').notNull(),
     state: text('state', { enum: DELIVERY_STATES }).notNull(),
     attempts: int('attempts').notNull(),
     createdAt: int('created_at').notNull(),
     updatedAt: int('updated_at').notNull(),
   },
-  (t) => [index('webhook_deliveries_job_idx').on(t.jobId), index('webhook_deliveries_state_idx').on(t.state, t.updatedAt)],
+  (t) => [
+    index('webhook_deliveries_job_idx').on(t.jobId),
+    index('webhook_deliveries_judge_run_idx').on(t.judgeRunId),
+    index('webhook_deliveries_state_idx').on(t.state, t.updatedAt),
+  ],
 );
 
 export const webhookAttempts = pgTable(
@@ -171,10 +175,14 @@ export const judgeRuns = pgTable(
     tenantId: text('tenant_id').notNull().default(LOCAL_TENANT_ID),
     status: text('status', { enum: JUDGE_RUN_STATUSES }).notNull(),
     view: json('view').$type<JudgeRunView>().notNull(),
+    input: json('input').$type<JudgeRunInput>(),
+    webhookUrl: text('webhook_url'),
+    owner: text('owner'),
+    leaseUntil: int('lease_until'),
     createdAt: int('created_at').notNull(),
     finishedAt: int('finished_at'),
   },
-  (t) => [index('judge_runs_tenant_created_at_idx').on(t.tenantId, t.createdAt)],
+  (t) => [index('judge_runs_tenant_created_at_idx').on(t.tenantId, t.createdAt), index('judge_runs_status_lease_idx').on(t.status, t.leaseUntil)],
 );
 
 export const judge0Submissions = pgTable('judge0_submissions', {

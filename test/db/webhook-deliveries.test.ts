@@ -27,7 +27,9 @@ forEachDialect('webhook deliveries', (fixture) => {
     assert.deepEqual(await getDelivery(handle.db, 'whd_W1'), {
       id: 'whd_W1',
       jobId: 'W1',
+      judgeRunId: null,
       event: 'job.finished',
+      body: null,
       url: 'https://example.com/hook',
       state: 'pending',
       attempts: 0,
