@@ -17,8 +17,10 @@ BUILD_STAMP="$ROOT/dist/.setup-build-stamp"
 # umoci, docker-registry (a real OCI registry on loopback), apache2-utils (htpasswd -B for the
 # registry with basic auth), iproute2. Language images (images/image-recipes.ts): debootstrap.
 # Network `bridge` (runtime/sandbox-network.ts): iproute2 (`ip`), nftables (`nft`: its own table per worker).
+# postgresql: the db of several processes or hosts (WARMBOX_DATABASE_URL); the tests start servers of their
+# own from its binaries (test/helpers/postgres.ts).
 PACKAGES=(redis-server busybox-static libseccomp-dev gcc make libc6-dev attr zstd
-          runc skopeo umoci docker-registry apache2-utils iproute2 nftables debootstrap)
+          runc skopeo umoci docker-registry apache2-utils iproute2 nftables debootstrap postgresql)
 
 step() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
@@ -52,6 +54,12 @@ command -v dpkg-query >/dev/null || die "this set-up is for Debian (no dpkg-quer
 missing=()
 for pkg in "${PACKAGES[@]}"; do is_installed "$pkg" || missing+=("$pkg"); done
 if ((${#missing[@]})); then
+  # Debian's postgresql would create a cluster and start it on port 5432: warmbox uses only the
+  # binaries (its tests start private servers), so no cluster is made.
+  if ! is_installed postgresql; then
+    as_root mkdir -p /etc/postgresql-common/createcluster.d
+    echo 'create_main_cluster = false' | as_root tee /etc/postgresql-common/createcluster.d/warmbox-no-main-cluster.conf >/dev/null
+  fi
   step "installing ${missing[*]}"
   quietly as_root apt-get update
   quietly as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
