@@ -13,7 +13,8 @@ export type AdminTarget = { kind: 'http'; client: ApiClient } | { kind: 'host'; 
 export const ADMIN_TARGET_HELP = `Where it acts:
   With an API key ($WARMBOX_API_KEY or --api-key, an admin key) or --url: over HTTP.
   Without either: directly on the db of the server on this host (--data, $WARMBOX_DATA,
-  default ${CONFIG_DEFAULTS.WARMBOX_DATA}); a running server sees the change at once.
+  default ${CONFIG_DEFAULTS.WARMBOX_DATA}), or on $WARMBOX_DATABASE_URL's Postgres when it is set;
+  a running server sees the change at once.
   That is how the first admin key is made.
 
 Options of every subcommand:

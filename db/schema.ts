@@ -1,7 +1,9 @@
 /**
  * The db's tables (drizzle, SQLite). Timestamps are epoch milliseconds; JSON columns hold the
  * shapes the API and worker already define. Generate a migration after any change here:
- * `npm run db:generate` (drizzle-kit writes db/migrations/, which is checked in).
+ * `npm run db:generate` (drizzle-kit writes db/migrations/, which is checked in). Postgres has the
+ * same tables in db/pg/schema.ts (test/db/pg-schema-mirror.test.ts holds them together): change it
+ * too, then `npm run db:generate:pg` (db/pg/migrations/).
  */
 import { blob, index, integer, primaryKey, sqliteTable, text, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';

@@ -15,7 +15,7 @@ import pg from 'pg';
 import { runTwice } from '../helpers/job-outcomes.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { CLI, startServer, type TestServer } from '../helpers/warmbox-server.js';
+import { CLI, runCli, startServer, type TestServer } from '../helpers/warmbox-server.js';
 
 const JOBS = 24;
 
@@ -121,6 +121,19 @@ describe('a server and a worker process on one Postgres', () => {
       assert.equal(Number(rows[0]!.n), JOBS, 'the rows are in Postgres');
     } finally {
       await client.end();
+    }
+  });
+
+  it('warmbox tenants on the host acts on WARMBOX_DATABASE_URL\'s db, which the server reads', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'warmbox-e2e-pg-cli-'));
+    try {
+      const made = await runCli(['tenants', 'create', 'acme', '--data', dataDir], { WARMBOX_DATABASE_URL: databaseUrl });
+      assert.equal(made.code, 0, made.stderr);
+      const { tenants } = (await (await fetch(`${server.url}/v1/tenants`)).json()) as { tenants: { name: string }[] };
+      assert.ok(tenants.some((t) => t.name === 'acme'), JSON.stringify(tenants));
+      assert.ok(!existsSync(join(dataDir, 'warmbox.db')), 'no SQLite file made beside it');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
