@@ -14,7 +14,7 @@ import { findBlob } from '../db/blobs.js';
 import type { Tenant } from '../contract/tenant.js';
 import { compareOutput, type CompareMode } from '../contract/judge-compare.js';
 import { runVerdictOf, verdictOfRun, type JudgeRunView, type JudgeTestView } from '../contract/judge.js';
-import type { JobResult } from '../contract/job-payload.js';
+import type { InteractorPayload, JobResult } from '../contract/job-payload.js';
 import type { LanguagePreset } from '../contract/languages.js';
 import { insertJudgeRun, saveJudgeRun } from '../db/judge-runs.js';
 import { PoolRegistry } from '../queue/pool-registry.js';
@@ -22,6 +22,7 @@ import type { AppDeps } from './deps.js';
 import { ApiError } from './errors.js';
 import { submitJobs } from './job-submission.js';
 import { runChecker, type RunJob } from './judge-checker.js';
+import { checkInteractorPolicy, checkInteractorRequest, interactorPayload, verdictOfPair } from './judge-interactive.js';
 import { ensureImage } from './image-pull-on-use.js';
 import { JobWaiter } from './job-waiter.js';
 import { newJobId } from './job-id.js';
@@ -35,7 +36,7 @@ type TestData = JudgeRequest['tests'][number]['stdin'];
 
 export interface JudgePlan {
   image: string;
-  /** The checker's image (normalized), when the run has a checker. */
+  /** The checker's or the interactor's image (normalized), when the run has one. */
   checkerImage?: string;
   language?: string;
   build?: string[];
@@ -85,8 +86,11 @@ export interface StartedJudgeRun {
 /** Validates the request, pulls its image on first use, records the run, then runs it in the background. */
 export async function startJudgeRun(deps: AppDeps, request: JudgeRequest, tenant: Tenant, languages: readonly LanguagePreset[], signal?: AbortSignal): Promise<StartedJudgeRun> {
   const plan = planOf(request, languages);
+  checkInteractorRequest(request);
   plan.image = (await ensureImage(deps, plan.image, signal)).reference;
-  if (request.checker) plan.checkerImage = request.checker.image === undefined ? plan.image : (await ensureImage(deps, request.checker.image, signal)).reference;
+  const judgeProgram = request.checker ?? request.interactor;
+  if (judgeProgram) plan.checkerImage = judgeProgram.image === undefined ? plan.image : (await ensureImage(deps, judgeProgram.image, signal)).reference;
+  if (request.interactor) checkInteractorPolicy(tenant, request.interactor, plan.checkerImage!);
   // A blob on stdin reaches the job by reference (it never crosses Redis); expected output is compared here.
   const tests = await Promise.all(
     request.tests.map(async (t, i) => ({
@@ -182,14 +186,14 @@ class JudgeRun {
     return result.built.image;
   }
 
-  /** The checker's image: built once like the solution when it has a build; a failed build fails the run. */
+  /** The checker's (or interactor's) image: built once like the solution when it has a build; a failed build fails the run. */
   private async buildChecker(): Promise<string | undefined> {
-    const checker = this.request.checker;
+    const checker = this.request.checker ?? this.request.interactor;
     if (!checker?.build) return this.plan.checkerImage;
     const result = await this.runJob({ cmd: checker.build, files: checker.files, limits: this.request.buildLimits }, true, () => undefined, this.plan.checkerImage);
     if (result.built === undefined) {
       const output = decode(result.stdout, result.stdoutEncoding) + decode(result.stderr, result.stderrEncoding);
-      throw new Error(`the checker did not build (${result.verdict}${result.exitCode ? ` ${result.exitCode}` : ''}): ${output.slice(0, 2048)}`);
+      throw new Error(`the ${this.request.interactor ? 'interactor' : 'checker'} did not build (${result.verdict}${result.exitCode ? ` ${result.exitCode}` : ''}): ${output.slice(0, 2048)}`);
     }
     this.madeImages.push(result.built.image);
     return result.built.image;
@@ -220,13 +224,21 @@ class JudgeRun {
   private async runTest(image: string, index: number, test: JudgeTestView): Promise<void> {
     const data = this.tests[index]!;
     test.status = 'running';
+    // An interactive test's solution reads its interactor, not the test's input.
+    const interactor = await this.interactorOf(data);
+    const stdin = interactor ? undefined : Buffer.isBuffer(data.stdin) ? { base64: data.stdin.toString('base64') } : data.stdin;
     const result = await this.runJob(
-      { cmd: this.plan.run, stdin: Buffer.isBuffer(data.stdin) ? { base64: data.stdin.toString('base64') } : data.stdin, files: this.plan.build ? [] : this.plan.files, limits: data.limits },
+      { cmd: this.plan.run, stdin, files: this.plan.build ? [] : this.plan.files, limits: data.limits },
       false,
       (id) => this.update({}, () => (test.jobId = id)),
       image,
+      interactor,
     );
     Object.assign(test, { status: 'finished', exitCode: result.exitCode, signal: result.signal, usage: result.usage });
+    if (interactor) {
+      Object.assign(test, verdictOfPair(result));
+      return;
+    }
     const failure = verdictOfRun(result);
     if (failure) {
       Object.assign(test, failure);
@@ -254,6 +266,7 @@ class JudgeRun {
     captureLayer: boolean,
     onQueued: (id: string) => void,
     image = this.plan.image,
+    interactor?: InteractorPayload,
   ): Promise<JobResult> {
     let waiter: JobWaiter | undefined;
     const request = { image, network: 'none', ...spec, labels: { 'warmbox.judge': this.view.id } } as JobRequest;
@@ -261,6 +274,7 @@ class JudgeRun {
       tenant: this.tenant,
       captureLayer,
       buildImage: image !== this.plan.image,
+      ...(interactor && { interactor }),
       beforeEnqueue: (recorded) => (waiter = JobWaiter.start(this.deps.db, this.deps.notifier, recorded[0]!, JOB_WAIT_MS)),
       onEnqueueFailed: () => waiter?.cancel(),
     });
@@ -268,6 +282,14 @@ class JudgeRun {
     const row = await waiter!.result();
     if (row?.status !== 'finished' || row.result === null || row.result === undefined) throw new Error(`job ${rows[0]!.id} did not finish within ${JOB_WAIT_MS} ms`);
     return row.result;
+  }
+
+  /** An interactive test's interactor: the test's input and answer as its files (undefined: not an interactive run). */
+  private async interactorOf(data: PreparedTest): Promise<InteractorPayload | undefined> {
+    const spec = this.request.interactor;
+    if (!spec) return undefined;
+    const files = { input: await bytesOf(this.deps, data.stdin), answer: data.expected ?? Buffer.alloc(0) };
+    return interactorPayload(spec, this.tenant, this.checkerImage!, spec.build !== undefined, files);
   }
 
   private update(fields: Partial<JudgeRunView>, change?: () => void): void {
