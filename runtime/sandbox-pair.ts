@@ -15,7 +15,8 @@
  * - A supervisor blocked on a full stream does not watch its wall clock, so once the later of the
  *   two wall limits (and a grace) has passed, both directions drop what comes: every supervisor
  *   is free to see its deadline and report.
- * - A run that fails (the sandbox broke) cancels the other: a pair ends together.
+ * - A run that fails (the sandbox broke) cancels the other: a pair ends together. A cancel (the
+ *   job's, or this) drops what the relay holds first, so that a blocked supervisor reads it.
  */
 import type { Readable, Writable } from 'node:stream';
 import type { RunRequest, RunResult, Sandbox } from './sandbox.js';
@@ -47,7 +48,11 @@ export async function runPair(a: Sandbox, aRequest: PairRequest, b: Sandbox, bRe
   const bRun = run(b, bRequest, (s) => {
     relays.push(new Relay(aStreams!.stdout, s.stdin), new Relay(s.stdout, aStreams!.stdin));
   });
-  const watchdog = setTimeout(() => relays.forEach((r) => r.drop()), Math.max(aRequest.wallTimeMs, bRequest.wallTimeMs) + RELAY_GRACE_MS);
+  const dropAll = (): void => relays.forEach((r) => r.drop());
+  const watchdog = setTimeout(dropAll, Math.max(aRequest.wallTimeMs, bRequest.wallTimeMs) + RELAY_GRACE_MS);
+  // A cancel must reach supervisors that are blocked writing: free them first.
+  const signals = [together.signal, aRequest.signal, bRequest.signal].filter((s) => s !== undefined);
+  for (const s of signals) s.addEventListener('abort', dropAll, { once: true });
   try {
     const [aResult, bResult] = await Promise.allSettled([aRun, bRun]);
     if (aResult.status === 'rejected') throw aResult.reason;
@@ -55,7 +60,8 @@ export async function runPair(a: Sandbox, aRequest: PairRequest, b: Sandbox, bRe
     return [aResult.value, bResult.value];
   } finally {
     clearTimeout(watchdog);
-    relays.forEach((r) => r.drop());
+    for (const s of signals) s.removeEventListener('abort', dropAll);
+    dropAll();
   }
 }
 
