@@ -7,7 +7,6 @@
  * each other's pools warm through worker/pool-coordinator.ts (README "Pools and scheduling").
  */
 import { tenantOf } from '../db/tenants.js';
-import { WebhookSender } from '../worker/webhook-sender.js';
 import { mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +16,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createApp } from '../api/app.js';
+import { createApp, type AppDeps } from '../api/app.js';
+import { JudgeRunKeeper } from '../api/judge-run-resume.js';
 import { READINESS_CHECK_TIMEOUT_MS, type ReadinessCheck } from '../api/readiness.js';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
 import { launcherPath, packageRoot } from '../contract/paths.js';
@@ -51,7 +51,7 @@ import { createLogger } from './logger.js';
 import { PrivateRedis } from './private-redis.js';
 import { ServerStop, type Closer } from './server-stop.js';
 import { WorkerStop } from '../worker/worker-stop.js';
-import { connectRedis, redisOptions } from './redis-connection.js';
+import { connectRedis, redact, redisOptions } from './redis-connection.js';
 import { WebhookQueue } from '../queue/webhook-queue.js';
 import { startWebhookDelivery } from './webhook-delivery.js';
 import { WebhookMetrics } from '../worker/webhook-metrics.js';
@@ -121,7 +121,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     const redisUrl = config.redisUrl ?? (await startPrivateRedis(config.dataDir, closers, log));
     const redis = await connectRedis(redisUrl);
     closers.push(() => closeRedis(redis));
-    if (config.redisUrl !== undefined) await checkExternalRedis(redis, redisUrl, { allowEviction: config.redisAllowEviction }, log);
+    if (config.redisUrl !== undefined) await checkExternalRedis(redis, redact(redisUrl), { allowEviction: config.redisAllowEviction }, log);
     const dbHandle = openDatabase(join(config.dataDir, 'warmbox.db'));
     closers.push(() => dbHandle.close());
     const webhooks = new WebhookQueue(redis, config.webhooks.attempts);
@@ -133,7 +133,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     const http = config.role === 'worker' ? undefined : await startApi(ctx);
     startReconciler(ctx);
     const url = http && `http://${formatHost(http.address() as AddressInfo)}`;
-    log.info({ role: config.role, url, workerId, auth: http === undefined ? undefined : config.auth ? 'on' : 'off', dataDir: config.dataDir, redis: redisUrl }, `warmbox ${config.role === 'worker' ? 'worker' : 'server'} ready`);
+    log.info({ role: config.role, url, workerId, auth: http === undefined ? undefined : config.auth ? 'on' : 'off', dataDir: config.dataDir, redis: redact(redisUrl) }, `warmbox ${config.role === 'worker' ? 'worker' : 'server'} ready`);
     return { url, workerId, close, abortNow: () => stop.abortNow() };
   } catch (err) {
     await close(0);
@@ -393,7 +393,7 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
   closers.push(() => images.close());
   const collector = BlobCollector.start({ db: dbHandle.db, store: ctx.blobs, gcAgeMs: config.blobs.gcAgeMs, log });
   closers.push(() => collector.close());
-  const app = createApp({
+  const deps: AppDeps = {
     db: dbHandle.db,
     queue,
     notifier,
@@ -416,8 +416,11 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
     tracing: telemetry.tracing,
     workerChecks: local.workerChecks,
     overload: new OverloadGate(config.overload, (now) => queue.depth(now), log),
-    callbacks: new WebhookSender({ policy: config.webhooks.policy, connectTimeoutMs: config.webhooks.connectTimeoutMs, timeoutMs: config.webhooks.timeoutMs }),
-  });
+  };
+  const app = createApp(deps);
+  // Judge runs whose process died are taken over here; at stop, this process's runs are let go.
+  const keeper = JudgeRunKeeper.start(deps);
+  closers.push(() => keeper.close());
   const http = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port }, () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) =>

@@ -115,6 +115,7 @@ describe('the OpenAPI document', () => {
       'POST /v1/judge': 'createJudgeRun',
       'GET /v1/judge/{id}': 'getJudgeRun',
       'GET /v1/judge/{id}/events': 'streamJudgeRunEvents',
+      'GET /v1/judge/{id}/deliveries': 'listJudgeRunDeliveries',
       'GET /v1/languages': 'listLanguages',
     });
     const values = Object.values(ids);
@@ -236,8 +237,10 @@ describe("the routes' error answers are declared in the document", () => {
     ['POST /v1/judge', '/v1/judge', json({ image: 'busybox', run: ['cat'], tests: [{ stdin: { blob: `sha256:${'0'.repeat(64)}` } }] }), 404],
     ['POST /v1/judge', '/v1/judge', json({ image: 'alpine:3', run: ['cat'], tests: [{}] }), 404, 'plain'],
     ['POST /v1/judge', '/v1/judge', json({ image: 'alpine:3', run: ['cat'], tests: [{}] }), 503], // the pull outlasts its timeout
+    ['POST /v1/judge', '/v1/judge', json({ image: 'busybox', run: ['cat'], tests: [{}], webhook: { url: 'http://127.0.0.1:9/hook' } }), 422],
     ['GET /v1/judge/{id}', '/v1/judge/nosuchrun', {}, 404],
     ['GET /v1/judge/{id}/events', '/v1/judge/nosuchrun/events', {}, 404],
+    ['GET /v1/judge/{id}/deliveries', '/v1/judge/nosuchrun/deliveries', {}, 404],
   ];
 
   for (const [operation, url, init, status, which = 'images'] of cases) {
