@@ -91,6 +91,7 @@ describe('POST /v1/judge with an interactor', () => {
     // The job of a test shows the dialogue as the solution wrote it.
     const job = (await (await fetch(`${server.url}/v1/jobs/${bad.tests[0].jobId}`)).json()) as any;
     assert.equal(job.result.stdout, '1\n2\n3\n');
+    assert.deepEqual([job.result.interactor.verdict, job.result.interactor.exitCode, job.result.interactor.stderr], ['ok', 0, 'found 3 in 3 guesses\n']);
   });
 
   it('a solution that never reads hits its wall limit; one that exits early leaves the interactor at EOF: wrong_answer', { timeout: 180_000 }, async () => {
