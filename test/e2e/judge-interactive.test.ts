@@ -131,6 +131,23 @@ describe('POST /v1/judge with an interactor', () => {
     assert.deepEqual(verdicts(run), ['accepted', 'accepted'], JSON.stringify(run));
   });
 
+  it("gives the interactor a test's input and answer uploaded once as blobs", { timeout: 180_000 }, async () => {
+    const blob = async (text: string): Promise<string> => {
+      const res = await fetch(`${server.url}/v1/blobs`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: text });
+      return ((await res.json()) as { digest: string }).digest;
+    };
+    const [input, answer] = [await blob('640\n'), await blob('10\n')];
+    const { json: run } = await post('/v1/judge?wait=true&timeout=120000', {
+      image: 'busybox',
+      run: ['sh', 'solution.sh', MARKER],
+      files: [{ path: 'solution.sh', content: BISECT }],
+      interactor: { files: [{ path: 'interactor.sh', content: INTERACTOR }], run: ['sh', 'interactor.sh', MARKER] },
+      tests: [{ stdin: { blob: input }, expected: { blob: answer } }],
+    });
+    assert.deepEqual(verdicts(run), ['accepted'], JSON.stringify(run));
+    assert.match(run.tests[0].message, /^found 640 in \d+ guesses$/);
+  });
+
   it('refuses a checker with an interactor (422)', async () => {
     const { status, json } = await interactive('bisect', [{ n: 1, most: 1 }], {}, { checker: { run: ['true'] } });
     assert.equal(status, 422, JSON.stringify(json));
