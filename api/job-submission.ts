@@ -12,7 +12,7 @@
  */
 import { epochMs } from '../contract/epoch-ms.js';
 import { LOCAL_TENANT_ID, type Tenant } from '../contract/tenant.js';
-import type { JobPayload } from '../contract/job-payload.js';
+import type { InteractorPayload, JobPayload } from '../contract/job-payload.js';
 import { claimIdempotencyKey, completeIdempotencyKey, forgetIdempotencyKey } from '../db/idempotency.js';
 import { createJobs, DbConflict, deleteJobs, getJob } from '../db/jobs.js';
 import type { WarmboxDb } from '../db/client.js';
@@ -36,6 +36,8 @@ export interface SubmitOptions {
   tenant?: Tenant;
   /** A judge's build: each job's output is kept as a layer (JobPayload.captureLayer). */
   captureLayer?: boolean;
+  /** A judge's interactive test: each job is the solution side of a pair with this interactor (JobPayload.interactor). */
+  interactor?: InteractorPayload;
   /** warmbox's own submission of a judge run's job, which may name warmbox's internal images (contract/internal-images.ts). */
   buildImage?: boolean;
   /** The jobs' ids, when the caller chose them (a judge run's: one per step, so a resumed run finds its jobs); default new ones. */
@@ -76,6 +78,7 @@ export async function submitJobs(deps: AppDeps, requests: JobRequest[], opts: Su
   const createdAt = epochMs();
   const payloads = requests.map((request, i) => payloadOf(request, images[i]!, createdAt, tenant, opts.ids?.[i]));
   if (opts.captureLayer) for (const p of payloads) p.captureLayer = true;
+  if (opts.interactor) for (const p of payloads) p.interactor = opts.interactor;
   let rows: JobRow[];
   const claim = idempotency && { key: idempotency.key, requestHash: idempotency.hash, jobIds: payloads.map((p) => p.id), createdAt: Math.floor(createdAt) };
   // In the insert's transaction: a blob cannot be collected between its check and the rows that
