@@ -66,6 +66,10 @@ import { IDEMPOTENCY_KEY_TTL_MS } from '../api/idempotency.js';
 import { LOCAL_TENANT_ID } from '../contract/tenant.js';
 import { BlobStore } from '../blobs/blob-store.js';
 import { BlobCollector } from '../api/blob-gc.js';
+import { BlobCollector as WorkerBlobCollector } from '../blobs/blob-collection.js';
+import { pinnedBlobDigests } from '../db/blob-pins.js';
+import { BlobAccess } from '../worker/blob-access.js';
+import { ApiBlobClient } from '../worker/api-blob-client.js';
 
 export interface RunningServer {
   /** The API's address; absent in a worker-only process (it opens no HTTP port). */
@@ -84,7 +88,10 @@ export interface RunningServer {
 /** What start-up steps share. */
 interface StartContext {
   config: ServerConfig;
-  /** `<WARMBOX_DATA>/blobs`: the API stores uploads there, a worker of this host reads jobs' blobs from it. */
+  /**
+   * `<WARMBOX_DATA>/blobs`: the API stores uploads and imported archives there; a worker reads
+   * jobs' blobs from it, fetching what it lacks from the API when it has a host of its own (WARMBOX_API_URL).
+   */
   blobs: BlobStore;
   redisUrl: string;
   redis: Redis;
@@ -160,6 +167,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
   // Creations still in flight when the pools close fail ("the launcher zygote is closing"): expected, not worth a warning each.
   closers.push(() => (shutdown.started = true));
   const images = new ImageResolver(store);
+  const blobs = openBlobAccess(ctx, log);
   // The runner comes later (it needs the image worker): the coordinator asks it through this.
   const running = { jobs: () => 0 };
   const coordinator = await PoolCoordinator.start({
@@ -190,6 +198,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
     debCacheDir: join(config.dataDir, 'cache', 'debootstrap'),
     hostPaths: [config.dataDir, packageRoot()],
     pullMetrics: new PullMetrics(telemetry.meter, imageLabels),
+    blobs,
     log,
     onStoreChanged: () => void usage.publish(),
   });
@@ -204,13 +213,13 @@ async function startWorker(ctx: StartContext): Promise<string> {
     db: dbHandle.db,
     redis: outputRedis,
     log,
-    pull: (reference) => imageWorker.pullLocal(reference),
+    pull: (reference) => imageWorker.obtainLocal(reference),
     metrics: new JobMetrics(telemetry.meter, imageLabels),
     onFinished: (id, notice) => local.notifier?.announceLocal(id, notice),
     stop: workerStop,
     webhooks,
-    blobs: ctx.blobs,
-    buildLayers: new BuildLayerStore(store, dbHandle.db, images),
+    blobs,
+    buildLayers: new BuildLayerStore(store, dbHandle.db, images, blobs),
   });
   running.jobs = () => runner.running;
   const cancels: { listener?: CancelListener } = {};
@@ -260,6 +269,28 @@ async function startWorker(ctx: StartContext): Promise<string> {
   closers.push(...deliveries);
   local.workerChecks = workerReadinessChecks(runtime);
   return workerId;
+}
+
+/**
+ * The blobs this worker reads and hands on (worker/blob-access.ts): this host's store, and the
+ * API's over HTTP when the worker has a host of its own (WARMBOX_API_URL). Such a worker
+ * collects what it fetched as the API collects its store.
+ */
+function openBlobAccess(ctx: StartContext, log: Logger): BlobAccess {
+  const { config, closers, dbHandle } = ctx;
+  const { apiUrl, workerToken } = config.hosts;
+  const api = apiUrl !== undefined && workerToken !== undefined ? new ApiBlobClient(apiUrl, workerToken) : undefined;
+  if (api !== undefined && config.role === 'worker') {
+    const collector = WorkerBlobCollector.start({
+      store: ctx.blobs,
+      pinned: () => pinnedBlobDigests(dbHandle.db),
+      gcAgeMs: config.blobs.gcAgeMs,
+      onError: (err) => log.error({ err }, 'collecting the blobs fetched from the API failed; trying again at the next interval'),
+    });
+    closers.push(() => collector.close());
+    log.info({ api: apiUrl }, 'blobs this host lacks are fetched from the API');
+  }
+  return new BlobAccess({ store: ctx.blobs, maxBytes: Math.max(config.images.importMaxBytes, config.blobs.maxBytes), ...(api && { api }) });
 }
 
 /** What GET /readyz checks of a worker: its launcher zygote answers, and a sandbox cgroup can be made. */
@@ -385,7 +416,6 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
   local.notifier = notifier;
   const images = await ImageQueue.start({
     redis,
-    uploadDir: join(config.dataDir, 'uploads'),
     pullTimeoutMs: imageConfig.pullTimeoutMs,
     importMaxBytes: imageConfig.importMaxBytes,
     log,
@@ -400,6 +430,7 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
     redis,
     images,
     blobs: { store: ctx.blobs, maxBytes: config.blobs.maxBytes },
+    internalBlobs: { store: ctx.blobs, maxBytes: Math.max(imageConfig.importMaxBytes, config.blobs.maxBytes), ...(config.hosts.workerToken !== undefined && { workerToken: config.hosts.workerToken }) },
     webhooks,
     config: {
       auth: config.auth,

@@ -1,0 +1,45 @@
+/**
+ * How processes on different hosts reach each other (README "Workers on many hosts"):
+ *
+ * - WARMBOX_API_URL: where a worker-only process reaches the API (`http://warmbox-api:8080`), to
+ *   fetch the blobs its host lacks (jobs' stdin and files, imported archives, images another worker
+ *   made) and to hand on what it makes. Unset: the worker reads them from its own data directory,
+ *   which must then be the API's (one host, or a shared disk), as before.
+ * - WARMBOX_WORKER_TOKEN: the secret the workers present to the API's internal routes
+ *   (`/internal/v1/...`, `Authorization: Bearer <token>`), at least 32 characters. The API serves
+ *   those routes only when it is set; a worker with WARMBOX_API_URL needs it.
+ */
+import type { Role } from './config.js';
+
+export interface HostsConfig {
+  /** The API's base URL, for a worker-only process; absent: blobs are read from this host's data directory. */
+  apiUrl?: string;
+  /** The internal routes' secret; absent: an API serves no internal route. */
+  workerToken?: string;
+}
+
+export const WORKER_TOKEN_MIN_LENGTH = 32;
+
+export function hostsConfigFromEnv(env: NodeJS.ProcessEnv, role: Role): HostsConfig {
+  const apiUrl = nonEmpty(env.WARMBOX_API_URL);
+  const workerToken = nonEmpty(env.WARMBOX_WORKER_TOKEN);
+  if (workerToken !== undefined && (workerToken.length < WORKER_TOKEN_MIN_LENGTH || /\s/.test(workerToken))) {
+    throw new Error(`invalid configuration: WARMBOX_WORKER_TOKEN must be at least ${WORKER_TOKEN_MIN_LENGTH} characters without spaces (\`openssl rand -hex 32\` makes one)`);
+  }
+  if (apiUrl === undefined) return { ...(workerToken !== undefined && { workerToken }) };
+  let url: URL;
+  try {
+    url = new URL(apiUrl);
+  } catch {
+    throw new Error(`invalid configuration: WARMBOX_API_URL=${JSON.stringify(apiUrl)}: expected an http(s) URL, e.g. http://warmbox-api:8080`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`invalid configuration: WARMBOX_API_URL must be http or https, not ${url.protocol}`);
+  if (role === 'api') throw new Error('invalid configuration: WARMBOX_API_URL is for worker-only processes (WARMBOX_ROLE=worker); an API serves its own blobs');
+  if (role === 'all') throw new Error('invalid configuration: WARMBOX_API_URL is for worker-only processes (WARMBOX_ROLE=worker): a process with the API reads its own blob store');
+  if (workerToken === undefined) throw new Error('invalid configuration: WARMBOX_API_URL needs WARMBOX_WORKER_TOKEN, the secret the API\'s internal routes take (the same on the API)');
+  return { apiUrl: url.href.replace(/\/+$/, ''), workerToken };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
