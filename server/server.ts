@@ -30,6 +30,8 @@ import { FinishedNotifier } from '../queue/finished-notifier.js';
 import { OverloadGate } from '../api/overload-gate.js';
 import { ImageQueue } from '../queue/image-queue.js';
 import { recordImage } from '../worker/image-record.js';
+import { findImage } from '../db/images.js';
+import { BUSYBOX_IMAGE, HELLO_WORLD_IMAGE } from '../images/builtin-images.js';
 import { ImageWorker } from '../worker/image-worker.js';
 import { ImageResolver } from '../worker/image-resolver.js';
 import { CancelListener } from '../queue/job-cancel.js';
@@ -69,6 +71,7 @@ import { BlobCollector } from '../api/blob-gc.js';
 import { BlobCollector as WorkerBlobCollector } from '../blobs/blob-collection.js';
 import { pinnedBlobDigests } from '../db/blob-pins.js';
 import { BlobAccess } from '../worker/blob-access.js';
+import { ImageRemovalListener } from '../queue/image-removals.js';
 import { ApiBlobClient } from '../worker/api-blob-client.js';
 
 export interface RunningServer {
@@ -157,7 +160,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
   const workerId = ctx.processId;
   // Every line of the worker's parts carries its id; those about a job add `job`.
   const log = ctx.log.child({ worker: workerId });
-  const store = await openStore(config.dataDir, imageConfig, dbHandle, log);
+  const store = await openStore(config, dbHandle, log);
   const runtime = await openRuntime(config, log, closers);
   const shutdown = { started: false };
   const poolMetrics = new PoolMetrics(telemetry.meter, imageLabels);
@@ -203,6 +206,8 @@ async function startWorker(ctx: StartContext): Promise<string> {
     onStoreChanged: () => void usage.publish(),
   });
   closers.push(() => imageWorker.close());
+  const removals = await ImageRemovalListener.start(redis, (removed) => imageWorker.untagRemovedElsewhere(removed), log);
+  closers.push(() => removals.close());
   const workerStop = new WorkerStop();
   // Jobs' output on a connection of its own: an API in this process must not wait behind a flood of it to enqueue.
   const outputRedis = await connectRedis(redisUrl);
@@ -398,13 +403,27 @@ async function startPrivateRedis(dataDir: string, closers: Closer[], log: Logger
   return redis.url;
 }
 
-/** Opens the snapshot store, makes sure the built-in images exist, and lists every image in the db. */
-async function openStore(dataDir: string, imageConfig: ImageOpsConfig, dbHandle: DatabaseHandle, log: Logger): Promise<SnapshotStore> {
-  const store = await openSnapshotStore(dataDir, imageConfig);
+/**
+ * Opens the snapshot store, makes sure the built-in images exist, and lists every image in the db.
+ * A worker on a host of its own (WARMBOX_API_URL) lists only the built-in ones: the db is the record
+ * of which images exist, and an image it lacks was removed while this worker was away (untagged here).
+ */
+async function openStore(config: ServerConfig, dbHandle: DatabaseHandle, log: Logger): Promise<SnapshotStore> {
+  const store = await openSnapshotStore(config.dataDir, config.images);
   const broken = (image: string, err: unknown) => log.error({ image, err }, 'image in the store is damaged and not offered: pull or import it again');
-  for (const image of await store.list(broken)) await recordImage(dbHandle.db, store, image);
+  const ownHost = config.hosts.apiUrl !== undefined;
+  for (const image of await store.list(broken)) {
+    if (ownHost && !BUILTIN_IMAGES.includes(image.reference) && findImage(dbHandle.db, image.reference) === undefined) {
+      await store.remove(image.reference);
+      log.info({ image: image.reference }, 'untagged an image removed while this worker was away');
+      continue;
+    }
+    await recordImage(dbHandle.db, store, image);
+  }
   return store;
 }
+
+const BUILTIN_IMAGES = [BUSYBOX_IMAGE, HELLO_WORLD_IMAGE];
 
 async function startApi(ctx: StartContext): Promise<ServerType> {
   const { config, redis, dbHandle, log, closers, stop, imageConfig, webhooks, local, telemetry } = ctx;

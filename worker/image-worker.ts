@@ -37,6 +37,7 @@ import { ImageOpFailure } from './image-op-error.js';
 import { HostPathFilter } from './host-paths.js';
 import { ImageOpConsumer } from '../queue/image-op-consumer.js';
 import { appendImageOpEvent, endImageOp } from '../queue/image-op-stream.js';
+import { publishImageRemoved, type ImageRemoved } from '../queue/image-removals.js';
 import { recordImage } from './image-record.js';
 import { mountedLayerDirs } from './mounted-layers.js';
 import type { PullMetrics } from './pull-metrics.js';
@@ -230,6 +231,9 @@ export class ImageWorker {
     deleteImage(db, reference);
     this.#opts.resolver?.forget(reference);
     emit({ type: 'status', message: `Untagged: ${reference}` });
+    const digest = image?.digest ?? row?.digest;
+    // The other hosts' stores have their own copies: each untags its own (queue/image-removals.ts).
+    if (digest !== undefined) await publishImageRemoved(this.#opts.redis, { reference, digest }).catch((err) => this.#opts.log.warn({ err, image: reference }, 'telling the other workers of a removal failed'));
     if (!image) return { references: [], removed: { reference, digest: row?.digest ?? '', freedBytes: 0 } };
 
     const stillNamed = (await store.list()).some((i) => i.digest === image.digest);
@@ -290,6 +294,21 @@ export class ImageWorker {
     log.info({ ...result, heldByMounts: held.length }, 'snapshot store garbage collected');
     if (held.length > 0) await this.#consumer.queueCollection(GC_RETRY_MS);
     return { freedBytes: result.freedBytes };
+  }
+
+  /**
+   * An image removed by a worker elsewhere: untagged in this store when its reference still names
+   * the removed digest, its pools let go, and what it alone used collected.
+   */
+  async untagRemovedElsewhere(removed: ImageRemoved): Promise<void> {
+    const { store } = this.#opts;
+    const image = await store.resolve(removed.reference);
+    if (image?.digest !== removed.digest) return;
+    await store.remove(removed.reference);
+    this.#opts.resolver?.forget(removed.reference);
+    if (!(await store.list()).some((i) => i.digest === image.digest)) this.#drainPools(image);
+    const { freedBytes } = await this.#collectOnce();
+    this.#opts.log.info({ image: removed.reference, freedBytes }, 'untagged an image removed on another host');
   }
 
   /** Parked sandboxes of an image no ref names any more: let go, so that its layers can be freed. */

@@ -200,5 +200,8 @@ describe('a worker with a data directory of its own', () => {
     const layerHex = (done.build.layer as string).slice(7);
     assert.match(layerHex, /^[0-9a-f]{64}$/);
     assert.ok(readdirSync(join(server.dataDir, 'blobs', 'sha256')).length >= 3, "the build image's manifest, config and layer are in the API's blob store");
+    // The run removes its build image; a removal performed on one host reaches the other's store.
+    const buildTags = (dataDir: string): string[] => readdirSync(join(dataDir, 'store', 'refs', 'warmbox.internal', 'judge-build'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+    await until(async () => buildTags(worker!.dataDir).length === 0 && buildTags(server.dataDir).length === 0, 'the build image is untagged on both hosts', 20_000);
   });
 });
