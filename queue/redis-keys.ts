@@ -113,3 +113,9 @@ export function tenantRateKey(tenantId: string): string {
 export function tenantRunningKey(tenantId: string): string {
   return `warmbox:tenant:${tenantId}:running`;
 }
+
+/**
+ * Hash of the API processes that said where their peers reach them (WARMBOX_ADVERTISE_URL): field
+ * the URL, value the epoch ms of its last heartbeat (queue/api-peers.ts).
+ */
+export const API_PEERS_KEY = 'warmbox:api:peers';

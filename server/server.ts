@@ -72,6 +72,8 @@ import { BlobCollector as WorkerBlobCollector } from '../blobs/blob-collection.j
 import { pinnedBlobDigests } from '../db/blob-pins.js';
 import { BlobAccess } from '../worker/blob-access.js';
 import { ImageRemovalListener } from '../queue/image-removals.js';
+import { ApiPeers } from '../queue/api-peers.js';
+import { PeerBlobs } from '../api/peer-blobs.js';
 import { ApiBlobClient } from '../worker/api-blob-client.js';
 
 export interface RunningServer {
@@ -442,14 +444,20 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
   closers.push(() => images.close());
   const collector = BlobCollector.start({ db: dbHandle.db, store: ctx.blobs, gcAgeMs: config.blobs.gcAgeMs, log });
   closers.push(() => collector.close());
+  const peers = await startApiPeers(ctx);
   const app = createApp({
     db: dbHandle.db,
     queue,
     notifier,
     redis,
     images,
-    blobs: { store: ctx.blobs, maxBytes: config.blobs.maxBytes },
-    internalBlobs: { store: ctx.blobs, maxBytes: Math.max(imageConfig.importMaxBytes, config.blobs.maxBytes), ...(config.hosts.workerToken !== undefined && { workerToken: config.hosts.workerToken }) },
+    blobs: { store: ctx.blobs, maxBytes: config.blobs.maxBytes, ...(peers && { peers }) },
+    internalBlobs: {
+      store: ctx.blobs,
+      maxBytes: Math.max(imageConfig.importMaxBytes, config.blobs.maxBytes),
+      ...(config.hosts.workerToken !== undefined && { workerToken: config.hosts.workerToken }),
+      ...(peers && { peers }),
+    },
     webhooks,
     config: {
       auth: config.auth,
@@ -478,6 +486,20 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
   (http as HttpServer).requestTimeout = config.maxWaitMs + 30_000;
   closers.push(() => closeHttp(http as HttpServer));
   return http;
+}
+
+/**
+ * The other API processes behind the same address, asked for blobs uploaded to them
+ * (api/peer-blobs.ts): with a worker token only (their internal route takes it). This one is
+ * listed for them when it has an address of its own (WARMBOX_ADVERTISE_URL).
+ */
+async function startApiPeers(ctx: StartContext): Promise<PeerBlobs | undefined> {
+  const { config, redis, closers, log } = ctx;
+  const token = config.hosts.workerToken;
+  if (token === undefined) return undefined;
+  const peers = await ApiPeers.start(redis, config.hosts.advertiseUrl, log);
+  closers.push(() => peers.close());
+  return new PeerBlobs({ store: ctx.blobs, peers: () => peers.others(), token, maxBytes: Math.max(config.images.importMaxBytes, config.blobs.maxBytes), log });
 }
 
 /** How long answers being written when the jobs have drained get to finish before connections are cut. */

@@ -10,6 +10,7 @@
  * build's layer, a recipe build) that a worker elsewhere lacks. Not a tenant's route: it takes the
  * workers' shared secret (WARMBOX_WORKER_TOKEN) instead of an API key, and answers 401 to
  * everything when the API has none. A fetching worker verifies every byte against the digest.
+ * An API process that lacks a blob asks its peers first (api/peer-blobs.ts).
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -19,6 +20,7 @@ import type { Context } from 'hono';
 import { BlobStoreError } from '../../blobs/blob-store-error.js';
 import type { BlobStore } from '../../blobs/blob-store.js';
 import { ApiError } from '../errors.js';
+import { FROM_PEER_HEADER, type PeerBlobs } from '../peer-blobs.js';
 import { blobParamsSchema, blobViewSchema } from '../schemas/blob.js';
 import { errorResponse } from '../schemas/error.js';
 
@@ -32,6 +34,8 @@ export interface InternalBlobsConfig {
   workerToken?: string;
   /** Largest blob a worker may store (an image's blob: WARMBOX_IMPORT_MAX_BYTES). */
   maxBytes: number;
+  /** The other API processes, asked for a blob this one lacks; absent: none are. */
+  peers?: PeerBlobs;
 }
 
 const unauthorized = errorResponse('No worker token, or not this API\'s WARMBOX_WORKER_TOKEN (unauthorized); or this API has none set.');
@@ -59,6 +63,7 @@ function registerFetch(app: OpenAPIHono, blobs: InternalBlobsConfig): void {
   app.openapi(route, async (c) => {
     checkToken(c, blobs.workerToken);
     const { digest } = c.req.valid('param');
+    if (blobs.peers !== undefined && c.req.header(FROM_PEER_HEADER) === undefined) await blobs.peers.ensure(digest);
     const size = await blobs.store.sizeOf(digest);
     if (size === undefined) throw new ApiError(404, 'blob_not_found', `this API's store holds no blob ${digest}`, { digest });
     const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size), etag: `"${digest}"` };

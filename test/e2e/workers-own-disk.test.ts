@@ -10,6 +10,7 @@
  *
  *   - an image imported through the server's API runs on the second worker (its archive fetched, imported there);
  *   - a job whose stdin is a blob uploaded to the API runs there (the blob fetched, verified);
+ *   - a blob uploaded to a second API process reaches it too (the server's API asks its peer);
  *   - a judge run's build is captured on the second worker (its layer handed to the API) and its
  *     tests run on the server's worker, which admits the layer from the API's store.
  */
@@ -23,7 +24,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { manyLayerArchive } from '../helpers/test-images.js';
-import { CLI, startServer, type TestServer } from '../helpers/warmbox-server.js';
+import { CLI, freePort, startServer, type TestServer } from '../helpers/warmbox-server.js';
 
 const TOKEN = randomBytes(24).toString('hex');
 const IMPORTED = 'docker.io/remote/app:v1';
@@ -168,6 +169,34 @@ describe('a worker with a data directory of its own', () => {
     assert.equal(job.result.stdout, 'stdin from a blob of the API\n');
     await ranIn(worker!.logFile, job.id, 'the second worker ran it');
     assert.ok(existsSync(join(worker!.dataDir, 'blobs', 'sha256', blob.slice(7))), 'the blob is in its own store now');
+  });
+
+  it('fetches a blob uploaded to another API process: the API asks its peers (WARMBOX_ADVERTISE_URL)', { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const peerData = mkdtempSync(join(tmpdir(), 'warmbox-e2e-peer-api-'));
+    symlinkSync(join(server.dataDir, 'warmbox.db'), join(peerData, 'warmbox.db'));
+    const peer = await startServer({
+      redisUrl: redis.url,
+      dataDir: peerData,
+      port,
+      env: { WARMBOX_ROLE: 'api', WARMBOX_WORKER_TOKEN: TOKEN, WARMBOX_ADVERTISE_URL: `http://127.0.0.1:${port}` },
+    });
+    try {
+      const stdin = Buffer.from('uploaded to the other API process\n');
+      const res = await fetch(`${peer.url}/v1/blobs`, { method: 'POST', body: new Uint8Array(stdin) });
+      const { digest } = (await res.json()) as { digest: string };
+      assert.equal(res.status, 201);
+      // The second worker asks the server's API (its WARMBOX_API_URL), which lacks it and asks its peer.
+      const job = await runJob({ image: 'busybox', cmd: ['cat'], stdin: { blob: digest } });
+      assert.equal(job.result.verdict, 'ok', JSON.stringify(job.result));
+      assert.equal(job.result.stdout, stdin.toString());
+      await ranIn(worker!.logFile, job.id, 'the second worker ran it');
+      const got = await fetch(`${server.url}/v1/blobs/${digest}`);
+      assert.equal(got.status, 200);
+      assert.equal(await got.text(), stdin.toString(), "a tenant reads it from either API process");
+    } finally {
+      await peer.stop();
+    }
   });
 
   it("captures a judge build on the second worker and runs the tests on the server's worker", { timeout: 180_000 }, async () => {
