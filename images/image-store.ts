@@ -189,6 +189,11 @@ export class SnapshotStore {
     return createReadStream(this.#layout.blobPath(digest));
   }
 
+  /** Where a stored blob's file is (for a hard link into another content-addressed store). */
+  blobFilePath(digest: string): string {
+    return this.#layout.blobPath(digest);
+  }
+
   /** A stored blob's size in bytes; ENOENT when the store lacks it. */
   async blobSize(digest: string): Promise<number> {
     return (await stat(this.#layout.blobPath(digest))).size;

@@ -58,11 +58,16 @@ export class BlobAccess {
     return api.open(digest);
   }
 
-  /** Makes a blob this worker made reachable by the workers of other hosts. */
-  async publish(digest: string, size: number, open: () => Readable): Promise<void> {
+  /**
+   * Makes a blob this worker made reachable by the workers of other hosts. `file`: where it is on
+   * this host, verified (a snapshot store blob): linked into the blob store rather than copied
+   * when that is the API's.
+   */
+  async publish(digest: string, size: number, file: string, open: () => Readable): Promise<void> {
     const { store, api, maxBytes } = this.opts;
     if (api !== undefined) return api.put(digest, size, open);
-    if ((await store.sizeOf(digest)) === undefined) await store.put(open(), { maxBytes: Math.max(maxBytes, size), expected: digest });
+    if ((await store.sizeOf(digest)) !== undefined || (await store.linkFrom(digest, file))) return;
+    await store.put(open(), { maxBytes: Math.max(maxBytes, size), expected: digest });
   }
 
   async #fetch(api: ApiBlobClient, digest: string): Promise<string> {

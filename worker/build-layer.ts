@@ -78,7 +78,7 @@ export class BuildLayerStore {
   private async handOn(image: StoredImage, base: StoredImage): Promise<ImageSource | null> {
     if (!this.blobs) return null;
     const { manifest, blobs } = await imageBlobsOf(this.store, image, base);
-    for (const digest of [manifest, ...blobs]) await this.blobs.publish(digest, await this.store.blobSize(digest), () => this.store.openBlob(digest));
+    for (const digest of [manifest, ...blobs]) await this.blobs.publish(digest, await this.store.blobSize(digest), this.store.blobFilePath(digest), () => this.store.openBlob(digest));
     return { kind: 'blobs', manifest, blobs, base: base.reference };
   }
 }

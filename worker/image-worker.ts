@@ -258,7 +258,7 @@ export class ImageWorker {
     const { store, blobs } = this.#opts;
     if (!blobs) return null;
     const { manifest, blobs: added } = await imageBlobsOf(store, image, base);
-    for (const digest of [manifest, ...added]) await blobs.publish(digest, await store.blobSize(digest), () => store.openBlob(digest));
+    for (const digest of [manifest, ...added]) await blobs.publish(digest, await store.blobSize(digest), store.blobFilePath(digest), () => store.openBlob(digest));
     return { kind: 'blobs', manifest, blobs: added, ...(base && { base: base.reference }) };
   }
 
