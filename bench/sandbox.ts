@@ -17,6 +17,7 @@ import { DEFAULT_LIMITS } from '../contract/limits.js';
 import { launcherPath, packageRoot } from '../contract/paths.js';
 import type { Sandbox } from '../runtime/sandbox.js';
 import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import { forkExecSamples } from './lib/bare-baseline.js';
 import { markdownTable, summarize, type Summary } from './lib/stats.js';
 
 const N = Number(process.argv[2] ?? 300);
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   const runtime = await SandboxRuntime.open({ runDir: join(dir, 'run'), launcherPath: launcherPath(), uid: 65534, gid: 65534 });
   const results: Record<string, Summary> = {};
   try {
-    results.bare = summarize(bareForkExec(rootfs));
+    results.bare = summarize(forkExecSamples(N, [join(rootfs, 'bin/busybox'), 'true']));
     results.spawn = summarize(await timeEach(() => spawnTrue(join(rootfs, 'bin/busybox'))));
     results.cold = summarize(await timeEach(() => cold(runtime, image)));
     results.warm = summarize(await warm(runtime, image));
@@ -44,13 +45,6 @@ async function main(): Promise<void> {
   report(results);
 }
 
-function bareForkExec(rootfs: string): number[] {
-  const bin = join(packageRoot(), 'bench/native/build/forkexec');
-  mkdirSync(join(packageRoot(), 'bench/native/build'), { recursive: true });
-  execFileSync('cc', ['-O2', '-o', bin, join(packageRoot(), 'bench/native/forkexec.c')]);
-  const out = execFileSync(bin, [String(N), join(rootfs, 'bin/busybox'), 'true'], { encoding: 'utf8' });
-  return out.trim().split('\n').map((us) => Number(us) / 1000);
-}
 
 async function timeEach(fn: () => Promise<unknown>, n = N): Promise<number[]> {
   const samples: number[] = [];

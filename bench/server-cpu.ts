@@ -13,7 +13,6 @@
  *   --set WARMBOX_X=V: a setting for every warmbox process (e.g. WARMBOX_OVERLOAD_AGE_MS=0: no refusals)
  *   → bench/results/server-cpu[-NAME].{json,md} (and server-cpu-profile[-NAME].{md,svg})
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { packageRoot } from '../contract/paths.js';
 import { HOST_BUSYBOX } from '../images/builtin-images.js';
 import { profileMarkdown, summarizeProfile, type CpuProfile } from './lib/cpu-profile.js';
+import { forkExecSamples } from './lib/bare-baseline.js';
 import { flameGraphSvg } from './lib/flame-svg.js';
 import { JobClient, type JobSample } from './lib/open-loop.js';
 import { setPoolBounds, settle } from './lib/pool-bounds.js';
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
 
   const profDir = profile ? mkdtempSync(join(tmpdir(), 'warmbox-bench-prof-')) : undefined;
   if (profDir) process.env.WARMBOX_BENCH_SERVER_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${profDir}`;
-  const bare = bareForkExec();
+  const bare = summarize(forkExecSamples(BARE_ITERATIONS, [HOST_BUSYBOX, 'true']));
   const service = await startService({ workers, env: settings });
   const client = new JobClient(service.url);
   const body = JSON.stringify({ image: scenario.image, cmd: scenario.cmd });
@@ -187,15 +187,6 @@ function writeProfile(profDir: string, suffix: string, r: CpuReport): void {
   rmSync(profDir, { recursive: true, force: true });
 }
 
-/** The floor the other benchmarks compare with (bench/sandbox.ts measures the same). */
-function bareForkExec(): Summary {
-  const build = join(packageRoot(), 'bench/native/build');
-  mkdirSync(build, { recursive: true });
-  const bin = join(build, 'forkexec');
-  execFileSync('cc', ['-O2', '-o', bin, join(packageRoot(), 'bench/native/forkexec.c')]);
-  const out = execFileSync(bin, [String(BARE_ITERATIONS), HOST_BUSYBOX, 'true'], { encoding: 'utf8' });
-  return summarize(out.trim().split('\n').map((us) => Number(us) / 1000));
-}
 
 function describe(s: LoadShape): string {
   return s.shape === 'constant' ? `${s.rate} jobs/s for ${s.durationS} s` : `${s.fromRate} → ${s.toRate} jobs/s over ${s.durationS} s`;

@@ -61,7 +61,7 @@ const schema = z.object({
   WARMBOX_LISTEN: listenAddress,
   WARMBOX_REDIS_URL: z
     .string()
-    .regex(/^rediss?:\/\/|^unix:\/\//, 'expected redis://HOST:PORT, rediss://… or unix:///path/to/socket')
+    .regex(/^rediss?(-sentinel)?:\/\/|^unix:\/\//, 'expected redis://HOST:PORT, rediss://…, redis-sentinel://HOST:PORT[,HOST:PORT…]/MASTER-NAME or unix:///path/to/socket')
     .optional(),
   WARMBOX_CONCURRENCY: intIn(1, 1024),
   WARMBOX_SANDBOX_UID: intIn(1, 2 ** 31 - 1),

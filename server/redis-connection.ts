@@ -1,4 +1,10 @@
-/** Redis connections from a URL (redis://, rediss://, unix:///path), checked once at start. */
+/**
+ * Redis connections from a URL, checked once at start:
+ *   redis://[user:password@]host:port[/db]   rediss://… (TLS)   unix:///path/to/socket
+ *   redis-sentinel://[user:password@]host:port[,host:port…]/master-name[/db][?sentinelPassword=…]
+ * With Sentinel (rediss-sentinel: TLS to both), ioredis asks the sentinels for the master and asks
+ * again after a failover; the credentials in the URL are the master's.
+ */
 import { Redis, type RedisOptions } from 'ioredis';
 
 export class RedisUnreachableError extends Error {
@@ -9,6 +15,7 @@ export function redisOptions(url: string): RedisOptions {
   // BullMQ requires maxRetriesPerRequest: null on the connections it blocks on.
   const base: RedisOptions = { maxRetriesPerRequest: null, enableAutoPipelining: true };
   if (url.startsWith('unix://')) return { ...base, path: url.slice('unix://'.length) };
+  if (SENTINEL_SCHEME.test(url)) return { ...base, ...sentinelOptions(url) };
   const u = new URL(url);
   return {
     ...base,
@@ -21,6 +28,38 @@ export function redisOptions(url: string): RedisOptions {
   };
 }
 
+const SENTINEL_SCHEME = /^rediss?-sentinel:\/\//;
+const SENTINEL_URL = /^(rediss?)-sentinel:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?]+)\/([^/?]+)(?:\/(\d+))?(?:\?(.*))?$/;
+
+/** `redis-sentinel://[user:password@]host:port[,host:port…]/master-name[/db][?sentinelPassword=…]`. */
+export function sentinelOptions(url: string): RedisOptions {
+  const m = SENTINEL_URL.exec(url);
+  if (!m) throw new Error(`invalid Sentinel URL: expected redis-sentinel://HOST:PORT[,HOST:PORT…]/MASTER-NAME[/DB], got ${redact(url)}`);
+  const [, scheme, user, password, hosts, name, db, query] = m;
+  const sentinels = hosts!.split(',').map((h) => {
+    const at = h.lastIndexOf(':');
+    return at < 0 ? { host: h, port: 26379 } : { host: h.slice(0, at), port: Number(h.slice(at + 1)) };
+  });
+  const tls = scheme === 'rediss' ? {} : undefined;
+  const sentinelPassword = new URLSearchParams(query ?? '').get('sentinelPassword') ?? undefined;
+  return {
+    sentinels,
+    name: decodeURIComponent(name!),
+    username: user ? decodeURIComponent(user) : undefined,
+    password: password ? decodeURIComponent(password) : undefined,
+    sentinelPassword,
+    db: db === undefined ? 0 : Number(db),
+    tls,
+    sentinelTLS: tls,
+    enableTLSForSentinelMode: tls !== undefined,
+  };
+}
+
+/** The URL without its password, for messages. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
+
 /** Connects and PINGs, failing with one clear line instead of retrying forever. */
 export async function connectRedis(url: string, timeoutMs = 3000): Promise<Redis> {
   const redis = new Redis({ ...redisOptions(url), lazyConnect: true, connectTimeout: timeoutMs, retryStrategy: () => null });
@@ -30,7 +69,7 @@ export async function connectRedis(url: string, timeoutMs = 3000): Promise<Redis
     await redis.ping();
   } catch (err) {
     redis.disconnect();
-    throw new RedisUnreachableError(`cannot reach Redis at ${url}: ${(err as Error).message}`);
+    throw new RedisUnreachableError(`cannot reach Redis at ${redact(url)}: ${(err as Error).message}`);
   }
   // Reachable: from now on, reconnect after transient failures like any long-lived client.
   redis.options.retryStrategy = (times: number) => Math.min(times * 100, 2000);

@@ -53,7 +53,7 @@ import { createLogger } from './logger.js';
 import { PrivateRedis } from './private-redis.js';
 import { ServerStop, type Closer } from './server-stop.js';
 import { WorkerStop } from '../worker/worker-stop.js';
-import { connectRedis, redisOptions } from './redis-connection.js';
+import { connectRedis, redact, redisOptions } from './redis-connection.js';
 import { WebhookQueue } from '../queue/webhook-queue.js';
 import { startWebhookDelivery } from './webhook-delivery.js';
 import { WebhookMetrics } from '../worker/webhook-metrics.js';
@@ -133,7 +133,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     const redisUrl = config.redisUrl ?? (await startPrivateRedis(config.dataDir, closers, log));
     const redis = await connectRedis(redisUrl);
     closers.push(() => closeRedis(redis));
-    if (config.redisUrl !== undefined) await checkExternalRedis(redis, redisUrl, { allowEviction: config.redisAllowEviction }, log);
+    if (config.redisUrl !== undefined) await checkExternalRedis(redis, redact(redisUrl), { allowEviction: config.redisAllowEviction }, log);
     const dbHandle = openDatabase(join(config.dataDir, 'warmbox.db'));
     closers.push(() => dbHandle.close());
     const webhooks = new WebhookQueue(redis, config.webhooks.attempts);
@@ -145,7 +145,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     const http = config.role === 'worker' ? undefined : await startApi(ctx);
     startReconciler(ctx);
     const url = http && `http://${formatHost(http.address() as AddressInfo)}`;
-    log.info({ role: config.role, url, workerId, auth: http === undefined ? undefined : config.auth ? 'on' : 'off', dataDir: config.dataDir, redis: redisUrl }, `warmbox ${config.role === 'worker' ? 'worker' : 'server'} ready`);
+    log.info({ role: config.role, url, workerId, auth: http === undefined ? undefined : config.auth ? 'on' : 'off', dataDir: config.dataDir, redis: redact(redisUrl) }, `warmbox ${config.role === 'worker' ? 'worker' : 'server'} ready`);
     return { url, workerId, close, abortNow: () => stop.abortNow() };
   } catch (err) {
     await close(0);

@@ -29,12 +29,14 @@ export interface ServiceOptions {
   workers?: number;
   /** More WARMBOX_* settings for every process. */
   env?: Record<string, string>;
+  /** A data directory to use and keep (a store with images built by an earlier run); default a temporary one, removed at stop. */
+  dataDir?: string;
 }
 
 /** Starts Redis, the server (and workers), and waits until the API is healthy and every worker is listed. */
 export async function startService(opts: ServiceOptions = {}): Promise<BenchService> {
   const workers = opts.workers ?? 0;
-  const dataDir = mkdtempSync(join(tmpdir(), 'warmbox-bench-http-'));
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'warmbox-bench-http-'));
   const logFile = join(dataDir, 'server.log');
   const log = createWriteStream(logFile);
   const children: ChildProcess[] = [];
@@ -44,7 +46,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<BenchServ
       child.kill('SIGTERM');
       await once(child, 'exit');
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
   };
   try {
     const redisPort = await freePort();

@@ -84,7 +84,8 @@ export async function hostGccArchive(reference: string, sources: string[]): Prom
   }
 }
 
-function ociArchive(reference: string, layer: Buffer, runtime: Record<string, unknown>): Buffer {
+/** An OCI layout archive (for POST /v1/images/import) of one layer tar and the image config's runtime part. */
+export function ociArchive(reference: string, layer: Buffer, runtime: Record<string, unknown>): Buffer {
   const mtime = new Date('2020-01-01T00:00:00Z');
   const file = (path: string, data: string | Buffer): TarEntry => ({ path, type: 'File', mode: 0o644, mtime, data: Buffer.from(data) });
   const digest = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;

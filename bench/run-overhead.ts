@@ -1,0 +1,213 @@
+/**
+ * What warmbox adds to a program's run, end to end (README "What a run costs"): python `print(1)`
+ * and a static C binary, each three ways, interleaved round by round so that the machine's drift
+ * hits every way alike:
+ *   warmbox     POST /v1/jobs?wait=true, one request at a time, warm sandboxes: the client's whole request
+ *   bare        the same command as a host process spawned from Node with its output captured
+ *               (what a judge without a sandbox does)
+ *   fork+exec   the floor: fork + execve + waitpid in C of busybox `true` (bench/native/forkexec.c)
+ * then throughput: C clients each sending one request after another for S seconds, beside C
+ * concurrent loops of the bare command.
+ * The python image is the `python` recipe (Debian packages through the machine's mirror: minutes
+ * the first time; `--data DIR` keeps the store for the next run). The C binary is compiled on this
+ * host (static) and imported as an image with busybox. The bare python is the host's Debian
+ * /usr/bin/python3, the same package as the image's.
+ * Usage: node dist/bench/run-overhead.js [--rounds 200] [--seconds 10] [--clients 8] [--data DIR]
+ *   → a table on stdout, bench/results/run-overhead.{json,md}
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { packageRoot } from '../contract/paths.js';
+import { HOST_BUSYBOX } from '../images/builtin-images.js';
+import { encodeTar, tarEntriesOfDir } from '../images/store/layer-tar.js';
+import { ociArchive } from '../test/helpers/host-gcc-image.js';
+import { forkExecSamples } from './lib/bare-baseline.js';
+import { markdownTable, summarize, type Summary } from './lib/stats.js';
+import { startService, type BenchService } from './lib/warmbox-process.js';
+
+const { values: args } = parseArgs({
+  options: { rounds: { type: 'string', default: '200' }, seconds: { type: 'string', default: '10' }, clients: { type: 'string', default: '8' }, data: { type: 'string' } },
+});
+const ROUNDS = Number(args.rounds);
+const SECONDS = Number(args.seconds);
+const CLIENTS = Number(args.clients);
+const C_IMAGE = 'localhost/warmbox-bench/c-print:1';
+/** Debian's python, as in the image (a `python3` earlier in PATH may be a wrapper script, e.g. pyenv's shim). */
+const DEBIAN_PYTHON = '/usr/bin/python3';
+const C_SOURCE = '#include <stdio.h>\nint main(void) { puts("1"); return 0; }\n';
+
+/** One program, as a job and as a host command; both must print `1`. */
+interface Program {
+  name: string;
+  job: { image: string; cmd: string[] };
+  host: string[];
+}
+
+interface Measured {
+  program: string;
+  warmbox: Summary;
+  warmboxServerTotal: Summary;
+  bare: Summary;
+  throughput: { clients: number; seconds: number; warmboxPerS: number; warmboxLatency: Summary; barePerS: number; failed: number };
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'warmbox-bench-run-'));
+  const service = await startService({ dataDir: args.data, env: { WARMBOX_LOG_LEVEL: 'warn' } });
+  try {
+    const binary = compileOnHost(work);
+    await importImage(service, binary, work);
+    await ensurePythonImage(service);
+    const programs: Program[] = [
+      { name: 'python `print(1)`', job: { image: 'python', cmd: ['python3', '-c', 'print(1)'] }, host: [DEBIAN_PYTHON, '-c', 'print(1)'] },
+      { name: 'C binary (static, `puts("1")`)', job: { image: C_IMAGE, cmd: ['/print'] }, host: [binary] },
+    ];
+    const floorBefore = forkExecSamples(300, [HOST_BUSYBOX, 'true']);
+    const measured: Measured[] = [];
+    for (const p of programs) measured.push(await measure(service, p));
+    const floor = summarize([...floorBefore, ...forkExecSamples(300, [HOST_BUSYBOX, 'true'])]);
+    report(measured, floor);
+  } finally {
+    await service.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function compileOnHost(work: string): string {
+  writeFileSync(join(work, 'print.c'), C_SOURCE);
+  execFileSync('cc', ['-O2', '-static', '-s', '-o', join(work, 'print'), join(work, 'print.c')]);
+  return join(work, 'print');
+}
+
+async function importImage(service: BenchService, binary: string, work: string): Promise<void> {
+  const rootfs = join(work, 'rootfs');
+  mkdirSync(join(rootfs, 'bin'), { recursive: true });
+  copyFileSync(HOST_BUSYBOX, join(rootfs, 'bin/busybox'));
+  copyFileSync(binary, join(rootfs, 'print'));
+  for (const f of ['bin/busybox', 'print']) chmodSync(join(rootfs, f), 0o755);
+  const layer = encodeTar(await tarEntriesOfDir(rootfs, new Date('2020-01-01T00:00:00Z')));
+  const archive = ociArchive(C_IMAGE, layer, { Env: ['PATH=/bin'], Cmd: ['/print'] });
+  const res = await fetch(`${service.url}/v1/images/import?wait=true`, { method: 'POST', headers: { 'content-type': 'application/x-tar' }, body: new Uint8Array(archive) });
+  if (res.status >= 300) throw new Error(`import: ${res.status} ${await res.text()}`);
+}
+
+/** Builds the `python` recipe image unless the store has it (its log goes to stderr). */
+async function ensurePythonImage(service: BenchService): Promise<void> {
+  if ((await fetch(`${service.url}/v1/images/python`)).ok) return;
+  console.error('building the python image from Debian packages (minutes; --data DIR keeps it for the next run)');
+  const res = await fetch(`${service.url}/v1/images/build`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'python' }) });
+  const log = await res.text();
+  if (!res.ok || !(await fetch(`${service.url}/v1/images/python`)).ok) throw new Error(`python image build failed (${res.status}):\n${log.slice(-2000)}`);
+}
+
+async function measure(service: BenchService, p: Program): Promise<Measured> {
+  // Warm-up: the first jobs make the image's pool; then as many at once as the throughput phase sends.
+  await runFor(2, CLIENTS, () => job(service, p));
+  const warmbox: number[] = [];
+  const serverTotal: number[] = [];
+  const bare: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const j = await timed(() => job(service, p));
+    warmbox.push(j.ms);
+    serverTotal.push(j.value);
+    bare.push((await timed(() => hostRun(p.host))).ms);
+  }
+  const load = await runFor(SECONDS, CLIENTS, () => job(service, p));
+  const bareLoad = await runFor(SECONDS, CLIENTS, () => hostRun(p.host));
+  return {
+    program: p.name,
+    warmbox: summarize(warmbox),
+    warmboxServerTotal: summarize(serverTotal),
+    bare: summarize(bare),
+    throughput: { clients: CLIENTS, seconds: SECONDS, warmboxPerS: load.ok / SECONDS, warmboxLatency: summarize(load.ms), barePerS: bareLoad.ok / SECONDS, failed: load.failed },
+  };
+}
+
+/** One job, `?wait=true`; resolves with the server's own total time for it (queued to result). */
+async function job(service: BenchService, p: Program): Promise<number> {
+  const res = await fetch(`${service.url}/v1/jobs?wait=true`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(p.job) });
+  const body = (await res.json()) as { result?: { verdict: string; stdout: string; timings: { totalMs: number } } };
+  if (res.status !== 200 || body.result?.verdict !== 'ok' || body.result.stdout !== '1\n') throw new Error(`${p.name}: ${res.status} ${JSON.stringify(body).slice(0, 400)}`);
+  return body.result.timings.totalMs;
+}
+
+function hostRun(argv: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 && out === '1\n' ? resolve(0) : reject(new Error(`${argv.join(' ')}: exit ${code}, ${JSON.stringify(out)}`))));
+  });
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t0 = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - t0, value };
+}
+
+/** `clients` loops, each running `fn` one after another until `seconds` are over. */
+async function runFor(seconds: number, clients: number, fn: () => Promise<unknown>): Promise<{ ok: number; failed: number; ms: number[] }> {
+  const end = performance.now() + seconds * 1000;
+  const ms: number[] = [];
+  let failed = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        try {
+          await fn();
+          ms.push(performance.now() - t0);
+        } catch (err) {
+          if (failed++ === 0) console.error(err instanceof Error ? err.message : err);
+        }
+      }
+    }),
+  );
+  return { ok: ms.length, failed, ms };
+}
+
+function report(measured: Measured[], floor: Summary): void {
+  const f = (n: number) => Number(n.toFixed(2));
+  const latency = markdownTable(
+    ['program', 'way', 'p50 ms', 'p90 ms', 'p99 ms', 'p50 − bare p50 (ms)', 'p50 / bare p50'],
+    measured.flatMap((m) => [
+      [m.program, 'warmbox, client request', f(m.warmbox.p50), f(m.warmbox.p90), f(m.warmbox.p99), f(m.warmbox.p50 - m.bare.p50), f(m.warmbox.p50 / m.bare.p50)],
+      [m.program, 'warmbox, server total (queued → result)', f(m.warmboxServerTotal.p50), f(m.warmboxServerTotal.p90), f(m.warmboxServerTotal.p99), '', ''],
+      [m.program, 'bare host process', f(m.bare.p50), f(m.bare.p90), f(m.bare.p99), 0, 1],
+    ]),
+  );
+  const throughput = markdownTable(
+    ['program', 'clients', 'warmbox jobs/s', 'p50 ms', 'p99 ms', 'failed', 'bare runs/s', 'warmbox / bare'],
+    measured.map((m) => {
+      const t = m.throughput;
+      return [m.program, t.clients, f(t.warmboxPerS), f(t.warmboxLatency.p50), f(t.warmboxLatency.p99), t.failed, f(t.barePerS), f(t.warmboxPerS / t.barePerS)];
+    }),
+  );
+  const md = [
+    `# What a run costs — ${new Date().toISOString()}`,
+    '',
+    `${cpus().length} CPUs, Node ${process.versions.node}, Linux ${release()}; ${ROUNDS} rounds, each one warmbox job then one bare run of each program; then ${CLIENTS} clients for ${SECONDS} s each way.`,
+    '',
+    latency,
+    '',
+    throughput,
+    '',
+    `The floor (fork + execve + waitpid of busybox true, no sandbox, ${floor.n} times, before and after): p50 ${floor.p50.toFixed(3)} ms, p99 ${floor.p99.toFixed(3)} ms.`,
+    '',
+  ].join('\n');
+  process.stdout.write(md);
+  const dir = join(packageRoot(), 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'run-overhead.md'), md);
+  writeFileSync(join(dir, 'run-overhead.json'), JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, floor, measured }, null, 2));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
