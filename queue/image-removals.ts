@@ -2,7 +2,7 @@
  * Removals reach every host (README "Workers on many hosts"): an image `remove` operation runs on
  * one worker, which untags the image in its store and deletes its row; every worker has a store of
  * its own, so the one that performed it tells the others on CHANNEL_IMAGE_REMOVED, and each untags
- * the reference in its own store when it still names that digest (worker/image-worker.ts). A worker
+ * the reference in its own store unless the db has it again (worker/image-worker.ts). A worker
  * that was away when it was said finds the image gone from the db at its next start.
  */
 import type { Redis } from 'ioredis';
@@ -11,7 +11,7 @@ import { CHANNEL_IMAGE_REMOVED } from './redis-keys.js';
 
 export interface ImageRemoved {
   reference: string;
-  /** The manifest digest that was removed: a host whose reference names another keeps it. */
+  /** The manifest digest that was removed (for the log: a host's own copy may have another). */
   digest: string;
 }
 

@@ -296,6 +296,9 @@ function openBlobAccess(ctx: StartContext, log: Logger): BlobAccess {
     });
     closers.push(() => collector.close());
     log.info({ api: apiUrl }, 'blobs this host lacks are fetched from the API');
+    if (config.webhooks.secret === undefined) {
+      log.warn('this worker signs webhooks with a key generated in its own data directory: set WARMBOX_WEBHOOK_SECRET, the same on every host, so that receivers verify every delivery');
+    }
   }
   return new BlobAccess({ store: ctx.blobs, maxBytes: Math.max(config.images.importMaxBytes, config.blobs.maxBytes), ...(api && { api }) });
 }

@@ -297,13 +297,14 @@ export class ImageWorker {
   }
 
   /**
-   * An image removed by a worker elsewhere: untagged in this store when its reference still names
-   * the removed digest, its pools let go, and what it alone used collected.
+   * An image removed by a worker elsewhere: untagged in this store (whatever digest its copy has:
+   * an archive imported again may differ), unless the db has it again since; its pools let go, and
+   * what it alone used collected.
    */
   async untagRemovedElsewhere(removed: ImageRemoved): Promise<void> {
-    const { store } = this.#opts;
+    const { store, db } = this.#opts;
     const image = await store.resolve(removed.reference);
-    if (image?.digest !== removed.digest) return;
+    if (!image || findImage(db, removed.reference) !== undefined) return;
     await store.remove(removed.reference);
     this.#opts.resolver?.forget(removed.reference);
     if (!(await store.list()).some((i) => i.digest === image.digest)) this.#drainPools(image);
