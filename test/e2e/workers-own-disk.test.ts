@@ -200,10 +200,10 @@ describe('a worker with a data directory of its own', () => {
   });
 
   it("captures a judge build on the second worker and runs the tests on the server's worker", { timeout: 180_000 }, async () => {
-    // The build sleeps: time to queue a blocker behind it, which the second worker takes next.
+    // The build sleeps (5 s): time to queue a blocker behind it, which the second worker takes next.
     const run = await post('/v1/judge', {
       image: 'busybox',
-      build: ['sh', '-c', "sleep 2; { echo '#!/bin/sh'; echo 'read a b; echo $((a + b))'; } > prog && chmod 755 prog && echo compiled >&2"],
+      build: ['sh', '-c', "sleep 5; { echo '#!/bin/sh'; echo 'read a b; echo $((a + b))'; } > prog && chmod 755 prog && echo compiled >&2"],
       run: ['./prog'],
       limits: { wallTimeMs: 5000, cpuTimeMs: 2000 },
       buildLimits: { wallTimeMs: 30_000, cpuTimeMs: 10_000 },
