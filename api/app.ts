@@ -37,6 +37,7 @@ import { registerTenantPolicy } from './routes/tenant-policy.js';
 import { registerJudge0 } from './dropin/judge0-routes.js';
 import { registerPiston } from './dropin/piston-routes.js';
 import { registerJudge } from './routes/judge.js';
+import { registerJudgeDeliveries } from './routes/judge-deliveries.js';
 import { validationHook } from './validation-errors.js';
 
 export type { AppDeps, ApiConfig, MetricsText } from './deps.js';
@@ -90,6 +91,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerTenants(app, deps);
   registerTenantPolicy(app, deps);
   registerJudge(app, deps);
+  registerJudgeDeliveries(app, deps);
   registerJudge0(app, deps);
   registerPiston(app, deps);
   registerMetrics(app, deps);

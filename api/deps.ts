@@ -52,7 +52,7 @@ export interface AppDeps {
   internalBlobs?: InternalBlobsConfig;
   /** Image operations (the /v1/images routes, and pulls on first use by POST /v1/jobs); absent: neither. */
   images?: ImageQueue;
-  /** Where a job the API finishes (a cancel) has its webhook delivery queued; absent: the workers' sweep queues it. */
+  /** Where a job the API finishes (a cancel), or a judge run, has its webhook delivery queued; absent: the workers' sweep queues it. */
   webhooks?: WebhookQueue;
   config: ApiConfig;
   logger: Logger;
@@ -64,18 +64,8 @@ export interface AppDeps {
   tracing?: boolean;
   /** Refuses new jobs with 503 `overloaded` while the queue is past its thresholds (api/overload-gate.ts); absent: never. */
   overload?: OverloadGate;
-  /** Where Judge0 callbacks are sent from; absent: they are not sent. */
-  callbacks?: CallbackSender;
   /** What a worker in this process checks for GET /readyz (its launcher, its cgroup driver); absent: no worker here. */
   workerChecks?: ReadinessCheck[];
-}
-
-/**
- * Sends one HTTP request to a URL a client named, under the webhook address policy (the server
- * gives worker/webhook-sender.ts's): Judge0's `callback_url` (api/dropin/judge0-callback.ts).
- */
-export interface CallbackSender {
-  send(method: 'POST' | 'PUT', url: string, body: string, headers: Record<string, string>): Promise<{ statusCode: number | null; error: string | null; refused: boolean }>;
 }
 
 /** Metrics rendered in a text format at each request. */

@@ -36,6 +36,8 @@ export interface SubmitOptions {
   captureLayer?: boolean;
   /** warmbox's own submission of a judge run's job, which may name warmbox's internal images (contract/internal-images.ts). */
   buildImage?: boolean;
+  /** The jobs' ids, when the caller chose them (a judge run's: one per step, so a resumed run finds its jobs); default new ones. */
+  ids?: string[];
   /** The Idempotency-Key and the hash of the request it came with. */
   idempotency?: { key: string; hash: string };
   /** The client's request: a pull on first use stops waiting when it goes. */
@@ -70,7 +72,7 @@ export async function submitJobs(deps: AppDeps, requests: JobRequest[], opts: Su
   await takeSubmissionTokens(deps, tenant, requests.length);
   const images = await ensureImages(deps, requests, opts);
   const createdAt = epochMs();
-  const payloads = requests.map((request, i) => payloadOf(request, images[i]!, createdAt, tenant));
+  const payloads = requests.map((request, i) => payloadOf(request, images[i]!, createdAt, tenant, opts.ids?.[i]));
   if (opts.captureLayer) for (const p of payloads) p.captureLayer = true;
   let rows: JobRow[];
   // No await between this check and the insert: a blob cannot be collected in between.
@@ -164,8 +166,8 @@ export function atIndex(err: ApiError, index: number, prefix: string): ApiError 
   return new ApiError(err.status, err.code, `${prefix}: ${err.message}`, { ...err.details, field, index }, err.headers);
 }
 
-function payloadOf(request: JobRequest, image: EnsuredImage, createdAt: number, tenant: Tenant): JobPayload {
-  const payload = toJobPayload(request, newJobId(), image.reference, createdAt);
+function payloadOf(request: JobRequest, image: EnsuredImage, createdAt: number, tenant: Tenant, id = newJobId()): JobPayload {
+  const payload = toJobPayload(request, id, image.reference, createdAt);
   payload.tenantId = tenant.id;
   payload.limits = cappedLimits(payload.limits, request.limits, tenant.policy.limitCaps);
   if (image.pullMs > 0) payload.pullMs = image.pullMs;

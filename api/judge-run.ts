@@ -5,31 +5,36 @@
  * layer) → tests (at most JUDGE_BOUNDS.parallelTests at once, each a queued job any worker may
  * take) → verdict → the build image removed (the store's GC frees its layer once no sandbox mounts it).
  *
- * The orchestration lives in the API process that accepted the run; the jobs it starts are
- * recorded and durable like any job, and the run's record is rewritten after each step.
+ * The run is driven by one API process at a time, the holder of its lease (api/judge-run-lease.ts):
+ * the one that accepted it, or the one that took it over when that one died
+ * (api/judge-run-resume.ts). Everything it needs is in the db: what it was asked (judge_runs.input),
+ * where it stands (the view, rewritten after each step), and its jobs, whose ids follow from the
+ * run's and the step's (api/judge-run-jobs.ts): a resumed run finds what finished and waits for
+ * what was under way, and never runs a step twice. Finishing records the verdict and the run's
+ * webhook deliveries in one transaction (api/judge-run-finish.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { epochMs } from '../contract/epoch-ms.js';
 import { findBlob } from '../db/blobs.js';
 import type { Tenant } from '../contract/tenant.js';
 import { compareOutput, type CompareMode } from '../contract/judge-compare.js';
-import { runVerdictOf, verdictOfRun, type JudgeRunView, type JudgeTestView } from '../contract/judge.js';
+import { runVerdictOf, verdictOfRun, type JudgeRunInput, type JudgeRunView, type JudgeTestView } from '../contract/judge.js';
 import type { JobResult } from '../contract/job-payload.js';
 import type { LanguagePreset } from '../contract/languages.js';
-import { insertJudgeRun, saveJudgeRun } from '../db/judge-runs.js';
+import { finishJudgeRun, getJudgeRunById, insertJudgeRun, saveJudgeRun } from '../db/judge-runs.js';
 import { PoolRegistry } from '../queue/pool-registry.js';
 import type { AppDeps } from './deps.js';
 import { ApiError } from './errors.js';
-import { submitJobs } from './job-submission.js';
 import { runChecker, type RunJob } from './judge-checker.js';
 import { ensureImage } from './image-pull-on-use.js';
-import { JobWaiter } from './job-waiter.js';
+import { imageInDb } from './image-lookup.js';
 import { newJobId } from './job-id.js';
+import { drivenRuns, JUDGE_RUN_OWNER, JudgeRunLeaseLost, leaseFromNow } from './judge-run-lease.js';
+import { runDeliveries } from './judge-run-finish.js';
+import { runStep, type RunJobContext, type StepSpec } from './judge-run-jobs.js';
+import { checkWebhookTarget } from './webhook-target-check.js';
 import type { JobRequest } from './schemas/job-request.js';
 import { JUDGE_BOUNDS, type JudgeRequest } from './schemas/judge.js';
-
-/** How long a run waits for one of its jobs (queue time included) before it calls it lost. */
-const JOB_WAIT_MS = 30 * 60_000;
 
 type TestData = JudgeRequest['tests'][number]['stdin'];
 
@@ -85,18 +90,19 @@ export interface StartedJudgeRun {
 }
 
 /** Validates the request, pulls its image on first use, records the run, then runs it in the background. */
-export async function startJudgeRun(deps: AppDeps, request: JudgeRequest, tenant: Tenant, languages: readonly LanguagePreset[], signal?: AbortSignal): Promise<StartedJudgeRun> {
+export async function startJudgeRun(
+  deps: AppDeps,
+  request: JudgeRequest,
+  tenant: Tenant,
+  languages: readonly LanguagePreset[],
+  signal?: AbortSignal,
+  opts: { beforeStart?: (runId: string) => void } = {},
+): Promise<StartedJudgeRun> {
   const plan = planOf(request, languages);
+  checkWebhookTarget(request.webhook?.url, deps.config.webhookTargets);
   plan.image = (await ensureImage(deps, plan.image, signal)).reference;
   if (request.checker) plan.checkerImage = request.checker.image === undefined ? plan.image : (await ensureImage(deps, request.checker.image, signal)).reference;
-  // A blob on stdin reaches the job by reference (it never crosses Redis); expected output is compared here.
-  const tests = await Promise.all(
-    request.tests.map(async (t, i) => ({
-      stdin: bytesOrBlob(deps, tenant.id, t.stdin, `tests[${i}].stdin`),
-      expected: t.expected === undefined ? undefined : await bytesOf(deps, bytesOrBlob(deps, tenant.id, t.expected, `tests[${i}].expected`)),
-      limits: { ...request.limits, ...t.limits },
-    })),
-  );
+  const tests = await prepareTests(deps, tenant.id, request);
   const createdAt = epochMs();
   const view: JudgeRunView = {
     id: newJobId(),
@@ -108,9 +114,33 @@ export async function startJudgeRun(deps: AppDeps, request: JudgeRequest, tenant
     tests: tests.map((_, index) => ({ index, status: 'pending' })),
     passed: 0,
   };
-  insertJudgeRun(deps.db, tenant.id, view, Math.floor(createdAt));
+  const input = { request: request as unknown as Record<string, unknown>, plan: plan as unknown as Record<string, unknown> };
+  insertJudgeRun(deps.db, { tenantId: tenant.id, view, input, webhookUrl: request.webhook?.url, createdAt: Math.floor(createdAt), owner: JUDGE_RUN_OWNER, leaseUntil: leaseFromNow() });
+  opts.beforeStart?.(view.id);
   const run = new JudgeRun(deps, tenant, plan, request, tests, structuredClone(view));
   return { view, done: run.execute() };
+}
+
+/** A blob on stdin reaches the job by reference (it never crosses Redis); expected output is compared here. 404 for a blob not stored. */
+async function prepareTests(deps: AppDeps, tenantId: string, request: JudgeRequest): Promise<PreparedTest[]> {
+  return Promise.all(
+    request.tests.map(async (t, i) => ({
+      stdin: bytesOrBlob(deps, tenantId, t.stdin, `tests[${i}].stdin`),
+      expected: t.expected === undefined ? undefined : await bytesOf(deps, bytesOrBlob(deps, tenantId, t.expected, `tests[${i}].expected`)),
+      limits: { ...request.limits, ...t.limits },
+    })),
+  );
+}
+
+/**
+ * Drives a run this process just took over (api/judge-run-resume.ts) from where the db says it
+ * stands, to its end. Settles when it is finished (or taken over again).
+ */
+export async function resumeJudgeRun(deps: AppDeps, tenant: Tenant, input: JudgeRunInput, view: JudgeRunView): Promise<JudgeRunView> {
+  const request = input.request as unknown as JudgeRequest;
+  const plan = input.plan as unknown as JudgePlan;
+  const run = new JudgeRun(deps, tenant, plan, request, await prepareTests(deps, tenant.id, request), view);
+  return run.execute();
 }
 
 interface PreparedTest {
@@ -124,6 +154,7 @@ const MAX_PREWARMED = 4;
 
 class JudgeRun {
   private readonly pools: PoolRegistry;
+  private readonly jobs: RunJobContext;
 
   constructor(
     private readonly deps: AppDeps,
@@ -134,6 +165,7 @@ class JudgeRun {
     private readonly view: JudgeRunView,
   ) {
     this.pools = new PoolRegistry(deps.redis);
+    this.jobs = { deps, tenant, runId: view.id, plainImage: plan.image };
   }
 
   /** Build images this run made, removed when it ends. */
@@ -142,32 +174,61 @@ class JudgeRun {
   private checkerImage: string | undefined;
 
   async execute(): Promise<JudgeRunView> {
+    drivenRuns.add(this.view.id);
+    try {
+      return await this.drive();
+    } finally {
+      drivenRuns.delete(this.view.id);
+    }
+  }
+
+  private async drive(): Promise<JudgeRunView> {
     try {
       this.update({ status: 'running' });
-      const image = this.plan.build ? await this.build() : this.plan.image;
-      if (image !== undefined) {
-        if (this.plan.build) await this.prewarm(image);
-        this.checkerImage = await this.buildChecker();
-        await this.runTests(image);
+      // Resumed with every test done (the process died as it finished): only the verdict is left.
+      if (!this.view.tests.every((t) => t.status === 'finished')) {
+        const image = this.plan.build ? await this.build() : this.plan.image;
+        if (image !== undefined) {
+          if (this.plan.build) await this.prewarm(image);
+          this.checkerImage = await this.buildChecker();
+          await this.runTests(image);
+        }
       }
       this.view.verdict = this.view.build?.verdict === 'compile_error' ? 'compile_error' : runVerdictOf(this.view.tests);
     } catch (err) {
+      if (err instanceof JudgeRunLeaseLost || (err instanceof AggregateError && err.errors.some((e) => e instanceof JudgeRunLeaseLost))) return this.lost();
       this.deps.logger.error({ err, judgeRun: this.view.id }, 'judge run failed inside warmbox');
       this.view.verdict = 'internal_error';
       this.view.error = err instanceof Error ? err.message : String(err);
     }
     this.view.status = 'finished';
     this.view.finishedAt = new Date().toISOString();
-    saveJudgeRun(this.deps.db, this.view, Date.now());
+    const deliveries = runDeliveries(this.deps, this.view);
+    if (!finishJudgeRun(this.deps.db, this.view, JUDGE_RUN_OWNER, Date.now(), deliveries)) return this.lost();
+    for (const d of deliveries) {
+      // The workers' webhook sweep queues it later when Redis does not take it now.
+      await this.deps.webhooks?.add(d.id).catch((err: unknown) => this.deps.logger.warn({ err, delivery: d.id }, 'judge run delivery not queued; the webhook sweep will'));
+    }
     for (const made of this.madeImages) await this.removeBuildImage(made);
     return this.view;
+  }
+
+  /** Another process drives the run now (this one was paused past its lease): it ends it; this one stops. */
+  private lost(): JudgeRunView {
+    this.deps.logger.warn({ judgeRun: this.view.id }, 'judge run taken over by another process; this one stops driving it');
+    return getJudgeRunById(this.deps.db, this.view.id)?.view ?? this.view;
   }
 
   /** The build job; its image of image + build layer, or undefined after a compile error. */
   private async build(): Promise<string | undefined> {
     const build = this.view.build!;
     Object.assign(build, { status: 'running' });
-    const result = await this.runJob({ cmd: this.plan.build!, files: this.plan.files, limits: this.request.buildLimits }, true, (id) => this.update({}, () => (build.jobId = id)));
+    const { result } = await runStep(this.jobs, 'build', { cmd: this.plan.build!, files: this.plan.files, limits: this.request.buildLimits }, {
+      image: this.plan.image,
+      captureLayer: true,
+      onJob: (id) => this.update({}, () => (build.jobId = id)),
+      usable: (r) => this.builtImageKept(r),
+    });
     const output = decode(result.stdout, result.stdoutEncoding) + decode(result.stderr, result.stderrEncoding);
     Object.assign(build, { status: 'finished', exitCode: result.exitCode, signal: result.signal, usage: result.usage, output });
     if (result.verdict === 'internal_error' || result.verdict === 'lost') throw new Error(`the build failed inside warmbox: ${result.error ?? result.verdict}`);
@@ -184,11 +245,23 @@ class JudgeRun {
     return result.built.image;
   }
 
+  /**
+   * A build found finished by a resumed run is used when its image is still there; when it is not
+   * (removed, or a store that lost it), the build runs again and the remaining tests use the new one.
+   */
+  private async builtImageKept(result: JobResult): Promise<boolean> {
+    return result.built === undefined || (await (this.deps.imageExists ?? imageInDb(this.deps))(result.built.image));
+  }
+
   /** The checker's image: built once like the solution when it has a build; a failed build fails the run. */
   private async buildChecker(): Promise<string | undefined> {
     const checker = this.request.checker;
     if (!checker?.build) return this.plan.checkerImage;
-    const result = await this.runJob({ cmd: checker.build, files: checker.files, limits: this.request.buildLimits }, true, () => undefined, this.plan.checkerImage);
+    const { result } = await runStep(this.jobs, 'checker-build', { cmd: checker.build, files: checker.files, limits: this.request.buildLimits }, {
+      image: this.plan.checkerImage!,
+      captureLayer: true,
+      usable: (r) => this.builtImageKept(r),
+    });
     if (result.built === undefined) {
       const output = decode(result.stdout, result.stdoutEncoding) + decode(result.stderr, result.stderrEncoding);
       throw new Error(`the checker did not build (${result.verdict}${result.exitCode ? ` ${result.exitCode}` : ''}): ${output.slice(0, 2048)}`);
@@ -197,7 +270,7 @@ class JudgeRun {
     return result.built.image;
   }
 
-  /** Every test, at most parallelTests at once; after a failure with stopOnFirstFailure, the rest are skipped. */
+  /** Every test not yet finished, at most parallelTests at once; after a failure with stopOnFirstFailure, the rest are skipped. */
   private async runTests(image: string): Promise<void> {
     let next = 0;
     let failed = false;
@@ -205,6 +278,11 @@ class JudgeRun {
       while (next < this.tests.length) {
         const index = next++;
         const test = this.view.tests[index]!;
+        if (test.status === 'finished') {
+          // Finished before this process took the run over.
+          if (test.verdict !== 'accepted' && test.verdict !== 'skipped') failed = true;
+          continue;
+        }
         if (failed && this.request.stopOnFirstFailure) {
           Object.assign(test, { status: 'finished', verdict: 'skipped' });
           continue;
@@ -222,12 +300,8 @@ class JudgeRun {
   private async runTest(image: string, index: number, test: JudgeTestView): Promise<void> {
     const data = this.tests[index]!;
     test.status = 'running';
-    const result = await this.runJob(
-      { cmd: this.plan.run, stdin: Buffer.isBuffer(data.stdin) ? { base64: data.stdin.toString('base64') } : data.stdin, files: this.plan.build ? [] : this.plan.files, limits: data.limits },
-      false,
-      (id) => this.update({}, () => (test.jobId = id)),
-      image,
-    );
+    const spec: StepSpec = { cmd: this.plan.run, stdin: Buffer.isBuffer(data.stdin) ? { base64: data.stdin.toString('base64') } : data.stdin, files: this.plan.build ? [] : this.plan.files, limits: data.limits };
+    const { result } = await runStep(this.jobs, `test:${index}`, spec, { image, captureLayer: false, onJob: (id) => this.update({}, () => (test.jobId = id)) });
     Object.assign(test, { status: 'finished', exitCode: result.exitCode, signal: result.signal, usage: result.usage });
     const failure = verdictOfRun(result);
     if (failure) {
@@ -236,7 +310,7 @@ class JudgeRun {
     }
     const stdout = Buffer.from(result.stdout, result.stdoutEncoding === 'base64' ? 'base64' : 'utf8');
     if (this.request.checker) {
-      const run: RunJob = (spec, capture, image) => this.runJob(spec, capture, () => undefined, image);
+      const run: RunJob = async (checkSpec, capture, checkImage) => (await runStep(this.jobs, `check:${index}`, checkSpec, { image: checkImage, captureLayer: capture })).result;
       const input = await bytesOf(this.deps, data.stdin);
       Object.assign(test, await runChecker(run, this.request.checker, this.checkerImage!, this.request.checker.build !== undefined, { input, output: stdout, expected: data.expected ?? Buffer.alloc(0) }));
       return;
@@ -250,32 +324,11 @@ class JudgeRun {
     else Object.assign(test, { verdict: 'wrong_answer', message: same.reason });
   }
 
-  /** Submits one job of the run (the tenant's, like any job) and waits for its result. */
-  private async runJob(
-    spec: Pick<JobRequest, 'cmd' | 'stdin' | 'files' | 'limits'>,
-    captureLayer: boolean,
-    onQueued: (id: string) => void,
-    image = this.plan.image,
-  ): Promise<JobResult> {
-    let waiter: JobWaiter | undefined;
-    const request = { image, network: 'none', ...spec, labels: { 'warmbox.judge': this.view.id } } as JobRequest;
-    const { rows } = await submitJobs(this.deps, [request], {
-      tenant: this.tenant,
-      captureLayer,
-      buildImage: image !== this.plan.image,
-      beforeEnqueue: (recorded) => (waiter = JobWaiter.start(this.deps.db, this.deps.notifier, recorded[0]!, JOB_WAIT_MS)),
-      onEnqueueFailed: () => waiter?.cancel(),
-    });
-    onQueued(rows[0]!.id);
-    const row = await waiter!.result();
-    if (row?.status !== 'finished' || row.result === null || row.result === undefined) throw new Error(`job ${rows[0]!.id} did not finish within ${JOB_WAIT_MS} ms`);
-    return row.result;
-  }
-
+  /** Records the view, while this process holds the run: JudgeRunLeaseLost once another took it over. */
   private update(fields: Partial<JudgeRunView>, change?: () => void): void {
     Object.assign(this.view, fields);
     change?.();
-    saveJudgeRun(this.deps.db, this.view);
+    if (!saveJudgeRun(this.deps.db, this.view, JUDGE_RUN_OWNER)) throw new JudgeRunLeaseLost(this.view.id);
   }
 
   /** The build image's pools hold as many parked sandboxes as tests run at once, made while the first tests run. */

@@ -40,6 +40,7 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'GET /v1/blobs/{digest}': 'jobs:read',
   'GET /v1/judge/{id}': 'jobs:read',
   'GET /v1/judge/{id}/events': 'jobs:read',
+  'GET /v1/judge/{id}/deliveries': 'jobs:read',
   'GET /v1/languages': 'jobs:read',
   'GET /submissions/{token}': 'jobs:read',
   'GET /submissions/batch': 'jobs:read',

@@ -74,6 +74,15 @@ export interface JudgeRunView {
   error?: string;
 }
 
+/**
+ * What a run was asked to do, as it was accepted (api/judge-run.ts writes it with the run and reads
+ * it back when a process takes the run over): the validated request and its plan (commands, images).
+ */
+export interface JudgeRunInput {
+  request: Record<string, unknown>;
+  plan: Record<string, unknown>;
+}
+
 /** A finished test job's verdict before its output is compared (undefined: it exited 0, compare it). */
 export function verdictOfRun(result: JobResult): { verdict: TestVerdict; message: string } | undefined {
   switch (result.verdict) {

@@ -15,8 +15,14 @@ export const WEBHOOK_HEADERS = {
   attempt: 'Warmbox-Attempt',
 } as const;
 
-/** The only event so far: a job reached its result (any verdict, `cancelled` and `lost` included). */
+/** A job reached its result (any verdict, `cancelled` and `lost` included). */
 export const JOB_FINISHED_EVENT = 'job.finished';
+
+/** A judge run reached its verdict: the body holds the run as GET /v1/judge/{id} shows it. */
+export const JUDGE_RUN_FINISHED_EVENT = 'judge_run.finished';
+
+/** A Judge0 drop-in submission finished: its `callback_url` gets Judge0's body, by PUT, as Judge0 sends it. */
+export const JUDGE0_CALLBACK_EVENT = 'judge0.callback';
 
 export function webhookSignature(secret: string, timestampS: number, body: string): string {
   return createHmac('sha256', secret).update(`${timestampS}.${body}`).digest('hex');

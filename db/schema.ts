@@ -3,13 +3,13 @@
  * shapes the API and worker already define. Generate a migration after any change here:
  * `npm run db:generate` (drizzle-kit writes db/migrations/, which is checked in).
  */
-import { blob, index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, primaryKey, sqliteTable, text, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
 import type { Scope } from '../contract/api-key.js';
 import { LOCAL_TENANT_ID, type TenantPolicy } from '../contract/tenant.js';
 import type { JobTemplate, TriggerVerification } from '../contract/trigger.js';
 import type { Verdict } from '../contract/verdict.js';
-import type { JudgeRunView } from '../contract/judge.js';
+import type { JudgeRunInput, JudgeRunView } from '../contract/judge.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'finished'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -171,18 +171,22 @@ export const DELIVERY_STATES = ['pending', 'delivered', 'dead'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
 /**
- * One webhook delivery of a job's result. The row is written in the same transaction as the
- * result (db/jobs.ts finishJob): a delivery exists as soon as the result does, whatever dies
- * before it is queued, and a sweep queues the pending ones that Redis does not hold.
+ * One webhook delivery of a job's result, or of a finished judge run. The row is written in the
+ * same transaction as the result (db/jobs.ts finishJob, db/judge-runs.ts finishJudgeRun): a
+ * delivery exists as soon as the result does, whatever dies before it is queued, and a sweep
+ * queues the pending ones that Redis does not hold.
  */
 export const webhookDeliveries = sqliteTable(
   'webhook_deliveries',
   {
     id: text('id').primaryKey(),
-    jobId: text('job_id')
-      .notNull()
-      .references(() => jobs.id, { onDelete: 'cascade' }),
+    /** The delivery's subject: a job (its result), or else the judge run below. */
+    jobId: text('job_id').references(() => jobs.id, { onDelete: 'cascade' }),
+    /** A judge run's delivery (`judge_run.finished`, or a Judge0 `callback_url`): its body is recorded with it, below. */
+    judgeRunId: text('judge_run_id').references((): AnySQLiteColumn => judgeRuns.id, { onDelete: 'cascade' }),
     event: text('event').notNull(),
+    /** What is sent, when it was fixed as the delivery was recorded (a judge run's); null: made from the job at each attempt. */
+    body: text('body'),
     url: text('url').notNull(),
     state: text('state', { enum: DELIVERY_STATES }).notNull(),
     /** Attempts made so far. */
@@ -191,7 +195,11 @@ export const webhookDeliveries = sqliteTable(
     /** The last change: creation, or the end of the last attempt. */
     updatedAt: integer('updated_at').notNull(),
   },
-  (t) => [index('webhook_deliveries_job_idx').on(t.jobId), index('webhook_deliveries_state_idx').on(t.state, t.updatedAt)],
+  (t) => [
+    index('webhook_deliveries_job_idx').on(t.jobId),
+    index('webhook_deliveries_judge_run_idx').on(t.judgeRunId),
+    index('webhook_deliveries_state_idx').on(t.state, t.updatedAt),
+  ],
 );
 
 /** Each attempt of a delivery: when, what came back (or why nothing did), how long it took. */
@@ -201,6 +209,7 @@ export const webhookAttempts = sqliteTable(
     deliveryId: text('delivery_id')
       .notNull()
       .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    /** The delivery's subject: its job's id, or its judge run's. */
     jobId: text('job_id').notNull(),
     /** 1 for the first attempt. */
     attempt: integer('attempt').notNull(),
@@ -260,10 +269,17 @@ export const judgeRuns = sqliteTable(
     tenantId: text('tenant_id').notNull().default(LOCAL_TENANT_ID),
     status: text('status', { enum: JUDGE_RUN_STATUSES }).notNull(),
     view: text('view', { mode: 'json' }).$type<JudgeRunView>().notNull(),
+    /** What the run was asked to do, as it was accepted: what a process that takes the run over resumes from. */
+    input: text('input', { mode: 'json' }).$type<JudgeRunInput>(),
+    /** Where the finished run is POSTed (webhook_deliveries.judge_run_id). */
+    webhookUrl: text('webhook_url'),
+    /** The process driving the run (api/judge-run-lease.ts), and until when its lease holds: past it, another process takes the run over. */
+    owner: text('owner'),
+    leaseUntil: integer('lease_until'),
     createdAt: integer('created_at').notNull(),
     finishedAt: integer('finished_at'),
   },
-  (t) => [index('judge_runs_tenant_created_at_idx').on(t.tenantId, t.createdAt)],
+  (t) => [index('judge_runs_tenant_created_at_idx').on(t.tenantId, t.createdAt), index('judge_runs_status_lease_idx').on(t.status, t.leaseUntil)],
 );
 export type JudgeRunRow = typeof judgeRuns.$inferSelect;
 

@@ -9,6 +9,16 @@ export function deliveryIdOf(jobId: string): string {
   return `whd_${jobId}`;
 }
 
+/** A judge run's deliveries: its webhook's (`whr_`) and its Judge0 `callback_url`'s (`whc_`), one each at most. */
+export function runDeliveryIdOf(runId: string, kind: 'webhook' | 'judge0_callback'): string {
+  return `${kind === 'webhook' ? 'whr' : 'whc'}_${runId}`;
+}
+
+/** The id of what a delivery reports: its job's, or its judge run's. */
+export function subjectIdOf(delivery: DeliveryRow): string {
+  return delivery.jobId ?? delivery.judgeRunId ?? '';
+}
+
 /** Records a job's delivery as pending; called inside finishJob's transaction. Returns its id. */
 export function recordPendingDelivery(db: WarmboxDb, jobId: string, url: string, at: number): string {
   const id = deliveryIdOf(jobId);
@@ -38,7 +48,7 @@ export interface AttemptRecord {
 export function recordAttempt(db: WarmboxDb, delivery: DeliveryRow, attempt: AttemptRecord, state: DeliveryState, now: number): void {
   db.transaction((tx) => {
     tx.insert(webhookAttempts)
-      .values({ deliveryId: delivery.id, jobId: delivery.jobId, ...attempt })
+      .values({ deliveryId: delivery.id, jobId: subjectIdOf(delivery), ...attempt })
       .onConflictDoUpdate({
         target: [webhookAttempts.deliveryId, webhookAttempts.attempt],
         set: { at: attempt.at, statusCode: attempt.statusCode, latencyMs: attempt.latencyMs, error: attempt.error },
@@ -55,9 +65,10 @@ export interface DeliveryWithAttempts extends DeliveryRow {
   attemptLog: AttemptRow[];
 }
 
-/** A job's deliveries, oldest first, each with its attempts in order. */
-export function listDeliveries(db: WarmboxDb, jobId: string): DeliveryWithAttempts[] {
-  const deliveries = db.select().from(webhookDeliveries).where(eq(webhookDeliveries.jobId, jobId)).orderBy(asc(webhookDeliveries.createdAt)).all();
+/** A job's deliveries (or a judge run's: `{ judgeRunId }`), oldest first, each with its attempts in order. */
+export function listDeliveries(db: WarmboxDb, subject: string | { judgeRunId: string }): DeliveryWithAttempts[] {
+  const of = typeof subject === 'string' ? eq(webhookDeliveries.jobId, subject) : eq(webhookDeliveries.judgeRunId, subject.judgeRunId);
+  const deliveries = db.select().from(webhookDeliveries).where(of).orderBy(asc(webhookDeliveries.createdAt), asc(webhookDeliveries.id)).all();
   if (deliveries.length === 0) return [];
   const attempts = db
     .select()

@@ -7,7 +7,6 @@
  * each other's pools warm through worker/pool-coordinator.ts (README "Pools and scheduling").
  */
 import { tenantOf } from '../db/tenants.js';
-import { WebhookSender } from '../worker/webhook-sender.js';
 import { mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +16,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createApp } from '../api/app.js';
+import { createApp, type AppDeps } from '../api/app.js';
+import { JudgeRunKeeper } from '../api/judge-run-resume.js';
 import { READINESS_CHECK_TIMEOUT_MS, type ReadinessCheck } from '../api/readiness.js';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
 import { launcherPath, packageRoot } from '../contract/paths.js';
@@ -448,7 +448,7 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
   const collector = BlobCollector.start({ db: dbHandle.db, store: ctx.blobs, gcAgeMs: config.blobs.gcAgeMs, log });
   closers.push(() => collector.close());
   const peers = await startApiPeers(ctx);
-  const app = createApp({
+  const deps: AppDeps = {
     db: dbHandle.db,
     queue,
     notifier,
@@ -477,8 +477,11 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
     tracing: telemetry.tracing,
     workerChecks: local.workerChecks,
     overload: new OverloadGate(config.overload, (now) => queue.depth(now), log),
-    callbacks: new WebhookSender({ policy: config.webhooks.policy, connectTimeoutMs: config.webhooks.connectTimeoutMs, timeoutMs: config.webhooks.timeoutMs }),
-  });
+  };
+  const app = createApp(deps);
+  // Judge runs whose process died are taken over here; at stop, this process's runs are let go.
+  const keeper = JudgeRunKeeper.start(deps);
+  closers.push(() => keeper.close());
   const http = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port }, () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) =>

@@ -1,15 +1,16 @@
 /**
  * One attempt of a webhook delivery, from the queue's worker (queue/webhook-worker.ts): read the
- * delivery and its job, sign the body, POST it (worker/webhook-sender.ts), and record the attempt
+ * delivery and its job (or the body recorded with it: a judge run's, made by the API when the run
+ * finished), sign the body, POST it (PUT for a Judge0 callback; worker/webhook-sender.ts), and record the attempt
  * and the delivery's new state together in the db. `onAttemptEnd` is the place for metrics and
  * traces: it is called after every attempt, with what the attempt came to.
  */
 import type { Logger } from 'pino';
-import { WEBHOOK_HEADERS, signatureHeader } from '../contract/webhook-signature.js';
+import { JUDGE0_CALLBACK_EVENT, WEBHOOK_HEADERS, signatureHeader } from '../contract/webhook-signature.js';
 import type { WarmboxDb } from '../db/client.js';
 import { getJob } from '../db/jobs.js';
-import type { DeliveryState } from '../db/schema.js';
-import { getDelivery, recordAttempt } from '../db/webhook-deliveries.js';
+import type { DeliveryRow, DeliveryState } from '../db/schema.js';
+import { getDelivery, recordAttempt, subjectIdOf } from '../db/webhook-deliveries.js';
 import type { AttemptOutcome, WebhookAttemptContext } from '../queue/webhook-worker.js';
 import { webhookBody } from './webhook-body.js';
 import type { SendResult, WebhookSender } from './webhook-sender.js';
@@ -17,6 +18,7 @@ import type { SendResult, WebhookSender } from './webhook-sender.js';
 /** An attempt as it ended: what the delivery record now says. */
 export interface WebhookAttemptEnd {
   deliveryId: string;
+  /** The job the delivery reports, or the judge run. */
   jobId: string;
   event: string;
   attempt: number;
@@ -47,12 +49,11 @@ export class WebhookDeliverer {
     const delivery = getDelivery(db, ctx.deliveryId);
     // Gone (its job was pruned) or already ended (a sweep queued it again): nothing to do.
     if (delivery === undefined || delivery.state !== 'pending') return { outcome: 'done' };
-    const job = getJob(db, delivery.jobId);
-    if (job === undefined) return { outcome: 'done' };
+    const body = this.bodyOf(delivery);
+    if (body === undefined) return { outcome: 'done' };
     // The db's count wins over the queue's: a delivery queued again by the sweep (Redis lost it)
     // goes on numbering, and stops at the same total.
     const attempt = Math.max(ctx.attempt, delivery.attempts + 1);
-    const body = webhookBody(delivery, job);
     const at = Date.now();
     const headers = {
       'content-type': 'application/json',
@@ -62,12 +63,19 @@ export class WebhookDeliverer {
       [WEBHOOK_HEADERS.event]: delivery.event,
       [WEBHOOK_HEADERS.attempt]: String(attempt),
     };
-    const sent = await this.deps.sender.post(delivery.url, body, headers);
+    const sent = await this.deps.sender.send(delivery.event === JUDGE0_CALLBACK_EVENT ? 'PUT' : 'POST', delivery.url, body, headers);
     const state = stateAfter(sent, attempt >= ctx.maxAttempts);
     recordAttempt(db, delivery, { attempt, at, statusCode: sent.statusCode, latencyMs: sent.latencyMs, error: sent.error }, state, Date.now());
-    this.report({ deliveryId: delivery.id, jobId: delivery.jobId, event: delivery.event, attempt, state, ...sent });
+    this.report({ deliveryId: delivery.id, jobId: subjectIdOf(delivery), event: delivery.event, attempt, state, ...sent });
     if (state === 'delivered') return { outcome: 'done' };
     return { outcome: state === 'dead' ? 'dead' : 'retry', error: sent.error ?? undefined };
+  }
+
+  /** The body recorded with the delivery, else the job's as it stands; undefined: its job is gone. */
+  private bodyOf(delivery: DeliveryRow): string | undefined {
+    if (delivery.body !== null) return delivery.body;
+    const job = delivery.jobId === null ? undefined : getJob(this.deps.db, delivery.jobId);
+    return job && webhookBody(delivery, job);
   }
 
   private report(end: WebhookAttemptEnd & { refused?: boolean }): void {

@@ -14,11 +14,9 @@ import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { startJudgeRun } from '../judge-run.js';
 import { judgeRequestSchema } from '../schemas/judge.js';
-import { Judge0Callbacks } from './judge0-callback.js';
 import { judge0Languages, listedJudge0Languages, type Judge0Language } from './judge0-languages.js';
 import { JUDGE0_STATUSES } from './judge0-statuses.js';
 import {
-  DEFAULT_FIELDS,
   ENCODED_IN,
   fieldsOf,
   judge0Errors,
@@ -45,8 +43,7 @@ export function registerJudge0(parent: Hono, deps: AppDeps): void {
   // Its own app, so that its refusals take Judge0's shapes and not warmbox's error handler's.
   const app = new Hono();
   const languages = judge0Languages(mergeLanguages(deps.config.languages));
-  const callbacks = new Judge0Callbacks(deps.callbacks, deps.logger);
-  const create = (c: Context, body: unknown, base64: boolean) => createSubmission(deps, c, languages, callbacks, body, base64);
+  const create = (c: Context, body: unknown, base64: boolean) => createSubmission(deps, c, languages, body, base64);
 
   app.onError((err, c) => {
     if (err instanceof Judge0Refusal) return c.json(err.body, err.status);
@@ -106,7 +103,12 @@ export function registerJudge0(parent: Hono, deps: AppDeps): void {
   parent.route('/', app); // copies the routes defined above, with this app's error handler
 }
 
-async function createSubmission(deps: AppDeps, c: Context, languages: Judge0Language[], callbacks: Judge0Callbacks, body: unknown, base64: boolean) {
+/**
+ * A submission is a judge run, recorded with its Judge0 attributes before the run starts; its
+ * `callback_url` is a delivery the run records as it finishes (api/judge-run-finish.ts), so it is
+ * sent whichever process ends the run, retried like a webhook.
+ */
+async function createSubmission(deps: AppDeps, c: Context, languages: Judge0Language[], body: unknown, base64: boolean) {
   const submission = parseSubmission(body, base64);
   const language = languages.find((l) => l.id === submission.language_id);
   if (language === undefined) throw new Judge0Refusal(422, { language_id: [`language with id ${submission.language_id} doesn't exist`] });
@@ -119,7 +121,7 @@ async function createSubmission(deps: AppDeps, c: Context, languages: Judge0Lang
   }
   let started;
   try {
-    started = await startJudgeRun(deps, request.data, c.get('tenant'), [language.preset], c.req.raw.signal);
+    started = await startJudgeRun(deps, request.data, c.get('tenant'), [language.preset], c.req.raw.signal, { beforeStart: (token) => recordJudge0Submission(deps.db, token, submission) });
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     // A limit out of warmbox's bounds, an image not in the store, ...: Judge0's 422 for the attribute.
@@ -127,12 +129,7 @@ async function createSubmission(deps: AppDeps, c: Context, languages: Judge0Lang
     throw err;
   }
   const token = started.view.id;
-  recordJudge0Submission(deps.db, token, submission);
-  started.done
-    .then(async (view) => {
-      if (submission.callback_url) await callbacks.deliver(submission.callback_url, token, serialize(submissionAttributes(deps.db, token, submission, view), DEFAULT_FIELDS, true));
-    })
-    .catch((err: unknown) => deps.logger.error({ err, token }, 'Judge0 submission failed'));
+  started.done.catch((err: unknown) => deps.logger.error({ err, token }, 'Judge0 submission failed'));
   return { token, done: started.done, submission };
 }
 

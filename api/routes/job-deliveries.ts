@@ -29,7 +29,7 @@ export function registerJobDeliveries(app: OpenAPIHono, deps: AppDeps): void {
   });
 }
 
-function toDeliveryView(d: DeliveryWithAttempts): DeliveriesView['deliveries'][number] {
+export function toDeliveryView(d: DeliveryWithAttempts): DeliveriesView['deliveries'][number] {
   return {
     id: d.id,
     event: d.event,

@@ -78,7 +78,8 @@ export function registerJudge(app: OpenAPIHono, deps: AppDeps): void {
       const timedOut = sleep(timeoutMs, undefined, { signal: wait.signal }).catch(() => undefined);
       const finished = await Promise.race([started.done, timedOut]);
       wait.abort();
-      return finished ? c.json(finished, 200) : c.json(findRun(started.view.id, c.get('tenant').id), 202);
+      // Unfinished: the wait timed out, or another process took the run over (this one paused past its lease).
+      return finished?.status === 'finished' ? c.json(finished, 200) : c.json(findRun(started.view.id, c.get('tenant').id), 202);
     },
   );
 

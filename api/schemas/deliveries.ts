@@ -1,4 +1,4 @@
-/** What GET /v1/jobs/{id}/deliveries returns: a job's webhook deliveries and each attempt. */
+/** What GET /v1/jobs/{id}/deliveries (and GET /v1/judge/{id}/deliveries) returns: the webhook deliveries and each attempt. */
 import { z } from '@hono/zod-openapi';
 import { DELIVERY_STATES } from '../../db/schema.js';
 

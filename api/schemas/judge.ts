@@ -78,6 +78,16 @@ export const judgeRequestSchema = z
           'The test\'s message is what it wrote (stderr, else stdout).',
       }),
     stopOnFirstFailure: z.boolean().default(false).openapi({ description: 'true: tests after the first one not accepted are skipped.' }),
+    webhook: z
+      .strictObject({ url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(B.webhookUrlChars) })
+      .optional()
+      .openapi({
+        description:
+          'Where the finished run is POSTed (event `judge_run.finished`, body `{ type, deliveryId, judgeRun }` with the run as ' +
+          'GET /v1/judge/{id} shows it), signed, retried with backoff like a job\'s webhook (README "Webhooks"); its attempts are at ' +
+          'GET /v1/judge/{id}/deliveries. The same address rules as a job\'s webhook.',
+        example: { url: 'https://example.com/hooks/judge' },
+      }),
   })
   .superRefine((r, ctx) => {
     if (r.language === undefined && (r.image === undefined || r.run === undefined)) {

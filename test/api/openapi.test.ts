@@ -116,6 +116,7 @@ describe('the OpenAPI document', () => {
       'POST /v1/judge': 'createJudgeRun',
       'GET /v1/judge/{id}': 'getJudgeRun',
       'GET /v1/judge/{id}/events': 'streamJudgeRunEvents',
+      'GET /v1/judge/{id}/deliveries': 'listJudgeRunDeliveries',
       'GET /v1/languages': 'listLanguages',
       'GET /internal/v1/blobs/{digest}': 'fetchInternalBlob',
       'PUT /internal/v1/blobs/{digest}': 'storeInternalBlob',
@@ -239,8 +240,10 @@ describe("the routes' error answers are declared in the document", () => {
     ['POST /v1/judge', '/v1/judge', json({ image: 'busybox', run: ['cat'], tests: [{ stdin: { blob: `sha256:${'0'.repeat(64)}` } }] }), 404],
     ['POST /v1/judge', '/v1/judge', json({ image: 'alpine:3', run: ['cat'], tests: [{}] }), 404, 'plain'],
     ['POST /v1/judge', '/v1/judge', json({ image: 'alpine:3', run: ['cat'], tests: [{}] }), 503], // the pull outlasts its timeout
+    ['POST /v1/judge', '/v1/judge', json({ image: 'busybox', run: ['cat'], tests: [{}], webhook: { url: 'http://127.0.0.1:9/hook' } }), 422],
     ['GET /v1/judge/{id}', '/v1/judge/nosuchrun', {}, 404],
     ['GET /v1/judge/{id}/events', '/v1/judge/nosuchrun/events', {}, 404],
+    ['GET /v1/judge/{id}/deliveries', '/v1/judge/nosuchrun/deliveries', {}, 404],
     ['GET /internal/v1/blobs/{digest}', `/internal/v1/blobs/sha256:${'0'.repeat(64)}`, {}, 401],
     ['GET /internal/v1/blobs/{digest}', `/internal/v1/blobs/sha256:${'0'.repeat(64)}`, { headers: { authorization: `Bearer ${WORKER_TOKEN}` } }, 404],
     ['GET /internal/v1/blobs/{digest}', '/internal/v1/blobs/sha256:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881', { headers: { authorization: `Bearer ${WORKER_TOKEN}` } }, 200],

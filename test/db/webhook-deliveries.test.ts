@@ -35,7 +35,9 @@ describe('webhook deliveries', () => {
     assert.deepEqual(getDelivery(handle.db, 'whd_W1'), {
       id: 'whd_W1',
       jobId: 'W1',
+      judgeRunId: null,
       event: 'job.finished',
+      body: null,
       url: 'https://example.com/hook',
       state: 'pending',
       attempts: 0,
