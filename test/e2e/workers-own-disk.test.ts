@@ -12,7 +12,9 @@
  *   - a job whose stdin is a blob uploaded to the API runs there (the blob fetched, verified);
  *   - a blob uploaded to a second API process reaches it too (the server's API asks its peer);
  *   - a judge run's build is captured on the second worker (its layer handed to the API) and its
- *     tests run on the server's worker, which admits the layer from the API's store.
+ *     tests run on the server's worker, which admits the layer from the API's store; the run's
+ *     removal of its build image reaches both stores;
+ *   - a worker that was away when an image was removed untags it at its start instead of recording it back.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -31,7 +33,7 @@ const IMPORTED = 'docker.io/remote/app:v1';
 
 let redis: TestRedis;
 let server: TestServer;
-let worker: { process: ChildProcess; dataDir: string; logFile: string; stop(): Promise<void> } | undefined;
+let worker: { process: ChildProcess; dataDir: string; logFile: string; stop(keepData?: boolean): Promise<void> } | undefined;
 
 before(async () => {
   redis = await startRedis();
@@ -44,10 +46,10 @@ after(async () => {
 });
 
 /** `warmbox worker` as a host of its own runs it: its own data directory, the API by URL. */
-async function startOwnDiskWorker(): Promise<NonNullable<typeof worker>> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'warmbox-e2e-own-disk-'));
-  symlinkSync(join(server.dataDir, 'warmbox.db'), join(dataDir, 'warmbox.db'));
-  const logFile = join(dataDir, 'worker.log');
+async function startOwnDiskWorker(existing?: string): Promise<NonNullable<typeof worker>> {
+  const dataDir = existing ?? mkdtempSync(join(tmpdir(), 'warmbox-e2e-own-disk-'));
+  if (existing === undefined) symlinkSync(join(server.dataDir, 'warmbox.db'), join(dataDir, 'warmbox.db'));
+  const logFile = join(dataDir, `worker-${Date.now()}.log`);
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     WARMBOX_ROLE: 'worker',
@@ -67,12 +69,12 @@ async function startOwnDiskWorker(): Promise<NonNullable<typeof worker>> {
     process: child,
     dataDir,
     logFile,
-    async stop() {
+    async stop(keepData = false) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await once(child, 'exit');
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
   await until(async () => (await listWorkers()).some((s) => s.pid === child.pid), 'the second worker is listed');
@@ -232,5 +234,19 @@ describe('a worker with a data directory of its own', () => {
     // The run removes its build image; a removal performed on one host reaches the other's store.
     const buildTags = (dataDir: string): string[] => readdirSync(join(dataDir, 'store', 'refs', 'warmbox.internal', 'judge-build'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
     await until(async () => buildTags(worker!.dataDir).length === 0 && buildTags(server.dataDir).length === 0, 'the build image is untagged on both hosts', 20_000);
+  });
+
+  it('a worker that was away when an image was removed untags its copy at its start, and the db stays without it', { timeout: 60_000 }, async () => {
+    const imported = join(worker!.dataDir, 'store', 'refs', 'docker.io', 'remote', 'app');
+    assert.ok(existsSync(imported), 'the second worker holds the imported image (the first test)');
+    const dataDir = worker!.dataDir;
+    await worker!.stop(true);
+    const res = await fetch(`${server.url}/v1/images/${encodeURIComponent(IMPORTED)}`, { method: 'DELETE' });
+    assert.equal(res.status, 204, await res.text());
+    worker = await startOwnDiskWorker(dataDir);
+    const tags = readdirSync(imported, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    assert.deepEqual(tags, [], 'untagged at its start');
+    const images = ((await (await fetch(`${server.url}/v1/images`)).json()) as { images: { reference: string }[] }).images;
+    assert.ok(!images.some((i) => i.reference === IMPORTED), 'not recorded back into the db');
   });
 });
