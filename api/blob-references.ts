@@ -28,5 +28,8 @@ function referencesOf(payload: JobPayload): { field: string; digest: string }[] 
   payload.files.forEach((f, i) => {
     if (isBlobFile(f)) refs.push({ field: `files[${i}].blob`, digest: f.blob });
   });
+  payload.interactor?.files.forEach((f, i) => {
+    if (isBlobFile(f)) refs.push({ field: `interactor.files[${i}].blob`, digest: f.blob });
+  });
   return refs;
 }

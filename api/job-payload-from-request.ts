@@ -22,7 +22,7 @@ export function toJobPayload(request: JobRequest, id: string, image: string, cre
   return payload;
 }
 
-function toJobFile(f: NonNullable<JobRequest['files']>[number]): JobFile {
+export function toJobFile(f: NonNullable<JobRequest['files']>[number]): JobFile {
   const path = normalizeFilePath(f.path);
   if (f.blob !== undefined) return { path, blob: f.blob, mode: f.mode };
   const content = f.content ?? '';

@@ -11,7 +11,7 @@
  */
 import { epochMs } from '../contract/epoch-ms.js';
 import { LOCAL_TENANT_ID, type Tenant } from '../contract/tenant.js';
-import type { JobPayload } from '../contract/job-payload.js';
+import type { InteractorPayload, JobPayload } from '../contract/job-payload.js';
 import { claimIdempotencyKey, completeIdempotencyKey, forgetIdempotencyKey } from '../db/idempotency.js';
 import { createJobs, DbConflict, deleteJobs, getJob } from '../db/jobs.js';
 import type { JobRow } from '../db/schema.js';
@@ -34,6 +34,8 @@ export interface SubmitOptions {
   tenant?: Tenant;
   /** A judge's build: each job's output is kept as a layer (JobPayload.captureLayer). */
   captureLayer?: boolean;
+  /** A judge's interactive test: each job is the solution side of a pair with this interactor (JobPayload.interactor). */
+  interactor?: InteractorPayload;
   /** warmbox's own submission of a judge run's job, which may name warmbox's internal images (contract/internal-images.ts). */
   buildImage?: boolean;
   /** The jobs' ids, when the caller chose them (a judge run's: one per step, so a resumed run finds its jobs); default new ones. */
@@ -74,6 +76,7 @@ export async function submitJobs(deps: AppDeps, requests: JobRequest[], opts: Su
   const createdAt = epochMs();
   const payloads = requests.map((request, i) => payloadOf(request, images[i]!, createdAt, tenant, opts.ids?.[i]));
   if (opts.captureLayer) for (const p of payloads) p.captureLayer = true;
+  if (opts.interactor) for (const p of payloads) p.interactor = opts.interactor;
   let rows: JobRow[];
   // No await between this check and the insert: a blob cannot be collected in between.
   checkBlobReferences(deps.db, tenantId, payloads, opts.fieldPrefix);

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { JobResult } from '../contract/job-payload.js';
+import type { InteractorPayload, JobResult } from '../contract/job-payload.js';
 import type { Tenant } from '../contract/tenant.js';
 import { getJob } from '../db/jobs.js';
 import type { JobRow } from '../db/schema.js';
@@ -54,6 +54,8 @@ export interface StepOptions {
   captureLayer: boolean;
   /** Called with the job's id once it is recorded (or found). */
   onJob?: (jobId: string) => void;
+  /** An interactive test: the job is the solution side of a pair with this interactor (api/judge-interactive.ts). */
+  interactor?: InteractorPayload;
   /** Whether a finished job's result can be used; false: the step runs again (e.g. its build image is gone). */
   usable?: (result: JobResult) => boolean | Promise<boolean>;
 }
@@ -112,6 +114,7 @@ async function submitStep(ctx: RunJobContext, jobId: string, step: string, spec:
         ids: [jobId],
         captureLayer: opts.captureLayer,
         buildImage: opts.image !== ctx.plainImage,
+        ...(opts.interactor && { interactor: opts.interactor }),
         beforeEnqueue: (recorded) => (waiter = JobWaiter.start(ctx.deps.db, ctx.deps.notifier, recorded[0]!, JOB_WAIT_MS)),
         onEnqueueFailed: () => waiter?.cancel(),
       });

@@ -19,13 +19,14 @@ import { findBlob } from '../db/blobs.js';
 import type { Tenant } from '../contract/tenant.js';
 import { compareOutput, type CompareMode } from '../contract/judge-compare.js';
 import { runVerdictOf, verdictOfRun, type JudgeRunInput, type JudgeRunView, type JudgeTestView } from '../contract/judge.js';
-import type { JobResult } from '../contract/job-payload.js';
+import type { InteractorPayload, JobResult } from '../contract/job-payload.js';
 import type { LanguagePreset } from '../contract/languages.js';
 import { finishJudgeRun, getJudgeRunById, insertJudgeRun, saveJudgeRun } from '../db/judge-runs.js';
 import { PoolRegistry } from '../queue/pool-registry.js';
 import type { AppDeps } from './deps.js';
 import { ApiError } from './errors.js';
 import { runChecker, type RunJob } from './judge-checker.js';
+import { checkInteractorPolicy, checkInteractorRequest, interactorPayload, verdictOfPair } from './judge-interactive.js';
 import { ensureImage } from './image-pull-on-use.js';
 import { imageInDb } from './image-lookup.js';
 import { newJobId } from './job-id.js';
@@ -40,7 +41,7 @@ type TestData = JudgeRequest['tests'][number]['stdin'];
 
 export interface JudgePlan {
   image: string;
-  /** The checker's image (normalized), when the run has a checker. */
+  /** The checker's or the interactor's image (normalized), when the run has one. */
   checkerImage?: string;
   language?: string;
   build?: string[];
@@ -100,8 +101,11 @@ export async function startJudgeRun(
 ): Promise<StartedJudgeRun> {
   const plan = planOf(request, languages);
   checkWebhookTarget(request.webhook?.url, deps.config.webhookTargets);
+  checkInteractorRequest(request);
   plan.image = (await ensureImage(deps, plan.image, signal)).reference;
-  if (request.checker) plan.checkerImage = request.checker.image === undefined ? plan.image : (await ensureImage(deps, request.checker.image, signal)).reference;
+  const judgeProgram = request.checker ?? request.interactor;
+  if (judgeProgram) plan.checkerImage = judgeProgram.image === undefined ? plan.image : (await ensureImage(deps, judgeProgram.image, signal)).reference;
+  if (request.interactor) checkInteractorPolicy(tenant, request.interactor, plan.checkerImage!);
   const tests = await prepareTests(deps, tenant.id, request);
   const createdAt = epochMs();
   const view: JudgeRunView = {
@@ -253,9 +257,9 @@ class JudgeRun {
     return result.built === undefined || (await (this.deps.imageExists ?? imageInDb(this.deps))(result.built.image));
   }
 
-  /** The checker's image: built once like the solution when it has a build; a failed build fails the run. */
+  /** The checker's (or interactor's) image: built once like the solution when it has a build; a failed build fails the run. */
   private async buildChecker(): Promise<string | undefined> {
-    const checker = this.request.checker;
+    const checker = this.request.checker ?? this.request.interactor;
     if (!checker?.build) return this.plan.checkerImage;
     const { result } = await runStep(this.jobs, 'checker-build', { cmd: checker.build, files: checker.files, limits: this.request.buildLimits }, {
       image: this.plan.checkerImage!,
@@ -264,7 +268,7 @@ class JudgeRun {
     });
     if (result.built === undefined) {
       const output = decode(result.stdout, result.stdoutEncoding) + decode(result.stderr, result.stderrEncoding);
-      throw new Error(`the checker did not build (${result.verdict}${result.exitCode ? ` ${result.exitCode}` : ''}): ${output.slice(0, 2048)}`);
+      throw new Error(`the ${this.request.interactor ? 'interactor' : 'checker'} did not build (${result.verdict}${result.exitCode ? ` ${result.exitCode}` : ''}): ${output.slice(0, 2048)}`);
     }
     this.madeImages.push(result.built.image);
     return result.built.image;
@@ -300,9 +304,16 @@ class JudgeRun {
   private async runTest(image: string, index: number, test: JudgeTestView): Promise<void> {
     const data = this.tests[index]!;
     test.status = 'running';
-    const spec: StepSpec = { cmd: this.plan.run, stdin: Buffer.isBuffer(data.stdin) ? { base64: data.stdin.toString('base64') } : data.stdin, files: this.plan.build ? [] : this.plan.files, limits: data.limits };
-    const { result } = await runStep(this.jobs, `test:${index}`, spec, { image, captureLayer: false, onJob: (id) => this.update({}, () => (test.jobId = id)) });
+    // An interactive test's solution reads its interactor, not the test's input.
+    const interactor = await this.interactorOf(data);
+    const stdin = interactor ? undefined : Buffer.isBuffer(data.stdin) ? { base64: data.stdin.toString('base64') } : data.stdin;
+    const spec: StepSpec = { cmd: this.plan.run, stdin, files: this.plan.build ? [] : this.plan.files, limits: data.limits };
+    const { result } = await runStep(this.jobs, `test:${index}`, spec, { image, captureLayer: false, ...(interactor && { interactor }), onJob: (id) => this.update({}, () => (test.jobId = id)) });
     Object.assign(test, { status: 'finished', exitCode: result.exitCode, signal: result.signal, usage: result.usage });
+    if (interactor) {
+      Object.assign(test, verdictOfPair(result));
+      return;
+    }
     const failure = verdictOfRun(result);
     if (failure) {
       Object.assign(test, failure);
@@ -322,6 +333,14 @@ class JudgeRun {
     const same = compareOutput(stdout, data.expected, this.request.compare as CompareMode);
     if (same.same) test.verdict = 'accepted';
     else Object.assign(test, { verdict: 'wrong_answer', message: same.reason });
+  }
+
+  /** An interactive test's interactor: the test's input and answer as its files (undefined: not an interactive run). */
+  private async interactorOf(data: PreparedTest): Promise<InteractorPayload | undefined> {
+    const spec = this.request.interactor;
+    if (!spec) return undefined;
+    const files = { input: await bytesOf(this.deps, data.stdin), answer: data.expected ?? Buffer.alloc(0) };
+    return interactorPayload(spec, this.tenant, this.checkerImage!, spec.build !== undefined, files);
   }
 
   /** Records the view, while this process holds the run: JudgeRunLeaseLost once another took it over. */

@@ -28,11 +28,11 @@ export function isBlobFile(file: JobFile): file is BlobJobFile {
   return 'blob' in file;
 }
 
-/** Every blob a job references (its stdin and its files), each once: what pins them while the job is unfinished. */
-export function blobDigestsOf(job: Pick<JobPayload, 'stdinBlob' | 'files'>): string[] {
+/** Every blob a job references (its stdin, its files and its interactor's), each once: what pins them while the job is unfinished. */
+export function blobDigestsOf(job: Pick<JobPayload, 'stdinBlob' | 'files' | 'interactor'>): string[] {
   const digests = new Set<string>();
   if (job.stdinBlob !== undefined) digests.add(job.stdinBlob);
-  for (const f of job.files) if (isBlobFile(f)) digests.add(f.blob);
+  for (const f of [...job.files, ...(job.interactor?.files ?? [])]) if (isBlobFile(f)) digests.add(f.blob);
   return [...digests];
 }
 
@@ -71,6 +71,33 @@ export interface JobPayload {
    * stored as a layer on the image and named in the result's `built` (worker/build-layer.ts).
    */
   captureLayer?: boolean;
+  /**
+   * An interactive pair: this job (the solution) and the interactor run at once on one worker, each
+   * in a sandbox of its own, the interactor's stdout on the solution's stdin and the solution's
+   * stdout on the interactor's stdin (worker/interactive-pair.ts). The job's stdin is then unused.
+   */
+  interactor?: InteractorPayload;
+}
+
+/** The other side of an interactive pair: a program with its own image, files and limits. */
+export interface InteractorPayload {
+  /** Normalized image reference (a judge build image when the interactor was built). */
+  image: string;
+  cmd: string[];
+  files: JobFile[];
+  limits: Limits;
+}
+
+/** How the interactor of a pair ended (JobResult.interactor). */
+export interface InteractorResult {
+  verdict: Verdict;
+  exitCode: number | null;
+  signal: string | null;
+  /** Its stderr (testlib's message), as text; base64 when not UTF-8. */
+  stderr: string;
+  stderrEncoding?: 'base64';
+  usage: { cpuTimeMs: number; wallTimeMs: number; memoryPeakBytes: number };
+  error?: string;
 }
 
 /** A build's output as an image: the build's image with one more layer. */
@@ -102,4 +129,6 @@ export interface JobResult {
   error?: string;
   /** A captureLayer job that exited 0: its output, stored as an image. */
   built?: BuiltLayer;
+  /** An interactive pair (JobPayload.interactor): how its interactor ended; the rest of the result is the solution's. */
+  interactor?: InteractorResult;
 }

@@ -16,6 +16,8 @@ export const TEST_VERDICTS = [
   'skipped',
   /** The custom checker crashed, hit a limit or exited neither 0 nor 1: not the solution's fault. */
   'checker_error',
+  /** The interactor of an interactive problem crashed, hit a limit or exited neither 0 nor 1: not the solution's fault. */
+  'interactor_error',
   /** warmbox failed (the job ended internal_error, lost or cancelled): not the solution's fault. */
   'internal_error',
 ] as const;

@@ -5,7 +5,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { LauncherZygote, SandboxStreams } from './launcher-zygote.js';
 import {
   encodeRun,
@@ -29,6 +29,12 @@ export interface RunRequest extends Omit<RunMessage, 'files'> {
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
   signal?: AbortSignal;
+  /**
+   * An interactive pair's wiring (sandbox-pair.ts): called, before the command starts, with the
+   * job's stdin and stdout as this process sees them, instead of `stdin` (then empty) being written
+   * and closed. The job's stdout is still collected (up to outputBytes) for the result.
+   */
+  connect?: (job: { stdin: Writable; stdout: Readable }) => void;
 }
 
 export interface RunResult {
@@ -114,7 +120,8 @@ export class Sandbox {
     this.io.control.write(encodeRun(req));
     if (req.signal?.aborted) cancel();
     // An empty stdin is only a FIN: a zero-byte write would wake the supervisor once more.
-    if (req.stdin.length) this.io.stdin.end(req.stdin);
+    if (req.connect) req.connect({ stdin: this.io.stdin, stdout: this.io.stdout });
+    else if (req.stdin.length) this.io.stdin.end(req.stdin);
     else this.io.stdin.end();
     let held = false;
     try {

@@ -19,7 +19,7 @@ export interface JobInputs {
 }
 
 /** The job's stdin and files: inline bytes decoded, blobs as paths of this host's store. */
-export async function jobInputs(job: JobPayload, blobs: BlobAccess | undefined): Promise<JobInputs> {
+export async function jobInputs(job: Pick<JobPayload, 'stdinBase64' | 'stdinBlob' | 'files'>, blobs: BlobAccess | undefined): Promise<JobInputs> {
   const inputs: JobInputs = { files: [], hostFiles: [], stdin: Buffer.from(job.stdinBase64, 'base64') };
   if (job.stdinBlob !== undefined) inputs.stdinFile = await blobPath(blobs, job.stdinBlob);
   for (const f of job.files) {

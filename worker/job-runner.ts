@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { finishJob, markRunning } from '../db/jobs.js';
 import type { WarmboxDb } from '../db/client.js';
 import type { StoredImage } from '../contract/stored-image.js';
-import type { RunResult, Sandbox } from '../runtime/sandbox.js';
+import type { RunRequest, RunResult, Sandbox } from '../runtime/sandbox.js';
 import { UnusableWorkdirError } from '../runtime/unusable-workdir-error.js';
 import type { SandboxPools } from '../runtime/sandbox-pools.js';
 import type { ImageResolver } from './image-resolver.js';
@@ -33,6 +33,7 @@ import { announceJobEnd } from '../queue/job-end.js';
 import type { FinishedNotice } from '../queue/finished-notifier.js';
 import { recordResult, type RecordedResult } from '../db/jobs.js';
 import type { BuildLayerStore } from './build-layer.js';
+import { runInteractivePair, type PairedRunResult } from './interactive-pair.js';
 
 export interface JobRunnerDeps {
   images: ImageResolver;
@@ -267,7 +268,7 @@ export class JobRunner {
     });
   }
 
-  private execute(sandbox: Sandbox, image: StoredImage, job: JobPayload, output: OutputAppender, timings: Timings, cancel?: AbortSignal): Promise<RunResult> {
+  private execute(sandbox: Sandbox, image: StoredImage, job: JobPayload, output: OutputAppender, timings: Timings, cancel?: AbortSignal): Promise<PairedRunResult> {
     return inSpan('job run', { 'warmbox.job.id': job.id }, async (span) => {
       const run = await this.runIn(sandbox, image, job, output, timings, cancel);
       span.setAttributes(runAttributes(run));
@@ -275,12 +276,12 @@ export class JobRunner {
     });
   }
 
-  private async runIn(sandbox: Sandbox, image: StoredImage, job: JobPayload, output: OutputAppender, timings: Timings, cancel?: AbortSignal): Promise<RunResult> {
+  private async runIn(sandbox: Sandbox, image: StoredImage, job: JobPayload, output: OutputAppender, timings: Timings, cancel?: AbortSignal): Promise<PairedRunResult> {
     const t0 = performance.now();
     const graceOver = this.deps.stop?.graceOver;
     const signal = graceOver && cancel ? AbortSignal.any([cancel, graceOver]) : (graceOver ?? cancel);
     try {
-      return await sandbox.run({
+      const request: RunRequest = {
         argv: argvOf(job, image.config),
         env: envOf(job, image.config),
         ...(job.workdir !== undefined && { workdir: job.workdir }),
@@ -290,7 +291,9 @@ export class JobRunner {
         onStdout: (chunk) => output.write('stdout', chunk),
         onStderr: (chunk) => output.write('stderr', chunk),
         signal,
-      });
+      };
+      // An interactive pair: the interactor gets a sandbox of its own beside this one (worker/interactive-pair.ts).
+      return await (job.interactor ? runInteractivePair(this.deps, job, sandbox, request) : sandbox.run(request));
     } catch (err) {
       void sandbox.destroy();
       throw err;
@@ -362,7 +365,7 @@ function logJobFinished(log: Logger, job: JobPayload, result: JobResult, recordE
   else log.error({ ...fields, err: recordError }, 'job finished, but recording its result failed');
 }
 
-function toJobResult(run: RunResult, timings: Timings, started: number, job: JobPayload): JobResult {
+function toJobResult(run: PairedRunResult, timings: Timings, started: number, job: JobPayload): JobResult {
   const stdout = encodeBytes(run.stdout);
   const stderr = encodeBytes(run.stderr);
   return {
@@ -379,6 +382,7 @@ function toJobResult(run: RunResult, timings: Timings, started: number, job: Job
     start: timings.start,
     timings: { ...roundTimings(timings), totalMs: totalMs(timings, started, job) },
     ...(run.error && { error: run.error }),
+    ...(run.interactor && { interactor: run.interactor }),
   };
 }
 

@@ -43,6 +43,8 @@ export function registerJudge(app: OpenAPIHono, deps: AppDeps): void {
         'each test runs in a fresh sandbox of image + build layer as an ordinary job (any worker may take it), its output compared with ' +
         '`expected` by `compare`. Verdicts per test: accepted, wrong_answer, time_limit, memory_limit, runtime_error, output_limit ' +
         '(skipped after a failure with stopOnFirstFailure); the run\'s verdict is compile_error, the first failing test\'s, or accepted. ' +
+        'With `interactor`, each test runs the solution and the interactor at once, each in its own sandbox, connected stdout to stdin ' +
+        'both ways (testlib-style; interactor_error when the interactor fails). ' +
         'Without `wait`: 202 at once; with `wait=true`: 200 with the finished run, or 202 when `timeout` passes first.',
       middleware: [parseJsonBody] as const,
       request: {

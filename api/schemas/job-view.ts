@@ -21,6 +21,18 @@ export const jobResultSchema = z
     start: z.enum(['warm', 'cold']),
     timings: z.object({ queuedMs: ms(), pullMs: ms(), acquireMs: ms(), runMs: ms(), totalMs: ms() }),
     error: z.string().optional().openapi({ description: 'For internal_error and lost: what went wrong.' }),
+    interactor: z
+      .object({
+        verdict: z.enum(VERDICTS),
+        exitCode: z.number().int().nullable(),
+        signal: z.string().nullable(),
+        stderr: z.string(),
+        stderrEncoding: z.literal('base64').optional(),
+        usage: z.object({ cpuTimeMs: ms(), wallTimeMs: ms(), memoryPeakBytes: z.number().int().min(0) }),
+        error: z.string().optional(),
+      })
+      .optional()
+      .openapi({ description: "An interactive judge test's job: how its interactor ended (its stdout went to the solution). The rest of the result is the solution's." }),
   })
   .openapi('JobResult');
 

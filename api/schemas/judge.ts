@@ -77,6 +77,23 @@ export const judgeRequestSchema = z
           'input, the output and the expected output as files. Exit 0: accepted; 1: wrong answer; anything else: checker_error. ' +
           'The test\'s message is what it wrote (stderr, else stdout).',
       }),
+    interactor: z
+      .strictObject({
+        image: z.string().min(1).max(B.imageChars).optional().openapi({ description: "The interactor's image; default the run's image (without the build layer)." }),
+        files: filesSchema.optional(),
+        build: cmdSchema.optional().openapi({ description: "argv of the interactor's build, run once (its output a layer, as the solution's)." }),
+        run: cmdSchema.openapi({ description: "argv of the interactor; `input.txt output.txt answer.txt` are appended (testlib's order).", example: ['sh', 'interactor.sh'] }),
+        limits: limitsSchema.optional().openapi({ description: "The interactor's own limits (its sandbox's), apart from the solution's." }),
+      })
+      .optional()
+      .openapi({
+        description:
+          'An interactive problem: for each test the interactor runs in a sandbox of its own at the same time as the solution, its stdout ' +
+          "on the solution's stdin and the solution's stdout on its stdin. The test's `stdin` is its `input.txt` and `expected` its " +
+          "`answer.txt` (the solution gets neither). Exit 0: accepted; 1: wrong answer (its stderr the message); anything else: " +
+          "interactor_error. A limit the solution breaks is the verdict first. Not with `checker`; `compare` is not used.",
+        example: { files: [{ path: 'interactor.sh', content: 'read n < input.txt; …' }], run: ['sh', 'interactor.sh'] },
+      }),
     stopOnFirstFailure: z.boolean().default(false).openapi({ description: 'true: tests after the first one not accepted are skipped.' }),
     webhook: z
       .strictObject({ url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(B.webhookUrlChars) })

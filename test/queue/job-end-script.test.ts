@@ -45,4 +45,16 @@ describe('endJobInRedis', () => {
     assert.deepEqual(await woken, { published: true });
     assert.deepEqual((await readOutput(redis, 'job-end-2', OUTPUT_START, null)).map((e) => e.type), ['end']);
   });
+
+  it('ends a job on a fresh auto-pipelining client in the same tick as another command (it once threw an uncaught TypeError there)', async () => {
+    const fresh = new Redis(server.port, server.host, { enableAutoPipelining: true });
+    try {
+      const woken = notifier.waitForNotice('job-end-3', 5_000);
+      const [pong] = await Promise.all([fresh.ping(), endJobInRedis(fresh, 'job-end-3')]);
+      assert.equal(pong, 'PONG');
+      assert.deepEqual(await woken, { published: true });
+    } finally {
+      fresh.disconnect();
+    }
+  });
 });
