@@ -13,6 +13,7 @@ import { authenticate } from './middleware/auth.js';
 import { registerOpenApiDocument } from './openapi.js';
 import { REQUEST_BOUNDS } from './request-bounds.js';
 import { BLOB_UPLOAD_PATHS, BLOBS_PATH, registerBlobs } from './routes/blobs.js';
+import { registerInternalBlobs } from './routes/internal-blobs.js';
 import { registerCreateJob } from './routes/create-job.js';
 import { registerCreateJobBatch } from './routes/create-job-batch.js';
 import { registerListJobs } from './routes/list-jobs.js';
@@ -83,6 +84,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerPools(app, deps);
   registerImages(app, deps);
   if (deps.blobs !== undefined) registerBlobs(app, deps, deps.blobs);
+  if (deps.internalBlobs !== undefined) registerInternalBlobs(app, deps.internalBlobs);
   registerTriggers(app, deps);
   registerHooks(app, deps);
   registerKeys(app, deps);

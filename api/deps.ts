@@ -12,6 +12,7 @@ import type { OverloadGate } from './overload-gate.js';
 import type { LanguagePreset } from '../contract/languages.js';
 import type { ReadinessCheck } from './readiness.js';
 import type { BlobRoutesConfig } from './routes/blobs.js';
+import type { InternalBlobsConfig } from './routes/internal-blobs.js';
 
 export interface ApiConfig {
   /** Longest `?wait=true` hold a client may ask for (`timeout` above it → 422), in milliseconds. */
@@ -45,8 +46,10 @@ export interface AppDeps {
   redis: Redis;
   /** Whether a normalized reference can run. Default: it is in the db's `images` table. */
   imageExists?: (reference: string) => boolean | Promise<boolean>;
-  /** The blob store (the /v1/blobs routes); absent: no such routes. */
+  /** The blob store (the /v1/blobs routes, and where image imports are kept); absent: no such routes. */
   blobs?: BlobRoutesConfig;
+  /** The internal routes workers on other hosts fetch blobs from (api/routes/internal-blobs.ts); absent: none. */
+  internalBlobs?: InternalBlobsConfig;
   /** Image operations (the /v1/images routes, and pulls on first use by POST /v1/jobs); absent: neither. */
   images?: ImageQueue;
   /** Where a job the API finishes (a cancel), or a judge run, has its webhook delivery queued; absent: the workers' sweep queues it. */

@@ -77,9 +77,11 @@ async function bytesOrBlob(deps: AppDeps, tenantId: string, data: TestData, fiel
   return { blob: data.blob };
 }
 
-/** The bytes of test data: a blob's read from the store on this host (the API's). */
+/** The bytes of test data: a blob's read from the store on this host (the API's; fetched from a peer API process when uploaded to one). */
 async function bytesOf(deps: AppDeps, data: Buffer | BlobRef): Promise<Buffer> {
-  return Buffer.isBuffer(data) ? data : readFile(deps.blobs!.store.pathOf(data.blob));
+  if (Buffer.isBuffer(data)) return data;
+  await deps.blobs!.peers?.ensure(data.blob);
+  return readFile(deps.blobs!.store.pathOf(data.blob));
 }
 
 export interface StartedJudgeRun {

@@ -15,6 +15,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { ROUTE_SCOPES } from './route-scopes.js';
 import { errorResponse } from './schemas/error.js';
+import { WORKER_TOKEN_SCHEME } from './routes/internal-blobs.js';
 
 export const OPENAPI_PATH = '/openapi.json';
 
@@ -36,6 +37,11 @@ export function registerOpenApiDocument(app: OpenAPIHono, shared: SharedParts): 
     description:
       'An API key (`warmbox keys create`, POST /v1/keys). Each operation names the scope it needs: jobs:submit, jobs:read, ' +
       'images:manage or admin (which grants every scope, for every tenant). A server without auth (loopback only) takes no key.',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', WORKER_TOKEN_SCHEME, {
+    type: 'http',
+    scheme: 'bearer',
+    description: "The workers' shared secret (WARMBOX_WORKER_TOKEN) that the internal routes take: workers on other hosts, not tenants.",
   });
   for (const definition of app.openAPIRegistry.definitions) {
     if (definition.type === 'route') {
@@ -60,6 +66,7 @@ export function registerOpenApiDocument(app: OpenAPIHono, shared: SharedParts): 
       { name: 'pools', description: "The workers' pools of warm sandboxes." },
       { name: 'service', description: 'The API process itself.' },
       { name: 'admin', description: 'Tenants and their API keys (admin keys only).' },
+      { name: 'internal', description: 'What workers on other hosts fetch from the API and hand on to it (the workers\' token, not an API key).' },
     ],
   });
 }
@@ -67,6 +74,10 @@ export function registerOpenApiDocument(app: OpenAPIHono, shared: SharedParts): 
 /** The scope from route-scopes.ts (a route missing there needs admin, as middleware/auth.ts has it). */
 function declareSecurity(route: RouteConfig): void {
   const access = ROUTE_SCOPES[`${route.method.toUpperCase()} ${route.path}`] ?? 'admin';
+  if (access === 'internal') {
+    route.security = [{ [WORKER_TOKEN_SCHEME]: [] }];
+    return;
+  }
   route.security = access === 'public' ? [] : [{ [SECURITY_SCHEME]: [access] }];
   if (access === 'public') return;
   route.responses[401] ??= errorResponse('No API key, or one that is unknown, revoked or expired (unauthorized); the answer has `WWW-Authenticate: Bearer`.');

@@ -2,11 +2,12 @@
  * The scope each route needs (contract/api-key.ts), in one place: the auth middleware reads it at
  * each request, the OpenAPI document declares it on each operation, and a test checks that every
  * route is here. `public`: no key (probes, the document, and webhooks in, which triggers verify
- * with their own secret).
+ * with their own secret). `internal`: no API key but the workers' shared secret, checked by the
+ * route itself (api/routes/internal-blobs.ts): what workers on other hosts fetch and hand on.
  */
 import type { Scope } from '../contract/api-key.js';
 
-export type RouteAccess = Scope | 'public';
+export type RouteAccess = Scope | 'public' | 'internal';
 
 export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'GET /healthz': 'public',
@@ -73,6 +74,10 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'DELETE /v1/tenants/{id}': 'admin',
   'PUT /v1/tenants/{id}/policy': 'admin',
   'GET /v1/tenants/{id}/policy': 'admin',
+
+  'GET /internal/v1/blobs/{digest}': 'internal',
+  'HEAD /internal/v1/blobs/{digest}': 'internal',
+  'PUT /internal/v1/blobs/{digest}': 'internal',
 };
 
 /** `GET /v1/jobs/{id}` from hono's method and path template (`/v1/jobs/:id`, a param may carry a pattern). */

@@ -7,7 +7,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
-import { chmod, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import { chmod, link, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -109,6 +109,26 @@ export class BlobStore {
     // Read-only for everyone; the launcher (root) reads it for a job, which never sees this path.
     await chmod(staging, 0o444);
     await rename(staging, target);
+  }
+
+  /**
+   * Links a file that holds the digest's bytes already (a blob of the snapshot store, content-
+   * addressed and verified there, on the same file system) into place: the same bytes stored
+   * twice without a copy. False when it cannot be linked (another file system): copy it then.
+   */
+  async linkFrom(digest: string, path: string): Promise<boolean> {
+    await mkdir(this.dir, { recursive: true, mode: 0o755 });
+    const target = this.pathOf(digest);
+    try {
+      await link(path, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EXDEV' || code === 'EPERM' || code === 'EMLINK') return false;
+      if (code !== 'EEXIST') throw err;
+    }
+    const now = new Date();
+    await utimes(target, now, now); // its age restarts, as a blob stored again does
+    return true;
   }
 
   /** The blob's bytes; throws ENOENT when the store does not hold it. */

@@ -12,8 +12,8 @@ export type ImageOpKind = 'pull' | 'import' | 'remove' | 'build' | 'gc';
 /** BullMQ job data of the images queue; the BullMQ job id is the operation id. */
 export type ImageOpData =
   | { kind: 'pull'; reference: string }
-  /** archivePath: a staged upload (API and worker share the data directory); removed after the import. */
-  | { kind: 'import'; archivePath: string; reference?: string }
+  /** archive: the upload's digest in the API's blob store, which a worker on another host fetches by it. */
+  | { kind: 'import'; archive: string; reference?: string }
   /** force: remove even while jobs of the image are queued or running (`rmi -f`). */
   | { kind: 'remove'; reference: string; force?: boolean }
   | { kind: 'build'; recipe: RecipeName; reference: string }

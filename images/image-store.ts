@@ -19,7 +19,7 @@
  * and tagImage each do on their own as well).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, relative, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -182,6 +182,21 @@ export class SnapshotStore {
 
   async hasBlob(digest: string): Promise<boolean> {
     return exists(this.#layout.blobPath(digest));
+  }
+
+  /** A stored blob's bytes as a stream (a layer to send to another host); ENOENT when the store lacks it. */
+  openBlob(digest: string): Readable {
+    return createReadStream(this.#layout.blobPath(digest));
+  }
+
+  /** Where a stored blob's file is (for a hard link into another content-addressed store). */
+  blobFilePath(digest: string): string {
+    return this.#layout.blobPath(digest);
+  }
+
+  /** A stored blob's size in bytes; ENOENT when the store lacks it. */
+  async blobSize(digest: string): Promise<number> {
+    return (await stat(this.#layout.blobPath(digest))).size;
   }
 
   async readBlob(digest: string): Promise<Buffer> {

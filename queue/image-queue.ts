@@ -12,7 +12,6 @@
  *   one does hold a connection per reader (a blocking XREAD), as job events do.
  */
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -31,8 +30,6 @@ import {
 export interface ImageQueueOptions {
   /** For commands; the queue makes its subscriber (and each reader's connection) from it. */
   redis: Redis;
-  /** Where import uploads are staged: `<WARMBOX_DATA>/uploads`, which the workers must see too. */
-  uploadDir: string;
   /** How long a job's pull on first use may take before POST /v1/jobs answers 503. */
   pullTimeoutMs: number;
   /** Largest import archive accepted. */
@@ -67,7 +64,6 @@ export class ImageOpIdleTimeout extends Error {
 const BLOCK_SLICE_MS = 5_000;
 
 export class ImageQueue {
-  readonly uploadDir: string;
   readonly pullTimeoutMs: number;
   readonly importMaxBytes: number;
   readonly #redis: Redis;
@@ -76,7 +72,6 @@ export class ImageQueue {
   readonly #log: Logger | undefined;
 
   private constructor(opts: ImageQueueOptions, ended: OpEndSubscription) {
-    this.uploadDir = opts.uploadDir;
     this.pullTimeoutMs = opts.pullTimeoutMs;
     this.importMaxBytes = opts.importMaxBytes;
     this.#redis = opts.redis;
@@ -93,11 +88,6 @@ export class ImageQueue {
   /** Subscribes this process to operation ends; close() undoes it. */
   static async start(opts: ImageQueueOptions): Promise<ImageQueue> {
     return new ImageQueue(opts, await OpEndSubscription.start(opts.redis, opts.log));
-  }
-
-  /** Where an import's upload goes before its operation is enqueued. */
-  uploadPath(uploadId: string = randomUUID()): string {
-    return join(this.uploadDir, `${uploadId}.tar`);
   }
 
   /**

@@ -63,6 +63,11 @@ export const IMAGE_OP_STREAM_TTL_S = 3600;
 
 /** Pub/sub channel: an operation id, published once the operation's `end` entry is written. */
 export const CHANNEL_IMAGE_OP_ENDED = 'warmbox:image-ops:ended';
+/**
+ * JSON `{ reference, digest }`: an image was removed (its row deleted) by the worker that performed
+ * the removal; every other worker untags it in its own store (queue/image-removals.ts).
+ */
+export const CHANNEL_IMAGE_REMOVED = 'warmbox:images:removed';
 
 /**
  * BullMQ deduplication id of an operation on one reference: while such an operation is queued or
@@ -108,3 +113,9 @@ export function tenantRateKey(tenantId: string): string {
 export function tenantRunningKey(tenantId: string): string {
   return `warmbox:tenant:${tenantId}:running`;
 }
+
+/**
+ * Hash of the API processes that said where their peers reach them (WARMBOX_ADVERTISE_URL): field
+ * the URL, value the epoch ms of its last heartbeat (queue/api-peers.ts).
+ */
+export const API_PEERS_KEY = 'warmbox:api:peers';

@@ -16,6 +16,7 @@ import type { NetworkSettings } from '../runtime/network-settings.js';
 import { REQUEST_BOUNDS } from '../api/request-bounds.js';
 import { LOG_FORMATS, type LogFormat } from './logger.js';
 import { tenantConfigFromEnv, type TenantConfig } from './tenant-config.js';
+import { hostsConfigFromEnv, type HostsConfig } from './hosts-config.js';
 
 /**
  * What one process runs. `all`: the API and a worker (the default, one process is a whole
@@ -105,6 +106,8 @@ export interface ServerConfig {
   network: NetworkSettings;
   /** Judge language presets added to the built-in ones (server/languages-config.ts). */
   languages: LanguagePreset[];
+  /** How workers on other hosts reach the API: WARMBOX_API_URL, WARMBOX_WORKER_TOKEN (server/hosts-config.ts). */
+  hosts: HostsConfig;
   role: Role;
   dataDir: string;
   listen: { host: string; port: number };
@@ -209,6 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     tenants: tenantConfig(env),
     network: networkConfig(env),
     languages: languagesConfig(env),
+    hosts: hostsConfig(env, c.WARMBOX_ROLE),
     role: c.WARMBOX_ROLE,
     dataDir: c.WARMBOX_DATA,
     listen: c.WARMBOX_LISTEN,
@@ -260,6 +264,14 @@ const EMPTY_MEANS_NONE = new Set(['WARMBOX_PREWARM']);
 function languagesConfig(env: NodeJS.ProcessEnv): LanguagePreset[] {
   try {
     return languagesFromEnv(env);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
+
+function hostsConfig(env: NodeJS.ProcessEnv, role: Role): HostsConfig {
+  try {
+    return hostsConfigFromEnv(env, role);
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }

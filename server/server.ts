@@ -30,6 +30,8 @@ import { FinishedNotifier } from '../queue/finished-notifier.js';
 import { OverloadGate } from '../api/overload-gate.js';
 import { ImageQueue } from '../queue/image-queue.js';
 import { recordImage } from '../worker/image-record.js';
+import { findImage } from '../db/images.js';
+import { BUSYBOX_IMAGE, HELLO_WORLD_IMAGE } from '../images/builtin-images.js';
 import { ImageWorker } from '../worker/image-worker.js';
 import { ImageResolver } from '../worker/image-resolver.js';
 import { CancelListener } from '../queue/job-cancel.js';
@@ -66,6 +68,13 @@ import { IDEMPOTENCY_KEY_TTL_MS } from '../api/idempotency.js';
 import { LOCAL_TENANT_ID } from '../contract/tenant.js';
 import { BlobStore } from '../blobs/blob-store.js';
 import { BlobCollector } from '../api/blob-gc.js';
+import { BlobCollector as WorkerBlobCollector } from '../blobs/blob-collection.js';
+import { pinnedBlobDigests } from '../db/blob-pins.js';
+import { BlobAccess } from '../worker/blob-access.js';
+import { ImageRemovalListener } from '../queue/image-removals.js';
+import { ApiPeers } from '../queue/api-peers.js';
+import { PeerBlobs } from '../api/peer-blobs.js';
+import { ApiBlobClient } from '../worker/api-blob-client.js';
 
 export interface RunningServer {
   /** The API's address; absent in a worker-only process (it opens no HTTP port). */
@@ -84,7 +93,10 @@ export interface RunningServer {
 /** What start-up steps share. */
 interface StartContext {
   config: ServerConfig;
-  /** `<WARMBOX_DATA>/blobs`: the API stores uploads there, a worker of this host reads jobs' blobs from it. */
+  /**
+   * `<WARMBOX_DATA>/blobs`: the API stores uploads and imported archives there; a worker reads
+   * jobs' blobs from it, fetching what it lacks from the API when it has a host of its own (WARMBOX_API_URL).
+   */
   blobs: BlobStore;
   redisUrl: string;
   redis: Redis;
@@ -150,7 +162,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
   const workerId = ctx.processId;
   // Every line of the worker's parts carries its id; those about a job add `job`.
   const log = ctx.log.child({ worker: workerId });
-  const store = await openStore(config.dataDir, imageConfig, dbHandle, log);
+  const store = await openStore(config, dbHandle, log);
   const runtime = await openRuntime(config, log, closers);
   const shutdown = { started: false };
   const poolMetrics = new PoolMetrics(telemetry.meter, imageLabels);
@@ -160,6 +172,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
   // Creations still in flight when the pools close fail ("the launcher zygote is closing"): expected, not worth a warning each.
   closers.push(() => (shutdown.started = true));
   const images = new ImageResolver(store);
+  const blobs = openBlobAccess(ctx, log);
   // The runner comes later (it needs the image worker): the coordinator asks it through this.
   const running = { jobs: () => 0 };
   const coordinator = await PoolCoordinator.start({
@@ -190,10 +203,13 @@ async function startWorker(ctx: StartContext): Promise<string> {
     debCacheDir: join(config.dataDir, 'cache', 'debootstrap'),
     hostPaths: [config.dataDir, packageRoot()],
     pullMetrics: new PullMetrics(telemetry.meter, imageLabels),
+    blobs,
     log,
     onStoreChanged: () => void usage.publish(),
   });
   closers.push(() => imageWorker.close());
+  const removals = await ImageRemovalListener.start(redis, (removed) => imageWorker.untagRemovedElsewhere(removed), log);
+  closers.push(() => removals.close());
   const workerStop = new WorkerStop();
   // Jobs' output on a connection of its own: an API in this process must not wait behind a flood of it to enqueue.
   const outputRedis = await connectRedis(redisUrl);
@@ -204,13 +220,13 @@ async function startWorker(ctx: StartContext): Promise<string> {
     db: dbHandle.db,
     redis: outputRedis,
     log,
-    pull: (reference) => imageWorker.pullLocal(reference),
+    pull: (reference) => imageWorker.obtainLocal(reference),
     metrics: new JobMetrics(telemetry.meter, imageLabels),
     onFinished: (id, notice) => local.notifier?.announceLocal(id, notice),
     stop: workerStop,
     webhooks,
-    blobs: ctx.blobs,
-    buildLayers: new BuildLayerStore(store, dbHandle.db, images),
+    blobs,
+    buildLayers: new BuildLayerStore(store, dbHandle.db, images, blobs),
   });
   running.jobs = () => runner.running;
   const cancels: { listener?: CancelListener } = {};
@@ -261,6 +277,31 @@ async function startWorker(ctx: StartContext): Promise<string> {
   closers.push(...deliveries);
   local.workerChecks = workerReadinessChecks(runtime);
   return workerId;
+}
+
+/**
+ * The blobs this worker reads and hands on (worker/blob-access.ts): this host's store, and the
+ * API's over HTTP when the worker has a host of its own (WARMBOX_API_URL). Such a worker
+ * collects what it fetched as the API collects its store.
+ */
+function openBlobAccess(ctx: StartContext, log: Logger): BlobAccess {
+  const { config, closers, dbHandle } = ctx;
+  const { apiUrl, workerToken } = config.hosts;
+  const api = apiUrl !== undefined && workerToken !== undefined ? new ApiBlobClient(apiUrl, workerToken) : undefined;
+  if (api !== undefined && config.role === 'worker') {
+    const collector = WorkerBlobCollector.start({
+      store: ctx.blobs,
+      pinned: () => pinnedBlobDigests(dbHandle.db),
+      gcAgeMs: config.blobs.gcAgeMs,
+      onError: (err) => log.error({ err }, 'collecting the blobs fetched from the API failed; trying again at the next interval'),
+    });
+    closers.push(() => collector.close());
+    log.info({ api: apiUrl }, 'blobs this host lacks are fetched from the API');
+    if (config.webhooks.secret === undefined) {
+      log.warn('this worker signs webhooks with a key generated in its own data directory: set WARMBOX_WEBHOOK_SECRET, the same on every host, so that receivers verify every delivery');
+    }
+  }
+  return new BlobAccess({ store: ctx.blobs, maxBytes: Math.max(config.images.importMaxBytes, config.blobs.maxBytes), ...(api && { api }) });
 }
 
 /** What GET /readyz checks of a worker: its launcher zygote answers, and a sandbox cgroup can be made. */
@@ -368,13 +409,27 @@ async function startPrivateRedis(dataDir: string, closers: Closer[], log: Logger
   return redis.url;
 }
 
-/** Opens the snapshot store, makes sure the built-in images exist, and lists every image in the db. */
-async function openStore(dataDir: string, imageConfig: ImageOpsConfig, dbHandle: DatabaseHandle, log: Logger): Promise<SnapshotStore> {
-  const store = await openSnapshotStore(dataDir, imageConfig);
+/**
+ * Opens the snapshot store, makes sure the built-in images exist, and lists every image in the db.
+ * A worker on a host of its own (WARMBOX_API_URL) lists only the built-in ones: the db is the record
+ * of which images exist, and an image it lacks was removed while this worker was away (untagged here).
+ */
+async function openStore(config: ServerConfig, dbHandle: DatabaseHandle, log: Logger): Promise<SnapshotStore> {
+  const store = await openSnapshotStore(config.dataDir, config.images);
   const broken = (image: string, err: unknown) => log.error({ image, err }, 'image in the store is damaged and not offered: pull or import it again');
-  for (const image of await store.list(broken)) await recordImage(dbHandle.db, store, image);
+  const ownHost = config.hosts.apiUrl !== undefined;
+  for (const image of await store.list(broken)) {
+    if (ownHost && !BUILTIN_IMAGES.includes(image.reference) && (await findImage(dbHandle.db, image.reference)) === undefined) {
+      await store.remove(image.reference);
+      log.info({ image: image.reference }, 'untagged an image removed while this worker was away');
+      continue;
+    }
+    await recordImage(dbHandle.db, store, image);
+  }
   return store;
 }
+
+const BUILTIN_IMAGES = [BUSYBOX_IMAGE, HELLO_WORLD_IMAGE];
 
 async function startApi(ctx: StartContext): Promise<ServerType> {
   const { config, redis, dbHandle, log, closers, stop, imageConfig, webhooks, local, telemetry } = ctx;
@@ -386,7 +441,6 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
   local.notifier = notifier;
   const images = await ImageQueue.start({
     redis,
-    uploadDir: join(config.dataDir, 'uploads'),
     pullTimeoutMs: imageConfig.pullTimeoutMs,
     importMaxBytes: imageConfig.importMaxBytes,
     log,
@@ -394,13 +448,20 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
   closers.push(() => images.close());
   const collector = BlobCollector.start({ db: dbHandle.db, store: ctx.blobs, gcAgeMs: config.blobs.gcAgeMs, log });
   closers.push(() => collector.close());
+  const peers = await startApiPeers(ctx);
   const deps: AppDeps = {
     db: dbHandle.db,
     queue,
     notifier,
     redis,
     images,
-    blobs: { store: ctx.blobs, maxBytes: config.blobs.maxBytes },
+    blobs: { store: ctx.blobs, maxBytes: config.blobs.maxBytes, ...(peers && { peers }) },
+    internalBlobs: {
+      store: ctx.blobs,
+      maxBytes: Math.max(imageConfig.importMaxBytes, config.blobs.maxBytes),
+      ...(config.hosts.workerToken !== undefined && { workerToken: config.hosts.workerToken }),
+      ...(peers && { peers }),
+    },
     webhooks,
     config: {
       auth: config.auth,
@@ -432,6 +493,20 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
   (http as HttpServer).requestTimeout = config.maxWaitMs + 30_000;
   closers.push(() => closeHttp(http as HttpServer));
   return http;
+}
+
+/**
+ * The other API processes behind the same address, asked for blobs uploaded to them
+ * (api/peer-blobs.ts): with a worker token only (their internal route takes it). This one is
+ * listed for them when it has an address of its own (WARMBOX_ADVERTISE_URL).
+ */
+async function startApiPeers(ctx: StartContext): Promise<PeerBlobs | undefined> {
+  const { config, redis, closers, log } = ctx;
+  const token = config.hosts.workerToken;
+  if (token === undefined) return undefined;
+  const peers = await ApiPeers.start(redis, config.hosts.advertiseUrl, log);
+  closers.push(() => peers.close());
+  return new PeerBlobs({ store: ctx.blobs, peers: () => peers.others(), token, maxBytes: Math.max(config.images.importMaxBytes, config.blobs.maxBytes), log });
 }
 
 /** How long answers being written when the jobs have drained get to finish before connections are cut. */

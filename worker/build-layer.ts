@@ -11,6 +11,11 @@
  * bounded by the build's disk limit (the sandbox's tmpfs). The layer's mtimes and the image's
  * `created` are the base image's, so the same build output gives the same layer digest.
  *
+ * Workers on other hosts: the new image's manifest, config and layer are handed on (to the API's
+ * blob store, worker/blob-access.ts) and its row names them with its base (contract/image-source.ts):
+ * a test job that lands on a worker without the image gets it from there (worker/image-obtain.ts),
+ * each blob verified by its sha256 and the layer admitted as a pulled layer is.
+ *
  * A judge run removes the image when it ends (an image `remove` operation): the store's garbage
  * collection frees the layer once no sandbox mounts it any more.
  */
@@ -22,6 +27,9 @@ import { opaqueDirsOf } from '../images/store/overlay-layer.js';
 import type { BuiltLayer } from '../contract/job-payload.js';
 import type { ImageResolver } from './image-resolver.js';
 import { recordImage } from './image-record.js';
+import { imageBlobsOf } from '../images/image-transfer.js';
+import type { ImageSource } from '../contract/image-source.js';
+import type { BlobAccess } from './blob-access.js';
 
 /** The repository build images are tagged in: a name no registry serves, so it is never pulled. */
 export const BUILD_IMAGE_REPOSITORY = `${INTERNAL_IMAGE_PREFIX}judge-build`;
@@ -35,6 +43,8 @@ export class BuildLayerStore {
     private readonly store: SnapshotStore,
     private readonly db: WarmboxDb,
     private readonly resolver?: ImageResolver,
+    /** Where the build image's blobs are handed on for other hosts; absent: they are not. */
+    private readonly blobs?: BlobAccess,
   ) {}
 
   /** Stores what the build changed (upperDir) on its image; returns the new image. */
@@ -58,10 +68,18 @@ export class BuildLayerStore {
       return { digest, image: await this.store.resolve(reference) };
     });
     if (!image) throw new Error(`the build image ${reference} was stored but does not resolve`);
-    await recordImage(this.db, this.store, image);
+    await recordImage(this.db, this.store, image, await this.handOn(image, base));
     this.resolver?.forget(reference);
     const layerDir = image.layerDirs.at(-1)!;
     return { image: reference, digest, layer: `sha256:${layerDir.split('/').at(-1)}` };
+  }
+
+  /** The blobs the build added to its base, handed on; the source a worker elsewhere gets the image from. */
+  private async handOn(image: StoredImage, base: StoredImage): Promise<ImageSource | null> {
+    if (!this.blobs) return null;
+    const { manifest, blobs } = await imageBlobsOf(this.store, image, base);
+    for (const digest of [manifest, ...blobs]) await this.blobs.publish(digest, await this.store.blobSize(digest), this.store.blobFilePath(digest), () => this.store.openBlob(digest));
+    return { kind: 'blobs', manifest, blobs, base: base.reference };
   }
 }
 

@@ -1,9 +1,11 @@
 /**
  * A stored image as the db's `images` table records it: reference, digest, runtime config, its
  * layers (from the manifest and config blobs, with each one's unpacked size) and platform, its sizes
- * (unpacked in size_bytes; compressed blobs in the config column), and creation time.
+ * (unpacked in size_bytes; compressed blobs in the config column), and creation time; and where a
+ * worker that lacks it gets it (contract/image-source.ts: the config column's `source`).
  */
-import { upsertImage, type ImageLayerRecord, type ImageRecordConfig } from '../db/images.js';
+import { findImage, upsertImage, type ImageLayerRecord, type ImageRecordConfig } from '../db/images.js';
+import { imageSourceOf, type ImageSource } from '../contract/image-source.js';
 import type { WarmboxDb } from '../db/client.js';
 import type { NewImageRow } from '../db/schema.js';
 import type { SnapshotStore, StoredImage } from '../images/image-store.js';
@@ -30,8 +32,15 @@ export async function imageRowOf(store: SnapshotStore, image: StoredImage): Prom
   };
 }
 
-/** Upserts the image's row; returns its reference. */
-export async function recordImage(db: WarmboxDb, store: SnapshotStore, image: StoredImage): Promise<string> {
-  await upsertImage(db, await imageRowOf(store, image));
+/**
+ * Upserts the image's row; returns its reference. `source`: where other hosts get it; null for a
+ * registry image (pulled by its reference); 'keep' leaves the row's as it is (a worker that stored
+ * an image the db knew already: at its start, or obtaining it for a job).
+ */
+export async function recordImage(db: WarmboxDb, store: SnapshotStore, image: StoredImage, source: ImageSource | null | 'keep' = 'keep'): Promise<string> {
+  const row = await imageRowOf(store, image);
+  const kept = source === 'keep' ? imageSourceOf((await findImage(db, image.reference))?.config) : (source ?? undefined);
+  if (kept !== undefined) row.config = { ...(row.config as object), source: kept };
+  await upsertImage(db, row);
   return image.reference;
 }

@@ -19,7 +19,6 @@
  * the collection keeps every layer an overlay still mounts (mounted-layers.ts); a collection is
  * then queued again (GC_RETRY_MS later) until nothing unreferenced is mounted any more.
  */
-import { rm } from 'node:fs/promises';
 import type { ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -38,10 +37,15 @@ import { ImageOpFailure } from './image-op-error.js';
 import { HostPathFilter } from './host-paths.js';
 import { ImageOpConsumer } from '../queue/image-op-consumer.js';
 import { appendImageOpEvent, endImageOp } from '../queue/image-op-stream.js';
+import { publishImageRemoved, type ImageRemoved } from '../queue/image-removals.js';
 import { recordImage } from './image-record.js';
 import { mountedLayerDirs } from './mounted-layers.js';
 import type { PullMetrics } from './pull-metrics.js';
 import type { PullProgress } from '../contract/pull-progress.js';
+import type { ImageSource } from '../contract/image-source.js';
+import { imageBlobsOf } from '../images/image-transfer.js';
+import type { BlobAccess } from './blob-access.js';
+import { ImageObtainer } from './image-obtain.js';
 
 export interface ImageWorkerOptions {
   /** Called after each operation that completed (the store may have changed). */
@@ -70,6 +74,11 @@ export interface ImageWorkerOptions {
   hostPaths?: string[];
   /** Where pulls are counted; absent: nowhere. */
   pullMetrics?: PullMetrics;
+  /**
+   * The blobs that travel between hosts (worker/blob-access.ts): imported archives are read through
+   * it, and the images this worker builds are handed on through it. Absent: imports fail.
+   */
+  blobs?: BlobAccess;
   log: Logger;
 }
 
@@ -91,9 +100,12 @@ export class ImageWorker {
   readonly #drained = new Map<string, { image: StoredImage; bounds: PoolBounds }>();
   readonly #closing = new AbortController();
   readonly #hostPaths: HostPathFilter;
+  readonly #obtainer: ImageObtainer | undefined;
 
   private constructor(opts: ImageWorkerOptions) {
     this.#opts = opts;
+    const blobs = opts.blobs;
+    this.#obtainer = blobs && new ImageObtainer({ store: opts.store, db: opts.db, blobs, pull: (r) => this.pullLocal(r), admitted: (i) => this.#admitted(i) });
     this.#hostPaths = new HostPathFilter([opts.store.root, ...(opts.hostPaths ?? [])]);
     this.#puller = new ImagePuller(opts.store, opts.registry);
     this.#consumer = new ImageOpConsumer({
@@ -115,8 +127,16 @@ export class ImageWorker {
    */
   async pullLocal(reference: string): Promise<StoredImage> {
     const image = await this.#pullCounted(reference, undefined, this.#closing.signal);
-    await this.#admitted(image);
+    await this.#admitted(image, null);
     return image;
+  }
+
+  /**
+   * An image the db has into this worker's store, for a job: pulled, or got from where another
+   * host's worker left it (worker/image-obtain.ts); without blob access, pulled.
+   */
+  obtainLocal(reference: string): Promise<StoredImage> {
+    return this.#obtainer ? this.#obtainer.obtain(reference) : this.pullLocal(reference);
   }
 
   /** Stops taking operations; those in progress are cancelled and end with code `cancelled`. */
@@ -156,7 +176,7 @@ export class ImageWorker {
       case 'pull':
         return this.#pull(data.reference, emit, signal);
       case 'import':
-        return this.#import(data.archivePath, data.reference, emit);
+        return this.#import(data.archive, data.reference, emit);
       case 'remove':
         return this.#remove(data.reference, data.force === true, emit);
       case 'build':
@@ -169,7 +189,7 @@ export class ImageWorker {
   async #pull(reference: string, emit: Emit, signal: AbortSignal): Promise<Done> {
     emit({ type: 'status', message: `Pulling ${reference}` });
     const image = await this.#pullCounted(reference, (p) => emit({ type: 'progress', ...p }), signal);
-    await this.#admitted(image);
+    await this.#admitted(image, null);
     emit({ type: 'status', message: `Digest: ${image.digest}` });
     return { references: [image.reference] };
   }
@@ -180,16 +200,15 @@ export class ImageWorker {
     return metrics.track(reference, (counted) => this.#puller.pull(reference, counted, signal), onProgress, (err) => opErrorOf(err).code);
   }
 
-  async #import(archivePath: string, reference: string | undefined, emit: Emit): Promise<Done> {
+  /** The archive stays in the API's blob store while its images exist: workers elsewhere import it again. */
+  async #import(archive: string, reference: string | undefined, emit: Emit): Promise<Done> {
     emit({ type: 'status', message: `Importing ${reference ?? 'the archive'}` });
-    let images: StoredImage[];
-    try {
-      images = await importImageArchive(this.#opts.store, archivePath, reference !== undefined ? { reference } : {});
-    } finally {
-      await rm(archivePath, { force: true });
-    }
+    if (!this.#opts.blobs) throw new ImageOpFailure('internal_error', 'this worker has no blob store to read the archive from');
+    const path = await this.#opts.blobs.ensure(archive);
+    const images = await importImageArchive(this.#opts.store, path, reference !== undefined ? { reference } : {});
+    const source: ImageSource = { kind: 'archive', archive, ...(reference !== undefined && { reference }) };
     for (const image of images) {
-      await this.#admitted(image);
+      await this.#admitted(image, source);
       emit({ type: 'status', message: `Loaded image: ${image.reference} (${image.digest})` });
     }
     return { references: images.map((i) => i.reference) };
@@ -212,6 +231,9 @@ export class ImageWorker {
     await deleteImage(db, reference);
     this.#opts.resolver?.forget(reference);
     emit({ type: 'status', message: `Untagged: ${reference}` });
+    const digest = image?.digest ?? row?.digest;
+    // The other hosts' stores have their own copies: each untags its own (queue/image-removals.ts).
+    if (digest !== undefined) await publishImageRemoved(this.#opts.redis, { reference, digest }).catch((err) => this.#opts.log.warn({ err, image: reference }, 'telling the other workers of a removal failed'));
     if (!image) return { references: [], removed: { reference, digest: row?.digest ?? '', freedBytes: 0 } };
 
     const stillNamed = (await store.list()).some((i) => i.digest === image.digest);
@@ -225,9 +247,19 @@ export class ImageWorker {
     const opts: BuildRecipeOptions = { reference: data.reference, onLog: (line) => emit({ type: 'log', line: this.#hostPaths.filter(line) }), signal };
     if (this.#opts.debCacheDir !== undefined) opts.debCacheDir = this.#opts.debCacheDir;
     const { image, base } = await buildRecipeImage(this.#opts.store, data.recipe, opts);
-    await this.#admitted(base); // listed and runnable like the image itself
-    await this.#admitted(image);
+    // Listed and runnable like the image itself; both handed on: no registry serves them.
+    await this.#admitted(base, await this.#handOn(base));
+    await this.#admitted(image, await this.#handOn(image, base));
     return { references: [image.reference] };
+  }
+
+  /** An image this worker made, its blobs (those `base` lacks) handed on for the workers of other hosts. */
+  async #handOn(image: StoredImage, base?: StoredImage): Promise<ImageSource | null> {
+    const { store, blobs } = this.#opts;
+    if (!blobs) return null;
+    const { manifest, blobs: added } = await imageBlobsOf(store, image, base);
+    for (const digest of [manifest, ...added]) await blobs.publish(digest, await store.blobSize(digest), store.blobFilePath(digest), () => store.openBlob(digest));
+    return { kind: 'blobs', manifest, blobs: added, ...(base && { base: base.reference }) };
   }
 
   async #collect(emit: Emit): Promise<Done> {
@@ -264,6 +296,22 @@ export class ImageWorker {
     return { freedBytes: result.freedBytes };
   }
 
+  /**
+   * An image removed by a worker elsewhere: untagged in this store (whatever digest its copy has:
+   * an archive imported again may differ), unless the db has it again since; its pools let go, and
+   * what it alone used collected.
+   */
+  async untagRemovedElsewhere(removed: ImageRemoved): Promise<void> {
+    const { store, db } = this.#opts;
+    const image = await store.resolve(removed.reference);
+    if (!image || (await findImage(db, removed.reference)) !== undefined) return;
+    await store.remove(removed.reference);
+    this.#opts.resolver?.forget(removed.reference);
+    if (!(await store.list()).some((i) => i.digest === image.digest)) this.#drainPools(image);
+    const { freedBytes } = await this.#collectOnce();
+    this.#opts.log.info({ image: removed.reference, freedBytes }, 'untagged an image removed on another host');
+  }
+
   /** Parked sandboxes of an image no ref names any more: let go, so that its layers can be freed. */
   #drainPools(image: StoredImage): void {
     const pools = this.#opts.pools;
@@ -272,9 +320,12 @@ export class ImageWorker {
     pools.configure(image, { min: 0, max: 0 });
   }
 
-  /** A stored image: into the db, out of the resolver's cache, and its pools back if they were let go. */
-  async #admitted(image: StoredImage): Promise<void> {
-    await recordImage(this.#opts.db, this.#opts.store, image);
+  /**
+   * A stored image: into the db (with where other hosts get it: `source`, kept as the row has it
+   * when 'keep'), out of the resolver's cache, and its pools back if they were let go.
+   */
+  async #admitted(image: StoredImage, source: ImageSource | null | 'keep' = 'keep'): Promise<void> {
+    await recordImage(this.#opts.db, this.#opts.store, image, source);
     this.#opts.resolver?.forget(image.reference);
     const drained = this.#drained.get(image.digest);
     if (drained && this.#opts.pools) {

@@ -5,7 +5,7 @@
  * has its own limits; the interactor's sandbox is released whatever happens. The result is the
  * solution's, with how the interactor ended beside it (JobResult.interactor).
  */
-import type { BlobStore } from '../blobs/blob-store.js';
+import type { BlobAccess } from './blob-access.js';
 import { withDefaults } from '../contract/limits.js';
 import type { InteractorPayload, InteractorResult, JobPayload } from '../contract/job-payload.js';
 import type { StoredImage } from '../contract/stored-image.js';
@@ -21,7 +21,8 @@ export interface InteractivePairDeps {
   images: ImageResolver;
   pools: SandboxPools;
   pull?: (reference: string) => Promise<StoredImage>;
-  blobs?: BlobStore;
+  /** The blobs the interactor's files name, fetched when this host lacks them (worker/blob-access.ts). */
+  blobs?: BlobAccess;
 }
 
 /** A run of the solution, with its interactor's end when it was one side of a pair. */

@@ -19,7 +19,7 @@ import { withDefaults } from '../contract/limits.js';
 import { cancelledBeforeStart, resultWithoutRun } from '../contract/result-without-run.js';
 import { argvOf, envOf } from './job-command.js';
 import type { BuiltLayer, JobPayload, JobResult } from '../contract/job-payload.js';
-import type { BlobStore } from '../blobs/blob-store.js';
+import type { BlobAccess } from './blob-access.js';
 import { jobInputs } from './job-blobs.js';
 import { encodeBytes } from './output-encoding.js';
 import { OutputAppender } from '../queue/output-stream.js';
@@ -47,16 +47,16 @@ export interface JobRunnerDeps {
   /** Where a finished job's webhook delivery is queued; absent: the sweep queues it. */
   webhooks?: WebhookQueue;
   /**
-   * Pulls an image into this worker's store. The API pulled it on first use, but on another worker
-   * when workers do not share a data directory: this one then pulls it too. Absent: such a job fails.
+   * Gets an image the db has into this worker's store (worker/image-obtain.ts): another worker
+   * pulled, imported or made it, on a host of its own. Absent: such a job fails.
    */
   pull?: (reference: string) => Promise<StoredImage>;
   /** The worker's stop; absent: jobs are never returned to the queue nor cut off. */
   stop?: WorkerStop;
   /** Where each finished job's latencies are counted; absent: nowhere. */
   metrics?: JobMetrics;
-  /** The blobs jobs reference (their stdin, their files); absent: such a job ends internal_error. */
-  blobs?: BlobStore;
+  /** The blobs jobs reference (their stdin, their files), fetched when this host lacks them; absent: such a job ends internal_error. */
+  blobs?: BlobAccess;
   /** Where a judge build's output is stored (JobPayload.captureLayer); absent: such a job fails. */
   buildLayers?: BuildLayerStore;
 }

@@ -41,7 +41,8 @@ export function authenticate(deps: Pick<AppDeps, 'db' | 'config'>): MiddlewareHa
   const usage = new KeyUsage(deps.db);
   return async function authenticate(c, next) {
     const needed = routeAccess(c);
-    if (needed === undefined || needed === 'public') return next();
+    // An internal route checks the workers' token itself (api/routes/internal-blobs.ts).
+    if (needed === undefined || needed === 'public' || needed === 'internal') return next();
     const { tenant, access } = await callerOf(deps, c.req.header('authorization'), usage);
     if (!grants(access.scopes, needed)) {
       throw new ApiError(403, 'forbidden', `this API key lacks the scope ${needed} that ${c.req.method} ${c.req.path} needs`, { scope: needed });

@@ -21,6 +21,7 @@ import type { BlobStore, StoredBlob } from '../../blobs/blob-store.js';
 import { deleteBlob, findBlob, recordBlob } from '../../db/blobs.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import type { PeerBlobs } from '../peer-blobs.js';
 import { blobParamsSchema, blobViewSchema } from '../schemas/blob.js';
 import { errorResponse } from '../schemas/error.js';
 
@@ -32,6 +33,8 @@ export interface BlobRoutesConfig {
   store: BlobStore;
   /** Largest blob (WARMBOX_BLOB_MAX_BYTES): 413 above. */
   maxBytes: number;
+  /** The other API processes, asked for a blob uploaded to one of them (api/peer-blobs.ts); absent: none are. */
+  peers?: PeerBlobs;
 }
 
 const binaryBody = { required: true, content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } };
@@ -114,7 +117,9 @@ function registerGet(app: OpenAPIHono, deps: AppDeps, blobs: BlobRoutesConfig): 
   });
   app.openapi(route, async (c) => {
     const { digest } = c.req.valid('param');
-    const size = (await findBlob(deps.db, c.get('tenant').id, digest)) && (await blobs.store.sizeOf(digest));
+    const held = await findBlob(deps.db, c.get('tenant').id, digest);
+    if (held !== undefined) await blobs.peers?.ensure(digest);
+    const size = held && (await blobs.store.sizeOf(digest));
     if (size === undefined) throw blobNotFound(digest);
     const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size), etag: `"${digest}"` };
     // HEAD is answered by this GET handler (hono drops the body): open nothing for it.

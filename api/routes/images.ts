@@ -18,14 +18,13 @@
  * operation that fails before any (a missing repository, refused credentials) answers with its own
  * status and a JSON error instead; after that, a failure is the stream's last line.
  *
- * Imports: the body is streamed into `<WARMBOX_DATA>/uploads/<id>.tar` (a staging directory, not
- * the store), and a worker imports it from there and removes it. So the API processes and the
- * workers must share the data directory for imports; they need not for anything else.
+ * Imports: the body is streamed into this API's blob store (`<WARMBOX_DATA>/blobs`, verified and
+ * named by its sha256), and the operation carries that digest: a worker reads it there when it
+ * shares this host, or fetches it over HTTP (`/internal/v1/blobs/{digest}`) when it does not. The
+ * archive stays while an image it made exists, so that a worker on another host that lacks the
+ * image imports it again (contract/image-source.ts); then the blob collection takes it.
  */
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
@@ -43,6 +42,8 @@ import { imageOpApiError, pullTimeoutError } from '../image-errors.js';
 import { normalizeOr400 } from '../image-pull-on-use.js';
 import { parseJsonBody } from '../middleware/json-body.js';
 import { errorResponse } from '../schemas/error.js';
+import { BlobStoreError } from '../../blobs/blob-store-error.js';
+import type { BlobStore } from '../../blobs/blob-store.js';
 import {
   buildRequestSchema,
   deleteQuerySchema,
@@ -208,19 +209,15 @@ function registerImport(app: OpenAPIHono, deps: AppDeps, images: ImageQueue): vo
           'bounds (image_too_large, with `bound`: WARMBOX_IMAGE_MAX_UNPACKED_BYTES or WARMBOX_IMAGE_MAX_ENTRIES).',
       ),
       503: errorResponse('The queue is unavailable, or the import outlasted the server\'s timeout.'),
+      507: errorResponse("The server's disk is full (storage_full): the archive was not stored; retry later."),
     },
   });
   app.openapi(route, async (c) => {
     const requested = c.req.valid('query').reference;
     const reference = requested === undefined ? undefined : normalizeOr400(requested, 'reference');
-    const path = await receiveArchive(c, images);
-    let op;
-    try {
-      op = await enqueueOr503(deps, images, { kind: 'import', archivePath: path, ...(reference !== undefined && { reference }) });
-    } catch (err) {
-      await rm(path, { force: true });
-      throw err;
-    }
+    // An archive that is not enqueued (or whose import fails) is named by no image: the blob collection takes it.
+    const archive = await receiveArchive(c, images, deps.blobs?.store);
+    const op = await enqueueOr503(deps, images, { kind: 'import', archive, ...(reference !== undefined && { reference }) });
     const outcome = await images.waitForOutcome(op.id, images.pullTimeoutMs, c.req.raw.signal);
     if (outcome === undefined) throw pullTimeoutError(requested ?? 'archive', reference ?? '', images.pullTimeoutMs);
     if (!outcome.ok) throw imageOpApiError('import', outcome.error, requested ?? 'archive', reference ?? '');
@@ -440,8 +437,8 @@ async function endLine(deps: AppDeps, outcome: ImageOpOutcome, kind: ImageOpKind
 
 // ---- uploads ----
 
-/** Streams the request body into the upload directory, within the import limit; returns the file. */
-async function receiveArchive(c: Context, images: ImageQueue): Promise<string> {
+/** Streams the request body into the blob store, within the import limit; returns its digest. */
+async function receiveArchive(c: Context, images: ImageQueue, store: BlobStore | undefined): Promise<string> {
   const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (!ARCHIVE_MEDIA_TYPES.includes(mediaType)) {
     throw new ApiError(415, 'unsupported_media_type', `the body must be an image archive (${ARCHIVE_MEDIA_TYPES.join(', ')}), not ${mediaType || 'untyped'}`);
@@ -451,27 +448,18 @@ async function receiveArchive(c: Context, images: ImageQueue): Promise<string> {
   if (declared > max) throw tooLarge(max);
   const body = c.req.raw.body;
   if (body === null) throw new ApiError(400, 'invalid_request', 'the body is empty: send the archive');
-  await mkdir(images.uploadDir, { recursive: true, mode: 0o700 });
-  const path = images.uploadPath();
-  let size = 0;
-  const limit = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      size += chunk.length;
-      done(size > max ? tooLarge(max) : null, chunk);
-    },
-  });
+  if (store === undefined) throw new ApiError(503, 'unavailable', 'this API has no blob store to receive an archive into');
+  let blob;
   try {
-    await pipeline(Readable.fromWeb(body as WebReadableStream<Uint8Array>), limit, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+    blob = await store.put(Readable.fromWeb(body as WebReadableStream<Uint8Array>), { maxBytes: max });
   } catch (err) {
-    await rm(path, { force: true });
-    if (err instanceof ApiError) throw err;
-    throw new ApiError(400, 'upload_failed', `the archive upload broke off after ${size} bytes: ${(err as Error).message}`);
+    if (err instanceof BlobStoreError) throw tooLarge(max);
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new ApiError(507, 'storage_full', "the server's disk is full: the archive was not stored; retry later");
+    if ((err as NodeJS.ErrnoException).syscall !== undefined) throw err;
+    throw new ApiError(400, 'upload_failed', `the archive upload broke off: ${(err as Error).message}`);
   }
-  if (size === 0) {
-    await rm(path, { force: true });
-    throw new ApiError(400, 'invalid_request', 'the body is empty: send the archive');
-  }
-  return path;
+  if (blob.size === 0) throw new ApiError(400, 'invalid_request', 'the body is empty: send the archive');
+  return blob.digest;
 }
 
 function tooLarge(max: number): ApiError {

@@ -36,6 +36,7 @@ const FLAG_TO_ENV = {
   concurrency: 'WARMBOX_CONCURRENCY',
   'stop-grace-ms': 'WARMBOX_STOP_GRACE_MS',
   auth: 'WARMBOX_AUTH',
+  'api-url': 'WARMBOX_API_URL',
 } as const;
 
 type Flag = keyof typeof FLAG_TO_ENV;

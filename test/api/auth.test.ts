@@ -136,6 +136,9 @@ describe('the scope of every route, in one place', () => {
         assert.ok(access !== undefined, `${key} has a scope in api/route-scopes.ts`);
         if (access === 'public') {
           assert.deepEqual(op.security, [], `${key} is public`);
+        } else if (access === 'internal') {
+          assert.deepEqual(op.security, [{ workerToken: [] }], `${key} takes the workers' token`);
+          assert.ok('401' in op.responses, `${key} declares 401`);
         } else {
           assert.deepEqual(op.security, [{ apiKey: [access] }], key);
           assert.ok('401' in op.responses && '403' in op.responses, `${key} declares 401 and 403`);

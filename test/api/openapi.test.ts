@@ -38,14 +38,15 @@ let doc: Document;
 
 const IMPORT_MAX_BYTES = 1024;
 const BLOB_MAX_BYTES = 1024;
+const WORKER_TOKEN = 'w'.repeat(40);
 let blobStore: BlobStore;
 
 before(async () => {
   h = await startApiHarness();
   uploadDir = mkdtempSync(join(tmpdir(), 'warmbox-openapi-test-'));
-  images = await ImageQueue.start({ redis: h.redis, uploadDir, pullTimeoutMs: 300, importMaxBytes: IMPORT_MAX_BYTES });
+  images = await ImageQueue.start({ redis: h.redis, pullTimeoutMs: 300, importMaxBytes: IMPORT_MAX_BYTES });
   blobStore = new BlobStore(join(uploadDir, 'blobs'));
-  app = createApp({ ...h.deps, images, blobs: { store: blobStore, maxBytes: BLOB_MAX_BYTES } });
+  app = createApp({ ...h.deps, images, blobs: { store: blobStore, maxBytes: BLOB_MAX_BYTES }, internalBlobs: { store: blobStore, maxBytes: BLOB_MAX_BYTES, workerToken: WORKER_TOKEN } });
   deadRedis = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
   withoutRedis = createApp({ ...h.deps, redis: deadRedis });
   await upsertImage(h.handle.db, { reference: 'docker.io/library/unused:1', digest: 'sha256:' + 'c'.repeat(64), config: {}, sizeBytes: 1, createdAt: 1 });
@@ -117,6 +118,8 @@ describe('the OpenAPI document', () => {
       'GET /v1/judge/{id}/events': 'streamJudgeRunEvents',
       'GET /v1/judge/{id}/deliveries': 'listJudgeRunDeliveries',
       'GET /v1/languages': 'listLanguages',
+      'GET /internal/v1/blobs/{digest}': 'fetchInternalBlob',
+      'PUT /internal/v1/blobs/{digest}': 'storeInternalBlob',
     });
     const values = Object.values(ids);
     assert.equal(new Set(values).size, values.length, 'operationIds are unique');
@@ -241,6 +244,14 @@ describe("the routes' error answers are declared in the document", () => {
     ['GET /v1/judge/{id}', '/v1/judge/nosuchrun', {}, 404],
     ['GET /v1/judge/{id}/events', '/v1/judge/nosuchrun/events', {}, 404],
     ['GET /v1/judge/{id}/deliveries', '/v1/judge/nosuchrun/deliveries', {}, 404],
+    ['GET /internal/v1/blobs/{digest}', `/internal/v1/blobs/sha256:${'0'.repeat(64)}`, {}, 401],
+    ['GET /internal/v1/blobs/{digest}', `/internal/v1/blobs/sha256:${'0'.repeat(64)}`, { headers: { authorization: `Bearer ${WORKER_TOKEN}` } }, 404],
+    ['GET /internal/v1/blobs/{digest}', '/internal/v1/blobs/sha256:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881', { headers: { authorization: `Bearer ${WORKER_TOKEN}` } }, 200],
+    ['GET /internal/v1/blobs/{digest}', '/internal/v1/blobs/sha256:nothex', { headers: { authorization: `Bearer ${WORKER_TOKEN}` } }, 400],
+    ['PUT /internal/v1/blobs/{digest}', `/internal/v1/blobs/sha256:${'0'.repeat(64)}`, { method: 'PUT', body: 'x' }, 401],
+    ['PUT /internal/v1/blobs/{digest}', `/internal/v1/blobs/sha256:${'0'.repeat(64)}`, { method: 'PUT', body: 'x', headers: { authorization: `Bearer ${WORKER_TOKEN}` } }, 422],
+    ['PUT /internal/v1/blobs/{digest}', `/internal/v1/blobs/sha256:${'0'.repeat(64)}`, { method: 'PUT', body: 'x'.repeat(BLOB_MAX_BYTES + 1), headers: { authorization: `Bearer ${WORKER_TOKEN}` } }, 413],
+    ['PUT /internal/v1/blobs/{digest}', '/internal/v1/blobs/sha256:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881', { method: 'PUT', body: 'x', headers: { authorization: `Bearer ${WORKER_TOKEN}` } }, 200],
   ];
 
   for (const [operation, url, init, status, which = 'images'] of cases) {

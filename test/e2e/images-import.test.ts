@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -66,7 +67,9 @@ describe('image archives', { skip }, () => {
     const result = await runJob('saved/app:v1', SHOW_DATA);
     assert.equal(result.verdict, 'ok', JSON.stringify(result));
     assert.equal(result.stdout, 'keep\nupper\nfrom layer 2\nhello\n');
-    assert.deepEqual(await readdir(join(server.dataDir, 'uploads')), [], 'the staged upload is gone');
+    // The archive is a blob of the API's store, kept while its image exists (workers elsewhere import it again).
+    const archiveHex = createHash('sha256').update(await readFile(dockerSave)).digest('hex');
+    assert.ok((await readdir(join(server.dataDir, 'blobs', 'sha256'))).includes(archiveHex), 'the archive is in the blob store');
   });
 
   it('warmbox import FILE --tag names the image, and warmbox run runs it', async () => {

@@ -44,12 +44,14 @@ export interface ServerOptions {
   logDir?: string;
   /** The address it listens on (default 127.0.0.1); the test reaches it on loopback either way. */
   listenHost?: string;
+  /** The port it listens on (default a free one): a test that must name its URL before it starts (freePort()). */
+  port?: number;
 }
 
 /** Starts the server and waits for /healthz. */
 export async function startServer(opts: ServerOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'warmbox-e2e-'));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const logFile = join(opts.logDir ?? dataDir, `server-${Date.now()}.log`);
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',

@@ -3,10 +3,9 @@
  * Redis, a real snapshot store and db, and a real registry on loopback.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { openDatabase, type DatabaseHandle } from '../../db/client.js';
@@ -18,12 +17,14 @@ import type { ImageOpOutcome } from '../../contract/image-op.js';
 import type { ImageOpEntry } from '../../queue/image-op-stream.js';
 import { ImageOpIdleTimeout, ImageQueue } from '../../queue/image-queue.js';
 import { ImageWorker } from '../../worker/image-worker.js';
+import { BlobAccess } from '../../worker/blob-access.js';
+import { BlobStore } from '../../blobs/blob-store.js';
+import { imageSourceOf } from '../../contract/image-source.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { pushWithSkopeo, registryTestsUnavailable, skopeoCopy, startProxy, startRegistry, type TestProxy, type TestRegistry } from '../helpers/registry.js';
 import { layeredLayout } from '../helpers/test-images.js';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
 
-const run = promisify(execFile);
 const skip = await registryTestsUnavailable();
 
 describe('image operations', { skip }, () => {
@@ -37,6 +38,7 @@ describe('image operations', { skip }, () => {
   let queue: ImageQueue;
   let worker: ImageWorker;
   let archive: string;
+  let blobs: BlobStore;
 
   const ref = (name: string): string => `${proxy.host}/ops/${name}:v1`;
 
@@ -67,8 +69,9 @@ describe('image operations', { skip }, () => {
     store = new SnapshotStore(join(tmp, 'store'));
     await store.init();
     const log = pino({ level: 'silent' });
-    queue = await ImageQueue.start({ redis, uploadDir: join(tmp, 'uploads'), pullTimeoutMs: 20_000, importMaxBytes: 1 << 30, log });
-    worker = ImageWorker.start({ connection: { host: server.host, port: server.port }, redis, store, db: handle.db, registry: {}, log });
+    queue = await ImageQueue.start({ redis, pullTimeoutMs: 20_000, importMaxBytes: 1 << 30, log });
+    blobs = new BlobStore(join(tmp, 'blobs'));
+    worker = ImageWorker.start({ connection: { host: server.host, port: server.port }, redis, store, db: handle.db, registry: {}, blobs: new BlobAccess({ store: blobs, maxBytes: 1 << 30 }), log });
   });
   after(async () => {
     await worker?.close();
@@ -130,15 +133,14 @@ describe('image operations', { skip }, () => {
     assert.equal(await findImage(handle.db, ref('missing')), undefined);
   });
 
-  it('imports an archive, records its images and removes the staged file', async () => {
-    const staged = queue.uploadPath();
-    await run('mkdir', ['-p', join(tmp, 'uploads')]);
-    await run('cp', [archive, staged]);
-    const outcome = await perform({ kind: 'import', archivePath: staged });
+  it('imports an archive from the blob store, records its images and where other hosts get them', async () => {
+    const { digest } = await blobs.put(createReadStream(archive), { maxBytes: 1 << 30 });
+    const outcome = await perform({ kind: 'import', archive: digest });
     assert.ok(outcome.ok, JSON.stringify(outcome));
     assert.deepEqual(outcome.references, ['docker.io/ops/archived:v1']);
-    assert.ok(await findImage(handle.db, 'docker.io/ops/archived:v1'));
-    await assert.rejects(run('test', ['-e', staged]), 'the upload was removed');
+    const row = await findImage(handle.db, 'docker.io/ops/archived:v1');
+    assert.deepEqual(imageSourceOf(row?.config), { kind: 'archive', archive: digest });
+    assert.ok((await blobs.sizeOf(digest)) !== undefined, 'the archive stays while its image exists (db/blob-pins.ts)');
   });
 
   it('a removal untags, deletes the row and collects what only that image used', async () => {
@@ -182,7 +184,7 @@ describe('image operations', { skip }, () => {
     // A queue nobody consumes: on another Redis, without a worker.
     const other = await startRedis();
     const otherRedis = new Redis(other.port, other.host);
-    const idle = await ImageQueue.start({ redis: otherRedis, uploadDir: tmp, pullTimeoutMs: 1000, importMaxBytes: 1, log: pino({ level: 'silent' }) });
+    const idle = await ImageQueue.start({ redis: otherRedis, pullTimeoutMs: 1000, importMaxBytes: 1, log: pino({ level: 'silent' }) });
     try {
       const op = await idle.enqueue({ kind: 'pull', reference: ref('a') });
       const t0 = Date.now();
