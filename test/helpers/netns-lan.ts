@@ -27,7 +27,7 @@ export interface Netns {
   readonly name: string;
   /** This namespace's address on the bridge. */
   readonly address: string;
-  /** Spawns a command inside the namespace (`ip netns exec`). */
+  /** Spawns a command inside the namespace (its network namespace only: mounts are the machine's). */
   spawn(command: string, args: readonly string[], opts?: SpawnOptions): ChildProcess;
 }
 
@@ -60,7 +60,9 @@ export async function createLan(hostCount: number): Promise<NetnsLan> {
     return {
       name,
       address,
-      spawn: (command, args, opts = {}) => spawn('ip', ['netns', 'exec', name, command, ...args], opts),
+      // nsenter switches the network namespace alone; `ip netns exec` would also remount /sys,
+      // hiding the cgroup file systems a worker needs under /sys/fs/cgroup.
+      spawn: (command, args, opts = {}) => spawn('nsenter', [`--net=/run/netns/${name}`, '--', command, ...args], opts),
     };
   };
 

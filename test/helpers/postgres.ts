@@ -6,8 +6,8 @@
  * (runuser). Stopped by the pid in its postmaster.pid; also killed if the test process exits first.
  * Each test takes a fresh database of it (`database()`).
  */
-import { spawn, execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -19,8 +19,8 @@ export interface TestPostgres {
   readonly url: string;
   /** The postmaster's pid. */
   readonly pid: number;
-  /** A new, empty database on this server; its URL. */
-  database(): Promise<string>;
+  /** A new, empty database on this server; its URL (on `host`, default the listen address). */
+  database(opts?: { host?: string }): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -42,7 +42,14 @@ function asServerUser(bin: string, args: string[]): [string, string[]] {
   return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+export interface PostgresOptions {
+  /** The address it listens on (default 127.0.0.1). */
+  listenAddress?: string;
+  /** How its server process is started (default child_process.spawn): e.g. inside a network namespace. */
+  spawn?: (command: string, args: readonly string[], opts: SpawnOptions) => ChildProcess;
+}
+
+export async function startPostgres(opts: PostgresOptions = {}): Promise<TestPostgres> {
   const bin = postgresBinDir();
   if (bin === undefined) throw new Error('PostgreSQL is not installed (no /usr/lib/postgresql/<version>/bin/postgres): run npm run setup');
   const dir = mkdtempSync(join(tmpdir(), 'warmbox-pg-'));
@@ -54,10 +61,13 @@ export async function startPostgres(): Promise<TestPostgres> {
   }
   const [initdb, initArgs] = asServerUser(join(bin, 'initdb'), ['-D', data, '-U', SUPERUSER, '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
   execFileSync(initdb, initArgs, { stdio: 'pipe' });
+  // initdb trusts 127.0.0.1 alone; a server listening on another loopback-range address (a test's
+  // network namespace, test/helpers/netns-lan.ts) is reached from those addresses.
+  appendFileSync(join(data, 'pg_hba.conf'), 'host all all 127.0.0.0/8 trust\n');
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOn(bin, dir, data, await freePort());
+      return await startOn(bin, dir, data, await freePort(), opts);
     } catch (err) {
       lastError = err;
     }
@@ -66,17 +76,21 @@ export async function startPostgres(): Promise<TestPostgres> {
   throw lastError;
 }
 
-async function startOn(bin: string, dir: string, data: string, port: number): Promise<TestPostgres> {
-  const settings = ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'];
+async function startOn(bin: string, dir: string, data: string, port: number, opts: PostgresOptions): Promise<TestPostgres> {
+  const listen = opts.listenAddress ?? '127.0.0.1';
+  const settings = ['-c', `listen_addresses=${listen}`, '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'];
   const [cmd, args] = asServerUser(join(bin, 'postgres'), ['-D', data, '-p', String(port), ...settings]);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = (opts.spawn ?? spawn)(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const url = `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`;
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const url = `postgres://${SUPERUSER}@${listen}:${port}/postgres`;
+  // The test's own connections go through the unix socket in `dir`: it is reachable whatever
+  // network namespace the server listens in (the filesystem is shared).
+  const local = (db: string) => `postgres://${SUPERUSER}@/${db}?host=${encodeURIComponent(dir)}&port=${port}`;
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`postgres exited (${code}) before it was ready:\n${output}`))));
   exited.catch(() => undefined);
-  await Promise.race([waitReady(url, () => output), exited]);
+  await Promise.race([waitReady(local('postgres'), () => output), exited]);
   const pid = postmasterPid(data);
   const killOnExit = () => {
     try {
@@ -91,16 +105,16 @@ async function startOn(bin: string, dir: string, data: string, port: number): Pr
     port,
     url,
     pid,
-    async database() {
+    async database(o = {}) {
       const name = `test_${process.pid}_${serial++}`;
-      const client = new pg.Client({ connectionString: url });
+      const client = new pg.Client({ connectionString: local('postgres') });
       await client.connect();
       try {
         await client.query(`CREATE DATABASE ${name}`);
       } finally {
         await client.end();
       }
-      return `postgres://${SUPERUSER}@127.0.0.1:${port}/${name}`;
+      return `postgres://${SUPERUSER}@${o.host ?? listen}:${port}/${name}`;
     },
     async stop() {
       process.removeListener('exit', killOnExit);
