@@ -1,7 +1,8 @@
 /**
  * A real warmbox service for a benchmark, started as an operator would: a redis-server of its own
  * on a free loopback port, and `node dist/cli/main.js server` on a temporary data directory —
- * or, with `workers: N`, an API-only server and N `warmbox worker` processes beside it.
+ * or, with `workers: N`, an API-only server and N `warmbox worker` processes beside it; with
+ * `database: 'postgres'`, every process on a PostgreSQL server of its own (test/helpers/postgres.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -9,6 +10,7 @@ import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../contract/paths.js';
+import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
 import { freePort } from '../../test/helpers/warmbox-server.js';
 
 export interface BenchService {
@@ -24,11 +26,15 @@ export interface BenchService {
   stop(): Promise<void>;
 }
 
+export type ServiceDatabase = 'sqlite' | 'postgres';
+
 export interface ServiceOptions {
   /** 0: one process, the API and a worker (WARMBOX_ROLE=all); N: an API process and N worker processes. */
   workers?: number;
   /** More WARMBOX_* settings for every process. */
   env?: Record<string, string>;
+  /** The db every process shares: the SQLite file in the data directory (default), or a PostgreSQL server of the benchmark's own. */
+  database?: ServiceDatabase;
   /** A data directory to use and keep (a store with images built by an earlier run); default a temporary one, removed at stop. */
   dataDir?: string;
 }
@@ -40,12 +46,14 @@ export async function startService(opts: ServiceOptions = {}): Promise<BenchServ
   const logFile = join(dataDir, 'server.log');
   const log = createWriteStream(logFile);
   const children: ChildProcess[] = [];
+  let postgres: TestPostgres | undefined;
   const stop = async (): Promise<void> => {
     for (const child of children.reverse()) {
       if (child.exitCode !== null || child.signalCode !== null) continue;
       child.kill('SIGTERM');
       await once(child, 'exit');
     }
+    await postgres?.stop();
     if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
   };
   try {
@@ -54,10 +62,12 @@ export async function startService(opts: ServiceOptions = {}): Promise<BenchServ
     children.push(redis);
     await waitForOutput(redis, 'Ready to accept connections', 'redis-server');
     const port = await freePort();
+    if (opts.database === 'postgres') postgres = await startPostgres();
     const env = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       WARMBOX_DATA: dataDir,
       WARMBOX_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      ...(postgres && { WARMBOX_DATABASE_URL: await postgres.database() }),
       WARMBOX_LOG_LEVEL: 'warn',
       ...opts.env,
     };
