@@ -9,7 +9,6 @@
  * The bridge is this process's own (prefix `wbb`, no uplink: the host's sysctls are not touched).
  * Usage: node dist/bench/network.js [iterations]   → table on stdout, bench/results/network.json
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import { launcherPath, packageRoot } from '../contract/paths.js';
 import { WebhookTargetPolicy } from '../contract/webhook-target-policy.js';
 import type { Sandbox } from '../runtime/sandbox.js';
 import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import { forkExecSamples } from './lib/bare-baseline.js';
 import { markdownTable, summarize, type Summary } from './lib/stats.js';
 
 const N = Number(process.argv[2] ?? 200);
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   });
   const results: Record<string, Summary> = {};
   try {
-    results.bare = summarize(bareForkExec(image.layerDirs[0]!));
+    results.bare = summarize(forkExecSamples(N, [join(image.layerDirs[0]!, 'bin/busybox'), 'true']));
     await runtime.create(image, { diskBytes: DISK, network: 'bridge' }).then((b) => b.destroy()); // the bridge, once: not on the clock
     for (const network of ['none', 'bridge'] as const) results[`create ${network}`] = summarize(await creates(runtime, image, network));
     for (const network of ['none', 'bridge'] as const) results[`cold ${network}`] = summarize(await colds(runtime, image, network));
@@ -54,13 +54,6 @@ async function main(): Promise<void> {
   report(results);
 }
 
-function bareForkExec(rootfs: string): number[] {
-  const bin = join(packageRoot(), 'bench/native/build/forkexec');
-  mkdirSync(join(packageRoot(), 'bench/native/build'), { recursive: true });
-  execFileSync('cc', ['-O2', '-o', bin, join(packageRoot(), 'bench/native/forkexec.c')]);
-  const out = execFileSync(bin, [String(N), join(rootfs, 'bin/busybox'), 'true'], { encoding: 'utf8' });
-  return out.trim().split('\n').map((us) => Number(us) / 1000);
-}
 
 /** Build until parked; each destroyed off the clock, and waited for, so that teardowns do not pile up. */
 async function creates(runtime: SandboxRuntime, image: StoredImage, network: NetworkMode): Promise<number[]> {

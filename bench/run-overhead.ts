@@ -25,6 +25,7 @@ import { HOST_BUSYBOX } from '../images/builtin-images.js';
 import { encodeTar, tarEntriesOfDir } from '../images/store/layer-tar.js';
 import { ociArchive } from '../test/helpers/host-gcc-image.js';
 import { forkExecSamples } from './lib/bare-baseline.js';
+import { closedLoops } from './lib/closed-loops.js';
 import { markdownTable, summarize, type Summary } from './lib/stats.js';
 import { startService, type BenchService } from './lib/warmbox-process.js';
 
@@ -105,7 +106,7 @@ async function ensurePythonImage(service: BenchService): Promise<void> {
 
 async function measure(service: BenchService, p: Program): Promise<Measured> {
   // Warm-up: the first jobs make the image's pool; then as many at once as the throughput phase sends.
-  await runFor(2, CLIENTS, () => job(service, p));
+  await closedLoops(CLIENTS, 2, () => job(service, p));
   const warmbox: number[] = [];
   const serverTotal: number[] = [];
   const bare: number[] = [];
@@ -115,14 +116,14 @@ async function measure(service: BenchService, p: Program): Promise<Measured> {
     serverTotal.push(j.value);
     bare.push((await timed(() => hostRun(p.host))).ms);
   }
-  const load = await runFor(SECONDS, CLIENTS, () => job(service, p));
-  const bareLoad = await runFor(SECONDS, CLIENTS, () => hostRun(p.host));
+  const load = await closedLoops(CLIENTS, SECONDS, () => job(service, p));
+  const bareLoad = await closedLoops(CLIENTS, SECONDS, () => hostRun(p.host));
   return {
     program: p.name,
     warmbox: summarize(warmbox),
     warmboxServerTotal: summarize(serverTotal),
     bare: summarize(bare),
-    throughput: { clients: CLIENTS, seconds: SECONDS, warmboxPerS: load.ok / SECONDS, warmboxLatency: summarize(load.ms), barePerS: bareLoad.ok / SECONDS, failed: load.failed },
+    throughput: { clients: CLIENTS, seconds: SECONDS, warmboxPerS: load.ms.length / SECONDS, warmboxLatency: summarize(load.ms), barePerS: bareLoad.ms.length / SECONDS, failed: load.failed },
   };
 }
 
@@ -150,26 +151,6 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }>
   return { ms: performance.now() - t0, value };
 }
 
-/** `clients` loops, each running `fn` one after another until `seconds` are over. */
-async function runFor(seconds: number, clients: number, fn: () => Promise<unknown>): Promise<{ ok: number; failed: number; ms: number[] }> {
-  const end = performance.now() + seconds * 1000;
-  const ms: number[] = [];
-  let failed = 0;
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (performance.now() < end) {
-        const t0 = performance.now();
-        try {
-          await fn();
-          ms.push(performance.now() - t0);
-        } catch (err) {
-          if (failed++ === 0) console.error(err instanceof Error ? err.message : err);
-        }
-      }
-    }),
-  );
-  return { ok: ms.length, failed, ms };
-}
 
 function report(measured: Measured[], floor: Summary): void {
   const f = (n: number) => Number(n.toFixed(2));

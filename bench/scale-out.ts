@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { packageRoot } from '../contract/paths.js';
 import { HOST_BUSYBOX } from '../images/builtin-images.js';
 import { forkExecSamples } from './lib/bare-baseline.js';
+import { closedLoops } from './lib/closed-loops.js';
 import { JobClient } from './lib/open-loop.js';
 import { processCpuMs } from './lib/proc-cpu.js';
 import { markdownTable, summarize, type Summary } from './lib/stats.js';
@@ -63,19 +64,19 @@ async function measure(database: ServiceDatabase, workers: number): Promise<Row>
   const service = await startService({ workers, database, env: { WARMBOX_OVERLOAD_AGE_MS: '0' } });
   const client = new JobClient(service.url);
   try {
-    await closedLoops(client, WARMUP_SECONDS);
+    await closedLoops(CLIENTS, WARMUP_SECONDS, () => job(client));
     const pids = [service.serverPid, ...service.workerPids];
     const before = pids.map(processCpuMs);
-    const load = await closedLoops(client, SECONDS);
+    const load = await closedLoops(CLIENTS, SECONDS, () => job(client));
     const cpu = pids.map((pid, i) => processCpuMs(pid) - before[i]!);
-    const finished = load.latencies.length;
+    const finished = load.ms.length;
     return {
       database,
       workers,
       finished,
       failed: load.failed,
       perSecond: finished / SECONDS,
-      latency: summarize(load.latencies),
+      latency: summarize(load.ms),
       apiCpuMsPerJob: cpu[0]! / finished,
       workersCpuMsPerJob: cpu.slice(1).reduce((a, b) => a + b, 0) / finished,
     };
@@ -85,20 +86,10 @@ async function measure(database: ServiceDatabase, workers: number): Promise<Row>
   }
 }
 
-async function closedLoops(client: JobClient, seconds: number): Promise<{ latencies: number[]; failed: number }> {
-  const end = performance.now() + seconds * 1000;
-  const latencies: number[] = [];
-  let failed = 0;
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      while (performance.now() < end) {
-        const s = await client.send(JOB);
-        if (s.status === 200 && s.verdict === 'ok') latencies.push(s.latencyMs);
-        else if (failed++ === 0) console.error(`a job failed: ${s.status} ${s.error ?? s.verdict}`);
-      }
-    }),
-  );
-  return { latencies, failed };
+/** One warm job; throws unless it finished `ok`. */
+async function job(client: JobClient): Promise<void> {
+  const s = await client.send(JOB);
+  if (s.status !== 200 || s.verdict !== 'ok') throw new Error(`a job failed: ${s.status} ${s.error ?? s.verdict}`);
 }
 
 function report(rows: Row[], floor: Summary): void {
