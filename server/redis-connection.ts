@@ -11,9 +11,21 @@ export class RedisUnreachableError extends Error {
   override name = 'RedisUnreachableError';
 }
 
-export function redisOptions(url: string): RedisOptions {
+/** How a connection is used. */
+export interface RedisUse {
+  /**
+   * ioredis's auto-pipelining (default on): the commands of one tick go out as one write. It pays
+   * where many commands meet in a tick (an API under load); each batch builds an ioredis Pipeline,
+   * which copies every defined script onto itself, so on a connection that sends a few commands at
+   * a time (a worker's) it costs more CPU than it saves (BullMQ's own worker at 50 jobs/s: 2.3 ms a
+   * job without, 3.65 ms with).
+   */
+  autoPipelining?: boolean;
+}
+
+export function redisOptions(url: string, use: RedisUse = {}): RedisOptions {
   // BullMQ requires maxRetriesPerRequest: null on the connections it blocks on.
-  const base: RedisOptions = { maxRetriesPerRequest: null, enableAutoPipelining: true };
+  const base: RedisOptions = { maxRetriesPerRequest: null, enableAutoPipelining: use.autoPipelining ?? true };
   if (url.startsWith('unix://')) return { ...base, path: url.slice('unix://'.length) };
   if (SENTINEL_SCHEME.test(url)) return { ...base, ...sentinelOptions(url) };
   const u = new URL(url);
@@ -61,8 +73,8 @@ export function redact(url: string): string {
 }
 
 /** Connects and PINGs, failing with one clear line instead of retrying forever. */
-export async function connectRedis(url: string, timeoutMs = 3000): Promise<Redis> {
-  const redis = new Redis({ ...redisOptions(url), lazyConnect: true, connectTimeout: timeoutMs, retryStrategy: () => null });
+export async function connectRedis(url: string, use: RedisUse = {}, timeoutMs = 3000): Promise<Redis> {
+  const redis = new Redis({ ...redisOptions(url, use), lazyConnect: true, connectTimeout: timeoutMs, retryStrategy: () => null });
   redis.on('error', () => {}); // reported by the awaited connect below
   try {
     await redis.connect();

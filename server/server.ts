@@ -53,7 +53,7 @@ import { createLogger } from './logger.js';
 import { PrivateRedis } from './private-redis.js';
 import { ServerStop, type Closer } from './server-stop.js';
 import { WorkerStop } from '../worker/worker-stop.js';
-import { connectRedis, redact, redisOptions } from './redis-connection.js';
+import { connectRedis, redact, redisOptions, type RedisUse } from './redis-connection.js';
 import { WebhookQueue } from '../queue/webhook-queue.js';
 import { startWebhookDelivery } from './webhook-delivery.js';
 import { WebhookMetrics } from '../worker/webhook-metrics.js';
@@ -212,7 +212,8 @@ async function startWorker(ctx: StartContext): Promise<string> {
   closers.push(() => removals.close());
   const workerStop = new WorkerStop();
   // Jobs' output on a connection of its own: an API in this process must not wait behind a flood of it to enqueue.
-  const outputRedis = await connectRedis(redisUrl);
+  // It and the jobs queue's consumer send a few commands at a time: auto-pipelining costs them more than it saves.
+  const outputRedis = await connectRedis(redisUrl, WORKER_REDIS_USE);
   closers.push(() => closeRedis(outputRedis));
   const runner = new JobRunner({
     images,
@@ -234,7 +235,7 @@ async function startWorker(ctx: StartContext): Promise<string> {
   const slots = new RunningSlots(redis, (err) => log.warn({ err }, 'renewing running slots failed; they hold until their lease ends'));
   closers.push(() => slots.close());
   const worker = startJobWorker({
-    connection: redisOptions(redisUrl) as ConnectionOptions,
+    connection: redisOptions(redisUrl, WORKER_REDIS_USE) as ConnectionOptions,
     name: workerId,
     concurrency: config.concurrency,
     runner,
@@ -430,6 +431,9 @@ async function openStore(config: ServerConfig, dbHandle: DatabaseHandle, log: Lo
 }
 
 const BUILTIN_IMAGES = [BUSYBOX_IMAGE, HELLO_WORLD_IMAGE];
+
+/** The worker's per-job connections (the jobs queue's consumer, the output stream): no auto-pipelining (server/redis-connection.ts). */
+const WORKER_REDIS_USE: RedisUse = { autoPipelining: false };
 
 async function startApi(ctx: StartContext): Promise<ServerType> {
   const { config, redis, dbHandle, log, closers, stop, imageConfig, webhooks, local, telemetry } = ctx;
