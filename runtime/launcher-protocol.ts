@@ -114,7 +114,9 @@ export type LauncherEvent =
   | { type: 'result'; result: LauncherResult }
   /** A capture run's writable layer: a path of the host (the supervisor's fd) valid until it hangs up. */
   | { type: 'capture'; path: string }
-  | { type: 'error'; stage: string; message: string };
+  | { type: 'error'; stage: string; message: string }
+  /** The supervisor's last word: the sandbox is destroyed and its cgroups removed (it exits next). */
+  | { type: 'gone' };
 
 /** One key of a message, as launcher-wire.json describes it. */
 interface WireField {
@@ -227,6 +229,7 @@ export function encodeRun(m: RunMessage): Buffer {
 
 export function parseEvent(line: string): LauncherEvent {
   if (line === 'ready') return { type: 'ready' };
+  if (line === 'gone') return { type: 'gone' };
   if (line.startsWith('result ')) return { type: 'result', result: parseResult(line.slice(7)) };
   const capture = /^capture path=(\/proc\/\d+\/fd\/\d+)$/.exec(line);
   if (capture) return { type: 'capture', path: capture[1]! };

@@ -109,8 +109,14 @@ export class SandboxRuntime {
       ...(lease && { network: lease }),
     });
     const exit = sandbox
-      .then((s) => s.closed, () => undefined)
-      .then(() => this.afterExit(name, cgroup, uid))
+      .then(
+        async (s) => {
+          await s.closed;
+          return s.cgroupsRemoved;
+        },
+        () => false,
+      )
+      .then((removed) => this.afterExit(name, cgroup, uid, removed))
       .then(() => lease && network!.release(lease))
       .catch((err: Error) => this.onLog(`sandbox ${name}: ${err.message}`));
     this.exits.add(exit);
@@ -119,14 +125,14 @@ export class SandboxRuntime {
   }
 
   /**
-   * Once the supervisor has exited: it removed the sandbox's cgroups itself, unless it died first
-   * (killed, or its zygote died); then every process still in them is killed and they are removed
-   * here. The uid is free again only when nothing of the sandbox runs any more.
+   * Once the supervisor has exited: it removed the sandbox's cgroups itself (and said so: `removed`),
+   * unless it died first (killed, or its zygote died); then every process still in them is killed
+   * and they are removed here. The uid is free again only when nothing of the sandbox runs any more.
    */
-  private async afterExit(name: string, cgroup: CgroupPlacement, uid: number): Promise<void> {
+  private async afterExit(name: string, cgroup: CgroupPlacement, uid: number, removed: boolean): Promise<void> {
     // Off the event loop: a stat in a cgroupfs whose cgroups are being removed waits for the
     // kernel's cgroup lock, ~3 ms a sandbox in a profile under load, all of it blocking.
-    const dirs = await existingDirs(cgroupDirsOf(cgroup));
+    const dirs = removed ? [] : await existingDirs(cgroupDirsOf(cgroup));
     if (dirs.length) this.onLog(`sandbox ${name}: its cgroups outlived its supervisor; killing what is left in them and removing them`);
     const left = await killAndRemoveCgroups(dirs);
     this.live.delete(name);

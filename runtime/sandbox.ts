@@ -4,7 +4,6 @@
  * (`run`), and is gone afterwards. A parked sandbox that is never used is torn down by `destroy`.
  */
 import { constants as osConstants } from 'node:os';
-import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { LauncherZygote, SandboxStreams } from './launcher-zygote.js';
 import {
@@ -71,14 +70,16 @@ const LOG_PREFIX = 'warmbox-launcher: ';
 
 export class Sandbox {
   private used = false;
-  private readonly events: AsyncIterator<LauncherEvent>;
+  private readonly events = new EventLines((line) => this.log(line));
   private diagnostics = '';
   private exited = false;
   /** Resolves when the launcher has exited: namespaces gone, cgroups removed. */
   readonly closed: Promise<void>;
 
   private constructor(private readonly io: SandboxStreams) {
-    this.events = this.readEvents(createInterface({ input: io.control, crlfDelay: Infinity }));
+    io.control.setEncoding('utf8');
+    io.control.on('data', (text: string) => this.events.push(text));
+    io.control.resume(); // the zygote paused it after reading the connection's hello line
     // Our ends of the job's streams close once the launcher closed theirs.
     for (const s of [io.stdin, io.stdout, io.stderr]) s.on('end', () => s.end());
     this.closed = new Promise((resolve) =>
@@ -88,7 +89,18 @@ export class Sandbox {
         resolve();
       }),
     );
-    io.control.on('end', () => io.control.end());
+    io.control.on('end', () => {
+      this.events.end();
+      io.control.end();
+    });
+  }
+
+  /**
+   * Whether the supervisor said it removed the sandbox's cgroups (its `gone`, just before it
+   * exits): once `closed`, the runtime then need not look for them.
+   */
+  get cgroupsRemoved(): boolean {
+    return this.events.gone;
   }
 
   /** Builds a sandbox through the zygote and waits until it is parked, ready for a command. */
@@ -147,26 +159,19 @@ export class Sandbox {
     await this.closed;
   }
 
-  private async *readEvents(lines: AsyncIterable<string>): AsyncGenerator<LauncherEvent> {
-    for await (const line of lines) {
-      if (line.startsWith(LOG_PREFIX)) this.log(line);
-      else yield parseEvent(line);
-    }
-  }
-
   private log(line: string): void {
     if (this.diagnostics.length < DIAGNOSTICS_CAP) this.diagnostics += `${line}\n`;
   }
 
   private async nextEvent(): Promise<LauncherEvent> {
     const next = await this.events.next();
-    if (next.done) {
+    if (next === undefined) {
       // The connection closes without a word only when the supervisor and the init are both gone:
       // the init holds it too (its log), and dies with its supervisor (native/contain.c).
       await this.closed;
       return { type: 'error', stage: 'launcher', message: "the sandbox's supervisor died before it reported; the sandbox was killed" };
     }
-    return next.value;
+    return next;
   }
 
   private failure(ev: LauncherEvent, workdir?: string): SandboxError {
@@ -178,6 +183,64 @@ export class Sandbox {
     }
     const detail = ev.type === 'error' ? `${ev.stage}: ${ev.message}` : `unexpected event ${ev.type}`;
     return new SandboxError(`sandbox failed: ${detail}${log ? `\n${log}` : ''}`);
+  }
+}
+
+/**
+ * The control connection's lines as the launcher's events, its log lines apart. Read as they come,
+ * whether or not anyone waits for an event: `gone` comes after the last one a run waits for.
+ * (A listener and a queue: readline's async iterator cost more per sandbox than the few lines it splits.)
+ */
+class EventLines {
+  private partial = '';
+  private readonly queued: (LauncherEvent | Error)[] = [];
+  private waiter: ((ev: LauncherEvent | Error | undefined) => void) | undefined;
+  private ended = false;
+  /** The supervisor said `gone`. */
+  gone = false;
+
+  constructor(private readonly onLog: (line: string) => void) {}
+
+  push(text: string): void {
+    const lines = (this.partial + text).split('\n');
+    this.partial = lines.pop()!;
+    for (const line of lines) this.line(line);
+  }
+
+  /** The connection ended: a last line without its newline counts, then next() answers undefined. */
+  end(): void {
+    if (this.partial) this.line(this.partial);
+    this.partial = '';
+    this.ended = true;
+    this.deliver();
+  }
+
+  /** The next event, or undefined once the connection ended; a line that is no event rejects. */
+  next(): Promise<LauncherEvent | undefined> {
+    return new Promise((resolve, reject) => {
+      this.waiter = (ev) => (ev instanceof Error ? reject(ev) : resolve(ev));
+      this.deliver();
+    });
+  }
+
+  private line(line: string): void {
+    if (line.startsWith(LOG_PREFIX)) return this.onLog(line);
+    let ev: LauncherEvent | Error;
+    try {
+      ev = parseEvent(line.endsWith('\r') ? line.slice(0, -1) : line);
+    } catch (err) {
+      ev = err as Error;
+    }
+    if (!(ev instanceof Error) && ev.type === 'gone') this.gone = true;
+    else this.queued.push(ev);
+    this.deliver();
+  }
+
+  private deliver(): void {
+    const waiter = this.waiter;
+    if (waiter === undefined || (this.queued.length === 0 && !this.ended)) return;
+    this.waiter = undefined;
+    waiter(this.queued.shift());
   }
 }
 

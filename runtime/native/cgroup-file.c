@@ -88,16 +88,16 @@ int cgroup_mkdir(const char *dir)
 }
 
 /* A cgroup whose last task just died can stay busy for a moment (v1 reparenting): retry briefly. */
-void cgroup_rmdir(const char *dir)
+int cgroup_rmdir(const char *dir)
 {
 	for (int i = 0; i < 200; i++) {
 		if (rmdir(dir) == 0 || errno == ENOENT)
-			return;
+			return 0;
 		if (errno != EBUSY)
 			break;
 		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
 	}
-	PLOG("rmdir(%s)", dir);
+	return PLOG("rmdir(%s)", dir), -1;
 }
 
 static int none_create(const struct setup_spec *s) { (void)s; return 0; }
@@ -107,7 +107,7 @@ static int none_pids(const struct setup_spec *s, uint64_t p) { (void)s; (void)p;
 static int none_set_cpu(const struct setup_spec *s, uint64_t q, uint64_t p) { (void)s; (void)q; (void)p; return 0; }
 static int none_cpu(const struct setup_spec *s, uint64_t *out) { (void)s; *out = 0; return 0; }
 static int none_usage(const struct setup_spec *s, struct cgroup_usage *u) { (void)s; memset(u, 0, sizeof(*u)); return 0; }
-static void none_destroy(const struct setup_spec *s) { (void)s; }
+static int none_destroy(const struct setup_spec *s) { (void)s; return 0; }
 
 /* No cgroups: only for tests of the namespace layer on hosts without cgroup access. */
 const struct cgroup_driver cgroup_none_driver = {

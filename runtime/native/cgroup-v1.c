@@ -95,12 +95,14 @@ static int v1_usage(const struct setup_spec *s, struct cgroup_usage *u)
 	return 0;
 }
 
-static void v1_destroy(const struct setup_spec *s)
+static int v1_destroy(const struct setup_spec *s)
 {
-	cgroup_rmdir(s->cgroup_memory);
-	cgroup_rmdir(s->cgroup_pids);
-	cgroup_rmdir(s->cgroup_cpuacct);
-	cgroup_rmdir(s->cgroup_cpu);
+	/* Every one is tried, whatever the others did; cpu may be cpuacct's directory (gone: ENOENT). */
+	int rc = cgroup_rmdir(s->cgroup_memory);
+	rc |= cgroup_rmdir(s->cgroup_pids);
+	rc |= cgroup_rmdir(s->cgroup_cpuacct);
+	rc |= cgroup_rmdir(s->cgroup_cpu);
+	return rc;
 }
 
 const struct cgroup_driver cgroup_v1_driver = {

@@ -58,11 +58,11 @@ static int v2_usage(const struct setup_spec *s, struct cgroup_usage *u)
 	return 0;
 }
 
-static void v2_destroy(const struct setup_spec *s)
+static int v2_destroy(const struct setup_spec *s)
 {
 	/* cgroup.kill (Linux 5.14) also reaches processes that are no longer in our pid namespace. */
 	cgroup_write(s->cgroup_unified, "cgroup.kill", "1");
-	cgroup_rmdir(s->cgroup_unified);
+	return cgroup_rmdir(s->cgroup_unified);
 }
 
 const struct cgroup_driver cgroup_v2_driver = {

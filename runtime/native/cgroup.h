@@ -24,7 +24,8 @@ struct cgroup_driver {
 	int (*set_cpu)(const struct setup_spec *s, uint64_t quota_us, uint64_t period_us);
 	int (*cpu_us)(const struct setup_spec *s, uint64_t *out);
 	int (*usage)(const struct setup_spec *s, struct cgroup_usage *u);
-	void (*destroy)(const struct setup_spec *s);
+	/* 0 once every directory of the sandbox is gone; -1 when one is left (logged). */
+	int (*destroy)(const struct setup_spec *s);
 };
 
 extern const struct cgroup_driver cgroup_v1_driver;
@@ -48,4 +49,4 @@ int cgroup_read_u64(const char *dir, const char *file, uint64_t *out);
 /* Reads the number after `key ` in a flat-keyed file such as memory.events; 0 if absent. */
 int cgroup_read_keyed(const char *dir, const char *file, const char *key, uint64_t *out);
 int cgroup_mkdir(const char *dir);
-void cgroup_rmdir(const char *dir);
+int cgroup_rmdir(const char *dir);

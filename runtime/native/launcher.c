@@ -149,8 +149,11 @@ static void report_result(const struct setup_spec *s, const struct outcome *o)
 	      hit_name(o->hit), o->stdout_bytes + o->stderr_bytes, o->truncated);
 }
 
-/* Kills the whole sandbox: SIGKILL to its PID 1 takes every process of the namespace with it. */
-static void destroy(const struct setup_spec *s, pid_t init)
+/*
+ * Kills the whole sandbox: SIGKILL to its PID 1 takes every process of the namespace with it.
+ * Returns 0 once its cgroups are gone, -1 when one is left (logged).
+ */
+static int destroy(const struct setup_spec *s, pid_t init)
 {
 	if (init > 0) {
 		kill(init, SIGKILL);
@@ -159,7 +162,18 @@ static void destroy(const struct setup_spec *s, pid_t init)
 	}
 	if (s->net_veth)
 		net_veth_remove(s);
-	cgroup_driver_for(s->cgroup)->destroy(s);
+	return cgroup_driver_for(s->cgroup)->destroy(s);
+}
+
+/*
+ * The end of a supervisor that did not die: the sandbox destroyed, and `gone` said when its
+ * cgroups are removed, so that the worker need not look for them (a stat per cgroup directory, each
+ * waiting on the kernel's cgroup lock while other sandboxes' cgroups come and go).
+ */
+static void tear_down(const struct setup_spec *s, pid_t init)
+{
+	if (destroy(s, init) == 0)
+		event("gone\n");
 }
 
 /* Our parent when we started: the zygote, whose death is what a SIGTERM usually means. */
@@ -322,16 +336,16 @@ int sandbox_main(void)
 	/* The veth is made while the init builds the rest: the sandbox is ready only once both are done. */
 	if (init >= 0 && spec.net_veth && net_veth_attach(&spec, init) < 0) {
 		event("error setup: the sandbox's network could not be made (see the launcher's log)\n");
-		destroy(&spec, init);
+		tear_down(&spec, init);
 		return 1;
 	}
 	if (init < 0 || wait_ready(p.report[0]) < 0) {
-		destroy(&spec, init);
+		tear_down(&spec, init);
 		return 1;
 	}
 	event("ready\n");
 	int rc = run(&spec, init, &p);
-	destroy(&spec, init_pid); /* -1 once a capture reaped it */
+	tear_down(&spec, init_pid); /* -1 once a capture reaped it */
 	return rc < 0 ? 1 : 0;
 }
 

@@ -8,7 +8,7 @@
 /* The fds the launcher is started with (runtime/launcher-protocol.ts spawns it so). */
 enum {
 	FD_CONTROL = 0, /* setup message, run message, then any byte or EOF = kill */
-	FD_EVENTS = 1,  /* lines: ready, result ..., error ... */
+	FD_EVENTS = 1,  /* lines: ready, result ..., error ..., gone */
 	FD_LOG = 2,     /* diagnostics for the operator */
 	FD_STDIN = 3,   /* bytes for the job's stdin; EOF closes it */
 	FD_STDOUT = 4,  /* the job's stdout, cut at the output limit */
