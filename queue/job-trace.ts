@@ -9,7 +9,7 @@
  * off at the API, or a job queued before warmbox carried one) starts a trace of its own.
  * A job's webhook deliveries carry the same context (queue/webhook-queue.ts), so their spans join the job's trace.
  */
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { context, INVALID_SPAN_CONTEXT, propagation, ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { JobPayload } from '../contract/job-payload.js';
 import { QUEUE_JOBS } from './redis-keys.js';
 
@@ -52,8 +52,21 @@ export function sendTraced<T>(payloads: JobPayload[], send: (payloads: JobPayloa
   });
 }
 
+/**
+ * Whether spans are made at all. With no tracer provider registered (tracing off) the API's no-op
+ * tracer still builds a span, a context and a closure per call: a worker's job makes five, for nothing.
+ */
+export function tracingOn(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer(TRACER_NAME) !== undefined;
+}
+
+/** The span work gets while tracing is off: it records nothing. */
+export const NON_RECORDING_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
 /** Runs the worker's processing of a job inside its CONSUMER span, a child of the enqueue when the payload carries one. */
 export function processTraced<T>(payload: JobPayload, process: (span: Span) => Promise<T>): Promise<T> {
+  if (!tracingOn()) return process(NON_RECORDING_SPAN);
   const parent = payload.traceparent === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, carrierOf(payload));
   const attributes = { ...messagingAttributes('process', 'process', payload.id), 'warmbox.image': payload.image };
   return trace.getTracer(TRACER_NAME).startActiveSpan(`process ${QUEUE_JOBS}`, { kind: SpanKind.CONSUMER, attributes }, parent, (span) =>

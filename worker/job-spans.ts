@@ -4,10 +4,11 @@
  */
 import { trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { JobResult } from '../contract/job-payload.js';
-import { ended, TRACER_NAME } from '../queue/job-trace.js';
+import { ended, NON_RECORDING_SPAN, TRACER_NAME, tracingOn } from '../queue/job-trace.js';
 
 /** Runs `work` in a child span of the active one; a throw marks the span as an error. */
 export function inSpan<T>(name: string, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> {
+  if (!tracingOn()) return work(NON_RECORDING_SPAN);
   return trace.getTracer(TRACER_NAME).startActiveSpan(name, { attributes }, (span) => ended(span, work(span)));
 }
 
