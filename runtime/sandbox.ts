@@ -1,11 +1,12 @@
 /**
- * One single-use sandbox: a launcher supervisor (forked by the zygote, connected back over four
- * sockets) that builds the sandbox and parks it (`create`), runs exactly one command in it
+ * One single-use sandbox: a launcher supervisor (forked by the zygote, connected back over two
+ * sockets: control, and io for the job's stdio) that builds the sandbox and parks it (`create`), runs exactly one command in it
  * (`run`), and is gone afterwards. A parked sandbox that is never used is torn down by `destroy`.
  */
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { LauncherZygote, SandboxStreams } from './launcher-zygote.js';
+import { readOutput, stdoutStream } from './sandbox-output.js';
 import {
   encodeRun,
   encodeSetup,
@@ -80,12 +81,12 @@ export class Sandbox {
     io.control.setEncoding('utf8');
     io.control.on('data', (text: string) => this.events.push(text));
     io.control.resume(); // the zygote paused it after reading the connection's hello line
-    // Our ends of the job's streams close once the launcher closed theirs.
-    for (const s of [io.stdin, io.stdout, io.stderr]) s.on('end', () => s.end());
+    // Our end of the job's stdio closes once the launcher closed its end.
+    io.io.on('end', () => io.io.end());
     this.closed = new Promise((resolve) =>
       io.control.once('close', () => {
         this.exited = true;
-        for (const s of [io.stdin, io.stdout, io.stderr]) s.destroy();
+        io.io.destroy();
         resolve();
       }),
     );
@@ -126,15 +127,16 @@ export class Sandbox {
     this.used = true;
     const stdout = new CappedSink(req.outputBytes, req.onStdout);
     const stderr = new CappedSink(req.stderrBytes, req.onStderr);
-    const outputsDone = Promise.all([stdout.consume(this.io.stdout), stderr.consume(this.io.stderr)]);
+    const jobStdout = req.connect ? stdoutStream(this.io.io) : undefined;
+    const outputsDone = readOutput(this.io.io, (channel, chunk) => (channel === 'stdout' ? stdout : stderr).push(chunk), jobStdout);
     const cancel = (): void => void this.io.control.write('k');
     req.signal?.addEventListener('abort', cancel, { once: true });
     this.io.control.write(encodeRun(req));
     if (req.signal?.aborted) cancel();
     // An empty stdin is only a FIN: a zero-byte write would wake the supervisor once more.
-    if (req.connect) req.connect({ stdin: this.io.stdin, stdout: this.io.stdout });
-    else if (req.stdin.length) this.io.stdin.end(req.stdin);
-    else this.io.stdin.end();
+    if (req.connect) req.connect({ stdin: this.io.io, stdout: jobStdout! });
+    else if (req.stdin.length) this.io.io.end(req.stdin);
+    else this.io.io.end();
     let held = false;
     try {
       let ev = await this.nextEvent();
@@ -253,18 +255,7 @@ class CappedSink {
     private readonly onChunk?: (chunk: Buffer) => void,
   ) {}
 
-  /** Resolves at the stream's end ('data' listeners: cheaper than an async iterator per chunk). */
-  consume(stream: Readable): Promise<void> {
-    return new Promise((resolve, reject) => {
-      stream.on('data', (chunk: Buffer) => this.push(chunk));
-      stream.once('end', resolve);
-      stream.once('close', resolve);
-      stream.once('error', reject);
-      stream.resume(); // the zygote paused it after reading the connection's hello line
-    });
-  }
-
-  private push(chunk: Buffer): void {
+  push(chunk: Buffer): void {
     const room = this.cap - this.size;
     if (room <= 0) return;
     const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "report.h"
+#include "wire-output.h"
 
 /* How often the cgroup's CPU time is read while a CPU limit is set (ms). */
 #define CPU_POLL_MS 10
@@ -34,9 +35,10 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* A job stream and its cap: stdout's is output_bytes, stderr's stderr_bytes. */
+/* A job stream, its frames' channel and its cap: stdout's is output_bytes, stderr's stderr_bytes. */
 struct stream {
-	int from, to;
+	int from;
+	unsigned char channel;
 	const char *name;
 	uint64_t cap;
 	uint64_t *relayed;
@@ -44,30 +46,40 @@ struct stream {
 
 static struct stream stdout_stream(const struct run_spec *r, struct sandbox_pipes *p, struct outcome *o)
 {
-	return (struct stream){ p->job_stdout, FD_STDOUT, "stdout", r->output_bytes, &o->stdout_bytes };
+	return (struct stream){ p->job_stdout, OUTPUT_CHANNEL_STDOUT, "stdout", r->output_bytes, &o->stdout_bytes };
 }
 
 static struct stream stderr_stream(const struct run_spec *r, struct sandbox_pipes *p, struct outcome *o)
 {
-	return (struct stream){ p->job_stderr, FD_STDERR, "stderr", r->stderr_bytes, &o->stderr_bytes };
+	return (struct stream){ p->job_stderr, OUTPUT_CHANNEL_STDERR, "stderr", r->stderr_bytes, &o->stderr_bytes };
+}
+
+/* One frame of the io connection (launcher-wire.json "output"): the header before the payload, one write. */
+static int write_frame(unsigned char channel, char *frame, size_t payload)
+{
+	frame[0] = (char)channel;
+	for (int i = 0; i < 4; i++)
+		frame[1 + i] = (char)(payload >> (8 * (3 - i)));
+	return write_all(FD_IO, frame, OUTPUT_FRAME_HEADER_BYTES + payload);
 }
 
 /*
- * Moves what is readable from a job pipe to its socket, never past the stream's cap.
- * Returns 2 when it moved bytes, 1 when nothing was readable, 0 at EOF, -1 when the output
+ * Moves what is readable from a job pipe to the io connection as a frame, never past the stream's
+ * cap. Returns 2 when it moved bytes, 1 when nothing was readable, 0 at EOF, -1 when the output
  * limit was hit or the worker went away.
  */
 static int relay_output(struct stream st, struct outcome *o)
 {
-	char buf[65536];
-	ssize_t n = read(st.from, buf, sizeof(buf));
+	char frame[OUTPUT_FRAME_HEADER_BYTES + OUTPUT_FRAME_MAX_PAYLOAD];
+	char *buf = frame + OUTPUT_FRAME_HEADER_BYTES;
+	ssize_t n = read(st.from, buf, OUTPUT_FRAME_MAX_PAYLOAD);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 1;
 	if (n <= 0)
 		return 0;
 	uint64_t room = st.cap - *st.relayed;
 	size_t take = (uint64_t)n > room ? room : (size_t)n;
-	if (take && write_all(st.to, buf, take) < 0) {
+	if (take && write_frame(st.channel, frame, take) < 0) {
 		o->hit = HIT_CANCEL; /* the worker stopped reading: it is gone */
 		return -1;
 	}
@@ -166,7 +178,7 @@ static int cpu_exceeded(const struct setup_spec *s, const struct run_spec *r)
 void supervise(const struct setup_spec *s, const struct run_spec *r, struct sandbox_pipes *p,
 	       struct outcome *o)
 {
-	struct stdin_relay in = { .src_open = 1, .from_file = p->stdin_source != FD_STDIN };
+	struct stdin_relay in = { .src_open = 1, .from_file = p->stdin_source != FD_IO };
 	uint64_t start = now_us(), deadline = start + r->wall_ms * 1000;
 	int out_open = 1, err_open = 1;
 	fcntl(p->job_stdin, F_SETFL, O_NONBLOCK);

@@ -1,9 +1,10 @@
 // Writes the C view of the launcher's wire table (runtime/launcher-wire.json) to stdout: for each
-// message an enum of its keys and a table of their names and rules, which spec.c parses with.
-// The native Makefile runs it: `node wire-keys.mjs ../launcher-wire.json > build/wire-keys.h`.
+// message an enum of its keys and a table of their names and rules, which spec.c parses with; or,
+// with `output`, the io connection's frame constants, which supervise.c writes with.
+// The native Makefile runs it: `node wire-keys.mjs ../launcher-wire.json [output] > build/wire-….h`.
 import { readFileSync } from 'node:fs';
 
-const [, , tablePath] = process.argv;
+const [, , tablePath, part] = process.argv;
 if (!tablePath) {
   process.stderr.write('usage: node wire-keys.mjs runtime/launcher-wire.json\n');
   process.exit(2);
@@ -29,6 +30,31 @@ function message(name) {
   }
   lines.push('};', '');
   return lines.join('\n');
+}
+
+/** The output frames' constants (launcher-wire.json "output"). */
+function output() {
+  const o = table.output;
+  for (const k of ['header_bytes', 'max_payload_bytes', 'stdout', 'stderr']) {
+    if (!Number.isInteger(o?.[k])) throw new Error(`${tablePath}: output.${k} is not an integer`);
+  }
+  if (o.header_bytes !== 5) throw new Error(`${tablePath}: output.header_bytes must be 5 (a channel byte and a u32 length)`);
+  return [
+    '/* Generated from runtime/launcher-wire.json by runtime/native/wire-keys.mjs: edit the table, not this. */',
+    '#pragma once',
+    '',
+    '/* The io connection\'s output frames: a channel byte, the payload length (u32 big-endian), the payload. */',
+    `#define OUTPUT_FRAME_HEADER_BYTES ${o.header_bytes}`,
+    `#define OUTPUT_FRAME_MAX_PAYLOAD ${o.max_payload_bytes}`,
+    `#define OUTPUT_CHANNEL_STDOUT ${o.stdout}`,
+    `#define OUTPUT_CHANNEL_STDERR ${o.stderr}`,
+    '',
+  ].join('\n');
+}
+
+if (part === 'output') {
+  process.stdout.write(output());
+  process.exit(0);
 }
 
 process.stdout.write(
