@@ -113,6 +113,7 @@ describe('launcher protocol', () => {
 
   it('parses ready, result and error events', () => {
     assert.deepEqual(parseEvent('ready'), { type: 'ready' });
+    assert.deepEqual(parseEvent('gone'), { type: 'gone' });
     const ev = parseEvent(
       'result status=exited code=3 signal=0 exec_errno=0 wall_us=1500 cpu_us=900 memory_peak_bytes=4096 oom_kills=0 limit=none output_bytes=12 truncated=none',
     );
