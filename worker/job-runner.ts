@@ -28,6 +28,7 @@ import type { WorkerStop } from './worker-stop.js';
 import type { JobMetrics } from './job-metrics.js';
 import { inSpan, runAttributes } from './job-spans.js';
 import { NotQueuedError } from './not-queued-error.js';
+import { eitherSignal } from './either-signal.js';
 import type { WebhookQueue } from '../queue/webhook-queue.js';
 import { announceJobEnd } from '../queue/job-end.js';
 import type { FinishedNotice } from '../queue/finished-notifier.js';
@@ -80,8 +81,12 @@ export class JobRunner {
   private readonly inSandbox = new Map<string, (error: string) => JobResult>();
   /** Ids of the jobs this runner is running now. */
   private readonly inFlight = new Set<string>();
+  /** Steps before a sandbox still pending (beforeStart): a drain gives each up. One listener for all, not one per step. */
+  private readonly notStartedYet = new Set<(err: JobNotStartedError) => void>();
 
-  constructor(private readonly deps: JobRunnerDeps) {}
+  constructor(private readonly deps: JobRunnerDeps) {
+    deps.stop?.draining.addEventListener('abort', () => this.notStartedYet.forEach((giveUp) => giveUp(notStartedError())), { once: true });
+  }
 
   /** How many jobs this runner is running now. */
   get running(): number {
@@ -203,23 +208,22 @@ export class JobRunner {
   private async beforeStart<T>(step: Promise<T>, discard: (value: T) => void = () => {}): Promise<T> {
     const draining = this.deps.stop?.draining;
     if (!draining) return step;
-    const notStarted = (): JobNotStartedError => new JobNotStartedError('the worker is stopping; the job had not started and went back to the queue');
-    const stopped = new Promise<never>((_, reject) => {
-      const onDrain = (): void => reject(notStarted());
-      if (draining.aborted) onDrain();
-      else draining.addEventListener('abort', onDrain, { once: true });
-      void step.finally(() => draining.removeEventListener('abort', onDrain)).catch(() => undefined);
-    });
+    let giveUp!: (err: JobNotStartedError) => void;
+    const stopped = new Promise<never>((_, reject) => (giveUp = reject));
+    if (draining.aborted) giveUp(notStartedError());
+    else this.notStartedYet.add(giveUp);
     let value: T;
     try {
       value = await Promise.race([step, stopped]);
     } catch (err) {
       if (err instanceof JobNotStartedError) void step.then(discard, () => undefined);
       throw err;
+    } finally {
+      this.notStartedYet.delete(giveUp);
     }
     if (!draining.aborted) return value;
     discard(value);
-    throw notStarted();
+    throw notStartedError();
   }
 
   /** Killed because the grace period ended (not cancelled by a client): the job is `lost`. */
@@ -280,8 +284,7 @@ export class JobRunner {
 
   private async runIn(sandbox: Sandbox, image: StoredImage, job: JobPayload, output: OutputAppender, timings: Timings, cancel?: AbortSignal): Promise<PairedRunResult> {
     const t0 = performance.now();
-    const graceOver = this.deps.stop?.graceOver;
-    const signal = graceOver && cancel ? AbortSignal.any([cancel, graceOver]) : (graceOver ?? cancel);
+    const { signal, release } = eitherSignal(cancel, this.deps.stop?.graceOver);
     try {
       const request: RunRequest = {
         argv: argvOf(job, image.config),
@@ -300,6 +303,7 @@ export class JobRunner {
       void sandbox.destroy();
       throw err;
     } finally {
+      release();
       timings.runMs = performance.now() - t0;
     }
   }
@@ -344,6 +348,10 @@ export class JobRunner {
   }
 }
 
+function notStartedError(): JobNotStartedError {
+  return new JobNotStartedError('the worker is stopping; the job had not started and went back to the queue');
+}
+
 /** How long a result that the db refuses (a full disk, a locked file) is kept and offered again. */
 const RECORD_RETRY_MS = 10 * 60_000;
 
@@ -352,6 +360,7 @@ const RECORD_RETRY_MS = 10 * 60_000;
  * printed (stdin, files, env values and output may be secrets).
  */
 function logJobFinished(log: Logger, job: JobPayload, result: JobResult, recordError?: unknown): void {
+  if (recordError === undefined && !log.isLevelEnabled('info')) return;
   const fields = {
     job: job.id,
     image: job.image,
