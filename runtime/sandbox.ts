@@ -1,16 +1,17 @@
 /**
  * One single-use sandbox: a launcher supervisor (forked by the zygote, connected back over two
- * sockets: control, and io for the job's stdio) that builds the sandbox and parks it (`create`), runs exactly one command in it
- * (`run`), and is gone afterwards. A parked sandbox that is never used is torn down by `destroy`.
+ * sockets: control, and io for the job's stdio) that builds the sandbox and parks it (`create`),
+ * runs exactly one command in it (`run`), and is gone afterwards. A parked sandbox that is never
+ * used is torn down by `destroy`.
  */
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { LauncherZygote, SandboxStreams } from './launcher-zygote.js';
 import { readOutput, stdoutStream } from './sandbox-output.js';
+import { EventLines, LOG_PREFIX } from './launcher-event-lines.js';
 import {
   encodeRun,
   encodeSetup,
-  parseEvent,
   type LauncherEvent,
   type LauncherResult,
   type RunMessage,
@@ -66,8 +67,6 @@ export interface WritableLayer {
 }
 
 const DIAGNOSTICS_CAP = 16 * 1024;
-/** Lines the launcher logs for the operator share the control stream with its events. */
-const LOG_PREFIX = 'warmbox-launcher: ';
 
 export class Sandbox {
   private used = false;
@@ -185,64 +184,6 @@ export class Sandbox {
     }
     const detail = ev.type === 'error' ? `${ev.stage}: ${ev.message}` : `unexpected event ${ev.type}`;
     return new SandboxError(`sandbox failed: ${detail}${log ? `\n${log}` : ''}`);
-  }
-}
-
-/**
- * The control connection's lines as the launcher's events, its log lines apart. Read as they come,
- * whether or not anyone waits for an event: `gone` comes after the last one a run waits for.
- * (A listener and a queue: readline's async iterator cost more per sandbox than the few lines it splits.)
- */
-class EventLines {
-  private partial = '';
-  private readonly queued: (LauncherEvent | Error)[] = [];
-  private waiter: ((ev: LauncherEvent | Error | undefined) => void) | undefined;
-  private ended = false;
-  /** The supervisor said `gone`. */
-  gone = false;
-
-  constructor(private readonly onLog: (line: string) => void) {}
-
-  push(text: string): void {
-    const lines = (this.partial + text).split('\n');
-    this.partial = lines.pop()!;
-    for (const line of lines) this.line(line);
-  }
-
-  /** The connection ended: a last line without its newline counts, then next() answers undefined. */
-  end(): void {
-    if (this.partial) this.line(this.partial);
-    this.partial = '';
-    this.ended = true;
-    this.deliver();
-  }
-
-  /** The next event, or undefined once the connection ended; a line that is no event rejects. */
-  next(): Promise<LauncherEvent | undefined> {
-    return new Promise((resolve, reject) => {
-      this.waiter = (ev) => (ev instanceof Error ? reject(ev) : resolve(ev));
-      this.deliver();
-    });
-  }
-
-  private line(line: string): void {
-    if (line.startsWith(LOG_PREFIX)) return this.onLog(line);
-    let ev: LauncherEvent | Error;
-    try {
-      ev = parseEvent(line.endsWith('\r') ? line.slice(0, -1) : line);
-    } catch (err) {
-      ev = err as Error;
-    }
-    if (!(ev instanceof Error) && ev.type === 'gone') this.gone = true;
-    else this.queued.push(ev);
-    this.deliver();
-  }
-
-  private deliver(): void {
-    const waiter = this.waiter;
-    if (waiter === undefined || (this.queued.length === 0 && !this.ended)) return;
-    this.waiter = undefined;
-    waiter(this.queued.shift());
   }
 }
 
