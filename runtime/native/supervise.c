@@ -46,12 +46,14 @@ struct stream {
 
 static struct stream stdout_stream(const struct run_spec *r, struct sandbox_pipes *p, struct outcome *o)
 {
-	return (struct stream){ p->job_stdout, OUTPUT_CHANNEL_STDOUT, "stdout", r->output_bytes, &o->stdout_bytes };
+	return (struct stream){ .from = p->job_stdout, .channel = OUTPUT_CHANNEL_STDOUT, .name = "stdout",
+				.cap = r->output_bytes, .relayed = &o->stdout_bytes };
 }
 
 static struct stream stderr_stream(const struct run_spec *r, struct sandbox_pipes *p, struct outcome *o)
 {
-	return (struct stream){ p->job_stderr, OUTPUT_CHANNEL_STDERR, "stderr", r->stderr_bytes, &o->stderr_bytes };
+	return (struct stream){ .from = p->job_stderr, .channel = OUTPUT_CHANNEL_STDERR, .name = "stderr",
+				.cap = r->stderr_bytes, .relayed = &o->stderr_bytes };
 }
 
 /* One frame of the io connection (launcher-wire.json "output"): the header before the payload, one write. */
