@@ -30,6 +30,7 @@ export class EventLines {
 
   /** The connection ended: a last line without its newline counts, then next() answers undefined. */
   end(): void {
+    if (this.ended) return;
     if (this.partial) this.line(this.partial);
     this.partial = '';
     this.ended = true;

@@ -86,6 +86,7 @@ export class Sandbox {
       io.control.once('close', () => {
         this.exited = true;
         io.io.destroy();
+        this.events.end(); // closed by an error (ECONNRESET), without an end: no more events either
         resolve();
       }),
     );
