@@ -1,6 +1,6 @@
 /**
  * The worker's one long-lived launcher process (native/zygote.c). Asked for a sandbox by id, it
- * forks a supervisor that connects back to this unix socket twice (control, io). Node never forks: spawning from a big Node process blocks its event loop for ~2 ms,
+ * forks a supervisor that connects back to this unix socket three times (control, stdin, output). Node never forks: spawning from a big Node process blocks its event loop for ~2 ms,
  * longer than building a whole sandbox.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,11 +11,12 @@ import type { Writable } from 'node:stream';
 export interface SandboxStreams {
   /** Setup, run and kill messages in; events and the launcher's log lines out. */
   control: Socket;
-  /** The job's stdin in; its stdout and stderr out, in frames (runtime/sandbox-output.ts). */
-  io: Socket;
+  stdin: Socket;
+  /** The job's stdout and stderr, in frames (runtime/sandbox-output.ts). */
+  output: Socket;
 }
 
-const STREAMS = ['control', 'io'] as const;
+const STREAMS = ['control', 'stdin', 'output'] as const;
 type StreamName = (typeof STREAMS)[number];
 const CONNECT_TIMEOUT_MS = 10_000;
 /** The hello's stream name of the zygote's answer to a ping (native/zygote.c). */
@@ -61,7 +62,7 @@ export class LauncherZygote {
     return zygote;
   }
 
-  /** Has the zygote fork a supervisor for `id` and resolves with its two connections. */
+  /** Has the zygote fork a supervisor for `id` and resolves with its three connections. */
   open(id: string): Promise<SandboxStreams> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => this.fail(id, new LauncherZygoteError(`the launcher did not connect for sandbox ${id} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);

@@ -1,9 +1,9 @@
 /**
- * The job's stdout and stderr as they come out of a sandbox's io connection (native/supervise.h
- * FD_IO): frames of launcher-wire.json `output` — a channel byte, the payload's length (u32
+ * The job's stdout and stderr as they come out of a sandbox's output connection (native/supervise.h
+ * FD_OUTPUT): frames of launcher-wire.json `output` — a channel byte, the payload's length (u32
  * big-endian), the payload — read as they arrive and handed on by channel. One connection for
- * both (and the job's stdin the other way) instead of one each: fewer for the worker to accept,
- * wrap in a Socket and tear down per sandbox.
+ * both instead of one each: one fewer for the worker to accept, wrap in a Socket and tear down per
+ * sandbox. The worker never writes to it, so no failed write (EPIPE) can end it before its last byte.
  */
 import { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
@@ -41,18 +41,16 @@ export class OutputFrames {
 }
 
 /**
- * Reads the io connection's output to its end, each payload to onPayload; with `stdout`, the job's
+ * Reads the output connection to its end, each payload to onPayload; with `stdout`, the job's
  * stdout is pushed there too, and a full `stdout` pauses the connection (an interactive pair's
  * relay: backpressure, as from a connection of its own). Resolves at the connection's end or close.
- * An error ends it as well: a supervisor that exits with stdin bytes the job never read resets the
- * connection (ECONNRESET), after the kernel has delivered every byte it sent before.
  */
-export function readOutput(io: Socket, onPayload: (channel: OutputChannel, payload: Buffer) => void, stdout?: Readable): Promise<void> {
+export function readOutput(output: Socket, onPayload: (channel: OutputChannel, payload: Buffer) => void, stdout?: Readable): Promise<void> {
   return new Promise((resolve, reject) => {
     let over = false;
     const frames = new OutputFrames((channel, payload) => {
       onPayload(channel, payload);
-      if (channel === 'stdout' && stdout && !stdout.push(payload)) io.pause();
+      if (channel === 'stdout' && stdout && !stdout.push(payload)) output.pause();
     });
     const done = (): void => {
       if (over) return;
@@ -60,24 +58,24 @@ export function readOutput(io: Socket, onPayload: (channel: OutputChannel, paylo
       stdout?.push(null);
       resolve();
     };
-    io.on('data', (chunk: Buffer) => {
+    output.on('data', (chunk: Buffer) => {
       if (over) return;
       try {
         frames.push(chunk);
       } catch (err) {
         over = true;
-        io.destroy();
+        output.destroy();
         stdout?.destroy(err as Error);
         reject(err as Error);
       }
     });
-    io.once('end', done);
-    io.once('close', done);
-    io.resume(); // the zygote paused it after reading the connection's hello line
+    output.once('end', done);
+    output.once('close', done);
+    output.resume(); // the zygote paused it after reading the connection's hello line
   });
 }
 
-/** A job's stdout as a stream of its own, read from its io connection by readOutput. */
-export function stdoutStream(io: Socket): Readable {
-  return new Readable({ read: () => void io.resume() });
+/** A job's stdout as a stream of its own, read from its output connection by readOutput. */
+export function stdoutStream(output: Socket): Readable {
+  return new Readable({ read: () => void output.resume() });
 }

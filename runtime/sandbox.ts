@@ -1,8 +1,8 @@
 /**
- * One single-use sandbox: a launcher supervisor (forked by the zygote, connected back over two
- * sockets: control, and io for the job's stdio) that builds the sandbox and parks it (`create`),
- * runs exactly one command in it (`run`), and is gone afterwards. A parked sandbox that is never
- * used is torn down by `destroy`.
+ * One single-use sandbox: a launcher supervisor (forked by the zygote, connected back over three
+ * sockets: control, stdin, and output for the job's stdout and stderr) that builds the sandbox and
+ * parks it (`create`), runs exactly one command in it (`run`), and is gone afterwards. A parked
+ * sandbox that is never used is torn down by `destroy`.
  */
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
@@ -80,12 +80,12 @@ export class Sandbox {
     io.control.setEncoding('utf8');
     io.control.on('data', (text: string) => this.events.push(text));
     io.control.resume(); // the zygote paused it after reading the connection's hello line
-    // Our end of the job's stdio closes once the launcher closed its end.
-    io.io.on('end', () => io.io.end());
+    // Our ends of the job's streams close once the launcher closed theirs.
+    for (const s of [io.stdin, io.output]) s.on('end', () => s.end());
     this.closed = new Promise((resolve) =>
       io.control.once('close', () => {
         this.exited = true;
-        io.io.destroy();
+        for (const s of [io.stdin, io.output]) s.destroy();
         this.events.end(); // closed by an error (ECONNRESET), without an end: no more events either
         resolve();
       }),
@@ -127,16 +127,16 @@ export class Sandbox {
     this.used = true;
     const stdout = new CappedSink(req.outputBytes, req.onStdout);
     const stderr = new CappedSink(req.stderrBytes, req.onStderr);
-    const jobStdout = req.connect ? stdoutStream(this.io.io) : undefined;
-    const outputsDone = readOutput(this.io.io, (channel, chunk) => (channel === 'stdout' ? stdout : stderr).push(chunk), jobStdout);
+    const jobStdout = req.connect ? stdoutStream(this.io.output) : undefined;
+    const outputsDone = readOutput(this.io.output, (channel, chunk) => (channel === 'stdout' ? stdout : stderr).push(chunk), jobStdout);
     const cancel = (): void => void this.io.control.write('k');
     req.signal?.addEventListener('abort', cancel, { once: true });
     this.io.control.write(encodeRun(req));
     if (req.signal?.aborted) cancel();
     // An empty stdin is only a FIN: a zero-byte write would wake the supervisor once more.
-    if (req.connect) req.connect({ stdin: this.io.io, stdout: jobStdout! });
-    else if (req.stdin.length) this.io.io.end(req.stdin);
-    else this.io.io.end();
+    if (req.connect) req.connect({ stdin: this.io.stdin, stdout: jobStdout! });
+    else if (req.stdin.length) this.io.stdin.end(req.stdin);
+    else this.io.stdin.end();
     let held = false;
     try {
       let ev = await this.nextEvent();

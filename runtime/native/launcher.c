@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -263,7 +262,7 @@ static int run(const struct setup_spec *s, pid_t init, struct pipes *p)
 		return -1;
 	}
 	off_t stdin_size;
-	int stdin_source = r.stdin_file ? host_file_open(r.stdin_file, &stdin_size) : FD_IO;
+	int stdin_source = r.stdin_file ? host_file_open(r.stdin_file, &stdin_size) : FD_STDIN;
 	if (stdin_source < 0) {
 		event("error run: the job's stdin file cannot be opened (see the launcher's log)\n");
 		return -1;
@@ -295,7 +294,7 @@ static int run(const struct setup_spec *s, pid_t init, struct pipes *p)
 	drain_output(&r, &sp, &o);
 	report_capture(upper);
 	report_result(s, &o);
-	shutdown(FD_IO, SHUT_WR); /* the output's EOF; the connection itself goes when this process does */
+	close(FD_OUTPUT); /* the output's EOF */
 	if (upper >= 0) {
 		capture_hold_until_hangup(FD_CONTROL);
 		close(upper);
@@ -303,11 +302,11 @@ static int run(const struct setup_spec *s, pid_t init, struct pipes *p)
 	return 0;
 }
 
-/* One sandbox's whole life, on fds 0-3 (supervise.h). */
+/* One sandbox's whole life, on fds 0-4 (supervise.h). */
 int sandbox_main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
-	close_range(FD_IO + 1, ~0U, 0); /* FACTS.md gotcha 7: inherit nothing by accident */
+	close_range(FD_OUTPUT + 1, ~0U, 0); /* FACTS.md gotcha 7: inherit nothing by accident */
 	if (tear_down_on_sigterm() < 0)
 		return 1;
 	static struct message msg;
@@ -355,7 +354,7 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "--zygote") == 0)
 		return zygote_main(argv[2]);
 	if (argc != 1) {
-		LOG("usage: warmbox-launcher            (one sandbox on fds 0-3)\n"
+		LOG("usage: warmbox-launcher            (one sandbox on fds 0-4)\n"
 		    "       warmbox-launcher --zygote SOCKET  (a sandbox per id read on stdin)");
 		return 2;
 	}

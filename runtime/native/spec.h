@@ -61,7 +61,7 @@ struct run_spec {
 	int nfiles;
 	uint64_t wall_ms, cpu_ms, memory_bytes, nofile, fsize_bytes, stack_bytes;
 	uint64_t output_bytes, stderr_bytes; /* caps of stdout and of stderr, each its own */
-	const char *stdin_file; /* a host file fed to the job's stdin instead of FD_IO's bytes, or NULL */
+	const char *stdin_file; /* a host file fed to the job's stdin instead of FD_STDIN, or NULL */
 	uint64_t pids; /* the job's processes; the init is added to the cgroup's limit */
 	uint64_t cpu_quota_us, cpu_period_us; /* CFS bandwidth: quota µs of CPU per period µs */
 	uint64_t capture;    /* 1: keep the writable layer open for the worker after the job (launcher.c) */

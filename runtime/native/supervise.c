@@ -56,17 +56,17 @@ static struct stream stderr_stream(const struct run_spec *r, struct sandbox_pipe
 				.cap = r->stderr_bytes, .relayed = &o->stderr_bytes };
 }
 
-/* One frame of the io connection (launcher-wire.json "output"): the header before the payload, one write. */
+/* One frame of the output connection (launcher-wire.json "output"): the header before the payload, one write. */
 static int write_frame(unsigned char channel, char *frame, size_t payload)
 {
 	frame[0] = (char)channel;
 	for (int i = 0; i < 4; i++)
 		frame[1 + i] = (char)(payload >> (8 * (3 - i)));
-	return write_all(FD_IO, frame, OUTPUT_FRAME_HEADER_BYTES + payload);
+	return write_all(FD_OUTPUT, frame, OUTPUT_FRAME_HEADER_BYTES + payload);
 }
 
 /*
- * Moves what is readable from a job pipe to the io connection as a frame, never past the stream's
+ * Moves what is readable from a job pipe to the output connection as a frame, never past the stream's
  * cap. Returns 2 when it moved bytes, 1 when nothing was readable, 0 at EOF, -1 when the output
  * limit was hit or the worker went away.
  */
@@ -180,7 +180,7 @@ static int cpu_exceeded(const struct setup_spec *s, const struct run_spec *r)
 void supervise(const struct setup_spec *s, const struct run_spec *r, struct sandbox_pipes *p,
 	       struct outcome *o)
 {
-	struct stdin_relay in = { .src_open = 1, .from_file = p->stdin_source != FD_IO };
+	struct stdin_relay in = { .src_open = 1, .from_file = p->stdin_source != FD_STDIN };
 	uint64_t start = now_us(), deadline = start + r->wall_ms * 1000;
 	int out_open = 1, err_open = 1;
 	fcntl(p->job_stdin, F_SETFL, O_NONBLOCK);

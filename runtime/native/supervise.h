@@ -6,26 +6,25 @@
 #include "spec.h"
 
 /*
- * The fds a supervisor has (zygote.c connects them back to the worker's socket): two connections,
- * the control one on 0-2, the io one on 3. Fewer connections are fewer for the worker to accept,
- * wrap and tear down per sandbox (they were four: stdin, stdout and stderr each had one).
+ * The fds a supervisor has (zygote.c connects them back to the worker's socket): three connections,
+ * control on 0-2, stdin on 3, output on 4. Fewer connections are fewer for the worker to accept,
+ * wrap and tear down per sandbox (stdout and stderr had one each). stdin keeps one of its own: a
+ * worker's write to a connection whose supervisor is gone (EPIPE) ends that connection at once,
+ * before what is still unread in it, and the output must never be cut so.
  */
 enum {
 	FD_CONTROL = 0, /* setup message, run message, then any byte or EOF = kill */
 	FD_EVENTS = 1,  /* lines: ready, result ..., error ..., gone */
 	FD_LOG = 2,     /* diagnostics for the operator */
-	/*
-	 * In: the job's stdin as it is (EOF closes it). Out: the job's stdout and stderr, each cut at
-	 * its own limit, in frames (launcher-wire.json "output"), then EOF.
-	 */
-	FD_IO = 3,
+	FD_STDIN = 3,   /* bytes for the job's stdin; EOF closes it */
+	FD_OUTPUT = 4,  /* the job's stdout and stderr, each cut at its own limit, in frames (launcher-wire.json "output") */
 };
 
 enum limit_hit { HIT_NONE, HIT_WALL, HIT_CPU, HIT_OUTPUT, HIT_CANCEL };
 
 /* The supervisor's ends of the pipes into and out of the sandbox. */
 struct sandbox_pipes {
-	int stdin_source; /* what the job's stdin is fed from: FD_IO, or a host file (run_spec.stdin_file) */
+	int stdin_source; /* what the job's stdin is fed from: FD_STDIN, or a host file (run_spec.stdin_file) */
 	int job_stdin;  /* write end */
 	int job_stdout; /* read end */
 	int job_stderr; /* read end */

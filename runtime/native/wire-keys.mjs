@@ -1,6 +1,6 @@
 // Writes the C view of the launcher's wire table (runtime/launcher-wire.json) to stdout: for each
 // message an enum of its keys and a table of their names and rules, which spec.c parses with; or,
-// with `output`, the io connection's frame constants, which supervise.c writes with.
+// with `output`, the output connection's frame constants, which supervise.c writes with.
 // The native Makefile runs it: `node wire-keys.mjs ../launcher-wire.json [output] > build/wire-….h`.
 import { readFileSync } from 'node:fs';
 
@@ -43,7 +43,7 @@ function output() {
     '/* Generated from runtime/launcher-wire.json by runtime/native/wire-keys.mjs: edit the table, not this. */',
     '#pragma once',
     '',
-    '/* The io connection\'s output frames: a channel byte, the payload length (u32 big-endian), the payload. */',
+    '/* The output connection\'s frames: a channel byte, the payload length (u32 big-endian), the payload. */',
     `#define OUTPUT_FRAME_HEADER_BYTES ${o.header_bytes}`,
     `#define OUTPUT_FRAME_MAX_PAYLOAD ${o.max_payload_bytes}`,
     `#define OUTPUT_CHANNEL_STDOUT ${o.stdout}`,

@@ -42,19 +42,20 @@ static int connect_stream(const char *path, const char *id, const char *stream)
 	return fd;
 }
 
-/* In the forked child: the two connections become fds 0-3 (supervise.h), then it is an ordinary launcher. */
+/* In the forked child: the three connections become fds 0-4 (supervise.h), then it is an ordinary launcher. */
 static void __attribute__((noreturn)) become_sandbox(const char *path, const char *id)
 {
-	static const char *const streams[] = { "control", "io" };
-	int fds[2];
-	for (int i = 0; i < 2; i++) {
+	static const char *const streams[] = { "control", "stdin", "output" };
+	int fds[3];
+	for (int i = 0; i < 3; i++) {
 		int fd = connect_stream(path, id, streams[i]);
 		/* Above every target number, so no dup2 below overwrites a source not yet copied. */
 		if (fd < 0 || (fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, 100)) < 0)
 			_exit(1);
 		close(fd);
 	}
-	int targets[][2] = { { fds[0], FD_CONTROL }, { fds[0], FD_EVENTS }, { fds[0], FD_LOG }, { fds[1], FD_IO } };
+	int targets[][2] = { { fds[0], FD_CONTROL }, { fds[0], FD_EVENTS }, { fds[0], FD_LOG },
+			     { fds[1], FD_STDIN },   { fds[2], FD_OUTPUT } };
 	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
 		if (dup2(targets[i][0], targets[i][1]) < 0)
 			_exit(1);

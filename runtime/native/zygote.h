@@ -5,9 +5,9 @@
  * ~2 ms, longer than a whole sandbox takes to build.
  *
  * stdin: one sandbox id per line ([A-Za-z0-9_-], at most 64 bytes). For each, a child connects
- * twice to the unix socket SOCKET, each connection starting with the line "<id> <stream>\n",
- * stream control, then io; it then runs sandbox_main() with control on fds 0, 1 and 2 and io on
- * fd 3 (supervise.h). EOF on stdin: the zygote exits.
+ * three times to the unix socket SOCKET, each connection starting with the line "<id> <stream>\n",
+ * stream control, stdin, then output; it then runs sandbox_main() with control on fds 0, 1 and 2,
+ * stdin on 3 and output on 4 (supervise.h). EOF on stdin: the zygote exits.
  * A line "?<token>" (same alphabet) is a liveness probe: the zygote itself connects once with
  * "<token> pong\n" and hangs up (the worker's /readyz).
  *
@@ -18,5 +18,5 @@
  */
 int zygote_main(const char *socket_path);
 
-/* One sandbox on fds 0-3; defined in launcher.c. */
+/* One sandbox on fds 0-4; defined in launcher.c. */
 int sandbox_main(void);

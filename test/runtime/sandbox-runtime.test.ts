@@ -51,6 +51,15 @@ describe('a sandbox', () => {
     assert.deepEqual(r.stderr, Buffer.from([0xff, 0x00, 0x41]));
   });
 
+  it('keeps all of the output of a job that exits without reading its stdin', async () => {
+    // Far more stdin than the sockets and the pipe hold: the worker is still writing it when the supervisor goes.
+    const input = Buffer.alloc(8 << 20, 'x');
+    const r = await run(['sh', '-c', 'head -c 300000 /dev/zero | tr "\\0" o; echo done >&2'], { stdin: input });
+    assert.equal(r.verdict, 'ok');
+    assert.equal(r.stdout.length, 300_000);
+    assert.equal(r.stderr.toString(), 'done\n');
+  });
+
   it('streams output chunks as they come', async () => {
     const chunks: string[] = [];
     const r = await run(['sh', '-c', 'echo one; sleep 0.2; echo two'], { onStdout: (c) => chunks.push(c.toString()) });
