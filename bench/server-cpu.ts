@@ -22,6 +22,7 @@ import { HOST_BUSYBOX } from '../images/builtin-images.js';
 import { profileMarkdown, summarizeProfile, type CpuProfile } from './lib/cpu-profile.js';
 import { forkExecSamples } from './lib/bare-baseline.js';
 import { flameGraphSvg } from './lib/flame-svg.js';
+import { measureLibraryFloors, type LibraryFloors } from './lib/library-floors.js';
 import { JobClient, type JobSample } from './lib/open-loop.js';
 import { setPoolBounds, settle } from './lib/pool-bounds.js';
 import { processCpuMs } from './lib/proc-cpu.js';
@@ -60,6 +61,8 @@ interface CpuReport {
   redisCommandsPerJob: { total: number; byCommand: { command: string; perJob: number }[] };
   /** fork + execve + waitpid of busybox true, no sandbox, per job (bench/native/forkexec.c). */
   bareForkExecMs: Summary;
+  /** The CPU per job of warmbox's HTTP and queue libraries alone, at the same rate (bench/lib/library-floors.ts). */
+  floors: LibraryFloors;
 }
 
 async function main(): Promise<void> {
@@ -106,7 +109,8 @@ async function main(): Promise<void> {
     await service.stop();
   }
 
-  const report = summarizeLoad(samples, wallMs, load, pids, cpuMs, bare, values.label ?? '', workers, profile);
+  const floors = await measureLibraryFloors(load.shape === 'constant' ? load.rate : load.toRate, load.durationS);
+  const report = summarizeLoad(samples, wallMs, load, pids, cpuMs, bare, values.label ?? '', workers, profile, floors);
   const perJob = (n: number) => round(n / Math.max(1, report.finished));
   report.redisCommandsPerJob = { total: perJob(commands.reduce((a, c) => a + c.calls, 0)), byCommand: commands.map((c) => ({ command: c.command, perJob: perJob(c.calls) })) };
   mkdirSync(RESULTS, { recursive: true });
@@ -118,7 +122,7 @@ async function main(): Promise<void> {
   if (profDir) writeProfile(profDir, suffix, report);
 }
 
-function summarizeLoad(samples: JobSample[], wallMs: number, load: LoadShape, pids: [string, number][], cpuMs: number[], bare: Summary, label: string, workers: number, profiled: boolean): CpuReport {
+function summarizeLoad(samples: JobSample[], wallMs: number, load: LoadShape, pids: [string, number][], cpuMs: number[], bare: Summary, label: string, workers: number, profiled: boolean, floors: LibraryFloors): CpuReport {
   // The Redis commands are filled in by the caller.
   const refused = samples.filter((s) => s.status === 503 && s.code === 'overloaded');
   const accepted = samples.filter((s) => !refused.includes(s) && (s.status === 200 || s.status === 202));
@@ -141,6 +145,7 @@ function summarizeLoad(samples: JobSample[], wallMs: number, load: LoadShape, pi
     finishedPerS: round(finished.length / (wallMs / 1000)),
     processes: pids.map(([role], i) => ({ role, cpuMs: round(cpuMs[i]!), perFinishedJobMs: round(cpuMs[i]! / Math.max(1, finished.length)) })),
     bareForkExecMs: bare,
+    floors,
     redisCommandsPerJob: { total: 0, byCommand: [] },
   };
 }
@@ -163,9 +168,21 @@ function markdown(r: CpuReport): string {
     `Redis commands per finished job: ${r.redisCommandsPerJob.total} (${r.redisCommandsPerJob.byCommand.slice(0, 10).map((c) => `${c.command} ${c.perJob}`).join(', ')}).`,
     '',
     `Bare baseline (fork + execve + waitpid of busybox true, no sandbox, ${r.bareForkExecMs.n} times): p50 ${r.bareForkExecMs.p50.toFixed(3)} ms, p99 ${r.bareForkExecMs.p99.toFixed(3)} ms per job.`,
+    '',
+    floorsLine(r),
     ...(r.firstErrors.length ? ['', `First errors: ${r.firstErrors.join('; ')}`] : []),
     '',
   ].join('\n');
+}
+
+/** The service's CPU per job beside what its HTTP and queue libraries alone cost at the same rate. */
+function floorsLine(r: CpuReport): string {
+  const { httpMsPerJob, queueMsPerJob } = r.floors;
+  const service = r.processes.filter((p) => p.role !== 'redis-server').reduce((a, p) => a + p.perFinishedJobMs, 0);
+  const floor = httpMsPerJob + queueMsPerJob;
+  return `Library floors at the same rate, each alone in a process of its own: HTTP (hono + @hono/node-server + a validating route) ${httpMsPerJob.toFixed(2)} ms, ` +
+    `queue (BullMQ add + a no-op Worker + completion) ${queueMsPerJob.toFixed(2)} ms of CPU per job; their sum ${floor.toFixed(2)} ms against warmbox's ` +
+    `${service.toFixed(2)} ms (redis-server aside): ${(service / floor).toFixed(2)}x.`;
 }
 
 /** The server's .cpuprofile (written when it exits) → a Markdown summary and a flame graph. */

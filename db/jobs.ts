@@ -1,6 +1,7 @@
 /** Queries on the `jobs` table. State changes are guarded so that a late write cannot move a job back. */
 import { and, desc, eq, inArray, lt, ne, or, sql } from 'drizzle-orm';
 import type { JobPayload, JobResult } from '../contract/job-payload.js';
+import { LOCAL_TENANT_ID } from '../contract/tenant.js';
 import { changesOf, type Query, type WarmboxDb } from './database.js';
 import { DbConflict } from './db-conflict.js';
 import { DbWriteError, isDriverError } from './db-write-error.js';
@@ -12,6 +13,8 @@ export { DbConflict } from './db-conflict.js';
 
 export interface NewJob {
   id: string;
+  /** Default the local tenant (contract/tenant.ts). */
+  tenantId?: string;
   image: string;
   request: JobPayload;
   labels: Record<string, string>;
@@ -37,7 +40,6 @@ export async function createJob(db: WarmboxDb, job: NewJob): Promise<JobRow> {
  * but for the driver's errors. Throws DbWriteError when the write did not hold.
  */
 export async function createJobs(db: WarmboxDb, batch: NewJob[], alsoInTransaction?: (tx: WarmboxDb) => Promise<void>): Promise<JobRow[]> {
-  const { jobs } = db.t;
   let stepFailure: unknown;
   try {
     return await db.transaction(async (tx) => {
@@ -46,12 +48,12 @@ export async function createJobs(db: WarmboxDb, batch: NewJob[], alsoInTransacti
         throw err;
       });
       return tx.query(async (q) => {
+        // Prepared statements (building a query per job cost more than running it); the read sees the inserts.
+        const { insert, get } = statements(tx, q);
         for (const job of batch) {
-          const changes = changesOf(await q.insert(jobs).values({ ...job, webhookUrl: job.webhookUrl ?? null, status: 'queued' }));
+          const changes = changesOf(await insert.execute(insertValues(job)));
           if (changes !== 1) throw new Error(`inserting job ${job.id} changed ${changes} rows`);
         }
-        // The prepared read (one transaction: it sees the inserts); building a query per job cost more than running it.
-        const get = statements(tx, q).get;
         const rows: JobRow[] = [];
         for (const job of batch) rows.push((await get.execute({ id: job.id }))[0]!);
         return rows;
@@ -72,6 +74,19 @@ function prepare({ t: { jobs } }: WarmboxDb, q: Query) {
   // update().set() takes SQL, not bare placeholders; JSON columns are then bound as text.
   const param = (name: string) => sql`${sql.placeholder(name)}`;
   return {
+    insert: prepared(
+      q.insert(jobs).values({
+        id,
+        tenantId: sql.placeholder('tenantId'),
+        status: 'queued',
+        image: sql.placeholder('image'),
+        request: sql.placeholder('request'),
+        labels: sql.placeholder('labels'),
+        webhookUrl: sql.placeholder('webhookUrl'),
+        createdAt: sql.placeholder('createdAt'),
+      }),
+      'warmbox_job_insert',
+    ),
     get: prepared(q.select().from(jobs).where(eq(jobs.id, id)), 'warmbox_job_get'),
     markRunning: prepared(
       q
@@ -96,6 +111,18 @@ function prepare({ t: { jobs } }: WarmboxDb, q: Query) {
         .returning({ webhookUrl: jobs.webhookUrl }),
       'warmbox_job_finish',
     ),
+  };
+}
+
+function insertValues(job: NewJob) {
+  return {
+    id: job.id,
+    tenantId: job.tenantId ?? LOCAL_TENANT_ID,
+    image: job.image,
+    request: job.request,
+    labels: job.labels,
+    webhookUrl: job.webhookUrl ?? null,
+    createdAt: job.createdAt,
   };
 }
 
