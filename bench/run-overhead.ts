@@ -6,8 +6,10 @@
  *   bare        the same command as a host process spawned from Node with its output captured
  *               (what a judge without a sandbox does)
  *   fork+exec   the floor: fork + execve + waitpid in C of busybox `true` (bench/native/forkexec.c)
- * then throughput: C clients each sending one request after another for S seconds, beside C
- * concurrent loops of the bare command.
+ * with the CPU time of each run (mean): the warmbox job's cgroup (`usage.cpuTimeMs`: the program and
+ * the sandbox's exec of it) and the bare process's user + system time — a figure that a loaded machine
+ * disturbs far less than latencies; then throughput: C clients each sending one request after
+ * another for S seconds, beside C concurrent loops of the bare command.
  * The python image is the `python` recipe (Debian packages through the machine's mirror: minutes
  * the first time; `--data DIR` keeps the store for the next run). The C binary is compiled on this
  * host (static) and imported as an image with busybox. The bare python is the host's Debian
@@ -16,7 +18,7 @@
  *   → a table on stdout, bench/results/run-overhead.{json,md}
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -52,6 +54,8 @@ interface Measured {
   warmbox: Summary;
   warmboxServerTotal: Summary;
   bare: Summary;
+  /** Mean CPU time of one run, ms: the job's cgroup, and the bare process (user + system). */
+  cpu: { warmboxMs: number; bareMs: number };
   throughput: { clients: number; seconds: number; warmboxPerS: number; warmboxLatency: Summary; barePerS: number; failed: number };
 }
 
@@ -95,13 +99,27 @@ async function importImage(service: BenchService, binary: string, work: string):
   if (res.status >= 300) throw new Error(`import: ${res.status} ${await res.text()}`);
 }
 
-/** Builds the `python` recipe image unless the store has it (its log goes to stderr). */
+/**
+ * Builds the `python` recipe image unless the store has one whose bytecode is current (one built
+ * before layers kept their files' mtimes compiles its start-up modules on every run: layer-tar.ts).
+ */
 async function ensurePythonImage(service: BenchService): Promise<void> {
-  if ((await fetch(`${service.url}/v1/images/python`)).ok) return;
+  if ((await fetch(`${service.url}/v1/images/python`)).ok) {
+    if (!(await pythonBytecodeIsStale(service))) return;
+    console.error('the stored python image has stale bytecode (built before layers kept mtimes): building it again');
+  }
   console.error('building the python image from Debian packages (minutes; --data DIR keeps it for the next run)');
   const res = await fetch(`${service.url}/v1/images/build`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'python' }) });
   const log = await res.text();
   if (!res.ok || !(await fetch(`${service.url}/v1/images/python`)).ok) throw new Error(`python image build failed (${res.status}):\n${log.slice(-2000)}`);
+}
+
+/** Whether python3 in the image compiles a module it imports at start from source: `-v` says so. */
+async function pythonBytecodeIsStale(service: BenchService): Promise<boolean> {
+  const res = await fetch(`${service.url}/v1/jobs?wait=true`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'python', cmd: ['python3', '-v', '-c', 'pass'] }) });
+  const body = (await res.json()) as { result?: { verdict: string; stderr: string } };
+  if (res.status !== 200 || body.result?.verdict !== 'ok') throw new Error(`python3 -v in the python image: ${res.status} ${JSON.stringify(body).slice(0, 400)}`);
+  return body.result.stderr.includes('bytecode is stale');
 }
 
 async function measure(service: BenchService, p: Program): Promise<Measured> {
@@ -110,11 +128,16 @@ async function measure(service: BenchService, p: Program): Promise<Measured> {
   const warmbox: number[] = [];
   const serverTotal: number[] = [];
   const bare: number[] = [];
+  let warmboxCpu = 0;
+  let bareCpu = 0;
   for (let r = 0; r < ROUNDS; r++) {
     const j = await timed(() => job(service, p));
     warmbox.push(j.ms);
-    serverTotal.push(j.value);
+    serverTotal.push(j.value.totalMs);
+    warmboxCpu += j.value.cpuMs;
+    const before = reapedChildrenCpuMs();
     bare.push((await timed(() => hostRun(p.host))).ms);
+    bareCpu += reapedChildrenCpuMs() - before;
   }
   const load = await closedLoops(CLIENTS, SECONDS, () => job(service, p));
   const bareLoad = await closedLoops(CLIENTS, SECONDS, () => hostRun(p.host));
@@ -123,16 +146,31 @@ async function measure(service: BenchService, p: Program): Promise<Measured> {
     warmbox: summarize(warmbox),
     warmboxServerTotal: summarize(serverTotal),
     bare: summarize(bare),
+    cpu: { warmboxMs: warmboxCpu / ROUNDS, bareMs: bareCpu / ROUNDS },
     throughput: { clients: CLIENTS, seconds: SECONDS, warmboxPerS: load.ms.length / SECONDS, warmboxLatency: summarize(load.ms), barePerS: bareLoad.ms.length / SECONDS, failed: load.failed },
   };
 }
 
-/** One job, `?wait=true`; resolves with the server's own total time for it (queued to result). */
-async function job(service: BenchService, p: Program): Promise<number> {
+/** One job, `?wait=true`; resolves with the server's own total time for it (queued to result) and its CPU time. */
+async function job(service: BenchService, p: Program): Promise<{ totalMs: number; cpuMs: number }> {
   const res = await fetch(`${service.url}/v1/jobs?wait=true`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(p.job) });
-  const body = (await res.json()) as { result?: { verdict: string; stdout: string; timings: { totalMs: number } } };
+  const body = (await res.json()) as { result?: { verdict: string; stdout: string; timings: { totalMs: number }; usage: { cpuTimeMs: number } } };
   if (res.status !== 200 || body.result?.verdict !== 'ok' || body.result.stdout !== '1\n') throw new Error(`${p.name}: ${res.status} ${JSON.stringify(body).slice(0, 400)}`);
-  return body.result.timings.totalMs;
+  return { totalMs: body.result.timings.totalMs, cpuMs: body.result.usage.cpuTimeMs };
+}
+
+/** Clock ticks per second of /proc/<pid>/stat (getconf CLK_TCK; 100 on Linux). */
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/**
+ * The user + system time of this process's children that have been waited for (/proc/self/stat
+ * cutime + cstime; the service's processes are not, until it stops). Node gives a child's rusage
+ * nowhere else. In clock ticks, so only a sum over many runs is precise.
+ */
+function reapedChildrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3, state
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLK_TCK;
 }
 
 function hostRun(argv: string[]): Promise<number> {
@@ -169,12 +207,20 @@ function report(measured: Measured[], floor: Summary): void {
       return [m.program, t.clients, f(t.warmboxPerS), f(t.warmboxLatency.p50), f(t.warmboxLatency.p99), t.failed, f(t.barePerS), f(t.warmboxPerS / t.barePerS)];
     }),
   );
+  const cpu = markdownTable(
+    ['program', 'warmbox job CPU ms (its cgroup)', 'bare process CPU ms (user + sys)', 'warmbox − bare (ms)'],
+    measured.map((m) => [m.program, f(m.cpu.warmboxMs), f(m.cpu.bareMs), f(m.cpu.warmboxMs - m.cpu.bareMs)]),
+  );
   const md = [
     `# What a run costs — ${new Date().toISOString()}`,
     '',
     `${cpus().length} CPUs, Node ${process.versions.node}, Linux ${release()}; ${ROUNDS} rounds, each one warmbox job then one bare run of each program; then ${CLIENTS} clients for ${SECONDS} s each way.`,
     '',
     latency,
+    '',
+    `CPU time of one run, the mean of the ${ROUNDS} rounds:`,
+    '',
+    cpu,
     '',
     throughput,
     '',

@@ -8,8 +8,9 @@
  * The layer is the compiler's work, so hostile: it is walked without following a symlink (lstat),
  * device nodes, FIFOs and sockets are left out (an overlayfs whiteout becomes an OCI one), and it
  * enters the store through the same admission and safe unpacker as a pulled layer. Its size was
- * bounded by the build's disk limit (the sandbox's tmpfs). The layer's mtimes and the image's
- * `created` are the base image's, so the same build output gives the same layer digest.
+ * bounded by the build's disk limit (the sandbox's tmpfs). The image's `created` is the base image's,
+ * and so is the latest mtime in the layer (what the build wrote is newer and gets it; layer-tar.ts),
+ * so the same build output gives the same layer digest.
  *
  * Workers on other hosts: the new image's manifest, config and layer are handed on (to the API's
  * blob store, worker/blob-access.ts) and its row names them with its base (contract/image-source.ts):

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../contract/paths.js';
@@ -43,6 +43,7 @@ export interface ServiceOptions {
 export async function startService(opts: ServiceOptions = {}): Promise<BenchService> {
   const workers = opts.workers ?? 0;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'warmbox-bench-http-'));
+  mkdirSync(dataDir, { recursive: true }); // a --data DIR of a first run: the log below is written in it
   const logFile = join(dataDir, 'server.log');
   const log = createWriteStream(logFile);
   const children: ChildProcess[] = [];

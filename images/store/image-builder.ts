@@ -19,7 +19,7 @@ export interface SingleLayerImageSpec {
   reference: string;
   /** The image's file tree. Ownership and modes are taken as they are on disk. */
   rootfs: string;
-  /** The config's `created`, and the mtime of every entry in the layer. Whole seconds. */
+  /** The config's `created`, and the latest mtime in the layer (later ones are clamped to it; layer-tar.ts). Whole seconds. */
   created: Date;
   /** The OCI config's `config` object: Entrypoint, Cmd, Env, WorkingDir, User. */
   config: ImageRuntimeConfig;

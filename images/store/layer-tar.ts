@@ -1,9 +1,17 @@
 /**
  * Writes layer tars, byte for byte reproducible: the same tree gives the same diff_id. Headers are
  * encoded by tar's Header and Pax; entries come in a fixed order (sorted by name, parents first) with
- * nothing from the host that varies between runs (no atime, ctime, device or inode numbers, and one
- * mtime for all). Used for the built-in images and the recipe images; the writer does not sanitize, so
- * tests use it to make hostile layers too.
+ * nothing from the host that varies between runs (no atime, ctime, device or inode numbers, and
+ * mtimes clamped to one latest time, as `tar --clamp-mtime` and SOURCE_DATE_EPOCH do). Used for the
+ * built-in images and the recipe images; the writer does not sanitize, so tests use it to make
+ * hostile layers too.
+ *
+ * Clamped, not replaced: a file older than the latest time keeps its own mtime, whole seconds. Files
+ * a Debian package installs carry the package's times, and the .pyc that Python's postinst compiles
+ * records its source's mtime and size; a layer with one mtime for every file made each of them stale,
+ * so python3 compiled encodings, encodings.aliases, encodings.utf_8 and sitecustomize from source on
+ * every start (~4 ms of CPU; README "What a run costs"). What a build writes now is newer than the
+ * latest time and still gets it, so the same tree gives the same bytes as before.
  *
  * A tree can also be an overlayfs upper directory (the changes a build made on top of an image's
  * layers): its whiteouts then become OCI ones, a 0:0 character device `name` → an empty `.wh.name`,
@@ -93,8 +101,9 @@ interface TreeEntry {
 
 /**
  * Walks a tree in sorted order, with ownership and modes as on disk, hard links as links to their
- * first name, and one mtime for everything. Device nodes, FIFOs and sockets are left out (but for
- * an overlayfs upper directory's whiteouts, see TreeOptions).
+ * first name, and each mtime as on disk but no later than `mtime` (whiteouts and opaque markers get
+ * `mtime` itself). Device nodes, FIFOs and sockets are left out (but for an overlayfs upper
+ * directory's whiteouts, see TreeOptions).
  */
 async function* walkTree(dir: string, mtime: Date, opts: TreeOptions, rel = '', firstNameOfInode = new Map<string, string>()): AsyncGenerator<TreeEntry> {
   const names = (await readdir(rel === '' ? dir : join(dir, rel))).sort();
@@ -102,7 +111,7 @@ async function* walkTree(dir: string, mtime: Date, opts: TreeOptions, rel = '', 
     const path = rel === '' ? name : `${rel}/${name}`;
     const abs = join(dir, path);
     const st = await lstat(abs);
-    const base = { path, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime };
+    const base = { path, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: clampedMtime(st.mtimeMs, mtime) };
     if (st.isDirectory()) {
       yield { entry: { ...base, type: 'Directory' }, abs, size: 0 };
       if (opts.overlayUpper?.opaqueDirs.has(path)) yield { entry: { path: `${path}/${OPAQUE_MARKER}`, type: 'File', mode: 0, mtime }, abs: '', size: 0 };
@@ -123,6 +132,12 @@ async function* walkTree(dir: string, mtime: Date, opts: TreeOptions, rel = '', 
       }
     }
   }
+}
+
+/** A file's mtime in whole seconds (what ustar keeps, and what a .pyc compares), no later than `latest`, no earlier than 1970. */
+function clampedMtime(mtimeMs: number, latest: Date): Date {
+  const own = Math.max(0, Math.floor(mtimeMs / 1000) * 1000);
+  return own < latest.getTime() ? new Date(own) : latest;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * A language image built from its recipe on a worker, end to end: `warmbox image build python`
- * streams the build's log, the image is listed, and a job runs Python in it. Opt-in
+ * streams the build's log, the image is listed, and a job runs Python in it, from the image's
+ * bytecode (a layer that lost the mtimes the .pyc record made python compile at every start). Opt-in
  * (WARMBOX_TEST_RECIPES=1): it debootstraps the base from the machine's Debian mirror, minutes.
  */
 import assert from 'node:assert/strict';
@@ -39,6 +40,17 @@ describe('recipe images', { skip }, () => {
     const job = await res.json();
     assert.equal(job.result.verdict, 'ok', JSON.stringify(job.result));
     assert.equal(job.result.stdout, '42\n');
+
+    // In the sandbox, python3 starts from the image's bytecode: it compiles nothing from source.
+    const verbose = await fetch(`${server.url}/v1/jobs?wait=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image: 'python', cmd: ['python3', '-v', '-c', 'print(1)'] }),
+    });
+    const started = await verbose.json();
+    assert.equal(started.result.verdict, 'ok', JSON.stringify(started.result));
+    assert.doesNotMatch(started.result.stderr, /bytecode is stale/);
+    assert.match(started.result.stderr, /code object from '\/usr\/lib\/python3[.0-9]*\/encodings\/__pycache__\/aliases\.cpython-[0-9]+\.pyc'/);
   });
 
   it('refuses an unknown recipe', async () => {

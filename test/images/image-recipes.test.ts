@@ -142,6 +142,18 @@ describe('building the language images', { skip: buildSkip, timeout: 30 * 60_000
     assert.equal(out, '42\n');
   });
 
+  it('python: the stdlib modules python3 imports at start load from their .pyc, none is stale (the layer kept the mtimes the .pyc record)', async () => {
+    const image = (await store.resolve('python'))!;
+    const stderr = await withMergedLayers(image.layerDirs, async (root) => {
+      const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', PYTHONDONTWRITEBYTECODE: '1' };
+      return (await run('chroot', [root, 'python3', '-v', '-c', 'print(1)'], { env })).stderr;
+    });
+    assert.doesNotMatch(stderr, /bytecode is stale/);
+    for (const module of ['encodings/__pycache__/__init__', 'encodings/__pycache__/aliases', 'encodings/__pycache__/utf_8']) {
+      assert.match(stderr, new RegExp(`code object from '/usr/lib/python3[.0-9]*/${module}\\.cpython-[0-9]+\\.pyc'`), module);
+    }
+  });
+
   it('gcc and node: built on the very base python has (the same layer, not rebuilt)', async () => {
     const python = (await store.resolve('python'))!;
     const base = (await store.resolve(debianBaseReference((await resolveDebianSource()).suite)))!;
