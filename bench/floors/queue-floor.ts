@@ -1,7 +1,7 @@
 /**
  * The queue floor of the server CPU benchmark: BullMQ as warmbox uses it (a Queue, and a Worker
  * with concurrency 8 on its own connection, job id chosen by the caller, ioredis options from
- * server/redis-connection.ts) adding jobs at a fixed rate and processing each with a processor
+ * server/redis-connection.ts: auto-pipelining on the enqueuing side, off on the Worker's, as warmbox has them) adding jobs at a fixed rate and processing each with a processor
  * that does nothing. Its own CPU per job (process.cpuUsage, over the measured phase only) is what
  * the queue alone costs a process that both enqueues and runs jobs, on this machine, in this run.
  *
@@ -19,7 +19,7 @@ const seconds = Number(secondsArg ?? 10);
 const QUEUE = 'floor';
 
 const queue = new Queue(QUEUE, { connection: new Redis(redisOptions(url)) });
-const worker = new Worker(QUEUE, async () => ({ verdict: 'ok' }), { connection: new Redis(redisOptions(url)), concurrency: 8 });
+const worker = new Worker(QUEUE, async () => ({ verdict: 'ok' }), { connection: new Redis(redisOptions(url, { autoPipelining: false })), concurrency: 8 });
 const waiting = new Map<string, () => void>();
 worker.on('completed', (job) => waiting.get(job.id!)?.());
 let serial = 0;
