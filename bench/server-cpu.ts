@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     await service.stop();
   }
 
-  const floors = await measureLibraryFloors(load.shape === 'constant' ? load.rate : load.toRate, load.durationS);
+  const floors = await measureLibraryFloors(load.shape === 'constant' ? load.rate : load.toRate, load.durationS, body);
   const report = summarizeLoad(samples, wallMs, load, pids, cpuMs, bare, values.label ?? '', workers, profile, floors);
   const perJob = (n: number) => round(n / Math.max(1, report.finished));
   report.redisCommandsPerJob = { total: perJob(commands.reduce((a, c) => a + c.calls, 0)), byCommand: commands.map((c) => ({ command: c.command, perJob: perJob(c.calls) })) };

@@ -24,17 +24,16 @@ export interface LibraryFloors {
 
 const floorScript = (name: string) => join(packageRoot(), 'dist/bench/floors', name);
 
-/** Both floors at `rate` jobs/s for `seconds`, one after the other. */
-export async function measureLibraryFloors(rate: number, seconds: number): Promise<LibraryFloors> {
-  return { httpMsPerJob: await httpFloor(rate, seconds), queueMsPerJob: await queueFloor(rate, seconds) };
+/** Both floors at `rate` jobs/s for `seconds`, one after the other; `body`: the job request the HTTP floor is sent (the scenario's). */
+export async function measureLibraryFloors(rate: number, seconds: number, body: string): Promise<LibraryFloors> {
+  return { httpMsPerJob: await httpFloor(rate, seconds, body), queueMsPerJob: await queueFloor(rate, seconds) };
 }
 
-async function httpFloor(rate: number, seconds: number): Promise<number> {
+async function httpFloor(rate: number, seconds: number, body: string): Promise<number> {
   const server = spawn(process.execPath, [floorScript('http-floor.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await firstLine(server, /^listening (\d+)$/);
     const client = new JobClient(`http://127.0.0.1:${port}`);
-    const body = JSON.stringify({ image: 'busybox', cmd: ['true'] });
     const schedule = (n: number) => Array.from({ length: n }, (_, i) => (i * 1000) / rate);
     await client.run(schedule(Math.min(100, rate * 2)), body);
     const before = processCpuMs(server.pid!);
