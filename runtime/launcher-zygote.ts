@@ -1,7 +1,8 @@
 /**
  * The worker's one long-lived launcher process (native/zygote.c). Asked for a sandbox by id, it
- * forks a supervisor that connects back to this unix socket three times (control, stdin, output). Node never forks: spawning from a big Node process blocks its event loop for ~2 ms,
- * longer than building a whole sandbox.
+ * forks a supervisor that connects back to this unix socket three times (control, stdin, output).
+ * Node never forks: spawning from a big Node process blocks its event loop for ~2 ms, longer than
+ * building a whole sandbox.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync } from 'node:fs';
