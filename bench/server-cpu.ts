@@ -6,10 +6,12 @@
  * waitpid of busybox true, no sandbox). Also counts what the load got: accepted, refused
  * (503 `overloaded`), finished, and the latency of the accepted jobs.
  *
- * Usage: npx tsc -p tsconfig.json && node dist/bench/server-cpu.js [--label NAME] [--workers N] [--profile] [--rate R] [--set WARMBOX_X=V ...]
+ * Usage: npx tsc -p tsconfig.json && node dist/bench/server-cpu.js [--label NAME] [--workers N] [--profile] [--rate R] [--redis unix|tcp] [--set WARMBOX_X=V ...]
  *   --profile: the server runs under `node --cpu-prof` (a separate run: profiling costs CPU itself);
  *              its profile is summarized (self time by function and area) with a flame graph
  *   --rate R: the measured load at R jobs/s instead of the scenario's rate (the ramp ends there too)
+ *   --redis tcp: the service reaches its Redis over loopback TCP (a shared Redis's way) instead of
+ *                a unix socket (the private Redis's way, the default)
  *   --set WARMBOX_X=V: a setting for every warmbox process (e.g. WARMBOX_OVERLOAD_AGE_MS=0: no refusals)
  *   → bench/results/server-cpu[-NAME].{json,md} (and server-cpu-profile[-NAME].{md,svg})
  */
@@ -29,11 +31,16 @@ import { processCpuMs } from './lib/proc-cpu.js';
 import { commandCounts, commandsBetween } from './lib/redis-commands.js';
 import { arrivalOffsetsMs, loadScenarios, type LoadShape } from './lib/scenarios.js';
 import { markdownTable, summarize, type Summary } from './lib/stats.js';
-import { startService } from './lib/warmbox-process.js';
+import { startService, type RedisTransport } from './lib/warmbox-process.js';
 
 const RESULTS = join(packageRoot(), 'bench', 'results');
 const SCENARIO = 'sustained';
 const BARE_ITERATIONS = 300;
+/**
+ * This process, which sends the load: it shares the machine's cores with the service, so a
+ * throughput compared with the sandbox-creation ceiling (which has no client) says what it took.
+ */
+const LOAD_GENERATOR = 'load generator (this benchmark)';
 
 interface ProcessCpu {
   role: string;
@@ -66,13 +73,15 @@ interface CpuReport {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { label: { type: 'string' }, workers: { type: 'string' }, profile: { type: 'boolean' }, rate: { type: 'string' }, set: { type: 'string', multiple: true } } });
+  const { values } = parseArgs({ options: { label: { type: 'string' }, workers: { type: 'string' }, profile: { type: 'boolean' }, rate: { type: 'string' }, redis: { type: 'string' }, set: { type: 'string', multiple: true } } });
   const settings = Object.fromEntries((values.set ?? []).map((kv) => {
     const i = kv.indexOf('=');
     if (!kv.startsWith('WARMBOX_') || i < 0) throw new Error(`--set: expected WARMBOX_NAME=VALUE, got ${kv}`);
     return [kv.slice(0, i), kv.slice(i + 1)];
   }));
   const workers = Number(values.workers ?? 0);
+  const redis = values.redis ?? 'unix';
+  if (redis !== 'unix' && redis !== 'tcp') throw new Error(`--redis: expected unix or tcp, got ${redis}`);
   const profile = values.profile ?? false;
   const file = loadScenarios();
   const scenario = file.scenarios.find((s) => s.name === SCENARIO)!;
@@ -83,12 +92,12 @@ async function main(): Promise<void> {
   const profDir = profile ? mkdtempSync(join(tmpdir(), 'warmbox-bench-prof-')) : undefined;
   if (profDir) process.env.WARMBOX_BENCH_SERVER_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${profDir}`;
   const bare = summarize(forkExecSamples(BARE_ITERATIONS, [HOST_BUSYBOX, 'true']));
-  const service = await startService({ workers, env: settings });
+  const service = await startService({ workers, env: settings, redis });
   const client = new JobClient(service.url);
   const body = JSON.stringify({ image: scenario.image, cmd: scenario.cmd });
   let samples: JobSample[];
   let wallMs: number;
-  const pids: [string, number][] = [[workers > 0 ? 'api' : 'server (api + worker)', service.serverPid], ...(workers > 0 ? service.workerPids.map((p, i): [string, number] => [`worker ${i + 1}`, p]) : []), ['redis-server', service.redisPid]];
+  const pids: [string, number][] = [[workers > 0 ? 'api' : 'server (api + worker)', service.serverPid], ...(workers > 0 ? service.workerPids.map((p, i): [string, number] => [`worker ${i + 1}`, p]) : []), ['redis-server', service.redisPid], [LOAD_GENERATOR, process.pid]];
   let cpuMs: number[];
   let commands: { command: string; calls: number }[];
   try {
@@ -110,7 +119,7 @@ async function main(): Promise<void> {
   }
 
   const floors = await measureLibraryFloors(load.shape === 'constant' ? load.rate : load.toRate, load.durationS, body);
-  const report = summarizeLoad(samples, wallMs, load, pids, cpuMs, bare, values.label ?? '', workers, profile, floors);
+  const report = summarizeLoad(samples, wallMs, load, pids, cpuMs, bare, values.label ?? '', workers, redis, profile, floors);
   const perJob = (n: number) => round(n / Math.max(1, report.finished));
   report.redisCommandsPerJob = { total: perJob(commands.reduce((a, c) => a + c.calls, 0)), byCommand: commands.map((c) => ({ command: c.command, perJob: perJob(c.calls) })) };
   mkdirSync(RESULTS, { recursive: true });
@@ -122,7 +131,7 @@ async function main(): Promise<void> {
   if (profDir) writeProfile(profDir, suffix, report);
 }
 
-function summarizeLoad(samples: JobSample[], wallMs: number, load: LoadShape, pids: [string, number][], cpuMs: number[], bare: Summary, label: string, workers: number, profiled: boolean, floors: LibraryFloors): CpuReport {
+function summarizeLoad(samples: JobSample[], wallMs: number, load: LoadShape, pids: [string, number][], cpuMs: number[], bare: Summary, label: string, workers: number, redis: RedisTransport, profiled: boolean, floors: LibraryFloors): CpuReport {
   // The Redis commands are filled in by the caller.
   const refused = samples.filter((s) => s.status === 503 && s.code === 'overloaded');
   const accepted = samples.filter((s) => !refused.includes(s) && (s.status === 200 || s.status === 202));
@@ -132,7 +141,7 @@ function summarizeLoad(samples: JobSample[], wallMs: number, load: LoadShape, pi
     date: new Date().toISOString(),
     label,
     host: { cpus: cpus().length, node: process.versions.node, kernel: release() },
-    topology: workers > 0 ? `an API process and ${workers} worker process(es)` : 'one process: the API and a worker',
+    topology: `${workers > 0 ? `an API process and ${workers} worker process(es)` : 'one process: the API and a worker'}, Redis over ${redis === 'unix' ? 'a unix socket' : 'loopback TCP'}`,
     profiled,
     load,
     sent: samples.length,
@@ -178,7 +187,7 @@ function markdown(r: CpuReport): string {
 /** The service's CPU per job beside what its HTTP and queue libraries alone cost at the same rate. */
 function floorsLine(r: CpuReport): string {
   const { httpMsPerJob, queueMsPerJob } = r.floors;
-  const service = r.processes.filter((p) => p.role !== 'redis-server').reduce((a, p) => a + p.perFinishedJobMs, 0);
+  const service = r.processes.filter((p) => p.role !== 'redis-server' && p.role !== LOAD_GENERATOR).reduce((a, p) => a + p.perFinishedJobMs, 0);
   const floor = httpMsPerJob + queueMsPerJob;
   return `Library floors at the same rate, each alone in a process of its own: HTTP (hono + @hono/node-server + a validating route) ${httpMsPerJob.toFixed(2)} ms, ` +
     `queue (BullMQ add + a no-op Worker + completion) ${queueMsPerJob.toFixed(2)} ms of CPU per job; their sum ${floor.toFixed(2)} ms against warmbox's ` +

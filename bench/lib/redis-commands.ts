@@ -4,7 +4,8 @@ import { Redis } from 'ioredis';
 export type CommandCounts = Map<string, number>;
 
 export async function commandCounts(url: string): Promise<CommandCounts> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const options = { lazyConnect: true, maxRetriesPerRequest: 1 };
+  const redis = url.startsWith('unix://') ? new Redis({ ...options, path: url.slice('unix://'.length) }) : new Redis(url, options);
   try {
     await redis.connect();
     const info = await redis.info('commandstats');

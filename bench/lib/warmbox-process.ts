@@ -1,6 +1,8 @@
 /**
  * A real warmbox service for a benchmark, started as an operator would: a redis-server of its own
- * on a free loopback port, and `node dist/cli/main.js server` on a temporary data directory —
+ * on a unix socket in the data directory, as `warmbox server`'s private Redis is (or, with
+ * `redis: 'tcp'`, on a free loopback port, as a shared Redis is), and `node dist/cli/main.js
+ * server` on a temporary data directory —
  * or, with `workers: N`, an API-only server and N `warmbox worker` processes beside it; with
  * `database: 'postgres'`, every process on a PostgreSQL server of its own (test/helpers/postgres.ts).
  */
@@ -37,6 +39,22 @@ export interface ServiceOptions {
   database?: ServiceDatabase;
   /** A data directory to use and keep (a store with images built by an earlier run); default a temporary one, removed at stop. */
   dataDir?: string;
+  /**
+   * How the processes reach Redis: a unix socket (default, the private Redis's way) or loopback TCP
+   * (a shared Redis's way; each write then runs the TCP stack, which costs CPU per command).
+   */
+  redis?: RedisTransport;
+}
+
+export type RedisTransport = 'unix' | 'tcp';
+
+async function redisListener(transport: RedisTransport, dataDir: string): Promise<{ args: string[]; url: string }> {
+  if (transport === 'tcp') {
+    const port = await freePort();
+    return { args: ['--port', String(port), '--bind', '127.0.0.1'], url: `redis://127.0.0.1:${port}` };
+  }
+  const socket = join(dataDir, 'bench-redis.sock');
+  return { args: ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700'], url: `unix://${socket}` };
 }
 
 /** Starts Redis, the server (and workers), and waits until the API is healthy and every worker is listed. */
@@ -58,16 +76,17 @@ export async function startService(opts: ServiceOptions = {}): Promise<BenchServ
     if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    const redisPort = await freePort();
-    const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { args: listen, url: redisUrl } = await redisListener(opts.redis ?? 'unix', dataDir);
+    const redis = spawn('redis-server', [...listen, '--save', '', '--appendonly', 'no', '--dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(redis);
-    await waitForOutput(redis, 'Ready to accept connections', 'redis-server');
+    // "Ready to accept connections tcp" on a port, "ready to accept connections at PATH" on a socket.
+    await waitForOutput(redis, /ready to accept connections/i, 'redis-server');
     const port = await freePort();
     if (opts.database === 'postgres') postgres = await startPostgres();
     const env = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       WARMBOX_DATA: dataDir,
-      WARMBOX_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      WARMBOX_REDIS_URL: redisUrl,
       ...(postgres && { WARMBOX_DATABASE_URL: await postgres.database() }),
       WARMBOX_LOG_LEVEL: 'warn',
       ...opts.env,
@@ -98,13 +117,13 @@ export async function startService(opts: ServiceOptions = {}): Promise<BenchServ
   }
 }
 
-async function waitForOutput(child: ChildProcess, marker: string, name: string, timeoutMs = 10_000): Promise<void> {
+async function waitForOutput(child: ChildProcess, marker: RegExp, name: string, timeoutMs = 10_000): Promise<void> {
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} not ready after ${timeoutMs} ms:\n${output}`)), timeoutMs);
     const onData = (d: Buffer) => {
       output += d.toString();
-      if (output.includes(marker)) {
+      if (marker.test(output)) {
         clearTimeout(timer);
         resolve();
       }
