@@ -35,6 +35,12 @@ export interface QueueDepth {
   running: number;
   /** How long the oldest job in the wait list has waited for a worker; 0 when none waits. */
   oldestAgeMs: number;
+  /**
+   * Jobs ever added to the queue, by every API process (BullMQ's job counter, which each add
+   * increments, an add of an id already there too): between two reads, added − Δqueued is how
+   * many jobs left the wait list (taken by a worker, or taken out: a cancel).
+   */
+  added: number;
 }
 
 export class JobQueue {
@@ -106,22 +112,23 @@ export class JobQueue {
   }
 
   /**
-   * counts() and how long the oldest waiting job has waited, in two round trips at most (one
-   * pipeline, and one read of that job's timestamp): cheap enough for every metrics scrape.
+   * counts(), how long the oldest waiting job has waited and how many jobs were ever added, in two
+   * round trips at most (one MULTI, so the counts agree with each other, and one read of that
+   * job's timestamp): cheap enough for every metrics scrape.
    * Jobs wait in BullMQ's `wait` list newest first, so the oldest is its last element.
    */
   async depth(now = Date.now()): Promise<QueueDepth> {
     // BullMQ's Redis backend: its client is an ioredis connection (BullMQ types it more narrowly).
     const client = (await this.queue.getBackend().client) as unknown as Redis;
     const k = this.queue.keys;
-    const replies = await client.multi().llen(k.wait!).zcard(k.prioritized!).zcard(k.delayed!).llen(k.active!).lindex(k.wait!, -1).exec();
-    const [wait, prioritized, delayed, active, oldest] = (replies ?? []).map(([err, value]) => {
+    const replies = await client.multi().llen(k.wait!).zcard(k.prioritized!).zcard(k.delayed!).llen(k.active!).lindex(k.wait!, -1).get(k.id!).exec();
+    const [wait, prioritized, delayed, active, oldest, added] = (replies ?? []).map(([err, value]) => {
       if (err) throw err;
       return value;
-    }) as [number, number, number, number, string | null];
+    }) as [number, number, number, number, string | null, string | null];
     const timestamp = oldest === null ? null : await client.hget(this.queue.toKey(oldest), 'timestamp');
     const oldestAgeMs = timestamp === null ? 0 : Math.max(0, now - Number(timestamp));
-    return { queued: wait + prioritized + delayed, running: active, oldestAgeMs };
+    return { queued: wait + prioritized + delayed, running: active, oldestAgeMs, added: Number(added ?? 0) };
   }
 
   async close(): Promise<void> {

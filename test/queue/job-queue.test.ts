@@ -56,6 +56,22 @@ describe('JobQueue', () => {
     assert.equal(await inspect.getWaitingCount(), 1);
   });
 
+  it('depth counts the jobs ever added: what left the queue between two reads is added − Δqueued (the drain rate of the overload gate)', async () => {
+    const before = await queue.depth();
+    await queue.addBulk([
+      { ...payload, id: '01JQUEUETEST0000000000000B' },
+      { ...payload, id: '01JQUEUETEST0000000000000C' },
+    ]);
+    const after = await queue.depth();
+    assert.equal(after.added - before.added, 2);
+    assert.equal(after.queued - before.queued, 2);
+    assert.ok(after.oldestAgeMs >= 0);
+    assert.equal(await queue.removeWaiting('01JQUEUETEST0000000000000B'), true);
+    const taken = await queue.depth();
+    assert.equal(taken.added, after.added);
+    assert.equal(after.queued + (taken.added - after.added) - taken.queued, 1, 'one job left the queue');
+  });
+
   it('leaves a shared connection open on close', async () => {
     const other = new JobQueue(redis);
     await other.close();
