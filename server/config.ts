@@ -48,11 +48,16 @@ const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max
 export const STOP_GRACE_MS = { default: 30_000, max: 600_000 } as const;
 
 /**
- * When new jobs are refused with 503 `overloaded` (api/overload-gate.ts): more jobs than `queued`
- * wait for a worker, or the oldest has waited longer than `ageMs`; 0 turns a threshold off. The
- * default age is the default `?wait` a client holds (60 s): a job queued longer than that is not
- * drained within a job's wait (its client has given up before it even starts). A service that
- * wants fast refusals sets it lower (a healthy queue waits milliseconds).
+ * When new jobs are refused with 503 `overloaded` (api/overload-gate.ts). `ageMs`: the longest a
+ * new job should wait for a worker; one whose predicted wait is longer is refused. The prediction
+ * is (jobs waiting ahead of it) / (jobs per second the workers take while jobs wait), from the
+ * queue's depth sampled every 100 ms (or half of `ageMs`); an idle queue admits every job. So
+ * accepted jobs wait about `ageMs` at most, and the service takes about as many jobs as its workers
+ * drain. `queued`: a hard cap on the jobs waiting for a worker. 0 turns a threshold off. The
+ * default age is the default `?wait` a client holds (60 s): a job predicted to wait longer is not
+ * drained within a job's wait (its client gives up before it even starts), while a judge run's
+ * batch may queue for seconds. A service that wants accepted jobs fast sets it lower (a healthy
+ * queue waits milliseconds; e.g. 50-250 ms).
  */
 export const OVERLOAD_QUEUED = { default: 10_000, max: 10_000_000 } as const;
 export const OVERLOAD_AGE_MS = { default: 60_000, max: 3_600_000 } as const;
@@ -137,7 +142,7 @@ export interface ServerConfig {
   reconcile: { intervalMs: number; graceMs: number };
   /** Start even though an external Redis may evict keys (maxmemory-policy other than noeviction). */
   redisAllowEviction: boolean;
-  /** New jobs are refused (503 overloaded) past these (OVERLOAD_QUEUED, OVERLOAD_AGE_MS); 0 = that threshold off. */
+  /** New jobs are refused (503 overloaded) past the queued cap or a predicted wait longer than maxAgeMs (OVERLOAD_QUEUED, OVERLOAD_AGE_MS); 0 = that threshold off. */
   overload: { maxQueued: number; maxAgeMs: number };
   /**
    * Whether requests need an API key (README "Tenants and keys"). WARMBOX_AUTH=on|off; unset: off
