@@ -62,6 +62,8 @@ interface CpuReport {
   failed: number;
   firstErrors: string[];
   acceptedLatencyMs: Summary;
+  /** Finished jobs that found a parked sandbox (warm) or had one made for them (cold): cold starts make the tail. */
+  starts: { warm: number; cold: number };
   finishedPerS: number;
   processes: ProcessCpu[];
   /** Commands the Redis server ran over the measured load, per finished job, by command (INFO commandstats). */
@@ -151,6 +153,7 @@ function summarizeLoad(samples: JobSample[], wallMs: number, load: LoadShape, pi
     failed: failed.length,
     firstErrors: [...new Set(failed.map((s) => s.error ?? `verdict ${s.verdict}`))].slice(0, 5),
     acceptedLatencyMs: summarize(accepted.map((s) => s.latencyMs)),
+    starts: { warm: finished.filter((s) => s.start === 'warm').length, cold: finished.filter((s) => s.start === 'cold').length },
     finishedPerS: round(finished.length / (wallMs / 1000)),
     processes: pids.map(([role], i) => ({ role, cpuMs: round(cpuMs[i]!), perFinishedJobMs: round(cpuMs[i]! / Math.max(1, finished.length)) })),
     bareForkExecMs: bare,
@@ -168,8 +171,8 @@ function markdown(r: CpuReport): string {
       'CPU: user + system time of each process over the measured load (/proc/PID/stat), divided by the jobs that finished in it.',
     '',
     markdownTable(
-      ['sent', 'accepted', 'refused (503 overloaded)', 'finished', 'failed', 'finished/s', 'accepted p50 ms', 'p90', 'p99', 'max'],
-      [[r.sent, r.accepted, r.refused, r.finished, r.failed, r.finishedPerS, l.p50, l.p90, l.p99, l.max]],
+      ['sent', 'accepted', 'refused (503 overloaded)', 'finished', 'cold starts', 'failed', 'finished/s', 'accepted p50 ms', 'p90', 'p99', 'max'],
+      [[r.sent, r.accepted, r.refused, r.finished, r.starts.cold, r.failed, r.finishedPerS, l.p50, l.p90, l.p99, l.max]],
     ),
     '',
     markdownTable(['process', 'CPU ms over the load', 'CPU ms per finished job'], r.processes.map((p) => [p.role, p.cpuMs, p.perFinishedJobMs])),
