@@ -3,7 +3,6 @@
  * thrown ApiErrors and anything unexpected all become JSON errors in errors.ts.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { except } from 'hono/combine';
 import type { AppDeps } from './deps.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { limitBodySize } from './middleware/body-limit.js';
@@ -66,8 +65,9 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   const stopping = refuseWhileStopping(() => deps.stopping?.() ?? false);
   for (const path of NEW_WORK_PATHS) app.use(path, stopping);
   app.post(JOBS_PATH, logJobRefusals(deps.logger));
-  const bodyLimit = limitBodySize(deps.config.maxBodyBytes ?? REQUEST_BOUNDS.bodyBytes);
-  app.use(BODY_LIMITED, except(BODY_LIMIT_EXEMPT, bodyLimit));
+  const maxBodyBytes = deps.config.maxBodyBytes ?? REQUEST_BOUNDS.bodyBytes;
+  app.use(BODY_LIMITED, limitBodySize(maxBodyBytes, BODY_LIMIT_EXEMPT));
+  const bodyLimit = limitBodySize(maxBodyBytes);
   for (const path of DROP_IN_WORK_PATHS) app.use(path, bodyLimit);
 
   registerHealth(app, deps);

@@ -11,7 +11,7 @@
  * Usage: node dist/bench/sandbox-ceiling.js [--seconds S] [--inflight 1,2,4,8,16,32]
  *   → table on stdout, bench/results/sandbox-ceiling.{json,md}
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +21,7 @@ import { ensureBuiltinImages } from '../images/builtin-images.js';
 import { SnapshotStore, type StoredImage } from '../images/image-store.js';
 import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
 import { forkExecSamples } from './lib/bare-baseline.js';
+import { machineCpuMs } from './lib/proc-cpu.js';
 import { markdownTable, summarize } from './lib/stats.js';
 
 const RUN = { argv: ['/bin/true'], env: ['PATH=/bin'], files: [], stdin: Buffer.alloc(0), ...DEFAULT_LIMITS };
@@ -36,14 +37,6 @@ interface Level {
   machineBusy: number;
 }
 
-/** Busy and total jiffies of the whole machine (/proc/stat's first line). */
-function machineJiffies(): { busy: number; total: number } {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
-  const idle = fields[3]! + fields[4]!; // idle + iowait
-  return { busy: total - idle, total };
-}
-
 function nodeCpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
@@ -51,10 +44,9 @@ function nodeCpuMs(): number {
 
 /** `inflight` loops of create → run → teardown for `seconds`. */
 async function level(runtime: SandboxRuntime, image: StoredImage, inflight: number, seconds: number): Promise<Level> {
-  const jiffyMs = 1000 / 100; // USER_HZ is 100 on Linux
   const deadline = performance.now() + seconds * 1000;
   let sandboxes = 0;
-  const m0 = machineJiffies();
+  const m0 = machineCpuMs();
   const n0 = nodeCpuMs();
   const t0 = performance.now();
   const loop = async () => {
@@ -68,9 +60,9 @@ async function level(runtime: SandboxRuntime, image: StoredImage, inflight: numb
   };
   await Promise.all(Array.from({ length: inflight }, loop));
   const wallS = (performance.now() - t0) / 1000;
-  const m1 = machineJiffies();
+  const m1 = machineCpuMs();
   const nodeMs = nodeCpuMs() - n0;
-  const busyMs = (m1.busy - m0.busy) * jiffyMs;
+  const busyMs = m1.busy - m0.busy;
   return {
     inflight,
     sandboxes,

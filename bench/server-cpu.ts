@@ -27,7 +27,7 @@ import { flameGraphSvg } from './lib/flame-svg.js';
 import { measureLibraryFloors, type LibraryFloors } from './lib/library-floors.js';
 import { JobClient, type JobSample } from './lib/open-loop.js';
 import { setPoolBounds, settle } from './lib/pool-bounds.js';
-import { processCpuMs } from './lib/proc-cpu.js';
+import { machineCpuMs, processCpuMs } from './lib/proc-cpu.js';
 import { commandCounts, commandsBetween } from './lib/redis-commands.js';
 import { arrivalOffsetsMs, loadScenarios, type LoadShape } from './lib/scenarios.js';
 import { markdownTable, summarize, type Summary } from './lib/stats.js';
@@ -62,8 +62,16 @@ interface CpuReport {
   failed: number;
   firstErrors: string[];
   acceptedLatencyMs: Summary;
+  /** Finished jobs that found a parked sandbox (warm) or had one made for them (cold): cold starts make the tail. */
+  starts: { warm: number; cold: number };
   finishedPerS: number;
   processes: ProcessCpu[];
+  /**
+   * The whole machine's busy CPU over the load per finished job (/proc/stat: the processes above,
+   * the sandboxes, the launcher and the kernel's namespace work), and how busy it was: against
+   * bench/sandbox-ceiling.ts's figure per sandbox, it says what the service adds to each sandbox.
+   */
+  machine: { busyMsPerFinishedJob: number; busyShare: number };
   /** Commands the Redis server ran over the measured load, per finished job, by command (INFO commandstats). */
   redisCommandsPerJob: { total: number; byCommand: { command: string; perJob: number }[] };
   /** fork + execve + waitpid of busybox true, no sandbox, per job (bench/native/forkexec.c). */
@@ -100,6 +108,8 @@ async function main(): Promise<void> {
   const pids: [string, number][] = [[workers > 0 ? 'api' : 'server (api + worker)', service.serverPid], ...(workers > 0 ? service.workerPids.map((p, i): [string, number] => [`worker ${i + 1}`, p]) : []), ['redis-server', service.redisPid], [LOAD_GENERATOR, process.pid]];
   let cpuMs: number[];
   let commands: { command: string; calls: number }[];
+  let machineBefore: { busy: number; total: number };
+  let machine: { busy: number; total: number };
   try {
     const bounds = file.poolBounds.warm;
     const set = await setPoolBounds(service, scenario.image, bounds);
@@ -109,9 +119,12 @@ async function main(): Promise<void> {
     if (warmup) await client.run(arrivalOffsetsMs(warmup), body);
     const commandsBefore = await commandCounts(service.redisUrl);
     const before = pids.map(([, pid]) => processCpuMs(pid));
+    machineBefore = machineCpuMs();
     console.error(`measuring ${describe(load)}`);
     ({ samples, wallMs } = await client.run(arrivalOffsetsMs(load), body));
     cpuMs = pids.map(([, pid], i) => processCpuMs(pid) - before[i]!);
+    const machineAfter = machineCpuMs();
+    machine = { busy: machineAfter.busy - machineBefore.busy, total: machineAfter.total - machineBefore.total };
     commands = commandsBetween(commandsBefore, await commandCounts(service.redisUrl));
   } finally {
     client.close();
@@ -121,6 +134,7 @@ async function main(): Promise<void> {
   const floors = await measureLibraryFloors(load.shape === 'constant' ? load.rate : load.toRate, load.durationS, body);
   const report = summarizeLoad(samples, wallMs, load, pids, cpuMs, bare, values.label ?? '', workers, redis, profile, floors);
   const perJob = (n: number) => round(n / Math.max(1, report.finished));
+  report.machine = { busyMsPerFinishedJob: perJob(machine.busy), busyShare: round(machine.busy / machine.total) };
   report.redisCommandsPerJob = { total: perJob(commands.reduce((a, c) => a + c.calls, 0)), byCommand: commands.map((c) => ({ command: c.command, perJob: perJob(c.calls) })) };
   mkdirSync(RESULTS, { recursive: true });
   const suffix = values.label ? `-${values.label}` : '';
@@ -151,11 +165,13 @@ function summarizeLoad(samples: JobSample[], wallMs: number, load: LoadShape, pi
     failed: failed.length,
     firstErrors: [...new Set(failed.map((s) => s.error ?? `verdict ${s.verdict}`))].slice(0, 5),
     acceptedLatencyMs: summarize(accepted.map((s) => s.latencyMs)),
+    starts: { warm: finished.filter((s) => s.start === 'warm').length, cold: finished.filter((s) => s.start === 'cold').length },
     finishedPerS: round(finished.length / (wallMs / 1000)),
     processes: pids.map(([role], i) => ({ role, cpuMs: round(cpuMs[i]!), perFinishedJobMs: round(cpuMs[i]! / Math.max(1, finished.length)) })),
     bareForkExecMs: bare,
     floors,
     redisCommandsPerJob: { total: 0, byCommand: [] },
+    machine: { busyMsPerFinishedJob: 0, busyShare: 0 },
   };
 }
 
@@ -168,11 +184,13 @@ function markdown(r: CpuReport): string {
       'CPU: user + system time of each process over the measured load (/proc/PID/stat), divided by the jobs that finished in it.',
     '',
     markdownTable(
-      ['sent', 'accepted', 'refused (503 overloaded)', 'finished', 'failed', 'finished/s', 'accepted p50 ms', 'p90', 'p99', 'max'],
-      [[r.sent, r.accepted, r.refused, r.finished, r.failed, r.finishedPerS, l.p50, l.p90, l.p99, l.max]],
+      ['sent', 'accepted', 'refused (503 overloaded)', 'finished', 'cold starts', 'failed', 'finished/s', 'accepted p50 ms', 'p90', 'p99', 'max'],
+      [[r.sent, r.accepted, r.refused, r.finished, r.starts.cold, r.failed, r.finishedPerS, l.p50, l.p90, l.p99, l.max]],
     ),
     '',
     markdownTable(['process', 'CPU ms over the load', 'CPU ms per finished job'], r.processes.map((p) => [p.role, p.cpuMs, p.perFinishedJobMs])),
+    '',
+    `The whole machine (/proc/stat: these processes, the sandboxes, the launcher, the kernel): ${r.machine.busyMsPerFinishedJob} ms of busy CPU per finished job, ${Math.round(r.machine.busyShare * 100)}% busy.`,
     '',
     `Redis commands per finished job: ${r.redisCommandsPerJob.total} (${r.redisCommandsPerJob.byCommand.slice(0, 10).map((c) => `${c.command} ${c.perJob}`).join(', ')}).`,
     '',

@@ -1,7 +1,9 @@
 /**
- * How many parked sandboxes a pool should hold. Little's law: sandboxes needed while one is
- * being made = claim rate × time to make one; a pool holding that many (times a safety factor,
- * plus a burst allowance) rarely meets a claim empty-handed. The rate is an exponentially
+ * How many parked sandboxes a pool should hold. Little's law: sandboxes missing while one is
+ * being replaced = claim rate × time to replace one (its lead time: from the claim that took a
+ * sandbox to its replacement parked, which includes waiting for the claimed sandbox to be torn
+ * down, runtime/warm-pool.ts); a pool holding that many (times a safety factor, plus a burst
+ * allowance) rarely meets a claim empty-handed. The rate is an exponentially
  * weighted moving average, so a pool follows its traffic up quickly and back down slowly.
  */
 import type { PoolBounds } from '../contract/pools.js';
@@ -22,9 +24,9 @@ export const DEFAULT_POLICY: PolicySettings = { safety: 2, burst: 2, rateHalfLif
 export class PoolDemand {
   private ratePerMs = 0;
   private lastClaimAt = -Infinity;
-  /** Until the first sandbox is made: FACTS.md's ~3 ms. */
-  private createMsAvg = 3;
-  private createSamples = 0;
+  /** Until the first replacement is parked: FACTS.md's ~3 ms to make a sandbox. */
+  private leadMsAvg = 3;
+  private leadSamples = 0;
 
   constructor(private readonly settings: PolicySettings = DEFAULT_POLICY) {}
 
@@ -37,9 +39,9 @@ export class PoolDemand {
     this.lastClaimAt = now;
   }
 
-  /** Records how long making one sandbox took. */
-  created(ms: number): void {
-    this.createMsAvg = this.createSamples++ === 0 ? ms : 0.8 * this.createMsAvg + 0.2 * ms;
+  /** Records how long one replacement took, from the need for it (a claim) until it was parked. */
+  replenished(leadMs: number): void {
+    this.leadMsAvg = this.leadSamples++ === 0 ? leadMs : 0.8 * this.leadMsAvg + 0.2 * leadMs;
   }
 
   /** Claims per second, as averaged. */
@@ -50,7 +52,7 @@ export class PoolDemand {
 
   target(bounds: PoolBounds, now: number): number {
     if (now - this.lastClaimAt > this.settings.idleMs) return bounds.min;
-    const littles = (this.rate(now) / 1000) * this.createMsAvg * this.settings.safety;
+    const littles = (this.rate(now) / 1000) * this.leadMsAvg * this.settings.safety;
     const want = Math.ceil(littles) + this.settings.burst;
     return Math.max(bounds.min, Math.min(bounds.max, want));
   }

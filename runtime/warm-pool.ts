@@ -55,17 +55,21 @@ export class WarmPool {
     const sandbox = this.parked.pop();
     if (sandbox) this.counts.warmClaims++;
     else this.counts.coldStarts++;
-    if (sandbox && this.parked.length > 0) void sandbox.closed.then(() => this.refill());
-    else this.refill();
+    const claimedAt = performance.now();
+    if (sandbox && this.parked.length > 0) void sandbox.closed.then(() => this.refill(claimedAt));
+    else this.refill(claimedAt);
     return sandbox;
   }
 
-  /** Starts as many creations as the target asks for (bounded by the global cap). */
-  refill(): void {
+  /**
+   * Starts as many creations as the target asks for (bounded by the global cap). `neededSince`:
+   * when the need began (the claim), so that the policy learns a replacement's whole lead time.
+   */
+  refill(neededSince = performance.now()): void {
     const target = this.target();
     while (!this.closed && this.size < target && this.hooks.mayPark()) {
       this.creating++;
-      const creation = this.createOne();
+      const creation = this.createOne(neededSince);
       this.inflight.add(creation);
       void creation.finally(() => this.inflight.delete(creation));
     }
@@ -76,9 +80,9 @@ export class WarmPool {
     return this.demand.target(this.bounds, now);
   }
 
-  /** Records a cold creation made outside the pool, so the policy learns the creation time. */
+  /** Records a cold creation made outside the pool: its lead time is its creation time. */
   recordCreation(ms: number): void {
-    this.demand.created(ms);
+    this.demand.replenished(ms);
   }
 
   /** Destroys every parked sandbox, after the creations in flight have finished (and been destroyed too). */
@@ -108,13 +112,13 @@ export class WarmPool {
     };
   }
 
-  private async createOne(): Promise<void> {
+  private async createOne(neededSince: number): Promise<void> {
     const t0 = performance.now();
     try {
       const sandbox = await this.hooks.create(this.image, this.diskBytes, this.network);
-      const ms = performance.now() - t0;
-      this.demand.created(ms);
-      this.hooks.created?.(ms);
+      const done = performance.now();
+      this.demand.replenished(done - Math.min(neededSince, t0));
+      this.hooks.created?.(done - t0);
       this.counts.created++;
       if (this.closed) await sandbox.destroy();
       else this.parked.push(sandbox);

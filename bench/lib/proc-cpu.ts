@@ -21,3 +21,16 @@ export function processCpuMs(pid: number): number {
   const ticks = Number(fields[11]) + Number(fields[12]);
   return (ticks * 1000) / clockTicks();
 }
+
+/**
+ * The whole machine's CPU time so far, ms summed over all CPUs (/proc/stat's first line): `busy`
+ * everything but idle and iowait, `total` everything. What every process and the kernel's own
+ * threads spent, the sandboxes' namespaces and teardown included.
+ */
+export function machineCpuMs(): { busy: number; total: number } {
+  const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  const idle = ticks[3]! + ticks[4]!; // idle + iowait
+  const ms = (t: number) => (t * 1000) / clockTicks();
+  return { busy: ms(total - idle), total: ms(total) };
+}

@@ -279,6 +279,13 @@ describe('POST /v1/jobs: other refusals', () => {
     await expectError(res, 413, 'payload_too_large');
   });
 
+  it('the body limit spares the streamed uploads (image import, blobs) and nothing next to them', async () => {
+    const small = h.appWith({ maxBodyBytes: 1024 });
+    const big = (path: string) => small.request(path, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'content-length': '2048' }, body: 'x'.repeat(2048) });
+    for (const path of ['/v1/images/import', '/v1/blobs', '/v1/blobs/upload']) assert.notEqual((await big(path)).status, 413, path);
+    for (const path of ['/v1/images/importer', '/v1/blobsx', '/v1/jobs']) assert.equal((await big(path)).status, 413, path);
+  });
+
   it('records nothing for a refused request', async () => {
     const before = await countJobs();
     await postJob(h.app, { image: 'busybox', limits: { pids: 1e6 } });

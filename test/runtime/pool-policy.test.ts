@@ -12,7 +12,7 @@ describe('PoolDemand', () => {
   it("grows with the claim rate (Little's law) and stays within the maximum", () => {
     const d = new PoolDemand();
     for (let t = 0; t < 2000; t += 2) d.claim(t); // 500 claims/s
-    d.created(20); // making one takes 20 ms: ~10 in flight, x2 safety, +burst
+    d.replenished(20); // replacing one takes 20 ms: ~10 in flight, x2 safety, +burst
     const target = d.target(bounds, 2000);
     assert.ok(target >= 15 && target <= 50, `target ${target}`);
     assert.ok(d.rate(2000) > 300, `rate ${d.rate(2000)}`);
