@@ -42,6 +42,7 @@ export interface OverloadThresholds {
 
 /** How old a depth sample may be before a request refreshes it (in the background), ms. */
 export const SAMPLE_MS = 100;
+/** The shortest a sample lives (half a very short bound), ms: each sample is two Redis round trips. */
 const MIN_SAMPLE_MS = 10;
 /** How old a sample may be and still decide; older, the request waits for a fresh one, ms. */
 const STALE_MS = 1000;
