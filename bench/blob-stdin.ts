@@ -8,13 +8,11 @@
  *   → bench/results/blob-stdin.json, and a markdown table on stdout.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../contract/paths.js';
 import { markdownTable, summarize, type Summary } from './lib/stats.js';
 import { startService } from './lib/warmbox-process.js';
+import { writeResults } from './lib/results.js';
 
 const MiB = 1024 * 1024;
 const DATA_BYTES = 4 * MiB;
@@ -81,10 +79,8 @@ function report(rounds: number, samples: Record<Variant, Sample[]>): void {
     ['job (busybox `wc -c`)', 'client p50 ms', 'client p90 ms', 'server total p50 ms', 'run p50 ms'],
     rows.map((r) => [r.variant, fmt(r.client), r.client.p90.toFixed(1), fmt(r.total), fmt(r.run)]),
   );
-  const results = join(packageRoot(), 'bench', 'results');
-  mkdirSync(results, { recursive: true });
   const out = { date: new Date().toISOString(), host: { cpus: cpus().length, kernel: release(), node: process.versions.node }, dataBytes: DATA_BYTES, rounds, rows };
-  writeFileSync(join(results, 'blob-stdin.json'), `${JSON.stringify(out, null, 2)}\n`);
+  writeResults({ 'blob-stdin.json': out });
   console.log(table);
 }
 

@@ -9,18 +9,17 @@
  *   → bench/results/http.json, http.md, http.svg (and, when bench/results/sandbox.json exists,
  *     the comparison with the sandbox layer's floor; bench/sandbox.ts makes that file).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../contract/paths.js';
 import { compareWithFloor, markdownReport, summarizeRun, svgReport, type HttpReport, type RunSummary, type SandboxFloor } from './lib/http-report.js';
 import { JobClient } from './lib/open-loop.js';
 import { arrivalOffsetsMs, loadScenarios, type LoadShape, type Mode, type Scenario, type ScenarioFile } from './lib/scenarios.js';
 import { setPoolBounds, settle } from './lib/pool-bounds.js';
 import { startService, type BenchService } from './lib/warmbox-process.js';
+import { RESULTS_DIR, writeResults } from './lib/results.js';
 
-const RESULTS = join(packageRoot(), 'bench', 'results');
 /** --quick: every phase this much shorter (a smoke run; numbers not for the README). */
 const QUICK_FACTOR = 0.3;
 
@@ -66,14 +65,11 @@ async function main(): Promise<void> {
     await service.stop();
   }
 
-  const floorFile = join(RESULTS, 'sandbox.json');
+  const floorFile = join(RESULTS_DIR, 'sandbox.json');
   if (existsSync(floorFile)) report.floor = compareWithFloor(report.runs, JSON.parse(readFileSync(floorFile, 'utf8')) as SandboxFloor);
-  mkdirSync(RESULTS, { recursive: true });
   const name = values.scenarios || workers > 0 || quick ? `http${workers > 0 ? `-${workers}w` : ''}${values.scenarios ? `-${only!.join('-')}` : ''}${quick ? '-quick' : ''}` : 'http';
-  writeFileSync(join(RESULTS, `${name}.json`), JSON.stringify(report, null, 2) + '\n');
   const md = markdownReport(report);
-  writeFileSync(join(RESULTS, `${name}.md`), md);
-  writeFileSync(join(RESULTS, `${name}.svg`), svgReport(report));
+  writeResults({ [`${name}.json`]: report, [`${name}.md`]: md, [`${name}.svg`]: svgReport(report) });
   console.error(`wrote bench/results/${name}.{json,md,svg}`);
   console.log(md);
   const missed = report.runs.flatMap((r) => r.thresholds.filter((t) => !t.pass).map((t) => `${r.scenario}/${r.mode} ${t.name}`));

@@ -11,13 +11,13 @@
  * Usage: node dist/bench/judge.js [rounds]   → table on stdout, bench/results/judge.json
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../contract/paths.js';
 import { hostGccArchive } from '../test/helpers/host-gcc-image.js';
 import { markdownTable, summarize } from './lib/stats.js';
 import { startService, type BenchService } from './lib/warmbox-process.js';
+import { writeResults } from './lib/results.js';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
 const TESTS = 20;
@@ -129,9 +129,7 @@ function report(rounds: Round[]): void {
   rows.push(['bare host process (same binary)', median(rounds.flatMap((r) => r.bare.perTestMs)), '—']);
   const table = markdownTable(['way (C, 20 tests, one build)', 'per test p50 (ms)', `whole run p50 (ms, ${ROUNDS} rounds)`], rows);
   process.stdout.write(`${table}\n`);
-  const dir = join(packageRoot(), 'bench/results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'judge.json'), JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, tests: TESTS, table: rows }, null, 2));
+  writeResults({ 'judge.json': { date: new Date().toISOString(), rounds: ROUNDS, tests: TESTS, table: rows } });
 }
 
 main().catch((err: unknown) => {

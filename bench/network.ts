@@ -9,19 +9,20 @@
  * The bridge is this process's own (prefix `wbb`, no uplink: the host's sysctls are not touched).
  * Usage: node dist/bench/network.js [iterations]   → table on stdout, bench/results/network.json
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBuiltinImages } from '../images/builtin-images.js';
 import { SnapshotStore, type StoredImage } from '../images/image-store.js';
 import { DEFAULT_LIMITS } from '../contract/limits.js';
 import type { NetworkMode } from '../contract/network-mode.js';
-import { launcherPath, packageRoot } from '../contract/paths.js';
+import { launcherPath } from '../contract/paths.js';
 import { WebhookTargetPolicy } from '../contract/webhook-target-policy.js';
 import type { Sandbox } from '../runtime/sandbox.js';
 import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
 import { forkExecSamples } from './lib/bare-baseline.js';
 import { markdownTable, summarize, type Summary } from './lib/stats.js';
+import { writeResults } from './lib/results.js';
 
 const N = Number(process.argv[2] ?? 200);
 const RUN = { argv: ['/bin/true'], env: ['PATH=/bin'], files: [], stdin: Buffer.alloc(0), ...DEFAULT_LIMITS };
@@ -112,8 +113,7 @@ function report(r: Record<string, Summary>): void {
   console.log(
     `\ncreate bridge − none: ${deltas.vethAtCreateMs.toFixed(2)} ms (the veth); cold: ${deltas.coldBridgeMinusNoneMs.toFixed(2)} ms; warm: ${deltas.warmBridgeMinusNoneMs.toFixed(2)} ms`,
   );
-  mkdirSync(join(packageRoot(), 'bench/results'), { recursive: true });
-  writeFileSync(join(packageRoot(), 'bench/results/network.json'), JSON.stringify({ date: new Date().toISOString(), iterations: N, results: r, deltas }, null, 2));
+  writeResults({ 'network.json': { date: new Date().toISOString(), iterations: N, results: r, deltas } });
 }
 
 await main();

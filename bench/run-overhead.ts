@@ -22,7 +22,6 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, 
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../contract/paths.js';
 import { HOST_BUSYBOX } from '../images/builtin-images.js';
 import { encodeTar, tarEntriesOfDir } from '../images/store/layer-tar.js';
 import { ociArchive } from '../test/helpers/host-gcc-image.js';
@@ -30,6 +29,7 @@ import { forkExecSamples } from './lib/bare-baseline.js';
 import { closedLoops } from './lib/closed-loops.js';
 import { markdownTable, summarize, type Summary } from './lib/stats.js';
 import { startService, type BenchService } from './lib/warmbox-process.js';
+import { writeResults } from './lib/results.js';
 
 const { values: args } = parseArgs({
   options: { rounds: { type: 'string', default: '200' }, seconds: { type: 'string', default: '10' }, clients: { type: 'string', default: '8' }, data: { type: 'string' } },
@@ -228,10 +228,7 @@ function report(measured: Measured[], floor: Summary): void {
     '',
   ].join('\n');
   process.stdout.write(md);
-  const dir = join(packageRoot(), 'bench/results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'run-overhead.md'), md);
-  writeFileSync(join(dir, 'run-overhead.json'), JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, floor, measured }, null, 2));
+  writeResults({ 'run-overhead.md': md, 'run-overhead.json': { date: new Date().toISOString(), rounds: ROUNDS, floor, measured } });
 }
 
 main().catch((err: unknown) => {

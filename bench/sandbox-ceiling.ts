@@ -11,18 +11,19 @@
  * Usage: node dist/bench/sandbox-ceiling.js [--seconds S] [--inflight 1,2,4,8,16,32]
  *   → table on stdout, bench/results/sandbox-ceiling.{json,md}
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_LIMITS } from '../contract/limits.js';
-import { launcherPath, packageRoot } from '../contract/paths.js';
+import { launcherPath } from '../contract/paths.js';
 import { ensureBuiltinImages } from '../images/builtin-images.js';
 import { SnapshotStore, type StoredImage } from '../images/image-store.js';
 import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
 import { forkExecSamples } from './lib/bare-baseline.js';
 import { machineCpuMs } from './lib/proc-cpu.js';
 import { markdownTable, summarize } from './lib/stats.js';
+import { writeResults } from './lib/results.js';
 
 const RUN = { argv: ['/bin/true'], env: ['PATH=/bin'], files: [], stdin: Buffer.alloc(0), ...DEFAULT_LIMITS };
 
@@ -113,10 +114,7 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   console.log(md);
-  const out = join(packageRoot(), 'bench/results');
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'sandbox-ceiling.json'), JSON.stringify({ date: new Date().toISOString(), cpus: cpus().length, seconds, bareForkExecP50Ms: bareP50, levels: results }, null, 2) + '\n');
-  writeFileSync(join(out, 'sandbox-ceiling.md'), md);
+  writeResults({ 'sandbox-ceiling.json': { date: new Date().toISOString(), cpus: cpus().length, seconds, bareForkExecP50Ms: bareP50, levels: results }, 'sandbox-ceiling.md': md });
 }
 
 await main();

@@ -14,11 +14,12 @@ import { join } from 'node:path';
 import { ensureBuiltinImages } from '../images/builtin-images.js';
 import { SnapshotStore, type StoredImage } from '../images/image-store.js';
 import { DEFAULT_LIMITS } from '../contract/limits.js';
-import { launcherPath, packageRoot } from '../contract/paths.js';
+import { launcherPath } from '../contract/paths.js';
 import type { Sandbox } from '../runtime/sandbox.js';
 import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
 import { forkExecSamples } from './lib/bare-baseline.js';
 import { markdownTable, summarize, type Summary } from './lib/stats.js';
+import { writeResults } from './lib/results.js';
 
 const N = Number(process.argv[2] ?? 300);
 const RUN = { argv: ['/bin/true'], env: ['PATH=/bin'], files: [], stdin: Buffer.alloc(0), ...DEFAULT_LIMITS };
@@ -123,8 +124,7 @@ function report(r: Record<string, Summary>): void {
   };
   console.log(table);
   console.log(`\nwarm − bare: ${ratios.warmMinusBareMs.toFixed(2)} ms; warm − Node spawn: ${ratios.warmMinusSpawnMs.toFixed(2)} ms; cold / bare: ${ratios.coldOverBare.toFixed(1)}x; runc / cold: ${ratios.runcOverCold.toFixed(1)}x`);
-  mkdirSync(join(packageRoot(), 'bench/results'), { recursive: true });
-  writeFileSync(join(packageRoot(), 'bench/results/sandbox.json'), JSON.stringify({ date: new Date().toISOString(), iterations: N, results: r, ratios }, null, 2));
+  writeResults({ 'sandbox.json': { date: new Date().toISOString(), iterations: N, results: r, ratios } });
 }
 
 await main();

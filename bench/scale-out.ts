@@ -10,11 +10,8 @@
  * Usage: node dist/bench/scale-out.js [--processes 1,2,3] [--database sqlite,postgres] [--clients 16] [--seconds 10]
  *   → a table on stdout, bench/results/scale-out.{json,md}
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../contract/paths.js';
 import { HOST_BUSYBOX } from '../images/builtin-images.js';
 import { forkExecSamples } from './lib/bare-baseline.js';
 import { closedLoops } from './lib/closed-loops.js';
@@ -22,6 +19,7 @@ import { JobClient } from './lib/open-loop.js';
 import { processCpuMs } from './lib/proc-cpu.js';
 import { markdownTable, summarize, type Summary } from './lib/stats.js';
 import { startService, type ServiceDatabase } from './lib/warmbox-process.js';
+import { writeResults } from './lib/results.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -110,10 +108,7 @@ function report(rows: Row[], floor: Summary): void {
     '',
   ].join('\n');
   process.stdout.write(md);
-  const dir = join(packageRoot(), 'bench/results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'scale-out.md'), md);
-  writeFileSync(join(dir, 'scale-out.json'), JSON.stringify({ date: new Date().toISOString(), clients: CLIENTS, seconds: SECONDS, floor, rows }, null, 2));
+  writeResults({ 'scale-out.md': md, 'scale-out.json': { date: new Date().toISOString(), clients: CLIENTS, seconds: SECONDS, floor, rows } });
 }
 
 main().catch((err: unknown) => {

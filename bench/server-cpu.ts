@@ -15,11 +15,10 @@
  *   --set WARMBOX_X=V: a setting for every warmbox process (e.g. WARMBOX_OVERLOAD_AGE_MS=0: no refusals)
  *   → bench/results/server-cpu[-NAME].{json,md} (and server-cpu-profile[-NAME].{md,svg})
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../contract/paths.js';
 import { HOST_BUSYBOX } from '../images/builtin-images.js';
 import { profileMarkdown, summarizeProfile, type CpuProfile } from './lib/cpu-profile.js';
 import { forkExecSamples } from './lib/bare-baseline.js';
@@ -32,8 +31,8 @@ import { commandCounts, commandsBetween } from './lib/redis-commands.js';
 import { arrivalOffsetsMs, loadScenarios, type LoadShape } from './lib/scenarios.js';
 import { markdownTable, summarize, type Summary } from './lib/stats.js';
 import { startService, type RedisTransport } from './lib/warmbox-process.js';
+import { RESULTS_DIR, writeResults } from './lib/results.js';
 
-const RESULTS = join(packageRoot(), 'bench', 'results');
 const SCENARIO = 'sustained';
 const BARE_ITERATIONS = 300;
 /**
@@ -136,11 +135,9 @@ async function main(): Promise<void> {
   const perJob = (n: number) => round(n / Math.max(1, report.finished));
   report.machine = { busyMsPerFinishedJob: perJob(machine.busy), busyShare: round(machine.busy / machine.total) };
   report.redisCommandsPerJob = { total: perJob(commands.reduce((a, c) => a + c.calls, 0)), byCommand: commands.map((c) => ({ command: c.command, perJob: perJob(c.calls) })) };
-  mkdirSync(RESULTS, { recursive: true });
   const suffix = values.label ? `-${values.label}` : '';
-  writeFileSync(join(RESULTS, `server-cpu${suffix}.json`), JSON.stringify(report, null, 2) + '\n');
   const md = markdown(report);
-  writeFileSync(join(RESULTS, `server-cpu${suffix}.md`), md);
+  writeResults({ [`server-cpu${suffix}.json`]: report, [`server-cpu${suffix}.md`]: md });
   console.log(md);
   if (profDir) writeProfile(profDir, suffix, report);
 }
@@ -221,11 +218,13 @@ function writeProfile(profDir: string, suffix: string, r: CpuReport): void {
     const summary = summarizeProfile(JSON.parse(readFileSync(join(profDir, f), 'utf8')) as CpuProfile);
     const name = `server-cpu-profile${suffix}${files.length > 1 ? `-${i + 1}` : ''}`;
     const title = `warmbox server under ${describe(r.load)} (${r.topology}), ${r.finished} jobs finished`;
-    writeFileSync(join(RESULTS, `${name}.md`), `# CPU profile: ${title}\n\n${r.date}. \`node --cpu-prof\` over the whole process life (start-up, warm-up and the measured load).\n\n${profileMarkdown(summary)}\n`);
-    writeFileSync(join(RESULTS, `${name}.svg`), flameGraphSvg(summary.tree, `${title}: flame graph (self+children time, root at the bottom)`));
+    writeResults({
+      [`${name}.md`]: `# CPU profile: ${title}\n\n${r.date}. \`node --cpu-prof\` over the whole process life (start-up, warm-up and the measured load).\n\n${profileMarkdown(summary)}\n`,
+      [`${name}.svg`]: flameGraphSvg(summary.tree, `${title}: flame graph (self+children time, root at the bottom)`),
+    });
     // The raw profile (for Chrome DevTools or speedscope) where results are not committed.
-    mkdirSync(join(RESULTS, 'raw'), { recursive: true });
-    renameSync(join(profDir, f), join(RESULTS, 'raw', `${name}.cpuprofile`));
+    mkdirSync(join(RESULTS_DIR, 'raw'), { recursive: true });
+    renameSync(join(profDir, f), join(RESULTS_DIR, 'raw', `${name}.cpuprofile`));
     console.error(`wrote bench/results/${name}.{md,svg} and raw/${name}.cpuprofile`);
   }
   rmSync(profDir, { recursive: true, force: true });

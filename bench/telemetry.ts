@@ -11,12 +11,10 @@
  * Reports medians (client round trip, and the server's timings.totalMs) and their ratios to
  * `disabled`. Usage: node dist/bench/telemetry.js [rounds=300] → stdout, bench/results/telemetry.json
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { packageRoot } from '../contract/paths.js';
 import { startOtlpReceiver } from '../test/helpers/otlp-receiver.js';
 import { markdownTable, summarize, type Summary } from './lib/stats.js';
 import { startService, type BenchService } from './lib/warmbox-process.js';
+import { writeResults } from './lib/results.js';
 
 const ROUNDS = Number(process.argv[2] ?? 300);
 const WARMUP = 30;
@@ -89,9 +87,7 @@ function report(samples: Map<Mode, Samples>, spans: number): void {
   });
   console.log(markdownTable(['telemetry', 'jobs', 'client p50 ms', 'client p90 ms', 'server p50 ms', 'server p90 ms', 'client p50 / disabled', 'server p50 / disabled', 'warm'], rows));
   console.log(`\nspans the sink received from \`on\`: ${spans}, ${(spans / (ROUNDS + WARMUP)).toFixed(1)} per job (warm-up included)`);
-  const dir = join(packageRoot(), 'bench/results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'telemetry.json'), JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, spans, summaries }, null, 2) + '\n');
+  writeResults({ 'telemetry.json': { date: new Date().toISOString(), rounds: ROUNDS, spans, summaries } });
 }
 
 main().catch((err) => {
