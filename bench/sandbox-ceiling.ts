@@ -11,16 +11,14 @@
  * Usage: node dist/bench/sandbox-ceiling.js [--seconds S] [--inflight 1,2,4,8,16,32]
  *   → table on stdout, bench/results/sandbox-ceiling.{json,md}
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_LIMITS } from '../contract/limits.js';
-import { launcherPath } from '../contract/paths.js';
-import { ensureBuiltinImages } from '../images/builtin-images.js';
-import { SnapshotStore, type StoredImage } from '../images/image-store.js';
-import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import type { StoredImage } from '../images/image-store.js';
+import type { SandboxRuntime } from '../runtime/sandbox-runtime.js';
 import { forkExecSamples } from './lib/bare-baseline.js';
+import { openBenchRuntime } from './lib/bench-runtime.js';
 import { machineCpuMs } from './lib/proc-cpu.js';
 import { markdownTable, summarize } from './lib/stats.js';
 import { writeResults } from './lib/results.js';
@@ -78,12 +76,8 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { seconds: { type: 'string' }, inflight: { type: 'string' } } });
   const seconds = Number(values.seconds ?? 5);
   const levels = (values.inflight ?? '1,2,4,8,16,32').split(',').map(Number);
-  const dir = mkdtempSync(join(tmpdir(), 'warmbox-bench-ceiling-'));
-  const store = new SnapshotStore(join(dir, 'store'));
-  await store.init();
-  await ensureBuiltinImages(store);
-  const image = (await store.resolve('busybox'))!;
-  const runtime = await SandboxRuntime.open({ runDir: join(dir, 'run'), launcherPath: launcherPath(), uid: 65534, gid: 65534 });
+  const bench = await openBenchRuntime('busybox');
+  const { runtime, image } = bench;
   const results: Level[] = [];
   let bareP50: number;
   try {
@@ -95,8 +89,7 @@ async function main(): Promise<void> {
       console.error(`${inflight} in flight: ${r.perSecond.toFixed(1)} sandboxes/s`);
     }
   } finally {
-    await runtime.close();
-    rmSync(dir, { recursive: true, force: true });
+    await bench.close();
   }
   const best = results.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
   const table = markdownTable(

@@ -8,16 +8,14 @@
  * Usage: node dist/bench/sandbox.js [iterations]   → table on stdout, bench/results/sandbox.json
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureBuiltinImages } from '../images/builtin-images.js';
-import { SnapshotStore, type StoredImage } from '../images/image-store.js';
+import type { StoredImage } from '../images/image-store.js';
 import { DEFAULT_LIMITS } from '../contract/limits.js';
-import { launcherPath } from '../contract/paths.js';
 import type { Sandbox } from '../runtime/sandbox.js';
-import { SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import type { SandboxRuntime } from '../runtime/sandbox-runtime.js';
 import { forkExecSamples } from './lib/bare-baseline.js';
+import { openBenchRuntime } from './lib/bench-runtime.js';
 import { markdownTable, summarize, type Summary } from './lib/stats.js';
 import { writeResults } from './lib/results.js';
 
@@ -25,13 +23,9 @@ const N = Number(process.argv[2] ?? 300);
 const RUN = { argv: ['/bin/true'], env: ['PATH=/bin'], files: [], stdin: Buffer.alloc(0), ...DEFAULT_LIMITS };
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'warmbox-bench-'));
-  const store = new SnapshotStore(join(dir, 'store'));
-  await store.init();
-  await ensureBuiltinImages(store);
-  const image = (await store.resolve('busybox'))!;
+  const bench = await openBenchRuntime('busybox');
+  const { dir, runtime, image } = bench;
   const rootfs = image.layerDirs[0]!;
-  const runtime = await SandboxRuntime.open({ runDir: join(dir, 'run'), launcherPath: launcherPath(), uid: 65534, gid: 65534 });
   const results: Record<string, Summary> = {};
   try {
     results.bare = summarize(forkExecSamples(N, [join(rootfs, 'bin/busybox'), 'true']));
@@ -40,8 +34,7 @@ async function main(): Promise<void> {
     results.warm = summarize(await warm(runtime, image));
     results.runc = summarize(await runc(rootfs, dir, Math.min(N, 100)));
   } finally {
-    await runtime.close();
-    rmSync(dir, { recursive: true, force: true });
+    await bench.close();
   }
   report(results);
 }
