@@ -18,10 +18,12 @@
  * - An idle queue (nobody waiting at a fresh sample) admits every job: the workers keep up with
  *   what arrives. (It is not the rate that decides there: one measured while the workers were slow
  *   would keep admissions down after they got faster, with no waiting job to show it.)
- * - Before the first drain rate (no interval with jobs waiting yet), the oldest waiting job's wait
- *   so far stands in for the prediction. Workers that get stuck take nothing: the rate falls towards
- *   0 and the predicted wait grows past the bound. As a backstop against a rate that is wrong, the
- *   oldest waiting job past OLDEST_BACKSTOP × `maxAgeMs` refuses whatever the prediction says.
+ * - The prediction is trusted once the workers were seen busy for SMOOTHING_MS and taking jobs.
+ *   Before that, or while they take none (a burst they have not reached yet, slots all held by long
+ *   jobs, stuck workers), the oldest waiting job's wait so far decides: a rate of 0 over a short
+ *   interval is no evidence that a job would wait for ever (it refused a burst of 20 jobs 159 ms
+ *   in, against a 60 s bound). As a backstop against a rate that is wrong, the oldest waiting job
+ *   past OLDEST_BACKSTOP × `maxAgeMs` refuses whatever the prediction says.
  *
  * The queue's depth costs two Redis round trips (JobQueue.depth), so it is sampled, not read per
  * request: every SAMPLE_MS (or half the bound if that is shorter), refreshed in the background by
@@ -66,6 +68,8 @@ export class OverloadGate {
   private admitted = 0;
   /** Jobs per second the workers take while jobs wait; undefined until an interval with jobs waiting throughout. */
   private drainPerS: number | undefined;
+  /** How long the workers were seen busy (jobs waiting at both ends of an interval), ms: the rate is trusted from SMOOTHING_MS on. */
+  private busyObservedMs = 0;
   /** Jobs per second added by others (other API processes, re-queues): added to the queue, not admitted here. */
   private othersPerS = 0;
   /** Jobs ahead of a new one as of `aheadAt` (the leaky bucket). */
@@ -100,7 +104,8 @@ export class OverloadGate {
     const queued = (s?.queued ?? 0) + this.admitted;
     const oldestAgeMs = s === undefined || s.oldestAgeMs === 0 ? 0 : s.oldestAgeMs + (now - s.at);
     const { maxQueued, maxAgeMs } = this.thresholds;
-    let waitMs = this.drainPerS === undefined ? oldestAgeMs : this.idle(s!, now) ? 0 : this.predictedWaitMs(now, this.drainPerS);
+    const drainPerS = this.trustedDrainPerS();
+    let waitMs = drainPerS === undefined ? oldestAgeMs : this.idle(s!, now) ? 0 : this.predictedWaitMs(now, drainPerS);
     // The backstop judges the sampled age: extrapolated by a sample's life, it would pass a short bound in a healthy queue.
     if (s !== undefined && s.oldestAgeMs > OLDEST_BACKSTOP * maxAgeMs) waitMs = Math.max(waitMs, oldestAgeMs);
     const tooMany = maxQueued > 0 && queued + jobs > maxQueued;
@@ -118,12 +123,16 @@ export class OverloadGate {
     return s.queued === 0 && now - s.at < 2 * this.sampleMs;
   }
 
-  /** The wait of a job admitted now: the jobs ahead of it, drained at the drain rate, ms. */
+  /** The drain rate once it can predict: measured over SMOOTHING_MS of busy workers, and not 0. */
+  private trustedDrainPerS(): number | undefined {
+    return this.busyObservedMs >= SMOOTHING_MS && this.drainPerS !== undefined && this.drainPerS > 0 ? this.drainPerS : undefined;
+  }
+
+  /** The wait of a job admitted now: the jobs ahead of it, drained at the drain rate (> 0), ms. */
   private predictedWaitMs(now: number, drainPerS: number): number {
     this.ahead = Math.max(0, this.ahead + ((this.othersPerS - drainPerS) * Math.max(0, now - this.aheadAt)) / 1000);
     this.aheadAt = now;
-    if (this.ahead === 0) return 0;
-    return drainPerS > 0 ? (this.ahead / drainPerS) * 1000 : Infinity;
+    return (this.ahead / drainPerS) * 1000;
   }
 
   /** A new sample: the rates from the interval since the last one, and the jobs ahead start again from the queue. */
@@ -136,7 +145,10 @@ export class OverloadGate {
       const weight = 1 - Math.exp(-(at - p.at) / SMOOTHING_MS);
       // Jobs waited at both ends: the workers were busy. Otherwise they may have idled, and what they
       // took says what arrived, not what they can do.
-      if (p.queued > 0 && d.queued > 0) this.drainPerS = this.drainPerS === undefined ? drainedPerS : this.drainPerS + weight * (drainedPerS - this.drainPerS);
+      if (p.queued > 0 && d.queued > 0) {
+        this.drainPerS = this.drainPerS === undefined ? drainedPerS : this.drainPerS + weight * (drainedPerS - this.drainPerS);
+        this.busyObservedMs += at - p.at;
+      }
       this.othersPerS += weight * (Math.max(0, added - admittedInInterval) / dtS - this.othersPerS);
     }
     this.sample = { ...d, at };
@@ -168,13 +180,13 @@ export class OverloadGate {
 function overloaded(queued: number, oldestAgeMs: number, waitMs: number, t: OverloadThresholds, tooMany: boolean): ApiError {
   const why = tooMany
     ? `${queued} jobs wait for a worker (at most ${t.maxQueued})`
-    : `a new job would wait ${Number.isFinite(waitMs) ? `about ${Math.round(waitMs)} ms` : 'indefinitely (the workers take none)'} for a worker (at most ${t.maxAgeMs})`;
+    : `a new job would wait about ${Math.round(waitMs)} ms for a worker (at most ${t.maxAgeMs})`;
   const retryS = Math.min(RETRY_AFTER_S.max, Math.max(RETRY_AFTER_S.min, Math.ceil(waitMs / 1000)));
   return new ApiError(
     503,
     'overloaded',
     `the service is overloaded: ${why}; nothing was recorded; retry after Retry-After seconds`,
-    { queued, oldestAgeMs: Math.round(oldestAgeMs), waitMs: Number.isFinite(waitMs) ? Math.round(waitMs) : null },
+    { queued, oldestAgeMs: Math.round(oldestAgeMs), waitMs: Math.round(waitMs) },
     { 'Retry-After': String(retryS) },
   );
 }

@@ -85,16 +85,32 @@ describe('OverloadGate', () => {
     assert.equal((await rig.admitUntilRefused(500)).admitted, 500);
   });
 
-  it('stuck workers (nothing taken while jobs wait) refuse every job, with the longest Retry-After', async () => {
-    const rig = new Rig({ maxQueued: 0, maxAgeMs: 100 });
-    rig.depth = { queued: 3, running: 8, oldestAgeMs: 50, added: 3 };
+  it('workers that take nothing (a burst not reached yet, stuck workers) are judged by the oldest job\'s wait, not refused for ever', async () => {
+    // What a multi-host test met: a burst of 20 jobs waiting 159 ms, none taken yet, a 60 s bound.
+    const rig = new Rig({ maxQueued: 0, maxAgeMs: 60_000 });
+    rig.depth = { queued: 20, running: 8, oldestAgeMs: 59, added: 20 };
     await rig.gate.admit(0);
-    rig.step({ oldestAgeMs: 60 }); // (a queue that waits as long as the bound needs no backstop here)
+    rig.now += 100;
+    rig.depth = { ...rig.depth, oldestAgeMs: 159 };
+    await rig.gate.admit(0); // the sample: nothing taken over the interval
+    assert.equal((await rig.admitUntilRefused(50)).admitted, 50, 'the oldest has waited 159 ms of 60 s');
+    // Stuck for good: nothing is taken, so the oldest job's wait decides once it passes the bound.
+    rig.step({ oldestAgeMs: 60_001 });
     const { admitted, refusal } = await rig.admitUntilRefused();
     assert.equal(admitted, 0);
-    assert.equal(refusal?.details.waitMs, null);
+    assert.equal(refusal?.details.oldestAgeMs, 60_001);
     assert.equal(refusal?.headers['Retry-After'], '30');
-    assert.match(refusal?.message ?? '', /indefinitely/);
+  });
+
+  it('trusts a drain rate only after a second of busy workers: one short interval decides nothing', async () => {
+    const rig = new Rig({ maxQueued: 0, maxAgeMs: 1000 });
+    rig.depth = { queued: 50, running: 8, oldestAgeMs: 10, added: 50 };
+    await rig.gate.admit(0);
+    rig.now += 100;
+    rig.depth = { ...rig.depth, queued: 49, oldestAgeMs: 110, added: 50 }; // 1 job in 100 ms: "10 jobs/s"
+    await rig.gate.admit(0);
+    // Predicted from that, 49 ahead would wait 4.9 s; observed, the oldest has waited 110 ms of 1 s.
+    assert.equal((await rig.admitUntilRefused(20)).admitted, 20);
   });
 
   it('before a drain rate is known, the oldest waiting job\'s wait decides', async () => {
