@@ -110,7 +110,7 @@ export class Sandbox {
     box.io.control.write(encodeSetup(setup));
     const first = await box.nextEvent();
     if (first.type !== 'ready') {
-      await box.closed;
+      await box.destroy(); // the supervisor waits for our hang-up before it exits
       throw box.failure(first, setup.workdir);
     }
     return box;

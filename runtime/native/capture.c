@@ -33,13 +33,3 @@ void capture_reap_init(pid_t init)
 	while (waitpid(init, NULL, 0) < 0 && errno == EINTR)
 		;
 }
-
-void capture_hold_until_hangup(int control_fd)
-{
-	char buf[256];
-	for (;;) {
-		ssize_t n = read(control_fd, buf, sizeof(buf));
-		if (n == 0 || (n < 0 && errno != EINTR))
-			return;
-	}
-}

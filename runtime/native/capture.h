@@ -14,6 +14,3 @@ int capture_take_upper(pid_t init);
 
 /* Kills the init (and with it every process of its namespace) and reaps it. */
 void capture_reap_init(pid_t init);
-
-/* Waits until the worker closes the control connection; then the layer may go. */
-void capture_hold_until_hangup(int control_fd);

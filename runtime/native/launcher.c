@@ -239,6 +239,9 @@ static int park(int report_fd)
 	return 1;
 }
 
+/* From the run message on, the worker may send a kill byte at any time, even after the job's end. */
+static int run_received;
+
 static int run(const struct setup_spec *s, pid_t init, struct pipes *p)
 {
 	static struct message msg;
@@ -247,6 +250,7 @@ static int run(const struct setup_spec *s, pid_t init, struct pipes *p)
 		return -1;
 	if (message_read(&control, &msg) < 0)
 		return errno ? -1 : 0; /* EOF while parked: destroyed unused */
+	run_received = 1;
 	if (run_spec_parse(&msg, &r) < 0) {
 		event("error run: bad run message (see the launcher's log)\n");
 		return -1;
@@ -296,7 +300,7 @@ static int run(const struct setup_spec *s, pid_t init, struct pipes *p)
 	report_result(s, &o);
 	close(FD_OUTPUT); /* the output's EOF */
 	if (upper >= 0) {
-		capture_hold_until_hangup(FD_CONTROL);
+		wait_for_hangup();
 		close(upper);
 	}
 	return 0;
@@ -345,6 +349,8 @@ int sandbox_main(void)
 	event("ready\n");
 	int rc = run(&spec, init, &p);
 	tear_down(&spec, init_pid); /* -1 once a capture reaped it */
+	if (run_received)
+		wait_for_hangup(); /* a kill byte sent after the end must not meet a closed connection */
 	return rc < 0 ? 1 : 0;
 }
 

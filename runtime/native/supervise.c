@@ -244,3 +244,13 @@ void drain_output(const struct run_spec *r, struct sandbox_pipes *p, struct outc
 		while (relay_output(stderr_stream(r, p, o), o) == 2)
 			;
 }
+
+void wait_for_hangup(void)
+{
+	char buf[256];
+	for (;;) {
+		ssize_t n = read(FD_CONTROL, buf, sizeof(buf));
+		if (n == 0 || (n < 0 && errno != EINTR))
+			return;
+	}
+}

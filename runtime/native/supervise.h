@@ -46,3 +46,11 @@ void supervise(const struct setup_spec *s, const struct run_spec *r, struct sand
 
 /* After the end: reads what the job wrote before it, without waiting for stragglers (not after a cancel). */
 void drain_output(const struct run_spec *r, struct sandbox_pipes *p, struct outcome *o);
+
+/*
+ * Waits until the worker closes the control connection, reading (and dropping) what it still sends.
+ * A supervisor's last step: a kill byte the worker writes after the job's end then lands in an open
+ * connection, instead of failing with EPIPE, which ends the worker's side of it before the result
+ * line is read.
+ */
+void wait_for_hangup(void);

@@ -91,6 +91,21 @@ describe('a sandbox', () => {
     await box.closed;
   });
 
+  it('keeps the result of a job that ended before a cancel reached its supervisor', async () => {
+    const box = await runtime.create(busybox, { diskBytes: DEFAULT_LIMITS.diskBytes });
+    const abort = new AbortController();
+    const running = box.run({ argv: ['echo', 'done'], env: [], files: [], stdin: Buffer.alloc(0), ...DEFAULT_LIMITS, signal: abort.signal });
+    // The event loop is held while the job ends and its supervisor reports and tears down; the
+    // cancel is then written after all of that, before this side has read a byte of the report.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+    abort.abort();
+    const r = await running;
+    assert.equal(r.verdict, 'ok', r.error);
+    assert.equal(r.stdout.toString(), 'done\n');
+    await box.closed;
+    assert.ok(box.cgroupsRemoved);
+  });
+
   it('leaves no cgroup behind, run or destroyed unused', async () => {
     await run(['true']);
     const unused = await runtime.create(busybox, { diskBytes: DEFAULT_LIMITS.diskBytes });
