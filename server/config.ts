@@ -59,6 +59,13 @@ export const STOP_GRACE_MS = { default: 30_000, max: 600_000 } as const;
  * batch may queue for seconds. A service that wants accepted jobs fast sets it lower (a healthy
  * queue waits milliseconds; e.g. 50-250 ms).
  */
+/**
+ * How long the API keeps an idle keep-alive connection open. Node's own 5 s is shorter than what
+ * proxies in front of it keep theirs (nginx upstream keepalive 60 s, AWS ALB 60 s): a proxy then
+ * reuses a connection the server has just closed, and its client gets a 502 or ECONNRESET for a
+ * request that never arrived. Longer than those on both sides, by default.
+ */
+export const HTTP_KEEPALIVE_MS = { default: 65_000, max: 600_000 } as const;
 export const OVERLOAD_QUEUED = { default: 10_000, max: 10_000_000 } as const;
 export const OVERLOAD_AGE_MS = { default: 60_000, max: 3_600_000 } as const;
 
@@ -76,6 +83,7 @@ const schema = z.object({
   WARMBOX_SANDBOX_UID_COUNT: intIn(1, 1 << 20),
   WARMBOX_SANDBOX_GID: intIn(1, 2 ** 31 - 1),
   WARMBOX_MAX_WAIT_MS: intIn(1, 3_600_000),
+  WARMBOX_HTTP_KEEPALIVE_MS: intIn(1000, HTTP_KEEPALIVE_MS.max),
   WARMBOX_STOP_GRACE_MS: intIn(0, STOP_GRACE_MS.max),
   WARMBOX_BATCH_MAX_JOBS: intIn(1, REQUEST_BOUNDS.batchJobsMaximum),
   WARMBOX_LAUNCHER: z.string().min(1).optional(),
@@ -126,6 +134,8 @@ export interface ServerConfig {
   sandboxUidCount: number;
   sandboxGid: number;
   maxWaitMs: number;
+  /** How long an idle client connection is kept open (HTTP_KEEPALIVE_MS). */
+  httpKeepAliveMs: number;
   /** A stop's grace period for running jobs (STOP_GRACE_MS), in milliseconds. */
   stopGraceMs: number;
   /** Most jobs in one POST /v1/jobs/batch. */
@@ -162,6 +172,7 @@ export const CONFIG_DEFAULTS = {
   WARMBOX_SANDBOX_UID_COUNT: '1',
   WARMBOX_SANDBOX_GID: '65534',
   WARMBOX_MAX_WAIT_MS: '300000',
+  WARMBOX_HTTP_KEEPALIVE_MS: String(HTTP_KEEPALIVE_MS.default),
   WARMBOX_STOP_GRACE_MS: String(STOP_GRACE_MS.default),
   WARMBOX_BATCH_MAX_JOBS: String(REQUEST_BOUNDS.batchJobs),
   WARMBOX_LOG_LEVEL: 'info',
@@ -228,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     sandboxUidCount: c.WARMBOX_SANDBOX_UID_COUNT,
     sandboxGid: c.WARMBOX_SANDBOX_GID,
     maxWaitMs: c.WARMBOX_MAX_WAIT_MS,
+    httpKeepAliveMs: c.WARMBOX_HTTP_KEEPALIVE_MS,
     stopGraceMs: c.WARMBOX_STOP_GRACE_MS,
     maxBatchJobs: c.WARMBOX_BATCH_MAX_JOBS,
     logLevel: c.WARMBOX_LOG_LEVEL,

@@ -495,6 +495,7 @@ async function startApi(ctx: StartContext): Promise<ServerType> {
   });
   // A `?wait=true` request may legitimately be held for maxWaitMs: Node's own timeout must not cut it.
   (http as HttpServer).requestTimeout = config.maxWaitMs + 30_000;
+  (http as HttpServer).keepAliveTimeout = config.httpKeepAliveMs;
   closers.push(() => closeHttp(http as HttpServer));
   return http;
 }

@@ -1,5 +1,6 @@
 /** The job API end to end: a real server, a real Redis, real sandboxes, over HTTP. */
 import assert from 'node:assert/strict';
+import { Agent, request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startEmptyRegistry, type EmptyRegistry } from '../helpers/empty-registry.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
@@ -125,6 +126,37 @@ describe('bad input', () => {
     const res = await fetch(`${server.url}/v1/jobs/01ARZ3NDEKTSV4RRFFQ69G5FAV`);
     assert.equal(res.status, 404);
     assert.equal((await res.json()).error.code, 'job_not_found');
+  });
+});
+
+describe('client connections', () => {
+  /** GET /healthz on `agent`: the status, and whether the agent sent it on a connection it already had. */
+  function health(agent: Agent): Promise<{ status: number; reused: boolean; keepAlive: string | undefined }> {
+    return new Promise((resolve, reject) => {
+      const req = request(`${server.url}/healthz`, { agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket, keepAlive: res.headers['keep-alive'] as string | undefined }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it("keeps an idle connection open past Node's 5 s default, and says for how long", async () => {
+    // A proxy in front (nginx, a cloud load balancer) reuses its idle upstream connections for 60 s:
+    // one the server closed first fails the request the proxy sends on it.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await health(agent);
+      assert.equal(first.status, 200);
+      assert.equal(first.keepAlive, 'timeout=65');
+      await new Promise((r) => setTimeout(r, 6000));
+      const second = await health(agent);
+      assert.equal(second.status, 200);
+      assert.equal(second.reused, true, 'the server closed the idle connection');
+    } finally {
+      agent.destroy();
+    }
   });
 });
 

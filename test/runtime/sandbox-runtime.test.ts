@@ -100,7 +100,7 @@ describe('a sandbox', () => {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
     abort.abort();
     const r = await running;
-    assert.equal(r.verdict, 'ok', r.error);
+    assert.equal(r.verdict, 'ok', r.error ?? '');
     assert.equal(r.stdout.toString(), 'done\n');
     await box.closed;
     assert.ok(box.cgroupsRemoved);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig, STOP_GRACE_MS } from '../../server/config.js';
+import { ConfigError, HTTP_KEEPALIVE_MS, loadConfig, STOP_GRACE_MS } from '../../server/config.js';
 
 describe('server configuration', () => {
   it('has a default for everything', () => {
@@ -29,6 +29,14 @@ describe('server configuration', () => {
     assert.equal(loadConfig({ WARMBOX_STOP_GRACE_MS: '0' }).stopGraceMs, 0);
     assert.equal(loadConfig({ WARMBOX_STOP_GRACE_MS: String(STOP_GRACE_MS.max) }).stopGraceMs, STOP_GRACE_MS.max);
     assert.throws(() => loadConfig({ WARMBOX_STOP_GRACE_MS: String(STOP_GRACE_MS.max + 1) }), /WARMBOX_STOP_GRACE_MS/);
+  });
+
+  it("keeps idle client connections longer than the proxies in front of it do (60 s), within bounds", () => {
+    assert.equal(loadConfig({}).httpKeepAliveMs, 65_000);
+    assert.ok(HTTP_KEEPALIVE_MS.default > 60_000);
+    assert.equal(loadConfig({ WARMBOX_HTTP_KEEPALIVE_MS: '1000' }).httpKeepAliveMs, 1000);
+    assert.throws(() => loadConfig({ WARMBOX_HTTP_KEEPALIVE_MS: '999' }), /WARMBOX_HTTP_KEEPALIVE_MS/);
+    assert.throws(() => loadConfig({ WARMBOX_HTTP_KEEPALIVE_MS: String(HTTP_KEEPALIVE_MS.max + 1) }), /WARMBOX_HTTP_KEEPALIVE_MS/);
   });
 
   it('bounds the reconcile sweep: a grace under the enqueue bound could re-queue a job on its way in', () => {
