@@ -48,6 +48,13 @@ const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max
 export const STOP_GRACE_MS = { default: 30_000, max: 600_000 } as const;
 
 /**
+ * How long the API keeps an idle keep-alive connection open. Node's own 5 s is shorter than what
+ * proxies in front of it keep theirs (nginx upstream keepalive 60 s, AWS ALB 60 s): a proxy then
+ * reuses a connection the server has just closed, and its client gets a 502 or ECONNRESET for a
+ * request that never arrived. Longer than those on both sides, by default.
+ */
+export const HTTP_KEEPALIVE_MS = { default: 65_000, max: 600_000 } as const;
+/**
  * When new jobs are refused with 503 `overloaded` (api/overload-gate.ts). `ageMs`: the longest a
  * new job should wait for a worker; one whose predicted wait is longer is refused. The prediction
  * is (jobs waiting ahead of it) / (jobs per second the workers take while jobs wait), from the
@@ -59,13 +66,6 @@ export const STOP_GRACE_MS = { default: 30_000, max: 600_000 } as const;
  * batch may queue for seconds. A service that wants accepted jobs fast sets it lower (a healthy
  * queue waits milliseconds; e.g. 50-250 ms).
  */
-/**
- * How long the API keeps an idle keep-alive connection open. Node's own 5 s is shorter than what
- * proxies in front of it keep theirs (nginx upstream keepalive 60 s, AWS ALB 60 s): a proxy then
- * reuses a connection the server has just closed, and its client gets a 502 or ECONNRESET for a
- * request that never arrived. Longer than those on both sides, by default.
- */
-export const HTTP_KEEPALIVE_MS = { default: 65_000, max: 600_000 } as const;
 export const OVERLOAD_QUEUED = { default: 10_000, max: 10_000_000 } as const;
 export const OVERLOAD_AGE_MS = { default: 60_000, max: 3_600_000 } as const;
 

@@ -95,9 +95,13 @@ describe('a sandbox', () => {
     const box = await runtime.create(busybox, { diskBytes: DEFAULT_LIMITS.diskBytes });
     const abort = new AbortController();
     const running = box.run({ argv: ['echo', 'done'], env: [], files: [], stdin: Buffer.alloc(0), ...DEFAULT_LIMITS, signal: abort.signal });
-    // The event loop is held while the job ends and its supervisor reports and tears down; the
-    // cancel is then written after all of that, before this side has read a byte of the report.
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+    // The event loop is held until the job has ended and its supervisor has reported and removed
+    // its cgroups (its last step before it hangs up or exits); the cancel is then written after
+    // all of that, before this side has read a byte of the report.
+    const hold = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    for (let waited = 0; leftoverCgroups().length > 0 && waited < 30_000; waited += 10) hold(10);
+    assert.deepEqual(leftoverCgroups(), [], 'the supervisor did not tear the sandbox down within 30 s');
+    hold(100); // room for a supervisor that exits after its teardown (the behaviour this guards against)
     abort.abort();
     const r = await running;
     assert.equal(r.verdict, 'ok', r.error ?? '');
